@@ -1,0 +1,160 @@
+# mortem — plain GNU make.
+#
+# Knobs (override on the command line or in an optional config.mak):
+#   PREFIX=/usr/local  DESTDIR=  SYSCONFDIR=/etc  LOCALSTATEDIR=/var
+#   WERROR=1           turn warnings into errors (CI sets it)
+#   SANITIZE=0         skip the ASan/UBSan unit-test build in `make check`
+#   E2E=0              skip the real-kernel end-to-end tests in `make check`
+#   V=1                show full commands
+#
+# Targets: all check demo install clean deps unit unit-asan e2e hdrcheck bench
+
+PREFIX        ?= /usr/local
+SYSCONFDIR    ?= /etc
+LOCALSTATEDIR ?= /var
+BINDIR        ?= $(PREFIX)/bin
+LIBEXECDIR    ?= $(PREFIX)/libexec/mortem
+MANDIR        ?= $(PREFIX)/share/man
+SYSTEMDDIR    ?= $(PREFIX)/lib/systemd
+DESTDIR       ?=
+SANITIZE      ?= 1
+E2E           ?= 1
+
+-include config.mak
+
+CC      ?= cc
+B       := build
+PKGS    := libelf libdw libzstd libsystemd sqlite3 json-c
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+CHECK_CFLAGS = $(shell pkg-config --cflags check)
+CHECK_LIBS   = $(shell pkg-config --libs check)
+
+WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wwrite-strings -Wstrict-prototypes \
+           -Wmissing-prototypes -Wno-unused-parameter -Wvla -Wimplicit-fallthrough
+HARDEN  := -fstack-protector-strong -D_FORTIFY_SOURCE=3 -fPIE -fstack-clash-protection \
+           -fcf-protection
+HARDLD  := -pie -Wl,-z,relro,-z,now -Wl,--as-needed
+DEFS    := -D_GNU_SOURCE -DSYSCONFDIR='"$(SYSCONFDIR)"' -DLOCALSTATEDIR='"$(LOCALSTATEDIR)"' \
+           -DLIBEXECDIR='"$(LIBEXECDIR)"'
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) $(if $(filter 1,$(WERROR)),-Werror) $(HARDEN) $(DEFS) \
+             -Isrc $(PKG_CFLAGS)
+ALL_LDFLAGS = $(LDFLAGS) $(HARDLD)
+
+ifneq ($(V),1)
+Q = @
+endif
+
+PROGS     := mortem-collect mortem
+PROG_SRCS := $(addprefix src/,$(addsuffix .c,$(PROGS)))
+LIB_SRCS  := $(filter-out $(PROG_SRCS),$(wildcard src/*.c))
+LIB_OBJS  := $(patsubst src/%.c,$(B)/obj/%.o,$(LIB_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/check_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRCS))
+ASAN_BINS := $(patsubst tests/unit/%.c,$(B)/asan/%,$(UNIT_SRCS))
+CRASHERS  := $(patsubst tests/crashers/%.c,$(B)/crashers/%,$(wildcard tests/crashers/*.c))
+
+.PHONY: all check check-run demo demo-run install clean deps unit unit-asan e2e hdrcheck bench
+.DELETE_ON_ERROR:
+
+all: $(addprefix $(B)/,$(PROGS)) $(CRASHERS)
+
+$(B)/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/libmortem.a: $(LIB_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/%: $(B)/obj/%.o $(B)/libmortem.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS)
+
+# Crashers are test programs: no optimisation, frame pointers, debug info.
+$(B)/crashers/%: tests/crashers/%.c
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) -std=gnu11 -O0 -g -fno-omit-frame-pointer -Wall -pthread -o $@ $<
+
+# Unit tests: one check suite per module, linked against the library objects.
+$(B)/unit/%: tests/unit/%.c $(B)/libmortem.a
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(B)/libmortem.a $(ALL_LDFLAGS) $(PKG_LIBS) $(CHECK_LIBS)
+
+# The same suites under AddressSanitizer and UBSan, with the library rebuilt alike.
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+ASAN_OBJS  := $(patsubst src/%.c,$(B)/asan/obj/%.o,$(LIB_SRCS))
+$(B)/asan/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	@echo "  CC/ASAN $<"
+	$(Q)$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -U_FORTIFY_SOURCE -MMD -MP -c -o $@ $<
+$(B)/asan/%: tests/unit/%.c $(ASAN_OBJS)
+	@mkdir -p $(@D)
+	@echo "  CC/ASAN $<"
+	$(Q)$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -U_FORTIFY_SOURCE $(CHECK_CFLAGS) -o $@ $< $(ASAN_OBJS) \
+		$(ALL_LDFLAGS) $(PKG_LIBS) $(CHECK_LIBS)
+
+unit: $(UNIT_BINS) all
+	$(Q)tests/unit/run.sh $(UNIT_BINS)
+
+unit-asan: $(ASAN_BINS) all
+	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		tests/unit/run.sh $(ASAN_BINS)
+
+e2e: all
+	$(Q)tests/e2e/run.sh $(B)
+
+# Every header compiles on its own.
+hdrcheck:
+	$(Q)for h in src/*.h; do \
+		printf '#include "%s"\n' "$${h#src/}" | $(CC) $(ALL_CFLAGS) -x c -fsyntax-only - || exit 1; \
+	done; echo "  headers ok"
+
+# `make check` and `make demo` do their own set-up: dependencies first, then a
+# fresh make so that pkg-config sees what was just installed.
+check: deps
+	$(Q)$(MAKE) --no-print-directory check-run
+
+check-run: all hdrcheck unit $(if $(filter 1,$(SANITIZE)),unit-asan) $(if $(filter 1,$(E2E)),e2e)
+	@echo "  all checks passed"
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory demo-run
+
+demo-run: all
+	$(Q)tests/demo.sh $(B)
+
+bench: all
+	$(Q)bench/run.sh $(B)
+
+# Debian 12 packages needed to build and test. Quiet and quick when all are present.
+DEB_DEPS := build-essential pkg-config libelf-dev libdw-dev libzstd-dev libsystemd-dev \
+            libsqlite3-dev libjson-c-dev libseccomp-dev check zstd elfutils python3 mandoc
+deps:
+	$(Q)missing=$$(for p in $(DEB_DEPS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "  DEPS    installing:" $$missing; \
+		if [ "$$(id -u)" != 0 ]; then echo "deps: need root to install:" $$missing >&2; exit 1; fi; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSCONFDIR)/mortem/mortem.conf.d \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(B)/mortem $(DESTDIR)$(BINDIR)/mortem
+	install -m 0755 $(B)/mortem-collect $(DESTDIR)$(LIBEXECDIR)/mortem-collect
+	test -e $(DESTDIR)$(SYSCONFDIR)/mortem/mortem.conf || \
+		install -m 0644 packaging/mortem.conf $(DESTDIR)$(SYSCONFDIR)/mortem/mortem.conf
+	for m in man/*.[158]; do [ -e "$$m" ] || continue; \
+		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/; done
+
+clean:
+	rm -rf $(B)
+
+-include $(wildcard $(B)/obj/*.d $(B)/asan/obj/*.d)

@@ -1,0 +1,47 @@
+/* The SQLite index: a cache of the JSON records for fast listing. WAL mode, a busy
+ * timeout, retries, schema version in user_version with migrations. The records
+ * are the truth: index_rebuild() recreates every row from store/ *.json. */
+#pragma once
+
+#include <json-c/json.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define INDEX_SCHEMA_VERSION 1
+
+struct index_row {
+	char *id;
+	int64_t time_usec;
+	int64_t pid, uid, gid;
+	int signal;
+	char *comm, *exe, *unit, *hostname, *boot_id;
+	char *core_status;
+	uint64_t core_size, stored_size;
+	char *core_path;   /* may be NULL */
+	char *record_path; /* path of the JSON record */
+};
+
+struct index_filter {
+	int64_t since_usec; /* 0 = no bound */
+	int64_t until_usec; /* 0 = no bound */
+	const char *match;  /* NULL = all; see index_query */
+	bool newest_first;
+	size_t limit;       /* 0 = no limit; with limit, the newest `limit` rows are kept */
+};
+
+/* Open (creating it and its schema when needed) the index at path. */
+int index_open(const char *path, sqlite3 **ret);
+void index_close(sqlite3 *db);
+/* Insert or replace the row for one record. record_path is where the JSON lives. */
+int index_insert(sqlite3 *db, json_object *record, const char *record_path);
+/* Rows matching the filter, sorted by time (oldest first unless newest_first).
+ * MATCH: an exact id; else, when all digits and rows have that pid, a PID; else an
+ * id prefix; else when it contains '/', an exe path; else a comm. */
+int index_query(sqlite3 *db, const struct index_filter *f, struct index_row **ret, size_t *ret_n);
+void index_rows_free(struct index_row *rows, size_t n);
+int index_delete(sqlite3 *db, const char *id);
+/* Drop all rows and re-insert one per valid store_dir/ *.json. Bad records are
+ * counted and skipped, never deleted. */
+int index_rebuild(sqlite3 *db, const char *store_dir, size_t *ret_ok, size_t *ret_bad);

@@ -1,0 +1,24 @@
+/* The crash record: one JSON object per crash, stored as store/<id>.json. It is the
+ * truth the index is rebuilt from, so it is validated on every load. */
+#pragma once
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+#define RECORD_FILE_MAX (64u << 20) /* a record larger than this is rejected on load */
+
+/* Check the contract keys and their types: id, time, time_usec, pid, uid, gid,
+ * signal, signal_name, comm, exe, cmdline, hostname, boot_id, unit, core{status,
+ * size, stored_size, path}. Returns 0 or -EBADMSG; *why (static string) says which. */
+int record_validate(json_object *rec, const char **why);
+/* Read, parse and validate a record file. */
+int record_load(const char *path, json_object **ret);
+/* Serialize (pretty, with a trailing newline) to fd, then fsync. */
+int record_write_fd(json_object *rec, int fd);
+/* Valid core.status strings. */
+int record_core_status_valid(const char *s);
+
+/* Typed getters that tolerate absent or wrong-typed keys (return fallback). */
+const char *record_str(json_object *o, const char *key, const char *fallback);
+int64_t record_i64(json_object *o, const char *key, int64_t fallback);
+json_object *record_obj(json_object *o, const char *key);

@@ -1,0 +1,23 @@
+/* zstd streaming compression into an fd, and decompression between fds. Memory
+ * is bounded by zstd's window, never by the input size. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct zst_writer;
+
+/* level: zstd level (negative = fast levels); threads: 0 = single-threaded. */
+int zst_writer_new(int out_fd, int level, int threads, struct zst_writer **ret);
+int zst_writer_write(struct zst_writer *w, const void *buf, size_t len);
+/* End the frame and flush everything to out_fd. */
+int zst_writer_finish(struct zst_writer *w);
+uint64_t zst_writer_bytes_in(const struct zst_writer *w);
+uint64_t zst_writer_bytes_out(const struct zst_writer *w);
+void zst_writer_free(struct zst_writer *w);
+
+/* Decompress all frames of in_fd into out_fd; *ret_bytes (optional) = bytes written.
+ * Returns -EBADMSG on corrupt input. */
+int zst_decompress_fd(int in_fd, int out_fd, uint64_t *ret_bytes);
+/* Decompress in_fd and compress again at level into out_fd (after release). */
+int zst_recompress_fd(int in_fd, int out_fd, int level, int threads, uint64_t *ret_in, uint64_t *ret_out);
