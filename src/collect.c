@@ -1,0 +1,446 @@
+/* One crash, in a fixed order: everything that needs the process held happens
+ * first and fast (capture, drain); everything slow comes after the release,
+ * where failing cannot lose the core. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "collect.h"
+#include "index.h"
+#include "journal.h"
+#include "parse.h"
+#include "proc.h"
+#include "record.h"
+#include "store.h"
+#include "stream.h"
+#include "util.h"
+#include "zst.h"
+
+#define COLLECT_VERSION "0.1"
+
+void collect_parse_args(int argc, char *const *argv, struct collect_args *a)
+{
+	uint64_t u;
+	int64_t i;
+
+	*a = (struct collect_args){ .uid = -1, .gid = -1, .dumpable = -1, .pidfd = -1 };
+#define PROBLEM(s) do { if (a->n_problems < COLLECT_PROBLEMS_MAX) a->problems[a->n_problems++] = (s); } while (0)
+	if (argc < 7)
+		PROBLEM("too few arguments: expected %P %u %g %s %t %c %h [%d [%F]]");
+	if (argc > 9)
+		PROBLEM("too many arguments: expected %P %u %g %s %t %c %h [%d [%F]]");
+	if (argc > 0 && parse_pid(argv[0], &a->pid) < 0)
+		PROBLEM("argument 1 (%P): not a pid");
+	if (argc > 1) {
+		if (parse_u64(argv[1], &u) < 0 || u > UINT32_MAX)
+			PROBLEM("argument 2 (%u): not a uid");
+		else
+			a->uid = (int64_t)u;
+	}
+	if (argc > 2) {
+		if (parse_u64(argv[2], &u) < 0 || u > UINT32_MAX)
+			PROBLEM("argument 3 (%g): not a gid");
+		else
+			a->gid = (int64_t)u;
+	}
+	if (argc > 3) {
+		if (parse_u64(argv[3], &u) < 0 || u < 1 || u > 64)
+			PROBLEM("argument 4 (%s): not a signal number");
+		else
+			a->signal = (int)u;
+	}
+	if (argc > 4) {
+		if (parse_i64(argv[4], &i) < 0 || i < 0)
+			PROBLEM("argument 5 (%t): not an epoch time");
+		else
+			a->kernel_time = i;
+	}
+	if (argc > 5) {
+		if (parse_u64(argv[5], &a->rlimit_core) < 0)
+			PROBLEM("argument 6 (%c): not a size");
+		else
+			a->has_rlimit = true;
+	}
+	if (argc > 6)
+		snprintf(a->hostname, sizeof(a->hostname), "%s", argv[6]);
+	if (argc > 7) {
+		if (parse_u64(argv[7], &u) < 0 || u > 2)
+			PROBLEM("argument 8 (%d): not a dumpable mode");
+		else
+			a->dumpable = (int)u;
+	}
+	if (argc > 8) {
+		if (parse_u64(argv[8], &u) < 0 || u > INT32_MAX || fcntl((int)u, F_GETFD) < 0)
+			PROBLEM("argument 9 (%F): not an open pidfd");
+		else
+			a->pidfd = (int)u;
+	}
+#undef PROBLEM
+}
+
+/* Context for one run; the json objects are owned here. */
+struct collect_ctx {
+	const struct mortem_config *cfg; /* not owned */
+	const struct collect_args *a;    /* not owned */
+	struct store st;
+	bool store_ok;
+	char id[128];
+	int64_t t0;
+	json_object *proc, *sys, *errors;
+	int lock_fd, core_tmp, mini_tmp;
+};
+
+static void collect_error(struct collect_ctx *c, const char *what, int err)
+{
+	char buf[512];
+	snprintf(buf, sizeof(buf), "%s: %s", what, strerror(err < 0 ? -err : err));
+	json_object_array_add(c->errors, json_object_new_string(buf));
+}
+
+static json_object *collect_str_or_null(const char *s)
+{
+	return s ? json_object_new_string(s) : json_object_new_null();
+}
+
+/* Drop a field from the capture into the top level of the record. */
+static const char *collect_proc_str(struct collect_ctx *c, const char *key)
+{
+	json_object *v;
+	if (c->proc && json_object_object_get_ex(c->proc, key, &v) && json_object_is_type(v, json_type_string))
+		return json_object_get_string(v);
+	return NULL;
+}
+
+static json_object *collect_record(struct collect_ctx *c, const struct stream_result *sr, const char *status,
+				   const char *reason, uint64_t stored, bool have_core, bool have_mini,
+				   int64_t held_usec, int recompressed)
+{
+	const struct collect_args *a = c->a;
+	json_object *rec = json_object_new_object(), *core = json_object_new_object(), *v;
+	char tbuf[40];
+	const char *sig = signal_name(a->signal);
+
+	format_rfc3339(c->t0, tbuf, sizeof(tbuf));
+	json_object_object_add(rec, "id", json_object_new_string(c->id));
+	json_object_object_add(rec, "time", json_object_new_string(tbuf));
+	json_object_object_add(rec, "time_usec", json_object_new_int64(c->t0));
+	json_object_object_add(rec, "pid", json_object_new_int64(a->pid));
+	json_object_object_add(rec, "uid", json_object_new_int64(a->uid));
+	json_object_object_add(rec, "gid", json_object_new_int64(a->gid));
+	json_object_object_add(rec, "signal", json_object_new_int(a->signal));
+	json_object_object_add(rec, "signal_name", json_object_new_string(sig ? sig : "unknown"));
+	json_object_object_add(rec, "comm", json_object_new_string(collect_proc_str(c, "comm") ?: ""));
+	json_object_object_add(rec, "exe", json_object_new_string(collect_proc_str(c, "exe") ?: ""));
+	json_object_object_add(rec, "cmdline", json_object_new_string(collect_proc_str(c, "cmdline") ?: ""));
+	json_object_object_add(rec, "hostname", json_object_new_string(a->hostname));
+	json_object_object_add(rec, "boot_id", json_object_new_string(record_str(c->sys, "boot_id", "")));
+	json_object_object_add(rec, "unit", collect_str_or_null(collect_proc_str(c, "unit")));
+	json_object_object_add(rec, "slice", collect_str_or_null(collect_proc_str(c, "slice")));
+	json_object_object_add(rec, "kernel_time", json_object_new_int64(a->kernel_time));
+	if (a->has_rlimit)
+		json_object_object_add(rec, "rlimit_core", json_object_new_uint64(a->rlimit_core));
+	if (a->dumpable >= 0)
+		json_object_object_add(rec, "dumpable", json_object_new_int(a->dumpable));
+
+	json_object_object_add(core, "status", json_object_new_string(status));
+	json_object_object_add(core, "size", json_object_new_uint64(sr->bytes));
+	if (sr->expected)
+		json_object_object_add(core, "expected_size", json_object_new_uint64(sr->expected));
+	json_object_object_add(core, "stored_size", json_object_new_uint64(stored));
+	if (have_core) {
+		_cleanup_free_ char *p = store_path(c->st.store_dir, c->id, ".core.zst");
+		json_object_object_add(core, "path", collect_str_or_null(p));
+		json_object_object_add(core, "compression", json_object_new_string("zstd"));
+		json_object_object_add(core, "level", json_object_new_int(recompressed ?: c->cfg->compress_level));
+	} else {
+		json_object_object_add(core, "path", json_object_new_null());
+	}
+	if (reason)
+		json_object_object_add(core, "reason", json_object_new_string(reason));
+	json_object_object_add(core, "held_usec", json_object_new_int64(held_usec));
+	json_object_object_add(rec, "core", core);
+
+	json_object *mini = json_object_new_object();
+	if (have_mini) {
+		_cleanup_free_ char *p = store_path(c->st.store_dir, c->id, ".mini");
+		const struct minicore_info *mi = &sr->mini_info;
+		json_object_object_add(mini, "path", collect_str_or_null(p));
+		json_object_object_add(mini, "size", json_object_new_uint64(mi->size));
+		json_object_object_add(mini, "memory", json_object_new_uint64(mi->kept));
+		json_object_object_add(mini, "threads", json_object_new_int((int)mi->threads));
+		json_object_object_add(mini, "stacks", json_object_new_int((int)mi->stacks));
+		json_object_object_add(mini, "ranges", json_object_new_int((int)mi->ranges));
+		json_object_object_add(mini, "missing_ranges", json_object_new_int((int)mi->missing));
+		json_object_object_add(mini, "capped", collect_str_or_null(mi->capped ? mi->cap_reason : NULL));
+	} else {
+		json_object_object_add(mini, "path", json_object_new_null());
+		json_object_object_add(mini, "error", json_object_new_string(sr->mini_error ?: "not written"));
+	}
+	json_object_object_add(rec, "minicore", mini);
+
+	if (c->proc) {
+		/* The top-level fields came from here; the rest is the context. */
+		json_object_object_del(c->proc, "comm");
+		json_object_object_del(c->proc, "exe");
+		json_object_object_del(c->proc, "cmdline");
+		json_object_object_add(rec, "proc", json_object_get(c->proc));
+	}
+	if (json_object_object_get_ex(c->sys, "errors", &v) && json_object_object_length(v) == 0)
+		json_object_object_del(c->sys, "errors");
+	json_object_object_add(rec, "system", json_object_get(c->sys));
+	json_object *coll = json_object_new_object();
+	json_object_object_add(coll, "version", json_object_new_string(COLLECT_VERSION));
+	json_object_object_add(coll, "mode", json_object_new_string("pipe"));
+	json_object_object_add(rec, "collector", coll);
+	json_object *probs = json_object_new_array();
+	for (unsigned i = 0; i < a->n_problems; i++)
+		json_object_array_add(probs, json_object_new_string(a->problems[i]));
+	if (a->n_problems)
+		json_object_object_add(rec, "argv_problems", probs);
+	else
+		json_object_put(probs);
+	json_object_object_add(rec, "errors", json_object_get(c->errors));
+	return rec;
+}
+
+/* Recompress the inline (fast) frame at the configured level, after release.
+ * Keeps the smaller of the two. Returns the level now on disk or 0. */
+static int collect_recompress(struct collect_ctx *c, uint64_t *stored)
+{
+	const struct mortem_config *cfg = c->cfg;
+	_cleanup_close_ int out = -1;
+	_cleanup_free_ char *tmp = NULL, *re = NULL;
+	uint64_t in_b = 0, out_b = 0;
+	int r;
+
+	if (cfg->recompress_level == 0 || cfg->recompress_level == cfg->compress_level)
+		return 0;
+	tmp = store_path(c->st.spool_dir, c->id, ".core.zst.tmp");
+	re = store_path(c->st.spool_dir, c->id, ".core.zst.re.tmp");
+	if (!tmp || !re)
+		return 0;
+	out = open(re, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (out < 0) {
+		collect_error(c, "recompress: create", -errno);
+		return 0;
+	}
+	if (lseek(c->core_tmp, 0, SEEK_SET) < 0) {
+		(void)unlink(re);
+		return 0;
+	}
+	r = zst_recompress_fd(c->core_tmp, out, cfg->recompress_level, cfg->compress_threads, &in_b, &out_b);
+	if (r >= 0 && out_b < *stored && fsync(out) == 0 && rename(re, tmp) == 0) {
+		(void)close(c->core_tmp);
+		c->core_tmp = TAKE_FD(out);
+		*stored = out_b;
+		return cfg->recompress_level;
+	}
+	if (r < 0)
+		collect_error(c, "recompress", r);
+	(void)unlink(re);
+	return 0;
+}
+
+static void collect_index(struct collect_ctx *c, json_object *rec, struct collect_outcome *out)
+{
+	sqlite3 *db = NULL;
+	_cleanup_free_ char *rp = store_path(c->st.store_dir, c->id, ".json");
+	int r = index_open(c->st.index_path, &db);
+	if (r >= 0 && rp)
+		r = index_insert(db, rec, rp);
+	if (r >= 0)
+		out->indexed = true;
+	else
+		journal_log(3, "cannot update the index (the record is kept; run mortem reindex)");
+	if (db)
+		index_close(db);
+}
+
+/* Index the records whose collector died between publishing and indexing. */
+static void collect_clean_spool(struct collect_ctx *c)
+{
+	char **pub = NULL;
+	size_t n = 0;
+	if (store_clean_spool(&c->st, &pub, &n) <= 0 || n == 0)
+		return;
+	sqlite3 *db = NULL;
+	if (index_open(c->st.index_path, &db) >= 0) {
+		for (size_t i = 0; i < n; i++) {
+			_cleanup_free_ char *p = store_path(c->st.store_dir, pub[i], ".json");
+			json_object *rec = NULL;
+			if (p && record_load(p, &rec) >= 0)
+				(void)index_insert(db, rec, p);
+			json_object_put(rec);
+		}
+		index_close(db);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(pub[i]);
+	free(pub);
+}
+
+int collect_run(const struct mortem_config *cfg, const struct collect_args *a, int core_fd,
+		struct collect_outcome *out)
+{
+	struct collect_ctx c = { .cfg = cfg, .a = a, .lock_fd = -1, .core_tmp = -1, .mini_tmp = -1 };
+	struct stream_result sr;
+	struct zst_writer *zw = NULL;
+	const char *status, *reason = NULL;
+	char reason_buf[256];
+	int r, stream_r;
+
+	memset(out, 0, sizeof(*out));
+	c.t0 = now_usec();
+	c.errors = json_object_new_array();
+
+	/* 1. Capture, while the kernel holds the process. */
+	(void)proc_capture_system(&c.sys);
+	if (!c.sys)
+		c.sys = json_object_new_object();
+	r = store_make_id(c.t0, record_str(c.sys, "boot_id", ""), a->pid, c.id, sizeof(c.id));
+	if (r < 0)
+		snprintf(c.id, sizeof(c.id), "%lld-%d", (long long)c.t0, (int)a->pid);
+	if (a->pid > 0) {
+		struct proc_capture_opts po = {
+			.redact = (const char *const *)cfg->redact, .n_redact = cfg->n_redact,
+			.item_max = cfg->proc_item_max,
+		};
+		r = proc_capture(a->pid, &po, &c.proc);
+		if (r < 0)
+			collect_error(&c, "proc capture", r);
+	}
+
+	/* 2. Spool files. When the store is unusable the core is still drained, so
+	 * the process is released, and the crash is announced. */
+	r = store_init(&c.st, cfg->store_path);
+	if (r >= 0 && (r = store_mkdirs(&c.st)) >= 0 && (r = store_lock(&c.st, c.id, &c.lock_fd)) >= 0 &&
+	    (r = store_tmp_open(&c.st, c.id, ".core.zst", &c.core_tmp)) >= 0 &&
+	    (r = zst_writer_new(c.core_tmp, cfg->compress_level, cfg->compress_threads, &zw)) >= 0) {
+		c.store_ok = true;
+		if (store_tmp_open(&c.st, c.id, ".mini", &c.mini_tmp) < 0)
+			c.mini_tmp = -1;
+	} else {
+		collect_error(&c, "store", r);
+		snprintf(reason_buf, sizeof(reason_buf), "store unusable: %s", strerror(-r));
+		reason = reason_buf;
+	}
+
+	/* 3. Drain, then let go. */
+	struct stream_opts so = {
+		.in_fd = core_fd, .zw = zw, .mini_fd = c.mini_tmp, .max_core_size = cfg->max_core_size,
+		.mini_max = cfg->minicore_max, .mini_stack_max = cfg->minicore_stack_max,
+	};
+	stream_r = stream_core(&so, &sr);
+	(void)close(core_fd);
+	out->held_usec = now_usec() - c.t0;
+
+	/* 4. After the release: finish, decide, publish. */
+	uint64_t stored = 0;
+	bool have_core = false;
+	int recompressed = 0;
+	if (c.store_ok && stream_r >= 0 && !sr.too_large && sr.bytes > 0) {
+		r = zst_writer_finish(zw);
+		if (r < 0) {
+			stream_r = r;
+		} else {
+			stored = zst_writer_bytes_out(zw);
+			have_core = true;
+		}
+	}
+	zst_writer_free(zw);
+	if (have_core)
+		recompressed = collect_recompress(&c, &stored);
+
+	if (!c.store_ok) {
+		status = "error";
+	} else if (stream_r < 0) {
+		status = "error";
+		snprintf(reason_buf, sizeof(reason_buf), "%s: %s",
+			 sr.bytes > 0 ? "writing the core failed" : "reading the core failed", strerror(-stream_r));
+		reason = reason_buf;
+		collect_error(&c, "stream", stream_r);
+		have_core = false;
+	} else if (sr.too_large) {
+		status = "too-large";
+		snprintf(reason_buf, sizeof(reason_buf), "core larger than MaxCoreSize=%llu%s",
+			 (unsigned long long)cfg->max_core_size,
+			 sr.expected > cfg->max_core_size ? " (by its program headers): not read" : ": reading stopped");
+		reason = reason_buf;
+	} else if (sr.bytes == 0) {
+		status = "error";
+		reason = sr.not_core;
+	} else if (sr.not_core) {
+		/* Not an ELF core: the bytes are kept all the same, nothing is lost. */
+		status = "error";
+		snprintf(reason_buf, sizeof(reason_buf), "not an ELF core: %s", sr.not_core);
+		reason = reason_buf;
+	} else if (sr.bytes < sr.expected) {
+		status = "truncated";
+		snprintf(reason_buf, sizeof(reason_buf), "the kernel sent %llu of %llu bytes",
+			 (unsigned long long)sr.bytes, (unsigned long long)sr.expected);
+		reason = reason_buf;
+	} else {
+		status = "stored";
+	}
+	bool have_mini = c.store_ok && sr.mini && c.mini_tmp >= 0;
+
+	json_object *rec = collect_record(&c, &sr, status, reason, stored, have_core, have_mini, out->held_usec,
+					  recompressed);
+	snprintf(out->id, sizeof(out->id), "%s", c.id);
+	out->status = status;
+
+	if (c.store_ok) {
+		_cleanup_close_ int jfd = -1;
+		r = 0;
+		if (have_core && fsync(c.core_tmp) < 0)
+			r = -errno;
+		if (r >= 0 && have_mini && fsync(c.mini_tmp) < 0)
+			r = -errno;
+		if (r >= 0)
+			r = store_tmp_open(&c.st, c.id, ".json", &jfd);
+		if (r >= 0)
+			r = record_write_fd(rec, jfd);
+		if (r >= 0 && have_core)
+			r = store_publish(&c.st, c.id, ".core.zst");
+		if (r >= 0 && have_mini)
+			r = store_publish(&c.st, c.id, ".mini");
+		/* The record goes last: from here on the crash exists. */
+		if (r >= 0)
+			r = store_publish(&c.st, c.id, ".json");
+		if (r >= 0) {
+			(void)fsync_dir(c.st.store_dir);
+			out->published = true;
+			collect_index(&c, rec, out);
+		} else {
+			char msg[256];
+			snprintf(msg, sizeof(msg), "cannot store crash %s: %s", c.id, strerror(-r));
+			journal_log(3, msg);
+			/* Nothing half-published stays visible. */
+			_cleanup_free_ char *pc = store_path(c.st.store_dir, c.id, ".core.zst");
+			_cleanup_free_ char *pm = store_path(c.st.store_dir, c.id, ".mini");
+			if (pc)
+				(void)unlink(pc);
+			if (pm)
+				(void)unlink(pm);
+		}
+	}
+	if (c.lock_fd >= 0)
+		store_discard(&c.st, c.id);
+	(void)journal_announce(rec, out->published ? NULL : "the crash could not be stored");
+	if (c.store_ok)
+		collect_clean_spool(&c);
+
+	json_object_put(rec);
+	json_object_put(c.proc);
+	json_object_put(c.sys);
+	json_object_put(c.errors);
+	if (c.core_tmp >= 0)
+		(void)close(c.core_tmp);
+	if (c.mini_tmp >= 0)
+		(void)close(c.mini_tmp);
+	if (c.lock_fd >= 0)
+		(void)close(c.lock_fd);
+	store_free(&c.st);
+	return out->published ? 0 : -EIO;
+}

@@ -1,0 +1,53 @@
+/* The store on disk: ids, directories, spool temp files and their atomic
+ * publication, and the clean-up of what a killed collector left behind.
+ *
+ *   ROOT/store/<id>.core.zst   the core (standard zstd frames)
+ *   ROOT/store/<id>.mini       the minicore
+ *   ROOT/store/<id>.json       the record: written last, it makes the crash exist
+ *   ROOT/index.sqlite          the index (a cache of the records)
+ *   ROOT/spool/<id>.lock       held (flock) by the collector working on <id>
+ *   ROOT/spool/<id>.*.tmp      its temp files
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define STORE_ID_MAX 96
+#define STORE_STALE_LOCK_SEC 5 /* a lock file younger than this is never judged abandoned */
+
+struct store {
+	char *root, *store_dir, *spool_dir, *index_path;
+};
+
+int store_init(struct store *st, const char *root);
+/* Create the directories (0750) when missing. */
+int store_mkdirs(const struct store *st);
+void store_free(struct store *st);
+
+/* Sortable, unique across boots and hosts:
+ *   YYYYMMDDTHHMMSS.uuuuuuZ-<first 8 hex of boot id>-<pid> */
+int store_make_id(int64_t time_usec, const char *boot_id, pid_t pid, char *buf, size_t len);
+/* An id is safe as a file-name stem. */
+bool store_id_valid(const char *id);
+
+/* "<dir>/<id><suffix>" in a heap string. */
+char *store_path(const char *dir, const char *id, const char *suffix);
+
+/* Create and flock spool/<id>.lock; *ret_fd keeps the lock until closed. */
+int store_lock(const struct store *st, const char *id, int *ret_fd);
+/* Create spool/<id><suffix>.tmp for writing (O_EXCL). */
+int store_tmp_open(const struct store *st, const char *id, const char *suffix, int *ret_fd);
+/* fsync'ed temp spool/<id><suffix>.tmp -> store/<id><suffix>. */
+int store_publish(const struct store *st, const char *id, const char *suffix);
+/* Remove spool/<id>*.tmp and the lock file. */
+void store_discard(const struct store *st, const char *id);
+
+/* Remove what killed collectors left: for every lock file that nobody holds (and
+ * older than STORE_STALE_LOCK_SEC), its temp files, and store files of that id
+ * when the record was never published. Ids whose record was published but maybe
+ * not indexed are returned in *ret_published (heap array of heap strings) so the
+ * caller can index them. Returns the number of ids cleaned. */
+int store_clean_spool(const struct store *st, char ***ret_published, size_t *ret_n);

@@ -1,0 +1,164 @@
+/* The one pass over the core. */
+#include <fcntl.h>
+#include <string.h>
+
+#include "elfcore.h"
+#include "stream.h"
+#include "util.h"
+#include "zst.h"
+
+struct stream_state {
+	const struct stream_opts *o;
+	struct stream_result *res;
+	struct minicore *mc;
+	unsigned char *head; /* everything read so far, until the head is complete */
+	size_t head_len, head_cap;
+	bool head_done;      /* parsed, or given up on */
+};
+
+/* Head complete: plan the minicore and give it the bytes read so far. */
+static int stream_head_complete(struct stream_state *s)
+{
+	const struct stream_opts *o = s->o;
+	struct stream_result *res = s->res;
+	int r;
+
+	s->head_done = true;
+	res->elf = true;
+	res->expected = elfcore_expected_size(s->head);
+	if (o->mini_fd < 0)
+		return 0;
+	r = minicore_new(o->mini_fd, o->mini_max, o->mini_stack_max, &s->mc);
+	if (r < 0)
+		return r;
+	r = minicore_plan(s->mc, s->head, s->head_len);
+	if (r == -EBADMSG) {
+		res->mini_error = "malformed notes";
+		minicore_free(s->mc);
+		s->mc = NULL;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	return minicore_feed(s->mc, 0, s->head, s->head_len);
+}
+
+/* Bytes [off, off+len) just arrived. */
+static int stream_take(struct stream_state *s, uint64_t off, const unsigned char *buf, size_t len)
+{
+	const char *why = NULL;
+	size_t need = 0;
+	int r;
+
+	if (s->head_done)
+		return s->mc ? minicore_feed(s->mc, off, buf, len) : 0;
+
+	/* Still collecting the head: it is a prefix of the core, bounded. */
+	size_t take = len;
+	if (take > ELFCORE_HEAD_MAX - s->head_len)
+		take = ELFCORE_HEAD_MAX - s->head_len;
+	if (s->head_len + take > s->head_cap) {
+		size_t cap = s->head_cap ? s->head_cap : 65536;
+		while (cap < s->head_len + take)
+			cap *= 2;
+		unsigned char *nh = realloc(s->head, cap);
+		if (!nh)
+			return -ENOMEM;
+		s->head = nh;
+		s->head_cap = cap;
+	}
+	memcpy(s->head + s->head_len, buf, take);
+	s->head_len += take;
+
+	r = elfcore_head_need(s->head, s->head_len, &need, &why);
+	if (r < 0) {
+		s->res->not_core = why;
+		s->head_done = true;
+	} else if (r == 0) {
+		r = stream_head_complete(s);
+		if (r < 0)
+			return r;
+		/* Bytes of this chunk beyond what was copied into the head. */
+		if (s->mc && take < len)
+			return minicore_feed(s->mc, off + take, buf + take, len - take);
+	} else if (s->head_len >= ELFCORE_HEAD_MAX) {
+		s->res->not_core = "ELF head larger than the limit";
+		s->head_done = true;
+	}
+	if (s->head_done && !s->res->elf) {
+		free(s->head);
+		s->head = NULL;
+	}
+	return 0;
+}
+
+int stream_core(const struct stream_opts *o, struct stream_result *res)
+{
+	struct stream_state s = { .o = o, .res = res };
+	_cleanup_free_ unsigned char *buf = NULL;
+	int r = 0;
+
+	memset(res, 0, sizeof(*res));
+	/* A bigger pipe means fewer wake-ups for the kernel writing the core. Only
+	 * works on pipes and may be refused: the default still works. */
+	(void)fcntl(o->in_fd, F_SETPIPE_SZ, STREAM_PIPE_SIZE);
+
+	buf = malloc(STREAM_BUF_SIZE);
+	if (!buf)
+		return -ENOMEM;
+
+	for (;;) {
+		size_t want = STREAM_BUF_SIZE;
+		if (o->max_core_size > 0) {
+			if (res->bytes >= o->max_core_size) {
+				/* Anything more is over the limit: look for one more byte. */
+				char c;
+				ssize_t n = read(o->in_fd, &c, 1);
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n > 0)
+					res->too_large = true;
+				break;
+			}
+			if (o->max_core_size - res->bytes < want)
+				want = (size_t)(o->max_core_size - res->bytes);
+		}
+		ssize_t n = read(o->in_fd, buf, want);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		if (o->zw && (r = zst_writer_write(o->zw, buf, (size_t)n)) < 0)
+			break;
+		if ((r = stream_take(&s, res->bytes, buf, (size_t)n)) < 0)
+			break;
+		res->bytes += (uint64_t)n;
+		/* The headers already say the core is over the limit: stop now rather
+		 * than compress up to the limit and throw it away. */
+		if (res->elf && o->max_core_size > 0 && res->expected > o->max_core_size) {
+			res->too_large = true;
+			break;
+		}
+	}
+
+	if (!s.head_done && res->bytes > 0 && !res->not_core)
+		res->not_core = res->bytes < sizeof(Elf64_Ehdr) ? "too short for an ELF header" : "core ended inside its ELF head";
+	if (res->bytes == 0)
+		res->not_core = "empty: no bytes from the kernel";
+	if (s.mc) {
+		int k = minicore_finish(s.mc, &res->mini_info);
+		if (k >= 0)
+			res->mini = true;
+		else if (r >= 0)
+			r = k;
+	} else if (!res->mini_error) {
+		res->mini_error = o->mini_fd < 0 ? "not requested" : res->not_core ? res->not_core : "no ELF head";
+	}
+	minicore_free(s.mc);
+	free(s.head);
+	return r;
+}
