@@ -1,0 +1,549 @@
+/* mortem: list, read, export and debug stored crashes (coredumpctl-style).
+ *
+ * Exit statuses (documented in mortem(1)):
+ *   0 success, 1 failure, 2 usage error, 3 no crash matches, 4 ambiguous id
+ *   prefix, 5 the crash has no stored core. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "config.h"
+#include "index.h"
+#include "parse.h"
+#include "record.h"
+#include "store.h"
+#include "util.h"
+#include "zst.h"
+
+enum {
+	EXIT_USAGE = 2,
+	EXIT_NOMATCH = 3,
+	EXIT_AMBIGUOUS = 4,
+	EXIT_NOCORE = 5,
+};
+
+struct cli {
+	struct mortem_config cfg;
+	struct store st;
+	const char *config_path;
+	bool json;
+	const char *since, *until, *output, *debugger;
+	bool reverse;
+	size_t limit;
+};
+
+static void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void cli_err(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("mortem: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static void cli_config_warn(void *userdata, const char *msg)
+{
+	cli_err("%s", msg);
+}
+
+/* Does the store hold any record? Used to rebuild a missing index by itself. */
+static bool cli_store_has_records(const struct store *st)
+{
+	DIR *d = opendir(st->store_dir);
+	struct dirent *de;
+	bool found = false;
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		found = n > 5 && de->d_name[0] != '.' && strcmp(de->d_name + n - 5, ".json") == 0;
+	}
+	closedir(d);
+	return found;
+}
+
+static int cli_open_index(struct cli *c, sqlite3 **db)
+{
+	bool existed = access(c->st.index_path, F_OK) == 0;
+	int r;
+
+	if (!existed && access(c->st.root, F_OK) < 0) {
+		cli_err("no crash store at %s (nothing collected yet?)", c->st.root);
+		return -ENOENT;
+	}
+	r = index_open(c->st.index_path, db);
+	if (r == -EBADMSG) {
+		cli_err("index %s is corrupt: run 'mortem reindex' (the records are safe)", c->st.index_path);
+		return r;
+	}
+	if (r < 0) {
+		cli_err("cannot open index %s: %s", c->st.index_path, strerror(-r));
+		return r;
+	}
+	if (!existed && cli_store_has_records(&c->st)) {
+		size_t ok = 0, bad = 0;
+		/* The index is a cache of the records: a missing one is rebuilt. */
+		if (index_rebuild(*db, c->st.store_dir, &ok, &bad) >= 0)
+			cli_err("index was missing: rebuilt from %zu records", ok);
+	}
+	return 0;
+}
+
+static int cli_time_bound(const char *s, const char *what, int64_t *ret)
+{
+	if (!s)
+		return 0;
+	if (parse_time(s, now_usec(), ret) < 0) {
+		cli_err("invalid %s time '%s' (use YYYY-MM-DD [HH:MM[:SS]], @EPOCH or -1h, -2d)", what, s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Rows for the filter; prints the no-match message. Returns an exit status. */
+static int cli_query(struct cli *c, const char *match, bool newest_first, size_t limit, struct index_row **rows,
+		     size_t *n)
+{
+	sqlite3 *db = NULL;
+	struct index_filter f = { .match = match, .newest_first = newest_first, .limit = limit };
+	int r;
+
+	if (cli_time_bound(c->since, "--since", &f.since_usec) < 0 ||
+	    cli_time_bound(c->until, "--until", &f.until_usec) < 0)
+		return EXIT_USAGE;
+	if (cli_open_index(c, &db) < 0)
+		return EXIT_FAILURE;
+	r = index_query(db, &f, rows, n);
+	index_close(db);
+	if (r < 0) {
+		cli_err("index query failed: %s", strerror(-r));
+		return EXIT_FAILURE;
+	}
+	if (*n == 0) {
+		if (match)
+			cli_err("no crash matches '%s'", match);
+		else
+			cli_err("no crashes recorded");
+		return EXIT_NOMATCH;
+	}
+	return 0;
+}
+
+/* One crash for info/dump/debug: newest match wins, but an id prefix that fits
+ * several crashes is refused. */
+static int cli_pick(struct cli *c, const char *match, struct index_row **rows, size_t *n)
+{
+	int r = cli_query(c, match, true, 0, rows, n);
+	if (r != 0)
+		return r;
+	if (match && *n > 1 && strcmp((*rows)[0].id, match) != 0) {
+		bool all_prefix = true, pid_match = false;
+		for (size_t i = 0; i < *n; i++) {
+			all_prefix &= strncmp((*rows)[i].id, match, strlen(match)) == 0;
+			char pid[24];
+			snprintf(pid, sizeof(pid), "%lld", (long long)(*rows)[i].pid);
+			pid_match |= strcmp(pid, match) == 0;
+		}
+		if (all_prefix && !pid_match) {
+			cli_err("id prefix '%s' matches %zu crashes; give more of the id", match, *n);
+			return EXIT_AMBIGUOUS;
+		}
+	}
+	return 0;
+}
+
+static void cli_local_time(int64_t usec, char *buf, size_t len)
+{
+	time_t t = (time_t)(usec / 1000000);
+	struct tm tm;
+	if (!localtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%d %H:%M:%S %Z", &tm))
+		snprintf(buf, len, "@%lld", (long long)(usec / 1000000));
+}
+
+static json_object *cli_row_record(const struct index_row *row, bool with_proc)
+{
+	json_object *rec = NULL;
+	if (row->record_path && record_load(row->record_path, &rec) >= 0) {
+		if (!with_proc)
+			json_object_object_del(rec, "proc");
+		return rec;
+	}
+	/* The record went missing under us: say what the index knows. */
+	rec = json_object_new_object();
+	json_object_object_add(rec, "id", json_object_new_string(row->id));
+	json_object_object_add(rec, "time_usec", json_object_new_int64(row->time_usec));
+	json_object_object_add(rec, "pid", json_object_new_int64(row->pid));
+	json_object_object_add(rec, "error", json_object_new_string("record file unreadable"));
+	return rec;
+}
+
+static int cli_list(struct cli *c, const char *match)
+{
+	struct index_row *rows = NULL;
+	size_t n = 0;
+	int r = cli_query(c, match, c->reverse, c->limit, &rows, &n);
+	if (r == EXIT_NOMATCH && c->json) {
+		puts("[]");
+		return match ? EXIT_NOMATCH : 0;
+	}
+	if (r != 0)
+		return r == EXIT_NOMATCH && !match ? 0 : r;
+
+	if (c->json) {
+		json_object *arr = json_object_new_array();
+		for (size_t i = 0; i < n; i++)
+			json_object_array_add(arr, cli_row_record(&rows[i], false));
+		puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(arr);
+	} else {
+		printf("%-23s %7s %5s %-7s %-40s %7s  %s\n", "TIME", "PID", "UID", "SIG", "EXE", "SIZE", "ID");
+		for (size_t i = 0; i < n; i++) {
+			struct index_row *w = &rows[i];
+			char t[64], sz[16];
+			const char *sig = signal_name(w->signal);
+			const char *exe = w->exe && *w->exe ? w->exe : w->comm && *w->comm ? w->comm : "-";
+			cli_local_time(w->time_usec, t, sizeof(t));
+			if (w->core_status && strcmp(w->core_status, "stored") != 0)
+				snprintf(sz, sizeof(sz), "%s", w->core_status);
+			else
+				format_size(w->stored_size, sz, sizeof(sz));
+			printf("%-23s %7lld %5lld %-7s %-40s %7s  %s\n", t, (long long)w->pid, (long long)w->uid,
+			       sig ? sig : "?", exe, sz, w->id);
+		}
+	}
+	index_rows_free(rows, n);
+	return 0;
+}
+
+static void cli_field(const char *k, const char *v)
+{
+	if (v && *v)
+		printf("%14s: %s\n", k, v);
+}
+
+static void cli_info_human(json_object *rec)
+{
+	json_object *core = record_obj(rec, "core"), *mini = record_obj(rec, "minicore");
+	json_object *sys = record_obj(rec, "system"), *proc = record_obj(rec, "proc"), *errs;
+	char buf[512], t[64], a[16], b[16];
+
+	cli_field("ID", record_str(rec, "id", NULL));
+	snprintf(buf, sizeof(buf), "%lld (%s)", (long long)record_i64(rec, "pid", 0), record_str(rec, "comm", "?"));
+	cli_field("PID", buf);
+	snprintf(buf, sizeof(buf), "%lld", (long long)record_i64(rec, "uid", -1));
+	cli_field("UID", buf);
+	snprintf(buf, sizeof(buf), "%lld", (long long)record_i64(rec, "gid", -1));
+	cli_field("GID", buf);
+	snprintf(buf, sizeof(buf), "%lld (%s)", (long long)record_i64(rec, "signal", 0),
+		 record_str(rec, "signal_name", "?"));
+	cli_field("Signal", buf);
+	cli_local_time(record_i64(rec, "time_usec", 0), t, sizeof(t));
+	cli_field("Timestamp", t);
+	cli_field("Verdict", record_str(rec, "verdict", NULL));
+	cli_field("Command Line", record_str(rec, "cmdline", NULL));
+	cli_field("Executable", record_str(rec, "exe", NULL));
+	cli_field("Unit", record_str(rec, "unit", NULL));
+	cli_field("Slice", record_str(rec, "slice", NULL));
+	if (proc) {
+		cli_field("Working Dir", record_str(proc, "cwd", NULL));
+		json_object *ns;
+		if (json_object_object_get_ex(proc, "container", &ns) && json_object_get_boolean(ns))
+			cli_field("Container", "yes (namespaces differ from PID 1)");
+	}
+	cli_field("Hostname", record_str(rec, "hostname", NULL));
+	cli_field("Boot ID", record_str(rec, "boot_id", NULL));
+	if (sys) {
+		cli_field("Kernel", record_str(sys, "kernel", NULL));
+		cli_field("OS", record_str(sys, "os", NULL));
+	}
+	if (core) {
+		format_size((uint64_t)record_i64(core, "stored_size", 0), a, sizeof(a));
+		format_size((uint64_t)record_i64(core, "size", 0), b, sizeof(b));
+		snprintf(buf, sizeof(buf), "%s, %s stored of %s", record_str(core, "status", "?"), a, b);
+		cli_field("Core", buf);
+		cli_field("Core Reason", record_str(core, "reason", NULL));
+		cli_field("Core File", record_str(core, "path", NULL));
+		snprintf(buf, sizeof(buf), "%.3f s", (double)record_i64(core, "held_usec", 0) / 1e6);
+		cli_field("Process Held", buf);
+	}
+	if (mini) {
+		if (record_str(mini, "path", NULL)) {
+			format_size((uint64_t)record_i64(mini, "size", 0), a, sizeof(a));
+			snprintf(buf, sizeof(buf), "%s, %lld threads, %lld stacks kept%s%s", a,
+				 (long long)record_i64(mini, "threads", 0), (long long)record_i64(mini, "stacks", 0),
+				 record_str(mini, "capped", NULL) ? ", capped: " : "", record_str(mini, "capped", ""));
+			cli_field("Minicore", buf);
+			cli_field("Minicore File", record_str(mini, "path", NULL));
+		} else {
+			snprintf(buf, sizeof(buf), "none (%s)", record_str(mini, "error", "?"));
+			cli_field("Minicore", buf);
+		}
+	}
+	if (json_object_object_get_ex(rec, "argv_problems", &errs))
+		for (size_t i = 0; i < json_object_array_length(errs); i++)
+			cli_field("Argument", json_object_get_string(json_object_array_get_idx(errs, i)));
+	if (json_object_object_get_ex(rec, "errors", &errs) && json_object_is_type(errs, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(errs); i++)
+			cli_field("Problem", json_object_get_string(json_object_array_get_idx(errs, i)));
+}
+
+static int cli_info(struct cli *c, const char *match)
+{
+	struct index_row *rows = NULL;
+	size_t n = 0;
+	int r = cli_pick(c, match, &rows, &n);
+	if (r != 0)
+		return r;
+	json_object *rec = NULL;
+	r = record_load(rows[0].record_path, &rec);
+	if (r < 0) {
+		cli_err("cannot read record %s: %s", rows[0].record_path, strerror(-r));
+		index_rows_free(rows, n);
+		return EXIT_FAILURE;
+	}
+	if (c->json)
+		puts(json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	else
+		cli_info_human(rec);
+	json_object_put(rec);
+	index_rows_free(rows, n);
+	return 0;
+}
+
+/* Decompress the chosen crash's core into out_fd. */
+static int cli_write_core(const struct index_row *row, int out_fd)
+{
+	_cleanup_close_ int in = -1;
+	uint64_t n = 0;
+	int r;
+
+	if (!row->core_path) {
+		cli_err("crash %s has no stored core (status: %s)", row->id, row->core_status ? row->core_status : "?");
+		return EXIT_NOCORE;
+	}
+	in = open(row->core_path, O_RDONLY | O_CLOEXEC);
+	if (in < 0) {
+		cli_err("cannot open %s: %m", row->core_path);
+		return errno == ENOENT ? EXIT_NOCORE : EXIT_FAILURE;
+	}
+	r = zst_decompress_fd(in, out_fd, &n);
+	if (r < 0) {
+		cli_err("cannot decompress %s: %s", row->core_path, r == -EBADMSG ? "corrupt zstd data" : strerror(-r));
+		return EXIT_FAILURE;
+	}
+	return 0;
+}
+
+static int cli_dump(struct cli *c, const char *match)
+{
+	struct index_row *rows = NULL;
+	size_t n = 0;
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	if (!c->output && isatty(STDOUT_FILENO)) {
+		cli_err("refusing to write a core to a terminal: use -o FILE or redirect standard output");
+		return EXIT_USAGE;
+	}
+	r = cli_pick(c, match, &rows, &n);
+	if (r != 0)
+		return r;
+	if (c->output) {
+		fd = open(c->output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			cli_err("cannot create %s: %m", c->output);
+			index_rows_free(rows, n);
+			return EXIT_FAILURE;
+		}
+	}
+	r = cli_write_core(&rows[0], fd >= 0 ? fd : STDOUT_FILENO);
+	if (r != 0 && c->output)
+		(void)unlink(c->output);
+	index_rows_free(rows, n);
+	return r;
+}
+
+/* Restore the core into a private temp file and run the debugger on it. */
+static int cli_debug(struct cli *c, const char *match)
+{
+	struct index_row *rows = NULL;
+	size_t n = 0;
+	char path[] = "/var/tmp/mortem-core.XXXXXX";
+	int r = cli_pick(c, match, &rows, &n);
+	if (r != 0)
+		return r;
+	_cleanup_close_ int fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0) {
+		cli_err("cannot create a temp file: %m");
+		index_rows_free(rows, n);
+		return EXIT_FAILURE;
+	}
+	r = cli_write_core(&rows[0], fd);
+	if (r == 0) {
+		const char *dbg = c->debugger ? c->debugger : getenv("MORTEM_DEBUGGER") ? getenv("MORTEM_DEBUGGER") : "gdb";
+		pid_t pid = fork();
+		if (pid == 0) {
+			if (rows[0].exe && *rows[0].exe)
+				execlp(dbg, dbg, rows[0].exe, path, (char *)NULL);
+			else
+				execlp(dbg, dbg, "-c", path, (char *)NULL);
+			fprintf(stderr, "mortem: cannot run %s: %m\n", dbg);
+			_exit(127);
+		}
+		int st = 0;
+		while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		r = pid < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 ? EXIT_FAILURE : 0;
+	}
+	(void)unlink(path);
+	index_rows_free(rows, n);
+	return r;
+}
+
+static int cli_reindex(struct cli *c)
+{
+	sqlite3 *db = NULL;
+	size_t ok = 0, bad = 0;
+	int r;
+
+	if (access(c->st.store_dir, F_OK) < 0) {
+		cli_err("no crash store at %s", c->st.root);
+		return EXIT_FAILURE;
+	}
+	r = index_open(c->st.index_path, &db);
+	if (r == -EBADMSG || r == -ENOTSUP) {
+		/* Corrupt or from the future: it is only a cache, start over. */
+		cli_err("index %s unusable (%s): recreating it", c->st.index_path, strerror(-r));
+		if ((r = index_reset(c->st.index_path)) >= 0)
+			r = index_open(c->st.index_path, &db);
+	}
+	if (r < 0) {
+		cli_err("cannot open index %s: %s", c->st.index_path, strerror(-r));
+		return EXIT_FAILURE;
+	}
+	r = index_rebuild(db, c->st.store_dir, &ok, &bad);
+	index_close(db);
+	if (r < 0) {
+		cli_err("reindex failed: %s", strerror(-r));
+		return EXIT_FAILURE;
+	}
+	printf("indexed %zu records", ok);
+	if (bad)
+		printf(", skipped %zu unreadable ones (left in place)", bad);
+	putchar('\n');
+	return 0;
+}
+
+static void cli_usage(FILE *f)
+{
+	fputs("usage: mortem [OPTIONS] COMMAND [MATCH]\n"
+	      "\n"
+	      "Commands:\n"
+	      "  list [MATCH]      list crashes, oldest first\n"
+	      "  info [MATCH]      everything known about one crash (default: the newest)\n"
+	      "  dump [MATCH]      write the original core to standard output or -o FILE\n"
+	      "  debug [MATCH]     open the core in gdb\n"
+	      "  reindex           rebuild the index from the records\n"
+	      "\n"
+	      "Options:\n"
+	      "  -c, --config FILE   configuration file (also MORTEM_CONFIG)\n"
+	      "      --json          JSON output (list, info)\n"
+	      "  -S, --since TIME    only crashes at or after TIME\n"
+	      "  -U, --until TIME    only crashes at or before TIME\n"
+	      "  -r, --reverse       newest first\n"
+	      "  -n N                only the newest N crashes\n"
+	      "  -o, --output FILE   where dump writes the core\n"
+	      "      --debugger CMD  debugger for debug (default gdb)\n"
+	      "  -h, --help          this help\n"
+	      "\n"
+	      "MATCH: an id or unique id prefix, a PID, a command name, or an executable path.\n"
+	      "TIME: YYYY-MM-DD [HH:MM[:SS]], @EPOCH, or relative -1h, -2d, -30min.\n",
+	      f);
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c = { .config_path = NULL };
+	int opt, r;
+	uint64_t u;
+
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "json", no_argument, NULL, 'j' },
+		{ "since", required_argument, NULL, 'S' },  { "until", required_argument, NULL, 'U' },
+		{ "reverse", no_argument, NULL, 'r' },      { "output", required_argument, NULL, 'o' },
+		{ "debugger", required_argument, NULL, 'D' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	while ((opt = getopt_long(argc, argv, "c:S:U:rn:o:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': c.config_path = optarg; break;
+		case 'j': c.json = true; break;
+		case 'S': c.since = optarg; break;
+		case 'U': c.until = optarg; break;
+		case 'r': c.reverse = true; break;
+		case 'o': c.output = optarg; break;
+		case 'D': c.debugger = optarg; break;
+		case 'n':
+			if (parse_u64(optarg, &u) < 0 || u == 0 || u > SIZE_MAX) {
+				cli_err("invalid count '%s' for -n", optarg);
+				return EXIT_USAGE;
+			}
+			c.limit = (size_t)u;
+			break;
+		case 'h': cli_usage(stdout); return 0;
+		default: cli_usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		cli_usage(stderr);
+		return EXIT_USAGE;
+	}
+	const char *verb = argv[optind++];
+	const char *match = optind < argc ? argv[optind++] : NULL;
+	if (optind < argc) {
+		cli_err("too many arguments: one MATCH at most");
+		return EXIT_USAGE;
+	}
+	if (!c.config_path)
+		c.config_path = getenv("MORTEM_CONFIG") ? getenv("MORTEM_CONFIG") : CONFIG_DEFAULT_PATH;
+
+	config_init(&c.cfg);
+	r = config_load(&c.cfg, c.config_path, cli_config_warn, NULL);
+	if (r < 0 && r != -EINVAL) {
+		cli_err("cannot read config %s: %s", c.config_path, strerror(-r));
+		config_free(&c.cfg);
+		return EXIT_FAILURE;
+	}
+	if (store_init(&c.st, c.cfg.store_path) < 0) {
+		cli_err("bad store path '%s'", c.cfg.store_path);
+		config_free(&c.cfg);
+		return EXIT_FAILURE;
+	}
+
+	if (strcmp(verb, "list") == 0)
+		r = cli_list(&c, match);
+	else if (strcmp(verb, "info") == 0)
+		r = cli_info(&c, match);
+	else if (strcmp(verb, "dump") == 0)
+		r = cli_dump(&c, match);
+	else if (strcmp(verb, "debug") == 0)
+		r = cli_debug(&c, match);
+	else if (strcmp(verb, "reindex") == 0)
+		r = match ? (cli_err("reindex takes no MATCH"), EXIT_USAGE) : cli_reindex(&c);
+	else {
+		cli_err("unknown command '%s'", verb);
+		cli_usage(stderr);
+		r = EXIT_USAGE;
+	}
+	store_free(&c.st);
+	config_free(&c.cfg);
+	return r;
+}
