@@ -19,7 +19,7 @@ struct index_row {
 	char *comm, *exe, *unit, *hostname, *boot_id;
 	char *core_status;
 	uint64_t core_size, stored_size;
-	char *core_path;   /* may be NULL */
+	char *core_path;   /* may be NULL, as may unit */
 	char *record_path; /* path of the JSON record */
 };
 
@@ -31,16 +31,23 @@ struct index_filter {
 	size_t limit;       /* 0 = no limit; with limit, the newest `limit` rows are kept */
 };
 
-/* Open (creating it and its schema when needed) the index at path. */
+/* Open (creating it and its schema when needed) the index at path. -EBADMSG when
+ * the file is not a database or is corrupt (see index_reset), -ENOTSUP when its
+ * schema is newer than INDEX_SCHEMA_VERSION. */
 int index_open(const char *path, sqlite3 **ret);
 void index_close(sqlite3 *db);
-/* Insert or replace the row for one record. record_path is where the JSON lives. */
+/* Remove the index file and its -wal, -shm and -journal companions (a corrupt
+ * index is thrown away and rebuilt from the records). Missing files are fine. */
+int index_reset(const char *path);
+/* Insert or replace the row for one record (-EBADMSG when it fails
+ * record_validate). record_path is where the JSON lives. */
 int index_insert(sqlite3 *db, json_object *record, const char *record_path);
 /* Rows matching the filter, sorted by time (oldest first unless newest_first).
  * MATCH: an exact id; else, when all digits and rows have that pid, a PID; else an
  * id prefix; else when it contains '/', an exe path; else a comm. */
 int index_query(sqlite3 *db, const struct index_filter *f, struct index_row **ret, size_t *ret_n);
 void index_rows_free(struct index_row *rows, size_t n);
+/* 1 when a row was removed, 0 when there was none. */
 int index_delete(sqlite3 *db, const char *id);
 /* Drop all rows and re-insert one per valid store_dir/ *.json. Bad records are
  * counted and skipped, never deleted. */
