@@ -1,4 +1,4 @@
-/* mortem.conf: INI file plus drop-ins in <file>.d/*.conf applied in name order.
+/* mortem.conf: INI file plus drop-ins in <file>.d/NAME.conf applied in name order.
  * Every key has a default; a bad value is reported (file, line, key) and the key
  * keeps its default, so the collector never loses a crash to a typo. */
 #pragma once
@@ -28,7 +28,8 @@ struct mortem_config {
 /* Called once per problem: "FILE:LINE: key 'K': message". */
 typedef void (*config_warn_fn)(void *userdata, const char *msg);
 
-void config_init(struct mortem_config *c);
+/* Defaults; 0, or -ENOMEM (then nothing is left allocated). */
+int config_init(struct mortem_config *c);
 /* Load path and then path.d/ *.conf. A missing main file is not an error when
  * path is the default. Returns 0, or -EINVAL when some value was rejected (the
  * others are applied), or another negative errno when a file cannot be read. */

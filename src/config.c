@@ -1,0 +1,488 @@
+/* mortem.conf: an INI file and its drop-ins.
+ *
+ * Policy: configuration mistakes never stop a crash from being collected. A bad
+ * value is reported with file, line and key, the key keeps what it had (the
+ * default, or an earlier file's value), everything else is still applied, and
+ * config_load() says -EINVAL at the end. Unknown sections and keys are only
+ * warned about, so that an older collector can read a newer file. Comments are
+ * whole lines starting with '#' or ';'; there are no inline comments, so
+ * "Path=/a#b" is the path "/a#b". */
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#ifndef LOCALSTATEDIR
+#define LOCALSTATEDIR "/var"
+#endif
+
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parse.h"
+#include "util.h"
+
+#define CONFIG_FILE_MAX (1u << 20) /* bytes per configuration file */
+#define CONFIG_LINE_MAX 4096       /* bytes per line, newline excluded */
+#define CONFIG_DROPIN_SUFFIX ".conf"
+
+static const char *const config_default_redact[] = {
+	"*KEY*", "*TOKEN*", "*SECRET*", "*PASSWORD*", "*PASSWD*", "*CREDENTIAL*", "*AUTH*",
+};
+
+enum config_type {
+	CONFIG_ABS_PATH,
+	CONFIG_INT,
+	CONFIG_SIZE,
+	CONFIG_GLOBS,
+};
+
+struct config_key {
+	const char *section;
+	const char *key;
+	enum config_type type;
+	size_t offset;              /* into struct mortem_config */
+	int64_t min, max;           /* CONFIG_INT */
+	uint64_t size_min, size_max; /* CONFIG_SIZE */
+};
+
+#define CONFIG_OFF(f) offsetof(struct mortem_config, f)
+
+static const struct config_key config_keys[] = {
+	{ "Store", "Path", CONFIG_ABS_PATH, CONFIG_OFF(store_path), 0, 0, 0, 0 },
+	{ "Store", "CompressLevel", CONFIG_INT, CONFIG_OFF(compress_level), -7, 19, 0, 0 },
+	{ "Store", "CompressThreads", CONFIG_INT, CONFIG_OFF(compress_threads), 0, 16, 0, 0 },
+	{ "Store", "RecompressLevel", CONFIG_INT, CONFIG_OFF(recompress_level), 0, 19, 0, 0 },
+	{ "Store", "MiniCoreMax", CONFIG_SIZE, CONFIG_OFF(minicore_max), 0, 0, 64u << 10, UINT64_MAX },
+	{ "Store", "MiniCoreStackMax", CONFIG_SIZE, CONFIG_OFF(minicore_stack_max), 0, 0, 4u << 10, UINT64_MAX },
+	{ "Policy", "MaxCoreSize", CONFIG_SIZE, CONFIG_OFF(max_core_size), 0, 0, 0, UINT64_MAX },
+	{ "Collect", "RedactEnvironment", CONFIG_GLOBS, CONFIG_OFF(redact), 0, 0, 0, 0 },
+	{ "Collect", "ProcItemMax", CONFIG_SIZE, CONFIG_OFF(proc_item_max), 0, 0, 4u << 10, 64u << 20 },
+};
+
+/* State while one file is parsed. */
+struct config_ctx {
+	struct mortem_config *c;
+	const char *file;  /* not owned */
+	unsigned line;
+	char *section;     /* points into the file buffer; NULL before the first header */
+	config_warn_fn warn;
+	void *userdata;
+	bool bad_value;
+};
+
+static void config_free_redact(struct mortem_config *c)
+{
+	for (size_t i = 0; i < c->n_redact; i++) {
+		free(c->redact[i]);
+		c->redact[i] = NULL;
+	}
+	c->n_redact = 0;
+}
+
+void config_free(struct mortem_config *c)
+{
+	if (!c)
+		return;
+	free(c->store_path);
+	c->store_path = NULL;
+	config_free_redact(c);
+}
+
+int config_init(struct mortem_config *c)
+{
+	*c = (struct mortem_config){
+		.compress_level = -1,
+		.compress_threads = 1,
+		.recompress_level = 3,
+		.minicore_max = 32u << 20,
+		.minicore_stack_max = 1u << 20,
+		.max_core_size = UINT64_C(32) << 30,
+		.proc_item_max = 256u << 10,
+	};
+	c->store_path = strdup(LOCALSTATEDIR "/lib/mortem");
+	if (!c->store_path)
+		goto oom;
+	for (size_t i = 0; i < ARRAY_SIZE(config_default_redact); i++) {
+		c->redact[i] = strdup(config_default_redact[i]);
+		if (!c->redact[i])
+			goto oom;
+		c->n_redact++;
+	}
+	return 0;
+oom:
+	config_free(c);
+	return -ENOMEM;
+}
+
+/* "FILE:LINE: message", or "FILE: message" when line is 0. */
+__attribute__((format(printf, 3, 4)))
+static void config_warnf(const struct config_ctx *ctx, unsigned line, const char *fmt, ...)
+{
+	_cleanup_free_ char *msg = NULL, *full = NULL;
+	va_list ap;
+	int r;
+
+	if (!ctx->warn)
+		return;
+	va_start(ap, fmt);
+	r = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (r < 0) {
+		msg = NULL;
+		return;
+	}
+	if (line > 0)
+		r = asprintf(&full, "%s:%u: %s", ctx->file, line, msg);
+	else
+		r = asprintf(&full, "%s: %s", ctx->file, msg);
+	if (r < 0) {
+		full = NULL;
+		return;
+	}
+	ctx->warn(ctx->userdata, full);
+}
+
+static int config_set_path(struct config_ctx *ctx, const struct config_key *k, const char *value)
+{
+	char **dst = (char **)((char *)ctx->c + k->offset);
+	char *s;
+
+	if (value[0] != '/') {
+		config_warnf(ctx, ctx->line, "key '%s': path '%s' is not absolute", k->key, value);
+		return -EINVAL;
+	}
+	s = strdup(value);
+	if (!s)
+		return -ENOMEM;
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+static int config_set_int(struct config_ctx *ctx, const struct config_key *k, const char *value)
+{
+	int *dst = (int *)(void *)((char *)ctx->c + k->offset);
+	int v, r;
+
+	r = parse_int(value, &v);
+	if (r == -EINVAL) {
+		config_warnf(ctx, ctx->line, "key '%s': invalid integer '%s'", k->key, value);
+		return -EINVAL;
+	}
+	/* parse_int's -ERANGE is reported as out of range too */
+	if (r < 0 || v < k->min || v > k->max) {
+		config_warnf(ctx, ctx->line, "key '%s': value '%s' out of range %lld..%lld",
+			     k->key, value, (long long)k->min, (long long)k->max);
+		return -EINVAL;
+	}
+	*dst = v;
+	return 0;
+}
+
+static int config_set_size(struct config_ctx *ctx, const struct config_key *k, const char *value)
+{
+	uint64_t *dst = (uint64_t *)(void *)((char *)ctx->c + k->offset);
+	char lim[32];
+	uint64_t v;
+	int r;
+
+	r = parse_size(value, &v);
+	if (r == -ERANGE) {
+		config_warnf(ctx, ctx->line, "key '%s': size '%s' too large", k->key, value);
+		return -EINVAL;
+	}
+	if (r < 0) {
+		config_warnf(ctx, ctx->line, "key '%s': invalid size '%s'", k->key, value);
+		return -EINVAL;
+	}
+	if (v < k->size_min) {
+		format_size(k->size_min, lim, sizeof(lim));
+		config_warnf(ctx, ctx->line, "key '%s': size '%s' below minimum %s", k->key, value, lim);
+		return -EINVAL;
+	}
+	if (v > k->size_max) {
+		format_size(k->size_max, lim, sizeof(lim));
+		config_warnf(ctx, ctx->line, "key '%s': size '%s' above maximum %s", k->key, value, lim);
+		return -EINVAL;
+	}
+	*dst = v;
+	return 0;
+}
+
+/* Space-separated patterns replace the list; an empty value clears it. The new
+ * list is built aside so that a rejected value leaves the old one whole. */
+static int config_set_globs(struct config_ctx *ctx, const struct config_key *k, const char *value)
+{
+	char *pats[CONFIG_REDACT_MAX];
+	size_t n = 0;
+	const char *p = value;
+
+	for (;;) {
+		size_t len;
+
+		p += strspn(p, " \t");
+		if (*p == '\0')
+			break;
+		len = strcspn(p, " \t");
+		if (n == CONFIG_REDACT_MAX) {
+			for (size_t i = 0; i < n; i++)
+				free(pats[i]);
+			config_warnf(ctx, ctx->line, "key '%s': more than %d patterns",
+				     k->key, CONFIG_REDACT_MAX);
+			return -EINVAL;
+		}
+		pats[n] = strndup(p, len);
+		if (!pats[n]) {
+			for (size_t i = 0; i < n; i++)
+				free(pats[i]);
+			return -ENOMEM;
+		}
+		n++;
+		p += len;
+	}
+
+	config_free_redact(ctx->c);
+	memcpy(ctx->c->redact, pats, n * sizeof(pats[0]));
+	ctx->c->n_redact = n;
+	return 0;
+}
+
+static int config_apply(struct config_ctx *ctx, const char *key, const char *value)
+{
+	const struct config_key *k = NULL;
+
+	if (!ctx->section) {
+		config_warnf(ctx, ctx->line, "key '%s' outside of any section, ignored", key);
+		return 0;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
+		if (strcmp(config_keys[i].section, ctx->section) == 0 &&
+		    strcmp(config_keys[i].key, key) == 0) {
+			k = &config_keys[i];
+			break;
+		}
+	}
+	if (!k) {
+		config_warnf(ctx, ctx->line, "unknown key '%s' in section [%s]", key, ctx->section);
+		return 0;
+	}
+	switch (k->type) {
+	case CONFIG_ABS_PATH:
+		return config_set_path(ctx, k, value);
+	case CONFIG_INT:
+		return config_set_int(ctx, k, value);
+	case CONFIG_SIZE:
+		return config_set_size(ctx, k, value);
+	case CONFIG_GLOBS:
+		return config_set_globs(ctx, k, value);
+	}
+	return -EINVAL;
+}
+
+static bool config_is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* Trim in place; returns the start of the trimmed string. */
+static char *config_strip(char *s)
+{
+	size_t len;
+
+	while (config_is_space(*s))
+		s++;
+	len = strlen(s);
+	while (len > 0 && config_is_space(s[len - 1]))
+		s[--len] = '\0';
+	return s;
+}
+
+/* One line, already NUL-terminated. Returns 0, -EINVAL for a rejected line or
+ * value (already warned about), or -ENOMEM. */
+static int config_parse_line(struct config_ctx *ctx, char *line)
+{
+	char *eq, *key, *value;
+
+	line = config_strip(line);
+	if (line[0] == '\0' || line[0] == '#' || line[0] == ';')
+		return 0;
+
+	if (line[0] == '[') {
+		size_t len = strlen(line);
+		if (len < 3 || line[len - 1] != ']' || strpbrk(line + 1, "[") ||
+		    strchr(line, ']') != line + len - 1) {
+			config_warnf(ctx, ctx->line, "invalid section header '%s'", line);
+			/* keys that follow must not land in the previous section */
+			ctx->section = NULL;
+			return -EINVAL;
+		}
+		line[len - 1] = '\0';
+		ctx->section = line + 1;
+		return 0;
+	}
+
+	eq = strchr(line, '=');
+	if (!eq) {
+		config_warnf(ctx, ctx->line, "expected 'Key=Value' or '[Section]', got '%s'", line);
+		return -EINVAL;
+	}
+	*eq = '\0';
+	key = config_strip(line);
+	value = config_strip(eq + 1);
+	if (key[0] == '\0') {
+		config_warnf(ctx, ctx->line, "missing key before '='");
+		return -EINVAL;
+	}
+	return config_apply(ctx, key, value);
+}
+
+/* Parse a whole file held in buf (len bytes, NUL-terminated). The buffer is
+ * modified: lines and section names are cut out of it in place. */
+static int config_parse_buffer(struct config_ctx *ctx, char *buf, size_t len)
+{
+	char *p = buf, *end = buf + len;
+	int r;
+
+	while (p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t line_len = (nl ? nl : end) - p;
+		char *next = nl ? nl + 1 : end;
+
+		ctx->line++;
+		if (line_len > CONFIG_LINE_MAX) {
+			config_warnf(ctx, ctx->line, "line longer than %d bytes, ignored", CONFIG_LINE_MAX);
+			ctx->bad_value = true;
+		} else if (memchr(p, '\0', line_len)) {
+			config_warnf(ctx, ctx->line, "line contains a NUL byte, ignored");
+			ctx->bad_value = true;
+		} else {
+			p[line_len] = '\0';
+			r = config_parse_line(ctx, p);
+			if (r == -ENOMEM)
+				return r;
+			if (r < 0)
+				ctx->bad_value = true;
+		}
+		p = next;
+	}
+	return 0;
+}
+
+/* Returns 0, -EINVAL when a line or value was rejected, or the errno of reading
+ * the file (not warned about here: the caller decides whether it matters). */
+static int config_load_file(struct mortem_config *c, const char *file,
+			    config_warn_fn warn, void *userdata)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct config_ctx ctx = {
+		.c = c, .file = file, .warn = warn, .userdata = userdata,
+	};
+	size_t len;
+	bool truncated;
+	int r;
+
+	r = read_file_at(AT_FDCWD, file, CONFIG_FILE_MAX, &buf, &len, &truncated);
+	if (r < 0)
+		return r;
+	if (truncated) {
+		config_warnf(&ctx, 0, "file larger than %u bytes, ignored", CONFIG_FILE_MAX);
+		return -EFBIG;
+	}
+	r = config_parse_buffer(&ctx, buf, len);
+	if (r < 0)
+		return r;
+	return ctx.bad_value ? -EINVAL : 0;
+}
+
+static int config_dropin_filter(const struct dirent *de)
+{
+	size_t len = strlen(de->d_name), sfx = strlen(CONFIG_DROPIN_SUFFIX);
+
+	if (de->d_name[0] == '.' || de->d_type == DT_DIR)
+		return 0;
+	return len > sfx && strcmp(de->d_name + len - sfx, CONFIG_DROPIN_SUFFIX) == 0;
+}
+
+/* Keep the first hard (file) error; -EINVAL only when nothing worse happened. */
+static void config_merge_result(int *ret, int r)
+{
+	if (r >= 0)
+		return;
+	if (*ret == 0 || (*ret == -EINVAL && r != -EINVAL))
+		*ret = r;
+}
+
+static void config_warn_file(const char *file, int err, config_warn_fn warn, void *userdata)
+{
+	struct config_ctx ctx = { .file = file, .warn = warn, .userdata = userdata };
+
+	config_warnf(&ctx, 0, "cannot read: %s", strerror(-err));
+}
+
+int config_load(struct mortem_config *c, const char *path, config_warn_fn warn, void *userdata)
+{
+	_cleanup_free_ char *dir = NULL;
+	struct dirent **list = NULL;
+	int ret = 0, r, n;
+
+	if (!c || !path)
+		return -EINVAL;
+
+	r = config_load_file(c, path, warn, userdata);
+	if (r == -ENOENT) {
+		if (strcmp(path, CONFIG_DEFAULT_PATH) != 0) {
+			config_warn_file(path, r, warn, userdata);
+			return r;
+		}
+	} else if (r == -ENOMEM) {
+		return r;
+	} else if (r < 0) {
+		if (r != -EINVAL && r != -EFBIG)
+			config_warn_file(path, r, warn, userdata);
+		config_merge_result(&ret, r);
+	}
+
+	if (asprintf(&dir, "%s.d", path) < 0) {
+		dir = NULL;
+		return -ENOMEM;
+	}
+	n = scandir(dir, &list, config_dropin_filter, alphasort);
+	if (n < 0) {
+		r = -errno;
+		if (r == -ENOENT || r == -ENOTDIR)
+			return ret;
+		config_warn_file(dir, r, warn, userdata);
+		config_merge_result(&ret, r);
+		return ret;
+	}
+
+	for (int i = 0; i < n; i++) {
+		_cleanup_free_ char *file = NULL;
+
+		if (ret != -ENOMEM) {
+			if (asprintf(&file, "%s/%s", dir, list[i]->d_name) < 0) {
+				file = NULL;
+				ret = -ENOMEM;
+			} else {
+				r = config_load_file(c, file, warn, userdata);
+				if (r < 0 && r != -EINVAL && r != -EFBIG && r != -ENOMEM)
+					config_warn_file(file, r, warn, userdata);
+				if (r == -ENOMEM)
+					ret = r;
+				else
+					config_merge_result(&ret, r);
+			}
+		}
+		free(list[i]);
+	}
+	free(list);
+	return ret;
+}

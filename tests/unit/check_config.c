@@ -1,0 +1,579 @@
+/* config.c: defaults, INI parsing, drop-ins, and what a bad value does. */
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "testutil.h"
+#include "util.h"
+
+#define WARNS_MAX 64
+
+struct warns {
+	char *msg[WARNS_MAX];
+	size_t n;
+};
+
+static void collect_warn(void *userdata, const char *msg)
+{
+	struct warns *w = userdata;
+
+	ck_assert_uint_lt(w->n, WARNS_MAX);
+	w->msg[w->n] = strdup(msg);
+	ck_assert_ptr_nonnull(w->msg[w->n]);
+	w->n++;
+}
+
+static void warns_free(struct warns *w)
+{
+	for (size_t i = 0; i < w->n; i++)
+		free(w->msg[i]);
+	w->n = 0;
+}
+
+static bool warns_have(const struct warns *w, const char *want)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if (strcmp(w->msg[i], want) == 0)
+			return true;
+	return false;
+}
+
+#define ck_assert_warned(w, ...) do { \
+	char *want_; \
+	ck_assert_int_ge(asprintf(&want_, __VA_ARGS__), 0); \
+	ck_assert_msg(warns_have((w), want_), "no warning '%s' among %zu (first: %s)", want_, \
+		      (w)->n, (w)->n ? (w)->msg[0] : "none"); \
+	free(want_); \
+} while (0)
+
+static char tmpdir[64];
+static char conf[128]; /* tmpdir/mortem.conf */
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static void setup_tmp(void)
+{
+	strcpy(tmpdir, "/tmp/check_config.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	snprintf(conf, sizeof(conf), "%s/mortem.conf", tmpdir);
+}
+
+static void teardown_tmp(void)
+{
+	(void)nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Write text to tmpdir/rel, creating mortem.conf.d for a drop-in. */
+static void put(const char *rel, const char *text)
+{
+	_cleanup_free_ char *path = NULL, *dir = NULL;
+	_cleanup_close_ int fd = -1;
+
+	ck_assert_int_ge(asprintf(&dir, "%s/mortem.conf.d", tmpdir), 0);
+	if (strncmp(rel, "mortem.conf.d/", 14) == 0)
+		(void)mkdir(dir, 0755);
+	ck_assert_int_ge(asprintf(&path, "%s/%s", tmpdir, rel), 0);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write_all(fd, text, strlen(text)), 0);
+}
+
+static void check_defaults(const struct mortem_config *c)
+{
+	static const char *const redact[] = {
+		"*KEY*", "*TOKEN*", "*SECRET*", "*PASSWORD*", "*PASSWD*", "*CREDENTIAL*", "*AUTH*",
+	};
+
+	ck_assert_str_eq(c->store_path, LOCALSTATEDIR "/lib/mortem");
+	ck_assert_int_eq(c->compress_level, -1);
+	ck_assert_int_eq(c->compress_threads, 1);
+	ck_assert_int_eq(c->recompress_level, 3);
+	ck_assert(c->minicore_max == 32u << 20);
+	ck_assert(c->minicore_stack_max == 1u << 20);
+	ck_assert(c->max_core_size == UINT64_C(32) << 30);
+	ck_assert(c->proc_item_max == 256u << 10);
+	ck_assert_uint_eq(c->n_redact, ARRAY_SIZE(redact));
+	for (size_t i = 0; i < ARRAY_SIZE(redact); i++)
+		ck_assert_str_eq(c->redact[i], redact[i]);
+}
+
+START_TEST(test_defaults)
+{
+	struct mortem_config c;
+
+	ck_assert_int_eq(config_init(&c), 0);
+	check_defaults(&c);
+	config_free(&c);
+	ck_assert_ptr_null(c.store_path);
+	ck_assert_uint_eq(c.n_redact, 0);
+	config_free(&c); /* twice is harmless */
+}
+END_TEST
+
+START_TEST(test_full_file)
+{
+	struct mortem_config c;
+	struct warns w = { 0 };
+
+	put("mortem.conf",
+	    "# mortem configuration\n"
+	    "; another comment style\n"
+	    "\n"
+	    "[Store]\n"
+	    "Path=/srv/crash\n"
+	    "  CompressLevel = 19  \n"
+	    "CompressThreads=\t4\n"
+	    "RecompressLevel=0\r\n"
+	    "MiniCoreMax=64K\n"
+	    "MiniCoreStackMax=4KiB\n"
+	    "   # indented comment\n"
+	    "[Policy]\n"
+	    "MaxCoreSize=1.5G\n"
+	    "[Collect]\n"
+	    "RedactEnvironment=*PASS* AWS_*   GITHUB_TOKEN\n"
+	    "ProcItemMax=64M"); /* no final newline */
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), 0);
+	ck_assert_uint_eq(w.n, 0);
+	ck_assert_str_eq(c.store_path, "/srv/crash");
+	ck_assert_int_eq(c.compress_level, 19);
+	ck_assert_int_eq(c.compress_threads, 4);
+	ck_assert_int_eq(c.recompress_level, 0);
+	ck_assert(c.minicore_max == 64 << 10);
+	ck_assert(c.minicore_stack_max == 4 << 10);
+	ck_assert(c.max_core_size == UINT64_C(3) << 29);
+	ck_assert_uint_eq(c.n_redact, 3);
+	ck_assert_str_eq(c.redact[0], "*PASS*");
+	ck_assert_str_eq(c.redact[1], "AWS_*");
+	ck_assert_str_eq(c.redact[2], "GITHUB_TOKEN");
+	ck_assert(c.proc_item_max == 64u << 20);
+	config_free(&c);
+}
+END_TEST
+
+START_TEST(test_dropins_in_order)
+{
+	struct mortem_config c;
+	struct warns w = { 0 };
+	_cleanup_free_ char *subdir = NULL;
+
+	put("mortem.conf", "[Store]\nCompressLevel=5\nCompressThreads=2\n[Policy]\nMaxCoreSize=1G\n");
+	put("mortem.conf.d/20-b.conf", "[Store]\nCompressLevel=9\n");
+	put("mortem.conf.d/10-a.conf", "[Store]\nCompressLevel=7\nCompressThreads=3\n");
+	put("mortem.conf.d/05-size.conf", "[Policy]\nMaxCoreSize=2G\n");
+	/* not drop-ins: wrong suffix, hidden, a directory */
+	put("mortem.conf.d/30-c.txt", "[Store]\nCompressLevel=11\n");
+	put("mortem.conf.d/99.conf.bak", "[Store]\nCompressLevel=12\n");
+	put("mortem.conf.d/.hidden.conf", "[Store]\nCompressLevel=13\n");
+	put("mortem.conf.d/.conf", "[Store]\nCompressLevel=14\n");
+	ck_assert_int_ge(asprintf(&subdir, "%s/mortem.conf.d/50-dir.conf", tmpdir), 0);
+	ck_assert_int_eq(mkdir(subdir, 0755), 0);
+
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), 0);
+	ck_assert_uint_eq(w.n, 0);
+	ck_assert_int_eq(c.compress_level, 9);   /* main 5, then 10-a 7, then 20-b 9 */
+	ck_assert_int_eq(c.compress_threads, 3); /* 10-a, untouched by 20-b */
+	ck_assert(c.max_core_size == UINT64_C(2) << 30); /* drop-ins win over the main file */
+	ck_assert_str_eq(c.store_path, LOCALSTATEDIR "/lib/mortem");
+	config_free(&c);
+}
+END_TEST
+
+START_TEST(test_dropin_section_does_not_carry_over)
+{
+	struct mortem_config c;
+	struct warns w = { 0 };
+
+	/* a drop-in starts outside any section, whatever the previous file ended in */
+	put("mortem.conf", "[Store]\n");
+	put("mortem.conf.d/a.conf", "CompressLevel=4\n");
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), 0);
+	ck_assert_int_eq(c.compress_level, -1);
+	ck_assert_uint_eq(w.n, 1);
+	ck_assert_warned(&w, "%s/mortem.conf.d/a.conf:1: key 'CompressLevel' outside of any section, ignored",
+			 tmpdir);
+	warns_free(&w);
+	config_free(&c);
+}
+END_TEST
+
+START_TEST(test_bad_value_keeps_default)
+{
+	struct mortem_config c;
+	struct warns w = { 0 };
+
+	put("mortem.conf",
+	    "[Policy]\n"
+	    "MaxCoreSize=abc\n"
+	    "[Store]\n"
+	    "CompressLevel=3\n");
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), -EINVAL);
+	ck_assert_uint_eq(w.n, 1);
+	ck_assert_warned(&w, "%s:2: key 'MaxCoreSize': invalid size 'abc'", conf);
+	ck_assert(c.max_core_size == UINT64_C(32) << 30);
+	ck_assert_int_eq(c.compress_level, 3); /* lines after the bad one still apply */
+	warns_free(&w);
+	config_free(&c);
+}
+END_TEST
+
+START_TEST(test_bad_value_in_dropin_keeps_previous)
+{
+	struct mortem_config c;
+	struct warns w = { 0 };
+
+	put("mortem.conf", "[Store]\nCompressThreads=8\nPath=/srv/a\n");
+	put("mortem.conf.d/10.conf", "[Store]\nCompressThreads=many\nPath=relative/dir\n");
+	put("mortem.conf.d/20.conf", "[Store]\nCompressLevel=2\n");
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), -EINVAL);
+	ck_assert_uint_eq(w.n, 2);
+	ck_assert_warned(&w, "%s/mortem.conf.d/10.conf:2: key 'CompressThreads': invalid integer 'many'",
+			 tmpdir);
+	ck_assert_warned(&w, "%s/mortem.conf.d/10.conf:3: key 'Path': path 'relative/dir' is not absolute",
+			 tmpdir);
+	ck_assert_int_eq(c.compress_threads, 8);
+	ck_assert_str_eq(c.store_path, "/srv/a");
+	ck_assert_int_eq(c.compress_level, 2);
+	warns_free(&w);
+	config_free(&c);
+}
+END_TEST
+
+START_TEST(test_ranges)
+{
+	struct mortem_config c;
+	struct warns w = { 0 };
+
+	put("mortem.conf",
+	    "[Store]\n"
+	    "CompressLevel=-8\n"            /* 2 */
+	    "CompressLevel=20\n"            /* 3 */
+	    "CompressLevel=99999999999\n"   /* 4 */
+	    "CompressThreads=17\n"          /* 5 */
+	    "CompressThreads=-1\n"          /* 6 */
+	    "RecompressLevel=20\n"          /* 7 */
+	    "RecompressLevel=-1\n"          /* 8 */
+	    "MiniCoreMax=63K\n"             /* 9 */
+	    "MiniCoreStackMax=4095\n"       /* 10 */
+	    "[Collect]\n"
+	    "ProcItemMax=2K\n"              /* 12 */
+	    "ProcItemMax=65M\n"             /* 13 */
+	    "[Policy]\n"
+	    "MaxCoreSize=16384P\n"          /* 15 */
+	    "MaxCoreSize=-1\n");            /* 16 */
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), -EINVAL);
+	ck_assert_uint_eq(w.n, 13);
+	ck_assert_warned(&w, "%s:2: key 'CompressLevel': value '-8' out of range -7..19", conf);
+	ck_assert_warned(&w, "%s:3: key 'CompressLevel': value '20' out of range -7..19", conf);
+	ck_assert_warned(&w, "%s:4: key 'CompressLevel': value '99999999999' out of range -7..19", conf);
+	ck_assert_warned(&w, "%s:5: key 'CompressThreads': value '17' out of range 0..16", conf);
+	ck_assert_warned(&w, "%s:6: key 'CompressThreads': value '-1' out of range 0..16", conf);
+	ck_assert_warned(&w, "%s:7: key 'RecompressLevel': value '20' out of range 0..19", conf);
+	ck_assert_warned(&w, "%s:8: key 'RecompressLevel': value '-1' out of range 0..19", conf);
+	ck_assert_warned(&w, "%s:9: key 'MiniCoreMax': size '63K' below minimum 64.0K", conf);
+	ck_assert_warned(&w, "%s:10: key 'MiniCoreStackMax': size '4095' below minimum 4.0K", conf);
+	ck_assert_warned(&w, "%s:12: key 'ProcItemMax': size '2K' below minimum 4.0K", conf);
+	ck_assert_warned(&w, "%s:13: key 'ProcItemMax': size '65M' above maximum 64.0M", conf);
+	ck_assert_warned(&w, "%s:15: key 'MaxCoreSize': size '16384P' too large", conf);
+	ck_assert_warned(&w, "%s:16: key 'MaxCoreSize': invalid size '-1'", conf);
+	check_defaults(&c);
+	warns_free(&w);
+	config_free(&c);
+
+	/* the bounds themselves are accepted */
+	put("mortem.conf",
+	    "[Store]\nCompressLevel=-7\nCompressThreads=0\nRecompressLevel=19\n"
+	    "MiniCoreMax=65536\nMiniCoreStackMax=4K\n"
+	    "[Collect]\nProcItemMax=4096\n[Policy]\nMaxCoreSize=0\n");
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), 0);
+	ck_assert_uint_eq(w.n, 0);
+	ck_assert_int_eq(c.compress_level, -7);
+	ck_assert_int_eq(c.compress_threads, 0);
+	ck_assert_int_eq(c.recompress_level, 19);
+	ck_assert(c.minicore_max == 65536);
+	ck_assert(c.minicore_stack_max == 4096);
+	ck_assert(c.proc_item_max == 4096);
+	ck_assert(c.max_core_size == 0);
+	config_free(&c);
+
+	put("mortem.conf", "[Store]\nCompressLevel=19\nCompressThreads=16\n[Collect]\nProcItemMax=64M\n");
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), 0);
+	ck_assert_int_eq(c.compress_level, 19);
+	ck_assert_int_eq(c.compress_threads, 16);
+	ck_assert(c.proc_item_max == 64u << 20);
+	config_free(&c);
+}
+END_TEST
+
+START_TEST(test_unknown_keys_warned)
+{
+	struct mortem_config c;
+	struct warns w = { 0 };
+
+	put("mortem.conf",
+	    "[Store]\n"
+	    "Compresslevel=4\n"     /* keys are case-sensitive */
+	    "[Policy]\n"
+	    "MaxUse=10%\n"
+	    "[Future]\n"
+	    "Anything=goes\n"
+	    "[Store]\n"
+	    "CompressLevel=4\n");
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), 0);
+	ck_assert_uint_eq(w.n, 3);
+	ck_assert_warned(&w, "%s:2: unknown key 'Compresslevel' in section [Store]", conf);
+	ck_assert_warned(&w, "%s:4: unknown key 'MaxUse' in section [Policy]", conf);
+	ck_assert_warned(&w, "%s:6: unknown key 'Anything' in section [Future]", conf);
+	ck_assert_int_eq(c.compress_level, 4);
+	warns_free(&w);
+	config_free(&c);
+}
+END_TEST
+
+START_TEST(test_syntax_errors)
+{
+	struct mortem_config c;
+	struct warns w = { 0 };
+
+	put("mortem.conf",
+	    "Path=/nowhere\n"        /* 1: before any section */
+	    "[Store\n"               /* 2 */
+	    "CompressLevel=1\n"      /* 3: not in [Store] after a broken header */
+	    "[Store]\n"
+	    "just some words\n"      /* 5 */
+	    "=5\n"                   /* 6 */
+	    "[]\n"                   /* 7 */
+	    "[Store]\n"
+	    "CompressThreads=5\n"    /* still applied */
+	    "Path=/a=b\n");          /* the first '=' splits */
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), -EINVAL);
+	ck_assert_warned(&w, "%s:1: key 'Path' outside of any section, ignored", conf);
+	ck_assert_warned(&w, "%s:2: invalid section header '[Store'", conf);
+	ck_assert_warned(&w, "%s:3: key 'CompressLevel' outside of any section, ignored", conf);
+	ck_assert_warned(&w, "%s:5: expected 'Key=Value' or '[Section]', got 'just some words'", conf);
+	ck_assert_warned(&w, "%s:6: missing key before '='", conf);
+	ck_assert_warned(&w, "%s:7: invalid section header '[]'", conf);
+	ck_assert_uint_eq(w.n, 6);
+	ck_assert_int_eq(c.compress_level, -1);
+	ck_assert_int_eq(c.compress_threads, 5);
+	ck_assert_str_eq(c.store_path, "/a=b");
+	warns_free(&w);
+	config_free(&c);
+}
+END_TEST
+
+START_TEST(test_redact_replace_clear_overflow)
+{
+	struct mortem_config c;
+	struct warns w = { 0 };
+	char *line;
+	size_t off;
+
+	put("mortem.conf", "[Collect]\nRedactEnvironment=FOO BAR\n");
+	put("mortem.conf.d/a.conf", "[Collect]\nRedactEnvironment=ONLY_*\n");
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), 0);
+	ck_assert_uint_eq(c.n_redact, 1); /* replaced, not appended */
+	ck_assert_str_eq(c.redact[0], "ONLY_*");
+	config_free(&c);
+
+	put("mortem.conf.d/b.conf", "[Collect]\nRedactEnvironment=\n");
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), 0);
+	ck_assert_uint_eq(c.n_redact, 0);
+	config_free(&c);
+
+	/* CONFIG_REDACT_MAX patterns fit; one more is rejected and the list kept */
+	line = malloc(16 + (CONFIG_REDACT_MAX + 1) * 8);
+	ck_assert_ptr_nonnull(line);
+	off = (size_t)sprintf(line, "[Collect]\nRedactEnvironment=");
+	for (int i = 0; i < CONFIG_REDACT_MAX; i++)
+		off += (size_t)sprintf(line + off, "P%d ", i);
+	strcpy(line + off, "\n");
+	put("mortem.conf.d/b.conf", line);
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), 0);
+	ck_assert_uint_eq(c.n_redact, CONFIG_REDACT_MAX);
+	ck_assert_str_eq(c.redact[CONFIG_REDACT_MAX - 1], "P63");
+	config_free(&c);
+
+	strcpy(line + off, "ONE_TOO_MANY\n");
+	put("mortem.conf.d/b.conf", line);
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), -EINVAL);
+	ck_assert_warned(&w, "%s/mortem.conf.d/b.conf:2: key 'RedactEnvironment': more than %d patterns",
+			 tmpdir, CONFIG_REDACT_MAX);
+	ck_assert_uint_eq(c.n_redact, 1);
+	ck_assert_str_eq(c.redact[0], "ONLY_*");
+	config_free(&c);
+	free(line);
+	warns_free(&w);
+}
+END_TEST
+
+START_TEST(test_long_lines)
+{
+	struct mortem_config c;
+	struct warns w = { 0 };
+	char *text, *p;
+
+	/* line 2 is 4097 bytes (skipped), line 3 exactly 4096 (accepted) */
+	text = malloc(3 * 4200);
+	ck_assert_ptr_nonnull(text);
+	p = text + sprintf(text, "[Store]\nPath=/");
+	memset(p, 'a', 4097 - 6);
+	p += 4097 - 6;
+	p += sprintf(p, "\nPath=/");
+	memset(p, 'b', 4096 - 6);
+	p += 4096 - 6;
+	sprintf(p, "\nCompressLevel=2\n");
+	put("mortem.conf", text);
+	free(text);
+
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), -EINVAL);
+	ck_assert_uint_eq(w.n, 1);
+	ck_assert_warned(&w, "%s:2: line longer than 4096 bytes, ignored", conf);
+	ck_assert_uint_eq(strlen(c.store_path), 4096 - 5);
+	ck_assert_int_eq(c.store_path[1], 'b');
+	ck_assert_int_eq(c.compress_level, 2);
+	warns_free(&w);
+	config_free(&c);
+}
+END_TEST
+
+START_TEST(test_nul_byte_line)
+{
+	static const char text[] = "[Store]\nCompressLevel=4\0junk\nCompressThreads=6\n";
+	struct mortem_config c;
+	struct warns w = { 0 };
+	_cleanup_close_ int fd = -1;
+
+	fd = open(conf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write_all(fd, text, sizeof(text) - 1), 0);
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), -EINVAL);
+	ck_assert_warned(&w, "%s:2: line contains a NUL byte, ignored", conf);
+	ck_assert_int_eq(c.compress_level, -1);
+	ck_assert_int_eq(c.compress_threads, 6);
+	warns_free(&w);
+	config_free(&c);
+}
+END_TEST
+
+START_TEST(test_file_too_large)
+{
+	struct mortem_config c;
+	struct warns w = { 0 };
+	size_t n = (1u << 20) + 1;
+	char *text = malloc(n + 1);
+
+	ck_assert_ptr_nonnull(text);
+	memset(text, '#', n);
+	memcpy(text, "[Store]\nCompressLevel=3\n", 24);
+	text[n] = '\0';
+	put("mortem.conf", text);
+	put("mortem.conf.d/a.conf", "[Store]\nCompressThreads=2\n");
+	free(text);
+
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), -EFBIG);
+	ck_assert_warned(&w, "%s: file larger than 1048576 bytes, ignored", conf);
+	ck_assert_int_eq(c.compress_level, -1);  /* nothing from the oversized file */
+	ck_assert_int_eq(c.compress_threads, 2); /* drop-ins still apply */
+	warns_free(&w);
+	config_free(&c);
+}
+END_TEST
+
+START_TEST(test_missing_files)
+{
+	struct mortem_config c;
+	struct warns w = { 0 };
+	_cleanup_free_ char *link = NULL;
+
+	/* an explicit path that does not exist is an error */
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), -ENOENT);
+	ck_assert_warned(&w, "%s: cannot read: %s", conf, strerror(ENOENT));
+	check_defaults(&c);
+	config_free(&c);
+	warns_free(&w);
+
+	/* the default path may be missing; only testable where it is */
+	if (access(CONFIG_DEFAULT_PATH, F_OK) != 0 && access(CONFIG_DEFAULT_PATH ".d", F_OK) != 0) {
+		ck_assert_int_eq(config_init(&c), 0);
+		ck_assert_int_eq(config_load(&c, CONFIG_DEFAULT_PATH, collect_warn, &w), 0);
+		ck_assert_uint_eq(w.n, 0);
+		check_defaults(&c);
+		config_free(&c);
+	}
+
+	/* a main file without a .d directory is fine; an unreadable drop-in is
+	 * reported and the others still apply */
+	put("mortem.conf", "[Store]\nCompressLevel=1\n");
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, conf, NULL, NULL), 0);
+	ck_assert_int_eq(c.compress_level, 1);
+	config_free(&c);
+
+	put("mortem.conf.d/20.conf", "[Store]\nCompressThreads=7\nCompressLevel=bad\n");
+	ck_assert_int_eq(asprintf(&link, "%s/mortem.conf.d/10-dangling.conf", tmpdir) > 0, 1);
+	ck_assert_int_eq(symlink("/nonexistent/mortem-test", link), 0);
+	ck_assert_int_eq(config_init(&c), 0);
+	/* a file error outranks the -EINVAL of a bad value */
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), -ENOENT);
+	ck_assert_warned(&w, "%s: cannot read: %s", link, strerror(ENOENT));
+	ck_assert_warned(&w, "%s/mortem.conf.d/20.conf:3: key 'CompressLevel': invalid integer 'bad'",
+			 tmpdir);
+	ck_assert_int_eq(c.compress_threads, 7);
+	ck_assert_int_eq(c.compress_level, 1);
+	warns_free(&w);
+	config_free(&c);
+}
+END_TEST
+
+static Suite *config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("load");
+
+	tcase_add_checked_fixture(tc, setup_tmp, teardown_tmp);
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_full_file);
+	tcase_add_test(tc, test_dropins_in_order);
+	tcase_add_test(tc, test_dropin_section_does_not_carry_over);
+	tcase_add_test(tc, test_bad_value_keeps_default);
+	tcase_add_test(tc, test_bad_value_in_dropin_keeps_previous);
+	tcase_add_test(tc, test_ranges);
+	tcase_add_test(tc, test_unknown_keys_warned);
+	tcase_add_test(tc, test_syntax_errors);
+	tcase_add_test(tc, test_redact_replace_clear_overflow);
+	tcase_add_test(tc, test_long_lines);
+	tcase_add_test(tc, test_nul_byte_line);
+	tcase_add_test(tc, test_file_too_large);
+	tcase_add_test(tc, test_missing_files);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return testutil_run(config_suite());
+}
