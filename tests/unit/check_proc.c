@@ -1,0 +1,637 @@
+/* Unit tests for src/proc.c: capture of a real child, a missing pid, caps, a fake
+ * /proc tree with hostile content, and the redaction and cgroup helpers. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "proc.h"
+#include "testutil.h"
+
+#define CHILD_FD 7
+
+static char tmpdir[64];
+
+static void make_tmpdir(void)
+{
+	strcpy(tmpdir, "/tmp/check_proc.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void rm_rf(const char *path)
+{
+	char cmd[PATH_MAX + 32];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
+	(void)!system(cmd);
+}
+
+/* Start /bin/sleep with argv and envp, cwd in tmpdir and CHILD_FD open on
+ * tmpdir/known-file. Returns once exec has happened (close-on-exec pipe). */
+static pid_t spawn_child(const char *const argv[], const char *const envp[])
+{
+	int p[2];
+	char file[PATH_MAX], c;
+	pid_t pid;
+
+	snprintf(file, sizeof(file), "%s/known-file", tmpdir);
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		int fd = open(file, O_RDWR | O_CREAT, 0600);
+		if (fd < 0 || dup2(fd, CHILD_FD) < 0 || chdir(tmpdir) < 0)
+			_exit(1);
+		execve("/bin/sleep", (char *const *)argv, (char *const *)envp);
+		(void)!write(p[1], "x", 1);
+		_exit(127);
+	}
+	close(p[1]);
+	ck_assert_int_eq(read(p[0], &c, 1), 0); /* EOF: exec succeeded */
+	close(p[0]);
+	return pid;
+}
+
+static void reap(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+static json_object *get(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+	ck_assert_msg(json_object_object_get_ex(o, key, &v), "missing key %s", key);
+	return v;
+}
+
+static const char *get_str(json_object *o, const char *key)
+{
+	json_object *v = get(o, key);
+	ck_assert_msg(json_object_is_type(v, json_type_string), "%s is not a string", key);
+	return json_object_get_string(v);
+}
+
+static bool array_has_str(json_object *arr, const char *s)
+{
+	for (size_t i = 0; i < json_object_array_length(arr); i++)
+		if (strcmp(json_object_get_string(json_object_array_get_idx(arr, i)), s) == 0)
+			return true;
+	return false;
+}
+
+/* The whole result serializes to JSON that parses back. */
+static size_t roundtrip(json_object *o)
+{
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	json_object *back = json_tokener_parse(s);
+	ck_assert_ptr_nonnull(back);
+	json_object_put(back);
+	return strlen(s);
+}
+
+START_TEST(test_capture_child)
+{
+	const char *argv[] = { "sleep", "1000", "0", "0", NULL };
+	const char *envp[] = { "API_KEY=x", "MY_TOKEN=y", "PATH=/usr/bin:/bin", "LC_TEST=hello", NULL };
+	struct proc_capture_opts opts = { .item_max = 256 * 1024 };
+	char file[PATH_MAX], real[PATH_MAX], exe[PATH_MAX];
+	json_object *o = NULL, *v;
+	pid_t pid;
+
+	make_tmpdir();
+	pid = spawn_child(argv, envp);
+	ck_assert_int_eq(proc_capture(pid, &opts, &o), 0);
+	ck_assert_ptr_nonnull(o);
+	roundtrip(o);
+
+	ck_assert_str_eq(get_str(o, "comm"), "sleep");
+	ck_assert_str_eq(get_str(o, "cmdline"), "sleep 1000 0 0");
+	ck_assert_ptr_nonnull(realpath("/bin/sleep", exe));
+	ck_assert_str_eq(get_str(o, "exe"), exe);
+	ck_assert_ptr_nonnull(realpath(tmpdir, real));
+	ck_assert_str_eq(get_str(o, "cwd"), real);
+	ck_assert_str_eq(get_str(o, "root"), "/");
+
+	/* default redaction list: secrets hidden, the rest kept */
+	v = get(o, "environ");
+	ck_assert_str_eq(get_str(v, "API_KEY"), "<redacted>");
+	ck_assert_str_eq(get_str(v, "MY_TOKEN"), "<redacted>");
+	ck_assert_str_eq(get_str(v, "PATH"), "/usr/bin:/bin");
+	ck_assert_str_eq(get_str(v, "LC_TEST"), "hello");
+	ck_assert_ptr_null(strstr(json_object_to_json_string(o), "API_KEY\":\"x"));
+
+	/* the known file is open on CHILD_FD */
+	ck_assert_int_lt(snprintf(file, sizeof(file), "%s/known-file", real), (int)sizeof(file));
+	v = get(o, "fds");
+	bool found = false;
+	int prev = -1;
+	for (size_t i = 0; i < json_object_array_length(v); i++) {
+		json_object *f = json_object_array_get_idx(v, i);
+		int fd = json_object_get_int(get(f, "fd"));
+		ck_assert_int_gt(fd, prev); /* sorted numerically */
+		prev = fd;
+		if (fd == CHILD_FD) {
+			ck_assert_str_eq(get_str(f, "target"), file);
+			ck_assert_ptr_nonnull(strstr(get_str(f, "fdinfo"), "flags:"));
+			found = true;
+		}
+	}
+	ck_assert(found);
+
+	v = get(o, "namespaces");
+	ck_assert(json_object_is_type(get(v, "mnt"), json_type_int));
+	ck_assert(json_object_is_type(get(v, "pid"), json_type_int));
+	ck_assert_int_gt(json_object_get_int64(get(v, "mnt")), 0);
+	if (json_object_object_get_ex(v, "pid_for_children", NULL))
+		ck_assert_int_eq(json_object_get_int64(get(v, "pid_for_children")),
+				 json_object_get_int64(get(v, "pid")));
+	json_object_object_foreach(get(o, "errors"), ekey, eval) {
+		(void)eval;
+		ck_assert_msg(strncmp(ekey, "ns/", 3) != 0, "unexpected error %s", ekey);
+	}
+	/* the child shares our namespaces; when PID 1's can be read and we share
+	 * them too, it is not a container; when they cannot, null and a reason */
+	char self_mnt[64] = "", init_mnt[64] = "", init_pid[64] = "";
+	(void)!readlink("/proc/self/ns/mnt", self_mnt, sizeof(self_mnt) - 1);
+	v = get(o, "container");
+	if (readlink("/proc/1/ns/mnt", init_mnt, sizeof(init_mnt) - 1) > 0 &&
+	    readlink("/proc/1/ns/pid", init_pid, sizeof(init_pid) - 1) > 0) {
+		if (strcmp(self_mnt, init_mnt) == 0) {
+			ck_assert(json_object_is_type(v, json_type_boolean));
+			ck_assert(!json_object_get_boolean(v));
+		}
+	} else {
+		ck_assert_ptr_null(v);
+		get(get(o, "errors"), "container");
+	}
+
+	ck_assert_int_gt(json_object_get_int64(get(o, "start_time")), 0);
+	v = get(o, "threads");
+	ck_assert_int_ge(json_object_array_length(v), 1);
+	ck_assert_int_eq(json_object_get_int(get(json_object_array_get_idx(v, 0), "tid")), pid);
+	ck_assert_str_eq(get_str(json_object_array_get_idx(v, 0), "comm"), "sleep");
+
+	ck_assert_str_eq(get_str(get(o, "status"), "Name"), "sleep");
+	v = get(o, "limits");
+	ck_assert(json_object_is_type(v, json_type_array));
+	ck_assert_int_ge(json_object_array_length(v), 10);
+	json_object *l0 = json_object_array_get_idx(v, 0);
+	ck_assert_str_eq(get_str(l0, "name"), "Max cpu time");
+	get_str(l0, "soft");
+	get_str(l0, "hard");
+	ck_assert_ptr_nonnull(strstr(get_str(o, "maps"), "sleep"));
+	get_str(o, "mountinfo");
+	get_str(o, "cgroup");
+	get(o, "unit");
+	get(o, "slice");
+	ck_assert_int_eq(json_object_array_length(get(o, "truncated")), 0);
+
+	json_object_put(o);
+	reap(pid);
+	rm_rf(tmpdir);
+}
+END_TEST
+
+START_TEST(test_capture_custom_redact)
+{
+	const char *argv[] = { "sleep", "1000", NULL };
+	const char *envp[] = { "API_KEY=x", "DB_URL=postgres://u:p@h", "PATH=/bin", NULL };
+	const char *const pats[] = { "db_*" };
+	struct proc_capture_opts opts = { .redact = pats, .n_redact = 1, .item_max = 4096 };
+	json_object *o = NULL, *env;
+	pid_t pid;
+
+	make_tmpdir();
+	pid = spawn_child(argv, envp);
+	ck_assert_int_eq(proc_capture(pid, &opts, &o), 0);
+	env = get(o, "environ");
+	ck_assert_str_eq(get_str(env, "DB_URL"), "<redacted>");
+	ck_assert_str_eq(get_str(env, "API_KEY"), "x"); /* not in this list */
+	ck_assert_str_eq(get_str(env, "PATH"), "/bin");
+	json_object_put(o);
+	reap(pid);
+	rm_rf(tmpdir);
+}
+END_TEST
+
+START_TEST(test_capture_missing_pid)
+{
+	struct proc_capture_opts opts = { .item_max = 4096 };
+	json_object *o = NULL;
+
+	ck_assert_int_eq(proc_capture(2147483000, &opts, &o), -ESRCH);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_str_eq(get_str(get(o, "errors"), "proc"), strerror(ESRCH));
+	ck_assert(json_object_is_type(get(o, "truncated"), json_type_array));
+	json_object_put(o);
+
+	o = NULL;
+	ck_assert_int_eq(proc_capture(0, &opts, &o), -EINVAL);
+	ck_assert_ptr_null(o);
+}
+END_TEST
+
+START_TEST(test_capture_truncation)
+{
+	enum { BIG = 64 * 1024, CAP = 1024 };
+	char *big_env = malloc(BIG + 8), *big_arg = malloc(BIG + 1);
+	const char *argv[] = { "sleep", "1000", big_arg, NULL };
+	const char *envp[] = { "API_KEY=x", big_env, NULL };
+	struct proc_capture_opts opts = { .item_max = CAP };
+	json_object *o = NULL, *tr;
+	pid_t pid;
+
+	/* sleep sums its arguments: "0000...0" is a valid one */
+	memset(big_arg, '0', BIG);
+	big_arg[BIG] = '\0';
+	memcpy(big_env, "BIG=", 4);
+	memset(big_env + 4, 'a', BIG);
+	big_env[BIG + 4] = '\0';
+
+	make_tmpdir();
+	pid = spawn_child(argv, envp);
+	ck_assert_int_eq(proc_capture(pid, &opts, &o), 0);
+	tr = get(o, "truncated");
+	ck_assert(array_has_str(tr, "cmdline"));
+	ck_assert(array_has_str(tr, "environ"));
+	ck_assert(array_has_str(tr, "maps") || strlen(get_str(o, "maps")) <= CAP);
+	ck_assert_int_le(strlen(get_str(o, "cmdline")), CAP);
+	ck_assert(strncmp(get_str(o, "cmdline"), "sleep 1000 000", 14) == 0);
+	/* the cut-off BIG entry is dropped, the whole one before it kept and redacted */
+	ck_assert_str_eq(get_str(get(o, "environ"), "API_KEY"), "<redacted>");
+	ck_assert(!json_object_object_get_ex(get(o, "environ"), "BIG", NULL));
+	/* each item is held to CAP; the record as a whole stays small */
+	ck_assert_int_lt(roundtrip(o), 24 * CAP);
+	json_object_put(o);
+	reap(pid);
+	rm_rf(tmpdir);
+	free(big_env);
+	free(big_arg);
+}
+END_TEST
+
+/* --- fake /proc tree --- */
+
+static void put(const char *rel, const void *data, size_t len)
+{
+	char path[PATH_MAX];
+	ck_assert_int_lt(snprintf(path, sizeof(path), "%s/%s", tmpdir, rel), (int)sizeof(path));
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+#define PUTS(rel, lit) put(rel, lit, sizeof(lit) - 1)
+
+static void dir(const char *rel)
+{
+	char path[PATH_MAX];
+	ck_assert_int_lt(snprintf(path, sizeof(path), "%s/%s", tmpdir, rel), (int)sizeof(path));
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+}
+
+static void lnk(const char *rel, const char *target)
+{
+	char path[PATH_MAX];
+	ck_assert_int_lt(snprintf(path, sizeof(path), "%s/%s", tmpdir, rel), (int)sizeof(path));
+	ck_assert_int_eq(symlink(target, path), 0);
+}
+
+static void build_fake_tree(void)
+{
+	make_tmpdir();
+	dir("1");
+	dir("1/ns");
+	lnk("1/ns/mnt", "mnt:[111]");
+	lnk("1/ns/pid", "pid:[999]");
+
+	dir("4242");
+	/* comm holds ") (" and spaces: start_time is field 22 counted after the last ')' */
+	PUTS("4242/stat", "4242 (ev) (il) x) R 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 12345 99 98\n");
+	PUTS("4242/comm", "ev) (il\xff\n");
+	PUTS("4242/cmdline", "evil\0--flag\0\xc0\xafgarbage\x01\0");
+	PUTS("4242/environ", "A=1\0NOEQUALS\0\xff\xfe=bin\0PASSWORD=hunter2\0=weird\0\0\0B=2=3\0A=dup\0");
+	PUTS("4242/status", "Name:\tevil\nState:\tR (running)\nno colon here\n:empty key\nUid:\t0\t0\t0\t0\n"
+			    "\xff\xfe:\t\x80\n");
+	PUTS("4242/limits", "this is not a limits file\n\x01\x02\x03");
+	PUTS("4242/cgroup", "0::/system.slice/evil.service\n");
+	put("4242/maps", "\x00\x01\x02\xff binary\n", 12);
+	PUTS("4242/mountinfo", "");
+	lnk("4242/exe", "/usr/bin/evil (deleted)");
+	lnk("4242/cwd", "/tmp");
+	lnk("4242/root", "/");
+	dir("4242/ns");
+	lnk("4242/ns/mnt", "mnt:[111]");
+	lnk("4242/ns/pid", "pid:[222]");
+	lnk("4242/ns/pid_for_children", "pid:[223]");
+	lnk("4242/ns/time_for_children", "time_for_children:[1]"); /* wrong type */
+	lnk("4242/ns/net", "net:[not a number]");
+	lnk("4242/ns/uts", "ipc:[5]"); /* wrong type */
+	dir("4242/fd");
+	lnk("4242/fd/10", "socket:[77]");
+	lnk("4242/fd/3", "/etc/passwd");
+	lnk("4242/fd/2", "pipe:[5]");
+	PUTS("4242/fd/notanumber", "");
+	PUTS("4242/fd/-1", "");
+	dir("4242/fdinfo");
+	PUTS("4242/fdinfo/3", "pos:\t0\nflags:\t0100000\n");
+	PUTS("4242/fdinfo/10", "pos:\t0\n");
+	dir("4242/task");
+	dir("4242/task/4242");
+	PUTS("4242/task/4242/comm", "main\n");
+	dir("4242/task/4243"); /* no comm */
+
+	/* almost nothing readable, stat garbage */
+	dir("4343");
+	put("4343/stat", "\xff\x00garbage", 9);
+	PUTS("4343/limits", "Limit                     Soft Limit           Hard Limit           Units     \n"
+			    "Max cpu time              unlimited            unlimited            seconds   \n"
+			    "Max nice priority         0                    0                    \n");
+}
+
+START_TEST(test_fake_tree_hostile)
+{
+	struct proc_capture_opts opts = { .item_max = 4096 };
+	json_object *o = NULL, *v, *err;
+
+	build_fake_tree();
+	opts.proc_root = tmpdir;
+	ck_assert_int_eq(proc_capture(4242, &opts, &o), 0);
+	roundtrip(o);
+	err = get(o, "errors");
+
+	ck_assert_int_eq(json_object_get_int64(get(o, "start_time")), 12345);
+	ck_assert_str_eq(get_str(o, "comm"), "ev) (il\xef\xbf\xbd");
+	ck_assert_str_eq(get_str(o, "exe"), "/usr/bin/evil (deleted)");
+	ck_assert_str_eq(get_str(o, "cmdline"), "evil --flag \xef\xbf\xbd\xef\xbf\xbdgarbage\x01");
+
+	v = get(o, "environ");
+	ck_assert_str_eq(get_str(v, "A"), "1"); /* first of duplicates */
+	ck_assert_ptr_null(get(v, "NOEQUALS"));
+	ck_assert_str_eq(get_str(v, "\xef\xbf\xbd\xef\xbf\xbd"), "bin");
+	ck_assert_str_eq(get_str(v, "PASSWORD"), "<redacted>");
+	ck_assert_str_eq(get_str(v, ""), "weird");
+	ck_assert_str_eq(get_str(v, "B"), "2=3");
+
+	v = get(o, "status");
+	ck_assert_str_eq(get_str(v, "Name"), "evil");
+	ck_assert_str_eq(get_str(v, "State"), "R (running)");
+	ck_assert_str_eq(get_str(v, "Uid"), "0\t0\t0\t0");
+	ck_assert_str_eq(get_str(v, "\xef\xbf\xbd\xef\xbf\xbd"), "\xef\xbf\xbd");
+
+	/* unparseable limits are kept as text */
+	ck_assert(json_object_is_type(get(o, "limits"), json_type_string));
+
+	ck_assert_str_eq(get_str(o, "unit"), "evil.service");
+	ck_assert_str_eq(get_str(o, "slice"), "system.slice");
+	ck_assert_str_eq(get_str(o, "maps"), "\xef\xbf\xbd\x01\x02\xef\xbf\xbd binary\n");
+
+	v = get(o, "namespaces");
+	ck_assert_int_eq(json_object_get_int64(get(v, "mnt")), 111);
+	ck_assert_int_eq(json_object_get_int64(get(v, "pid")), 222);
+	ck_assert_int_eq(json_object_get_int64(get(v, "pid_for_children")), 223);
+	ck_assert(!json_object_object_get_ex(v, "time_for_children", NULL));
+	ck_assert(!json_object_object_get_ex(v, "net", NULL));
+	ck_assert(!json_object_object_get_ex(v, "uts", NULL));
+	get(err, "ns/net");
+	get(err, "ns/uts");
+	ck_assert(json_object_get_boolean(get(o, "container"))); /* pid ns differs from PID 1's */
+
+	v = get(o, "fds");
+	ck_assert_int_eq(json_object_array_length(v), 3);
+	ck_assert_int_eq(json_object_get_int(get(json_object_array_get_idx(v, 0), "fd")), 2);
+	ck_assert_int_eq(json_object_get_int(get(json_object_array_get_idx(v, 1), "fd")), 3);
+	ck_assert_int_eq(json_object_get_int(get(json_object_array_get_idx(v, 2), "fd")), 10);
+	ck_assert_str_eq(get_str(json_object_array_get_idx(v, 1), "target"), "/etc/passwd");
+	ck_assert_str_eq(get_str(json_object_array_get_idx(v, 2), "target"), "socket:[77]");
+	ck_assert_ptr_null(get(json_object_array_get_idx(v, 0), "fdinfo"));
+	get(err, "fdinfo/2");
+
+	v = get(o, "threads");
+	ck_assert_int_eq(json_object_array_length(v), 2);
+	ck_assert_str_eq(get_str(json_object_array_get_idx(v, 0), "comm"), "main");
+	ck_assert_ptr_null(get(json_object_array_get_idx(v, 1), "comm"));
+	get(err, "task/4243/comm");
+	json_object_put(o);
+
+	/* a mostly empty, garbage entry: every item fails alone */
+	o = NULL;
+	ck_assert_int_eq(proc_capture(4343, &opts, &o), 0);
+	roundtrip(o);
+	err = get(o, "errors");
+	ck_assert_ptr_null(get(o, "start_time"));
+	ck_assert_str_eq(get_str(err, "start_time"), "cannot parse stat");
+	ck_assert_ptr_null(get(o, "comm"));
+	ck_assert_ptr_null(get(o, "environ"));
+	ck_assert_ptr_null(get(o, "fds"));
+	ck_assert_ptr_null(get(o, "unit"));
+	ck_assert_ptr_null(get(o, "container"));
+	get(err, "comm");
+	get(err, "exe");
+	get(err, "container");
+	v = get(o, "limits");
+	ck_assert(json_object_is_type(v, json_type_array));
+	ck_assert_int_eq(json_object_array_length(v), 2);
+	v = json_object_array_get_idx(v, 1);
+	ck_assert_str_eq(get_str(v, "name"), "Max nice priority");
+	ck_assert_str_eq(get_str(v, "soft"), "0");
+	ck_assert_ptr_null(get(v, "units"));
+	json_object_put(o);
+
+	rm_rf(tmpdir);
+}
+END_TEST
+
+START_TEST(test_fake_tree_caps)
+{
+	struct proc_capture_opts opts = { .item_max = 200 };
+	json_object *o = NULL, *tr;
+	char name[64], big[256];
+
+	make_tmpdir();
+	opts.proc_root = tmpdir;
+	dir("77");
+	dir("77/fd");
+	dir("77/task");
+	for (int i = 0; i < 1100; i++) {
+		snprintf(name, sizeof(name), "77/task/%d", 100000 + i);
+		dir(name);
+	}
+	/* a link longer than item_max */
+	memset(big, 'x', sizeof(big) - 1);
+	big[0] = '/';
+	big[sizeof(big) - 1] = '\0';
+	lnk("77/cwd", big);
+	/* 5000 small variables: within item_max below, over PROC_ENV_MAX */
+	enum { NVARS = 5000 };
+	char *env = malloc(NVARS * 8), *p = env;
+	for (int i = 0; i < NVARS; i++)
+		p += sprintf(p, "K%04d=1", i) + 1;
+	put("77/environ", env, (size_t)(p - env));
+	free(env);
+
+	ck_assert_int_eq(proc_capture(77, &opts, &o), 0);
+	tr = get(o, "truncated");
+	ck_assert(array_has_str(tr, "threads"));
+	ck_assert(array_has_str(tr, "cwd"));
+	ck_assert(array_has_str(tr, "environ"));
+	ck_assert_int_eq(json_object_array_length(get(o, "threads")), 1024);
+	ck_assert_int_eq(strlen(get_str(o, "cwd")), 200);
+	ck_assert_int_eq(json_object_array_length(get(o, "fds")), 0);
+	ck_assert_int_le(json_object_object_length(get(o, "environ")), 200 / 8);
+	json_object_put(o);
+
+	o = NULL;
+	opts.item_max = 64 * 1024;
+	ck_assert_int_eq(proc_capture(77, &opts, &o), 0);
+	tr = get(o, "truncated");
+	ck_assert(array_has_str(tr, "environ"));
+	ck_assert(!array_has_str(tr, "cwd"));
+	ck_assert_int_eq(json_object_object_length(get(o, "environ")), 4096);
+	ck_assert_str_eq(get_str(get(o, "environ"), "K4095"), "1");
+	ck_assert_int_eq(strlen(get_str(o, "cwd")), 255);
+	json_object_put(o);
+	rm_rf(tmpdir);
+}
+END_TEST
+
+START_TEST(test_env_key_is_secret)
+{
+	const char *const pats[] = { "*KEY*", "*TOKEN*", "*SECRET*", "*PASSWORD*" };
+	const char *const custom[] = { "FOO_?", "[xy]*" };
+	const char *const bad[] = { NULL, "[" };
+
+	ck_assert_int_eq(proc_env_key_is_secret("API_KEY", pats, 4), 1);
+	ck_assert_int_eq(proc_env_key_is_secret("api_key", pats, 4), 1);
+	ck_assert_int_eq(proc_env_key_is_secret("My_Token", pats, 4), 1);
+	ck_assert_int_eq(proc_env_key_is_secret("AWS_SECRET_ACCESS_KEY", pats, 4), 1);
+	ck_assert_int_eq(proc_env_key_is_secret("PATH", pats, 4), 0);
+	ck_assert_int_eq(proc_env_key_is_secret("HOME", pats, 4), 0);
+	ck_assert_int_eq(proc_env_key_is_secret("", pats, 4), 0);
+	ck_assert_int_eq(proc_env_key_is_secret("API_KEY", pats, 0), 0);
+
+	ck_assert_int_eq(proc_env_key_is_secret("FOO_1", custom, 2), 1);
+	ck_assert_int_eq(proc_env_key_is_secret("foo_z", custom, 2), 1);
+	ck_assert_int_eq(proc_env_key_is_secret("FOO_12", custom, 2), 0);
+	ck_assert_int_eq(proc_env_key_is_secret("Xenon", custom, 2), 1);
+	ck_assert_int_eq(proc_env_key_is_secret("API_KEY", custom, 2), 0);
+
+	/* NULL list: the built-in defaults */
+	ck_assert_int_eq(proc_env_key_is_secret("GITHUB_TOKEN", NULL, 0), 1);
+	ck_assert_int_eq(proc_env_key_is_secret("AWS_SECRET_ACCESS_KEY", NULL, 0), 1);
+	ck_assert_int_eq(proc_env_key_is_secret("PATH", NULL, 0), 0);
+	/* NULL entries are skipped; an unusable pattern does not crash */
+	ck_assert_int_ge(proc_env_key_is_secret("PATH", bad, 2), 0);
+	ck_assert_int_eq(proc_env_key_is_secret(NULL, pats, 4), -EINVAL);
+}
+END_TEST
+
+static void check_unit(const char *cg, const char *want_unit, const char *want_slice)
+{
+	char *unit = (char *)"sentinel", *slice = (char *)"sentinel";
+
+	ck_assert_int_eq(proc_cgroup_unit(cg, &unit, &slice), 0);
+	if (want_unit)
+		ck_assert_msg(unit && strcmp(unit, want_unit) == 0, "%s: unit %s", cg, unit ? unit : "(null)");
+	else
+		ck_assert_msg(!unit, "%s: unexpected unit %s", cg, unit);
+	if (want_slice)
+		ck_assert_msg(slice && strcmp(slice, want_slice) == 0, "%s: slice %s", cg, slice ? slice : "(null)");
+	else
+		ck_assert_msg(!slice, "%s: unexpected slice %s", cg, slice);
+	free(unit);
+	free(slice);
+}
+
+START_TEST(test_cgroup_unit)
+{
+	check_unit("0::/system.slice/nginx.service\n", "nginx.service", "system.slice");
+	check_unit("0::/system.slice/nginx.service", "nginx.service", "system.slice");
+	check_unit("0::/user.slice/user-1000.slice/user@1000.service/app.slice/foo.service\n", "foo.service",
+		   "app.slice");
+	check_unit("0::/user.slice/user-1000.slice/session-3.scope\n", "session-3.scope", "user-1000.slice");
+	check_unit("0::/system.slice/docker-0123abcd.scope/init\n", "docker-0123abcd.scope", "system.slice");
+	check_unit("0::/system.slice/system-getty.slice/getty@tty1.service\n", "getty@tty1.service",
+		   "system-getty.slice");
+	check_unit("0::/machine.slice\n", NULL, "machine.slice");
+	check_unit("0::/\n", NULL, NULL);
+	check_unit("", NULL, NULL);
+	/* v1 / hybrid: name=systemd when the unified line names nothing */
+	check_unit("12:pids:/system.slice/a.service\n1:name=systemd:/system.slice/cron.service\n0::/\n",
+		   "cron.service", "system.slice");
+	check_unit("3:cpu,cpuacct:/\n2:memory,name=systemd:/system.slice/b.service\n", "b.service",
+		   "system.slice");
+	check_unit("9:name=systemd:/\n4:memory:/process_api/a7fc\n0::/\n", NULL, NULL);
+	/* garbage */
+	check_unit("garbage", NULL, NULL);
+	check_unit("\xff\xfe\n::\n0::relative/x.service\n", NULL, NULL);
+	check_unit("0::/system.slice/.service/bad name.service/ev\xffil.service\n", NULL, "system.slice");
+	check_unit("0:::/x.service\n", NULL, NULL);
+
+	char *u, *s;
+	ck_assert_int_eq(proc_cgroup_unit(NULL, &u, &s), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_capture_system)
+{
+	json_object *o = NULL, *err, *v;
+	struct utsname u;
+
+	ck_assert_int_eq(proc_capture_system(&o), 0);
+	roundtrip(o);
+	err = get(o, "errors");
+	ck_assert_int_eq(uname(&u), 0);
+	ck_assert_str_eq(get_str(o, "kernel"), u.release);
+
+	v = get(o, "boot_id");
+	if (access("/proc/sys/kernel/random/boot_id", R_OK) == 0) {
+		const char *b = json_object_get_string(v);
+		ck_assert_int_eq(strlen(b), 32);
+		ck_assert_int_eq(strspn(b, "0123456789abcdef"), 32);
+	}
+	v = get(o, "os");
+	if (!v)
+		get(err, "os");
+	v = get(o, "machine_id");
+	if (v)
+		ck_assert_int_eq(strlen(json_object_get_string(v)), 32);
+	else
+		get(err, "machine_id");
+	json_object_put(o);
+}
+END_TEST
+
+static Suite *proc_suite(void)
+{
+	Suite *s = suite_create("proc");
+	TCase *tc = tcase_create("proc");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_capture_child);
+	tcase_add_test(tc, test_capture_custom_redact);
+	tcase_add_test(tc, test_capture_missing_pid);
+	tcase_add_test(tc, test_capture_truncation);
+	tcase_add_test(tc, test_fake_tree_hostile);
+	tcase_add_test(tc, test_fake_tree_caps);
+	tcase_add_test(tc, test_env_key_is_secret);
+	tcase_add_test(tc, test_cgroup_unit);
+	tcase_add_test(tc, test_capture_system);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return testutil_run(proc_suite());
+}
