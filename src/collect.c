@@ -19,7 +19,7 @@
 
 #define COLLECT_VERSION "0.1"
 
-void collect_parse_args(int argc, char *const *argv, struct collect_args *a)
+void collect_parse_args(int argc, const char *const *argv, struct collect_args *a)
 {
 	uint64_t u;
 	int64_t i;

@@ -30,7 +30,7 @@ struct collect_args {
 
 /* Parse the positional arguments (after options). Never fails: what cannot be
  * parsed is left unknown and described in a->problems. */
-void collect_parse_args(int argc, char *const *argv, struct collect_args *a);
+void collect_parse_args(int argc, const char *const *argv, struct collect_args *a);
 
 struct collect_outcome {
 	char id[128];

@@ -76,10 +76,13 @@ int main(int argc, char **argv)
 			break;
 		}
 	}
-	collect_parse_args(argc - optind, argv + optind, &a);
+	collect_parse_args(argc - optind, (const char *const *)argv + optind, &a);
 
-	config_init(&cfg);
-	(void)config_load(&cfg, config_path, collect_config_warn, NULL);
+	/* Out of memory here still drains the core (the store path is then unset). */
+	if (config_init(&cfg) < 0)
+		journal_log(3, "out of memory reading the configuration");
+	else
+		(void)config_load(&cfg, config_path, collect_config_warn, NULL);
 
 	int r = collect_run(&cfg, &a, STDIN_FILENO, &out);
 	config_free(&cfg);

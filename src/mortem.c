@@ -515,7 +515,10 @@ int main(int argc, char **argv)
 	if (!c.config_path)
 		c.config_path = getenv("MORTEM_CONFIG") ? getenv("MORTEM_CONFIG") : CONFIG_DEFAULT_PATH;
 
-	config_init(&c.cfg);
+	if (config_init(&c.cfg) < 0) {
+		cli_err("out of memory");
+		return EXIT_FAILURE;
+	}
 	r = config_load(&c.cfg, c.config_path, cli_config_warn, NULL);
 	if (r < 0 && r != -EINVAL) {
 		cli_err("cannot read config %s: %s", c.config_path, strerror(-r));

@@ -1,0 +1,235 @@
+/* collect: argument parsing, and the whole pipeline on a synthetic core into a
+ * temp store (real zstd, SQLite, json-c; no kernel). */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "collect.h"
+#include "fakecore.h"
+#include "index.h"
+#include "record.h"
+#include "store.h"
+#include "testutil.h"
+#include "util.h"
+#include "zst.h"
+
+START_TEST(test_args_systemd_order)
+{
+	struct collect_args a;
+	const char *v[] = { "1234", "1000", "100", "11", "1795000000", "18446744073709551615", "web-1", "1", NULL };
+	collect_parse_args(8, v, &a);
+	ck_assert_uint_eq(a.n_problems, 0);
+	ck_assert_int_eq(a.pid, 1234);
+	ck_assert_int_eq(a.uid, 1000);
+	ck_assert_int_eq(a.gid, 100);
+	ck_assert_int_eq(a.signal, 11);
+	ck_assert_int_eq(a.kernel_time, 1795000000);
+	ck_assert(a.has_rlimit);
+	ck_assert_uint_eq(a.rlimit_core, UINT64_MAX);
+	ck_assert_str_eq(a.hostname, "web-1");
+	ck_assert_int_eq(a.dumpable, 1);
+	ck_assert_int_eq(a.pidfd, -1);
+}
+END_TEST
+
+START_TEST(test_args_garbage_is_recorded_not_fatal)
+{
+	struct collect_args a;
+	const char *few[] = { "12", "0", NULL };
+	collect_parse_args(2, few, &a);
+	ck_assert_int_eq(a.pid, 12);
+	ck_assert_uint_ge(a.n_problems, 1);
+	ck_assert_ptr_nonnull(strstr(a.problems[0], "too few"));
+
+	const char *bad[] = { "abc", "-1", "0x10", "99", "", "1k", "h", "7", "999999", NULL };
+	collect_parse_args(9, bad, &a);
+	ck_assert_int_eq(a.pid, 0);
+	ck_assert_int_eq(a.uid, -1);
+	ck_assert_int_eq(a.gid, -1);
+	ck_assert_int_eq(a.signal, 0);
+	ck_assert(!a.has_rlimit);
+	ck_assert_int_eq(a.dumpable, -1);
+	ck_assert_int_eq(a.pidfd, -1);
+	ck_assert_uint_eq(a.n_problems, 8);
+}
+END_TEST
+
+static char root[] = "/tmp/check_collect.XXXXXX";
+
+static void setup_cfg(struct mortem_config *cfg)
+{
+	ck_assert_ptr_nonnull(mkdtemp(root));
+	ck_assert_int_eq(config_init(cfg), 0);
+	free(cfg->store_path);
+	cfg->store_path = strdup(root);
+}
+
+static int feed(const void *buf, size_t len)
+{
+	FILE *f = tmpfile();
+	int fd = dup(fileno(f));
+	fclose(f);
+	ck_assert_int_eq(write_all(fd, buf, len), 0);
+	lseek(fd, 0, SEEK_SET);
+	return fd;
+}
+
+static json_object *load(const struct mortem_config *cfg, const char *id)
+{
+	char p[512];
+	json_object *rec = NULL;
+	snprintf(p, sizeof(p), "%s/store/%s.json", cfg->store_path, id);
+	ck_assert_int_eq(record_load(p, &rec), 0);
+	return rec;
+}
+
+START_TEST(test_pipeline_stores_indexes_and_restores)
+{
+	struct mortem_config cfg;
+	struct collect_args a;
+	struct collect_outcome out;
+	struct fakecore fc;
+	const char *v[] = { "4000000", "0", "0", "11", "1795000000", "0", "host", NULL };
+
+	setup_cfg(&cfg);
+	fakecore_make(&fc);
+	collect_parse_args(7, v, &a);
+	a.pid = 0; /* no such process: capture is skipped */
+	ck_assert_int_eq(collect_run(&cfg, &a, feed(fc.buf, fc.len), &out), 0);
+	ck_assert(out.published);
+	ck_assert(out.indexed);
+	ck_assert_str_eq(out.status, "stored");
+
+	json_object *rec = load(&cfg, out.id);
+	json_object *core = record_obj(rec, "core");
+	ck_assert_str_eq(record_str(core, "status", ""), "stored");
+	ck_assert_int_eq(record_i64(core, "size", 0), (int64_t)fc.len);
+	ck_assert_str_eq(record_str(rec, "signal_name", ""), "SIGSEGV");
+	ck_assert_str_eq(record_str(rec, "hostname", ""), "host");
+	/* the stored core restores byte for byte */
+	int in = open(record_str(core, "path", ""), O_RDONLY);
+	FILE *f = tmpfile();
+	int out_fd = dup(fileno(f));
+	uint64_t n = 0;
+	ck_assert_int_eq(zst_decompress_fd(in, out_fd, &n), 0);
+	ck_assert_uint_eq(n, fc.len);
+	unsigned char *back = malloc(fc.len);
+	ck_assert_int_eq((int)pread(out_fd, back, fc.len, 0), (int)fc.len);
+	ck_assert_int_eq(memcmp(back, fc.buf, fc.len), 0);
+	ck_assert_int_eq(record_i64(record_obj(rec, "minicore"), "threads", 0), 2);
+
+	/* the index has the row */
+	struct store st;
+	sqlite3 *db;
+	struct index_row *rows;
+	size_t nr;
+	struct index_filter flt = { .match = out.id };
+	ck_assert_int_eq(store_init(&st, cfg.store_path), 0);
+	ck_assert_int_eq(index_open(st.index_path, &db), 0);
+	ck_assert_int_eq(index_query(db, &flt, &rows, &nr), 0);
+	ck_assert_uint_eq(nr, 1);
+	index_rows_free(rows, nr);
+	index_close(db);
+	/* nothing left in the spool */
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A %s)\"", st.spool_dir);
+	ck_assert_int_eq(system(cmd), 0);
+	json_object_put(rec);
+	free(back);
+	free(fc.buf);
+	store_free(&st);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_pipeline_statuses)
+{
+	struct mortem_config cfg;
+	struct collect_args a;
+	struct collect_outcome out;
+	struct fakecore fc;
+	const char *v[] = { "1", "0", "0", "6", "1795000000", "0", "host", NULL };
+
+	setup_cfg(&cfg);
+	fakecore_make(&fc);
+	collect_parse_args(7, v, &a);
+	a.pid = 0;
+
+	ck_assert_int_eq(collect_run(&cfg, &a, feed("", 0), &out), 0);
+	ck_assert_str_eq(out.status, "error");
+	json_object *rec = load(&cfg, out.id);
+	ck_assert_ptr_nonnull(strstr(record_str(record_obj(rec, "core"), "reason", ""), "empty"));
+	ck_assert(json_object_is_type(json_object_object_get(record_obj(rec, "core"), "path"), json_type_null));
+	json_object_put(rec);
+
+	ck_assert_int_eq(collect_run(&cfg, &a, feed(fc.buf, fc.len / 2), &out), 0);
+	ck_assert_str_eq(out.status, "truncated");
+
+	ck_assert_int_eq(collect_run(&cfg, &a, feed("garbage garbage", 15), &out), 0);
+	ck_assert_str_eq(out.status, "error");
+	rec = load(&cfg, out.id);
+	ck_assert_ptr_nonnull(strstr(record_str(record_obj(rec, "core"), "reason", ""), "not an ELF core"));
+	ck_assert_ptr_nonnull(record_str(record_obj(rec, "core"), "path", NULL)); /* bytes kept */
+	json_object_put(rec);
+
+	cfg.max_core_size = 4096;
+	ck_assert_int_eq(collect_run(&cfg, &a, feed(fc.buf, fc.len), &out), 0);
+	ck_assert_str_eq(out.status, "too-large");
+	rec = load(&cfg, out.id);
+	ck_assert(json_object_is_type(json_object_object_get(record_obj(rec, "core"), "path"), json_type_null));
+	json_object_put(rec);
+	free(fc.buf);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_unusable_store_still_drains)
+{
+	struct mortem_config cfg;
+	struct collect_args a;
+	struct collect_outcome out;
+	struct fakecore fc;
+	const char *v[] = { "1", "0", "0", "6", "1795000000", "0", "host", NULL };
+	int p[2];
+
+	ck_assert_int_eq(config_init(&cfg), 0);
+	free(cfg.store_path);
+	cfg.store_path = strdup("/proc/mortem-cannot-exist");
+	fakecore_make(&fc);
+	collect_parse_args(7, v, &a);
+	a.pid = 0;
+	ck_assert_int_eq(pipe(p), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		_exit(write_all(p[1], fc.buf, fc.len) < 0);
+	}
+	close(p[1]);
+	ck_assert_int_eq(collect_run(&cfg, &a, p[0], &out), -EIO);
+	ck_assert(!out.published);
+	ck_assert_str_eq(out.status, "error");
+	int st = 0;
+	waitpid(pid, &st, 0);
+	/* the writer was not stuck: the whole core was read */
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	free(fc.buf);
+	config_free(&cfg);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("collect");
+	TCase *tc = tcase_create("core");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_args_systemd_order);
+	tcase_add_test(tc, test_args_garbage_is_recorded_not_fatal);
+	tcase_add_test(tc, test_pipeline_stores_indexes_and_restores);
+	tcase_add_test(tc, test_pipeline_statuses);
+	tcase_add_test(tc, test_unusable_store_still_drains);
+	suite_add_tcase(s, tc);
+	return testutil_run(s);
+}

@@ -1,0 +1,141 @@
+/* zst: streaming round trips through real libzstd, corrupt and truncated input. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "util.h"
+#include "zst.h"
+
+static int tmpfd(void)
+{
+	FILE *f = tmpfile();
+	ck_assert_ptr_nonnull(f);
+	return dup(fileno(f));
+}
+
+static unsigned char *pattern(size_t len)
+{
+	unsigned char *p = malloc(len);
+	uint64_t x = 12345;
+	for (size_t i = 0; i < len; i++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		/* half random, half runs: both compressible and not */
+		p[i] = (i / 65536) % 2 ? (unsigned char)(x >> 56) : (unsigned char)(i / 4096);
+	}
+	return p;
+}
+
+static void roundtrip(int level, int threads, size_t len, size_t chunk)
+{
+	unsigned char *in = pattern(len);
+	int z = tmpfd(), out = tmpfd();
+	struct zst_writer *w = NULL;
+	ck_assert_int_eq(zst_writer_new(z, level, threads, &w), 0);
+	for (size_t off = 0; off < len; off += chunk)
+		ck_assert_int_eq(zst_writer_write(w, in + off, off + chunk > len ? len - off : chunk), 0);
+	ck_assert_int_eq(zst_writer_finish(w), 0);
+	ck_assert_uint_eq(zst_writer_bytes_in(w), len);
+	ck_assert_uint_eq((uint64_t)lseek(z, 0, SEEK_END), zst_writer_bytes_out(w));
+	zst_writer_free(w);
+	uint64_t n = 0;
+	lseek(z, 0, SEEK_SET);
+	ck_assert_int_eq(zst_decompress_fd(z, out, &n), 0);
+	ck_assert_uint_eq(n, len);
+	unsigned char *back = malloc(len + 1);
+	ck_assert_int_eq((int)pread(out, back, len + 1, 0), (int)len);
+	ck_assert_int_eq(memcmp(in, back, len), 0);
+	free(in);
+	free(back);
+	close(z);
+	close(out);
+}
+
+START_TEST(test_roundtrip_levels)
+{
+	roundtrip(-1, 0, 3u << 20, 1000);
+	roundtrip(1, 1, 3u << 20, 65536);
+	roundtrip(3, 0, 100, 7);
+	roundtrip(-7, 2, 5u << 20, 1u << 20);
+}
+END_TEST
+
+START_TEST(test_empty_input_is_a_valid_frame)
+{
+	int z = tmpfd(), out = tmpfd();
+	struct zst_writer *w = NULL;
+	uint64_t n = 99;
+	ck_assert_int_eq(zst_writer_new(z, 1, 0, &w), 0);
+	ck_assert_int_eq(zst_writer_finish(w), 0);
+	zst_writer_free(w);
+	lseek(z, 0, SEEK_SET);
+	ck_assert_int_eq(zst_decompress_fd(z, out, &n), 0);
+	ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
+START_TEST(test_corrupt_and_truncated)
+{
+	int z = tmpfd(), out = tmpfd(), g = tmpfd();
+	struct zst_writer *w = NULL;
+	unsigned char *in = pattern(1u << 20);
+	ck_assert_int_eq(zst_writer_new(z, 3, 0, &w), 0);
+	ck_assert_int_eq(zst_writer_write(w, in, 1u << 20), 0);
+	ck_assert_int_eq(zst_writer_finish(w), 0);
+	off_t size = lseek(z, 0, SEEK_END);
+	zst_writer_free(w);
+	/* truncated: the frame never ends */
+	ck_assert_int_eq(ftruncate(z, size / 2), 0);
+	lseek(z, 0, SEEK_SET);
+	ck_assert_int_eq(zst_decompress_fd(z, out, NULL), -EBADMSG);
+	/* garbage: not zstd at all */
+	ck_assert_int_eq(write_all(g, "this is not zstd", 16), 0);
+	lseek(g, 0, SEEK_SET);
+	ck_assert_int_eq(zst_decompress_fd(g, out, NULL), -EBADMSG);
+	/* empty file */
+	int e = tmpfd();
+	ck_assert_int_eq(zst_decompress_fd(e, out, NULL), -EBADMSG);
+	free(in);
+}
+END_TEST
+
+START_TEST(test_recompress_smaller_and_identical)
+{
+	size_t len = 4u << 20;
+	unsigned char *in = pattern(len);
+	int fast = tmpfd(), slow = tmpfd(), out = tmpfd();
+	struct zst_writer *w = NULL;
+	uint64_t a = 0, b = 0, n = 0;
+	ck_assert_int_eq(zst_writer_new(fast, -5, 0, &w), 0);
+	ck_assert_int_eq(zst_writer_write(w, in, len), 0);
+	ck_assert_int_eq(zst_writer_finish(w), 0);
+	uint64_t fast_size = zst_writer_bytes_out(w);
+	zst_writer_free(w);
+	lseek(fast, 0, SEEK_SET);
+	ck_assert_int_eq(zst_recompress_fd(fast, slow, 6, 0, &a, &b), 0);
+	ck_assert_uint_eq(a, len);
+	ck_assert_uint_lt(b, fast_size);
+	lseek(slow, 0, SEEK_SET);
+	ck_assert_int_eq(zst_decompress_fd(slow, out, &n), 0);
+	ck_assert_uint_eq(n, len);
+	unsigned char *back = malloc(len);
+	ck_assert_int_eq((int)pread(out, back, len, 0), (int)len);
+	ck_assert_int_eq(memcmp(in, back, len), 0);
+	free(in);
+	free(back);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("zst");
+	TCase *tc = tcase_create("core");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_roundtrip_levels);
+	tcase_add_test(tc, test_empty_input_is_a_valid_frame);
+	tcase_add_test(tc, test_corrupt_and_truncated);
+	tcase_add_test(tc, test_recompress_smaller_and_identical);
+	suite_add_tcase(s, tc);
+	return testutil_run(s);
+}
