@@ -79,7 +79,7 @@ $(B)/crashers/%: tests/crashers/%.c
 	$(Q)$(CC) -std=gnu11 -O0 -g -fno-omit-frame-pointer -Wall -pthread -o $@ $<
 
 # Unit tests: one check suite per module, linked against the library objects.
-$(B)/unit/%: tests/unit/%.c $(B)/libmortem.a
+$(B)/unit/%: tests/unit/%.c $(B)/libmortem.a $(wildcard tests/unit/*.h src/*.h)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(B)/libmortem.a $(ALL_LDFLAGS) $(PKG_LIBS) $(CHECK_LIBS)
@@ -91,7 +91,7 @@ $(B)/asan/obj/%.o: src/%.c
 	@mkdir -p $(@D)
 	@echo "  CC/ASAN $<"
 	$(Q)$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -U_FORTIFY_SOURCE -MMD -MP -c -o $@ $<
-$(B)/asan/%: tests/unit/%.c $(ASAN_OBJS)
+$(B)/asan/%: tests/unit/%.c $(ASAN_OBJS) $(wildcard tests/unit/*.h src/*.h)
 	@mkdir -p $(@D)
 	@echo "  CC/ASAN $<"
 	$(Q)$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -U_FORTIFY_SOURCE $(CHECK_CFLAGS) -o $@ $< $(ASAN_OBJS) \

@@ -114,7 +114,7 @@ static const char *collect_proc_str(struct collect_ctx *c, const char *key)
 
 static json_object *collect_record(struct collect_ctx *c, const struct stream_result *sr, const char *status,
 				   const char *reason, uint64_t stored, bool have_core, bool have_mini,
-				   int64_t held_usec, int recompressed)
+				   int64_t held_usec)
 {
 	const struct collect_args *a = c->a;
 	json_object *rec = json_object_new_object(), *core = json_object_new_object(), *v;
@@ -152,7 +152,7 @@ static json_object *collect_record(struct collect_ctx *c, const struct stream_re
 		_cleanup_free_ char *p = store_path(c->st.store_dir, c->id, ".core.zst");
 		json_object_object_add(core, "path", collect_str_or_null(p));
 		json_object_object_add(core, "compression", json_object_new_string("zstd"));
-		json_object_object_add(core, "level", json_object_new_int(recompressed ?: c->cfg->compress_level));
+		json_object_object_add(core, "level", json_object_new_int(c->cfg->compress_level));
 	} else {
 		json_object_object_add(core, "path", json_object_new_null());
 	}
@@ -204,41 +204,45 @@ static json_object *collect_record(struct collect_ctx *c, const struct stream_re
 	return rec;
 }
 
-/* Recompress the inline (fast) frame at the configured level, after release.
- * Keeps the smaller of the two. Returns the level now on disk or 0. */
-static int collect_recompress(struct collect_ctx *c, uint64_t *stored)
+/* Recompress the published inline (fast) frame at the configured level. This
+ * runs after the crash is listed, so that neither the dying process nor `mortem
+ * list` waits for it; the smaller file replaces the first atomically and the
+ * record and index row are updated. Returns the level now on disk or 0. */
+static int collect_recompress(struct collect_ctx *c, json_object *rec, uint64_t stored)
 {
 	const struct mortem_config *cfg = c->cfg;
-	_cleanup_close_ int out = -1;
-	_cleanup_free_ char *tmp = NULL, *re = NULL;
+	_cleanup_close_ int out = -1, jfd = -1;
+	_cleanup_free_ char *re = NULL;
 	uint64_t in_b = 0, out_b = 0;
 	int r;
 
 	if (cfg->recompress_level == 0 || cfg->recompress_level == cfg->compress_level)
 		return 0;
-	tmp = store_path(c->st.spool_dir, c->id, ".core.zst.tmp");
+	r = store_tmp_open(&c->st, c->id, ".core.zst.re", &out);
+	if (r < 0) {
+		collect_error(c, "recompress: create", r);
+		return 0;
+	}
 	re = store_path(c->st.spool_dir, c->id, ".core.zst.re.tmp");
-	if (!tmp || !re)
-		return 0;
-	out = open(re, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
-	if (out < 0) {
-		collect_error(c, "recompress: create", -errno);
-		return 0;
-	}
-	if (lseek(c->core_tmp, 0, SEEK_SET) < 0) {
-		(void)unlink(re);
-		return 0;
-	}
+	if (!re || lseek(c->core_tmp, 0, SEEK_SET) < 0)
+		goto fail;
 	r = zst_recompress_fd(c->core_tmp, out, cfg->recompress_level, cfg->compress_threads, &in_b, &out_b);
-	if (r >= 0 && out_b < *stored && fsync(out) == 0 && rename(re, tmp) == 0) {
-		(void)close(c->core_tmp);
-		c->core_tmp = TAKE_FD(out);
-		*stored = out_b;
-		return cfg->recompress_level;
-	}
-	if (r < 0)
+	if (r < 0) {
 		collect_error(c, "recompress", r);
-	(void)unlink(re);
+		goto fail;
+	}
+	if (out_b >= stored || fsync(out) < 0 || store_replace(&c->st, c->id, ".core.zst.re", ".core.zst") < 0)
+		goto fail;
+	json_object *core = record_obj(rec, "core");
+	json_object_object_add(core, "stored_size", json_object_new_uint64(out_b));
+	json_object_object_add(core, "level", json_object_new_int(cfg->recompress_level));
+	if (store_tmp_open(&c->st, c->id, ".json", &jfd) >= 0 && record_write_fd(rec, jfd) >= 0)
+		(void)store_replace(&c->st, c->id, ".json", ".json");
+	(void)fsync_dir(c->st.store_dir);
+	return cfg->recompress_level;
+fail:
+	if (re)
+		(void)unlink(re);
 	return 0;
 }
 
@@ -338,7 +342,6 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, i
 	/* 4. After the release: finish, decide, publish. */
 	uint64_t stored = 0;
 	bool have_core = false;
-	int recompressed = 0;
 	if (c.store_ok && stream_r >= 0 && !sr.too_large && sr.bytes > 0) {
 		r = zst_writer_finish(zw);
 		if (r < 0) {
@@ -349,8 +352,6 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, i
 		}
 	}
 	zst_writer_free(zw);
-	if (have_core)
-		recompressed = collect_recompress(&c, &stored);
 
 	if (!c.store_ok) {
 		status = "error";
@@ -385,8 +386,7 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, i
 	}
 	bool have_mini = c.store_ok && sr.mini && c.mini_tmp >= 0;
 
-	json_object *rec = collect_record(&c, &sr, status, reason, stored, have_core, have_mini, out->held_usec,
-					  recompressed);
+	json_object *rec = collect_record(&c, &sr, status, reason, stored, have_core, have_mini, out->held_usec);
 	snprintf(out->id, sizeof(out->id), "%s", c.id);
 	out->status = status;
 
@@ -425,9 +425,12 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, i
 				(void)unlink(pm);
 		}
 	}
+	(void)journal_announce(rec, out->published ? NULL : "the crash could not be stored");
+	/* Listed and announced: now the slow part, still under our spool lock. */
+	if (out->published && have_core && collect_recompress(&c, rec, stored) > 0 && out->indexed)
+		collect_index(&c, rec, out);
 	if (c.lock_fd >= 0)
 		store_discard(&c.st, c.id);
-	(void)journal_announce(rec, out->published ? NULL : "the crash could not be stored");
 	if (c.store_ok)
 		collect_clean_spool(&c);
 

@@ -129,6 +129,20 @@ int store_publish(const struct store *st, const char *id, const char *suffix)
 	return 0;
 }
 
+int store_replace(const struct store *st, const char *id, const char *tmp_suffix, const char *suffix)
+{
+	_cleanup_free_ char *name = NULL, *from = NULL, *to = NULL;
+	if (asprintf(&name, "%s.tmp", tmp_suffix) < 0)
+		return -ENOMEM;
+	from = store_path(st->spool_dir, id, name);
+	to = store_path(st->store_dir, id, suffix);
+	if (!from || !to)
+		return -ENOMEM;
+	if (rename(from, to) < 0)
+		return -errno;
+	return 0;
+}
+
 static const char *const store_suffixes[] = { ".core.zst", ".mini", ".json" };
 
 void store_discard(const struct store *st, const char *id)

@@ -42,6 +42,9 @@ int store_lock(const struct store *st, const char *id, int *ret_fd);
 int store_tmp_open(const struct store *st, const char *id, const char *suffix, int *ret_fd);
 /* fsync'ed temp spool/<id><suffix>.tmp -> store/<id><suffix>. */
 int store_publish(const struct store *st, const char *id, const char *suffix);
+/* Replace store/<id><suffix> by spool/<id><tmp_suffix>.tmp (atomic: a reader
+ * sees the old file or the new one). */
+int store_replace(const struct store *st, const char *id, const char *tmp_suffix, const char *suffix);
 /* Remove spool/<id>*.tmp and the lock file. */
 void store_discard(const struct store *st, const char *id);
 

@@ -109,6 +109,11 @@ START_TEST(test_pipeline_stores_indexes_and_restores)
 	ck_assert_int_eq(record_i64(core, "size", 0), (int64_t)fc.len);
 	ck_assert_str_eq(record_str(rec, "signal_name", ""), "SIGSEGV");
 	ck_assert_str_eq(record_str(rec, "hostname", ""), "host");
+	/* recompressed after release at RecompressLevel, and the record says so */
+	struct stat sb;
+	ck_assert_int_eq(stat(record_str(core, "path", ""), &sb), 0);
+	ck_assert_int_eq(record_i64(core, "stored_size", 0), sb.st_size);
+	ck_assert_int_eq(record_i64(core, "level", 0), cfg.recompress_level);
 	/* the stored core restores byte for byte */
 	int in = open(record_str(core, "path", ""), O_RDONLY);
 	FILE *f = tmpfile();

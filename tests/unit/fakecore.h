@@ -40,7 +40,9 @@ static size_t fc_note(unsigned char *p, uint32_t type, const char *name, const v
 /* Every memory byte is a function of its address, so a copy can be checked. */
 static inline unsigned char fc_byte(uint64_t vaddr)
 {
-	return (unsigned char)((vaddr * 2654435761u) >> 13);
+	static const char text[] = "stack frames and heap words of a process that crashed ";
+	uint64_t line = vaddr / 61;
+	return (unsigned char)(text[(vaddr + line * line) % (sizeof(text) - 1)] ^ (line % 3 == 0));
 }
 
 static void fakecore_make(struct fakecore *fc)
