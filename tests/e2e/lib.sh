@@ -70,3 +70,69 @@ e2e_wait_crashes() {
 e2e_crash() { ( ulimit -c unlimited; exec "$CRASHER" "$@" ) >/dev/null 2>&1 || true; }
 
 fail() { echo "  FAIL    $*" >&2; exit 1; }
+
+# ---- Helpers for the e2e suite (added after the functions above; they are unchanged) ----
+
+# e2e_install_tee [PIPE_LIMIT]: like e2e_install, but through a small handler that
+# also keeps each core byte for byte as $E2E_DIR/ref.PID (the reference for dumps).
+e2e_install_tee() {
+	cat > "$E2E_DIR/tee.sh" <<TEE
+#!/bin/sh
+tee "$E2E_DIR/ref.\$1" | "$E2E_DIR/mortem-collect" -c "$E2E_CONF" "\$@"
+TEE
+	chmod 755 "$E2E_DIR/tee.sh"
+	e2e_install "${1:-2147483647}" "|/bin/sh $E2E_DIR/tee.sh %P %u %g %s %t %c %h %d"
+}
+
+# e2e_crash_pid [VAR=VALUE...] ARGS...: run the crasher (with core dumps allowed,
+# in the current directory, with the given extra environment) and wait for it.
+# Prints "PID STATUS", STATUS being the shell's exit status (128 + signal).
+e2e_crash_pid() {
+	local p st=0
+	( ulimit -c unlimited; exec env "$@" ) >/dev/null 2>&1 &
+	p=$!
+	wait "$p" 2>/dev/null || st=$?
+	echo "$p $st"
+}
+
+# e2e_wait_idle [TIMEOUT_S]: until no private collector runs any more. A crash is
+# listed before its collector is done (it recompresses afterwards and then
+# rewrites the core and the record), so checks of the final files wait for this.
+e2e_wait_idle() {
+	local t=${1:-60} i=0
+	while [ "$i" -lt $((t * 10)) ]; do
+		pgrep -f "^$E2E_DIR/mortem-collect " >/dev/null 2>&1 || return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	fail "collectors still running after ${t}s"
+}
+
+# e2e_wait_pid PID [TIMEOUT_S]: until `mortem info PID` finds the crash and the
+# collectors are done.
+e2e_wait_pid() {
+	local p=$1 t=${2:-30} i=0
+	while [ "$i" -lt $((t * 10)) ]; do
+		if $MORTEM info --json "$p" >/dev/null 2>&1; then
+			e2e_wait_idle "$t"
+			return 0
+		fi
+		sleep 0.1; i=$((i + 1))
+	done
+	fail "timed out waiting for the crash of pid $p to be recorded"
+}
+
+# e2e_jeq JSON FILTER WANT: jq -r FILTER on JSON prints exactly WANT.
+# ${E2E_CTX} (optional) names the crash in the failure message.
+e2e_jeq() {
+	local got
+	got=$(printf '%s' "$1" | jq -r "$2" 2>&1) || fail "${E2E_CTX:+$E2E_CTX: }jq '$2' failed: $got"
+	[ "$got" = "$3" ] || fail "${E2E_CTX:+$E2E_CTX: }$2 is '$got', expected '$3'"
+}
+
+# e2e_jtrue JSON FILTER: jq -e FILTER on JSON is true.
+e2e_jtrue() {
+	printf '%s' "$1" | jq -e "$2" >/dev/null 2>&1 || fail "${E2E_CTX:+$E2E_CTX: }expected true: $2"
+}
+
+# e2e_status CMD...: run CMD and print its exit status (output discarded).
+e2e_status() { local st=0; "$@" >/dev/null 2>&1 || st=$?; echo "$st"; }
