@@ -103,6 +103,24 @@ static json_object *collect_str_or_null(const char *s)
 	return s ? json_object_new_string(s) : json_object_new_null();
 }
 
+/* The real uid or gid from the captured status ("Uid:\t1000\t1000\t..."), for
+ * when the kernel's arguments did not give one; -1 when unknown. */
+static int64_t collect_proc_id(struct collect_ctx *c, const char *key, int64_t given)
+{
+	json_object *status = c->proc ? record_obj(c->proc, "status") : NULL;
+	const char *s = status ? record_str(status, key, NULL) : NULL;
+	char buf[24];
+	uint64_t v;
+	if (given >= 0 || !s)
+		return given;
+	size_t n = strcspn(s, " \t");
+	if (n == 0 || n >= sizeof(buf))
+		return given;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return parse_u64(buf, &v) >= 0 && v <= UINT32_MAX ? (int64_t)v : given;
+}
+
 /* Drop a field from the capture into the top level of the record. */
 static const char *collect_proc_str(struct collect_ctx *c, const char *key)
 {
@@ -126,8 +144,8 @@ static json_object *collect_record(struct collect_ctx *c, const struct stream_re
 	json_object_object_add(rec, "time", json_object_new_string(tbuf));
 	json_object_object_add(rec, "time_usec", json_object_new_int64(c->t0));
 	json_object_object_add(rec, "pid", json_object_new_int64(a->pid));
-	json_object_object_add(rec, "uid", json_object_new_int64(a->uid));
-	json_object_object_add(rec, "gid", json_object_new_int64(a->gid));
+	json_object_object_add(rec, "uid", json_object_new_int64(collect_proc_id(c, "Uid", a->uid)));
+	json_object_object_add(rec, "gid", json_object_new_int64(collect_proc_id(c, "Gid", a->gid)));
 	json_object_object_add(rec, "signal", json_object_new_int(a->signal));
 	json_object_object_add(rec, "signal_name", json_object_new_string(sig ? sig : "unknown"));
 	json_object_object_add(rec, "comm", json_object_new_string(collect_proc_str(c, "comm") ?: ""));

@@ -89,13 +89,19 @@ static bool is_type(json_object *o, const char *key, json_type t)
 	return present && json_object_is_type(v, t);
 }
 
-/* Integers in the contract are counts, ids and sizes: never negative. */
-static bool is_uint(json_object *o, const char *key)
+/* Integers in the contract are counts, ids and sizes: never below min (0, or -1
+ * for a uid or gid the kernel's arguments did not give us). */
+static bool is_int_min(json_object *o, const char *key, int64_t min)
 {
 	bool present;
 	json_object *v = get_key(o, key, &present);
 
-	return present && json_object_is_type(v, json_type_int) && json_object_get_int64(v) >= 0;
+	return present && json_object_is_type(v, json_type_int) && json_object_get_int64(v) >= min;
+}
+
+static bool is_uint(json_object *o, const char *key)
+{
+	return is_int_min(o, key, 0);
 }
 
 static bool is_str_or_null(json_object *o, const char *key)
@@ -120,8 +126,8 @@ int record_validate(json_object *rec, const char **why)
 	static const char *const uint_why[] = {
 		"\"time_usec\" missing or not a non-negative integer",
 		"\"pid\" missing or not a non-negative integer",
-		"\"uid\" missing or not a non-negative integer",
-		"\"gid\" missing or not a non-negative integer",
+		"\"uid\" missing or not an integer >= -1 (-1: unknown)",
+		"\"gid\" missing or not an integer >= -1 (-1: unknown)",
 		"\"signal\" missing or not a non-negative integer",
 	};
 	const char *w = NULL;
@@ -148,7 +154,7 @@ int record_validate(json_object *rec, const char **why)
 		goto bad;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(uints); i++)
-		if (!is_uint(rec, uints[i])) {
+		if (!is_int_min(rec, uints[i], strcmp(uints[i], "uid") == 0 || strcmp(uints[i], "gid") == 0 ? -1 : 0)) {
 			w = uint_why[i];
 			goto bad;
 		}

@@ -180,6 +180,18 @@ START_TEST(test_pipeline_statuses)
 	ck_assert_ptr_nonnull(record_str(record_obj(rec, "core"), "path", NULL)); /* bytes kept */
 	json_object_put(rec);
 
+	/* unknown uid and gid: still published and indexed */
+	const char *bad[] = { "1", "x", "-5", "6", NULL };
+	struct collect_args b;
+	collect_parse_args(4, bad, &b);
+	b.pid = 0;
+	ck_assert_int_eq(collect_run(&cfg, &b, feed(fc.buf, fc.len), &out), 0);
+	ck_assert(out.indexed);
+	rec = load(&cfg, out.id);
+	ck_assert_int_eq(record_i64(rec, "uid", 0), -1);
+	ck_assert_ptr_nonnull(json_object_object_get(rec, "argv_problems"));
+	json_object_put(rec);
+
 	cfg.max_core_size = 4096;
 	ck_assert_int_eq(collect_run(&cfg, &a, feed(fc.buf, fc.len), &out), 0);
 	ck_assert_str_eq(out.status, "too-large");
