@@ -58,6 +58,9 @@ check_crash() {
 crash() {
 	local want=$1 pid st; shift
 	read -r pid st < <(e2e_crash_pid "$CRASHER" "$@")
+	if [ "$st" = 2 ]; then
+		fail "crasher $* did not crash: it exited 2 ('unknown kind' fall-through: its crash function returned) instead of dying of signal $want"
+	fi
 	[ "$st" = $((128 + want)) ] || fail "crasher $* exited with $st, expected $((128 + want))"
 	echo "$pid" >> "$E2E_DIR/pids"
 	echo "$pid"
