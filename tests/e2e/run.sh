@@ -11,7 +11,8 @@ fi
 build=$(cd "$1" && pwd)
 filter=${2:-}
 here=$(cd "$(dirname "$0")" && pwd)
-per_test_timeout=${E2E_TIMEOUT:-150}
+# Generous: a test may first wait up to 600 s for the core_pattern lock (lib.sh).
+per_test_timeout=${E2E_TIMEOUT:-720}
 
 pass=0 failed=0 skipped=0 failures=""
 start=$(date +%s)
