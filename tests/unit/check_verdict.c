@@ -1,0 +1,256 @@
+/* verdict: signatures and slogans from given frames (pure, no cores). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "testutil.h"
+#include "verdict.h"
+
+/* One frame: module path, function (NULL: none), module offset. */
+struct tf {
+	const char *module, *function;
+	long long module_offset;
+	bool inlined;
+};
+
+static json_object *threads_of(const struct tf *f, size_t n, unsigned long long pc_base)
+{
+	json_object *threads = json_object_new_array(), *t = json_object_new_object(),
+		    *frames = json_object_new_array();
+	for (size_t i = 0; i < n; i++) {
+		json_object *j = json_object_new_object();
+		char pc[32];
+		snprintf(pc, sizeof(pc), "0x%llx", pc_base + (unsigned long long)f[i].module_offset);
+		json_object_object_add(j, "pc", json_object_new_string(pc));
+		json_object_object_add(j, "module", f[i].module ? json_object_new_string(f[i].module) : NULL);
+		json_object_object_add(j, "function", f[i].function ? json_object_new_string(f[i].function) : NULL);
+		json_object_object_add(j, "module_offset", f[i].module ? json_object_new_int64(f[i].module_offset) : NULL);
+		json_object_object_add(j, "inlined", json_object_new_boolean(f[i].inlined));
+		json_object_array_add(frames, j);
+	}
+	/* an idle thread first, not crashed: must be ignored */
+	json_object *idle = json_object_new_object(), *iframes = json_object_new_array(), *ij = json_object_new_object();
+	json_object_object_add(ij, "module", json_object_new_string("/usr/lib/libc.so.6"));
+	json_object_object_add(ij, "function", json_object_new_string("pause"));
+	json_object_array_add(iframes, ij);
+	json_object_object_add(idle, "crashed", json_object_new_boolean(false));
+	json_object_object_add(idle, "frames", iframes);
+	json_object_array_add(threads, idle);
+	json_object_object_add(t, "crashed", json_object_new_boolean(true));
+	json_object_object_add(t, "frames", frames);
+	json_object_array_add(threads, t);
+	return threads;
+}
+
+static void sig_of(const struct tf *f, size_t n, unsigned long long pc_base, char out[17])
+{
+	json_object *t = threads_of(f, n, pc_base);
+	ck_assert_int_eq(verdict_signature(t, out), 0);
+	ck_assert_uint_eq(strlen(out), 16);
+	ck_assert_uint_eq(strspn(out, "0123456789abcdef"), 16);
+	json_object_put(t);
+}
+
+START_TEST(test_signature_stable)
+{
+	const struct tf a[] = {
+		{ "/opt/app/lib/libfoo.so.1", "parse_header", 0x1a2b, false },
+		{ "/opt/app/lib/libfoo.so.1", "parse", 0x1b00, false },
+		{ "/opt/app/bin/app", "main", 0x1189, false },
+		{ "/usr/lib/x86_64-linux-gnu/libc.so.6", "__libc_start_call_main", 0x2724a, false },
+	};
+	/* Another host, another run: other paths, addresses, versioned and
+	 * clone-suffixed names, the signal machinery on top, an inlined frame
+	 * (debug info present here only). */
+	const struct tf b[] = {
+		{ "/lib/x86_64-linux-gnu/libc.so.6", "__pthread_kill_implementation", 0x8aebc, false },
+		{ "/lib/x86_64-linux-gnu/libc.so.6", "__GI_raise", 0x3cfb2, false },
+		{ "/lib/x86_64-linux-gnu/libc.so.6", "abort", 0x27472, false },
+		{ "/srv/libfoo.so.1", "inlined_helper", 0x1a2b, true },
+		{ "/srv/libfoo.so.1", "parse_header", 0x1a2b, false },
+		{ "/srv/libfoo.so.1", "parse.isra.0", 0x1b00, false },
+		{ "/home/x/app", "main", 0x1189, false },
+		{ "/lib/libc.so.6", "__libc_start_call_main@@GLIBC_2.34", 0x2724a, false },
+	};
+	char sa[17], sb[17], sc[17];
+	sig_of(a, 4, 0x7f0000000000ull, sa);
+	sig_of(b, 8, 0x7f1234560000ull, sb);
+	ck_assert_str_eq(sa, sb);
+	/* the same crash twice gives the same string, byte for byte */
+	sig_of(a, 4, 0x560000000000ull, sc);
+	ck_assert_str_eq(sa, sc);
+}
+END_TEST
+
+START_TEST(test_signature_differs)
+{
+	const struct tf a[] = { { "/bin/app", "parse_header", 0x10, false }, { "/bin/app", "main", 0x20, false } };
+	const struct tf b[] = { { "/bin/app", "parse_body", 0x10, false }, { "/bin/app", "main", 0x20, false } };
+	const struct tf c[] = { { "/bin/other", "parse_header", 0x10, false }, { "/bin/other", "main", 0x20, false } };
+	/* Only the top VERDICT_SIG_FRAMES count: a difference further down does not. */
+	const struct tf d[] = { { "/bin/app", "f1", 0, false }, { "/bin/app", "f2", 0, false }, { "/bin/app", "f3", 0, false },
+				{ "/bin/app", "f4", 0, false }, { "/bin/app", "f5", 0, false }, { "/bin/app", "f6", 0, false } };
+	const struct tf e[] = { { "/bin/app", "f1", 0, false }, { "/bin/app", "f2", 0, false }, { "/bin/app", "f3", 0, false },
+				{ "/bin/app", "f4", 0, false }, { "/bin/app", "f5", 0, false }, { "/bin/app", "other", 0, false } };
+	char sa[17], sb[17], sc[17], sd[17], se[17];
+	sig_of(a, 2, 0, sa);
+	sig_of(b, 2, 0, sb);
+	sig_of(c, 2, 0, sc);
+	sig_of(d, 6, 0, sd);
+	sig_of(e, 6, 0, se);
+	ck_assert_str_ne(sa, sb);
+	ck_assert_str_ne(sa, sc);
+	ck_assert_str_eq(sd, se);
+}
+END_TEST
+
+START_TEST(test_signature_no_symbol)
+{
+	/* stripped: module + offset, which moves with the code, not with ASLR */
+	const struct tf a[] = { { "/bin/stripped", NULL, 0x1a2b, false }, { "/bin/stripped", NULL, 0x1c00, false } };
+	const struct tf b[] = { { "/bin/stripped", NULL, 0x1a2c, false }, { "/bin/stripped", NULL, 0x1c00, false } };
+	char sa[17], sa2[17], sb[17];
+	sig_of(a, 2, 0x1000, sa);
+	sig_of(a, 2, 0x9000, sa2);
+	sig_of(b, 2, 0x1000, sb);
+	ck_assert_str_eq(sa, sa2);
+	ck_assert_str_ne(sa, sb);
+}
+END_TEST
+
+START_TEST(test_signature_nodata)
+{
+	char out[17] = "untouched";
+	json_object *empty = json_object_new_array();
+	ck_assert_int_eq(verdict_signature(NULL, out), -ENODATA);
+	ck_assert_int_eq(verdict_signature(empty, out), -ENODATA);
+	/* only machinery and frames outside any module */
+	const struct tf a[] = { { "/lib/libc.so.6", "raise", 1, false }, { NULL, NULL, 0, false }, { "/lib/libc.so.6", "abort", 2, false } };
+	json_object *t = threads_of(a, 3, 0);
+	ck_assert_int_eq(verdict_signature(t, out), -ENODATA);
+	ck_assert_str_eq(out, "untouched");
+	json_object_put(t);
+	json_object_put(empty);
+}
+END_TEST
+
+static void slogan_is(const struct verdict_siginfo *si, const struct tf *f, size_t n, const char *want)
+{
+	json_object *t = f ? threads_of(f, n, 0x7f0000000000ull) : NULL;
+	char buf[VERDICT_SLOGAN_MAX];
+	size_t len = verdict_slogan(si, t, buf, sizeof(buf));
+	ck_assert_str_eq(buf, want);
+	ck_assert_uint_eq(len, strlen(want));
+	json_object_put(t);
+}
+
+START_TEST(test_slogan_null)
+{
+	const struct tf f[] = { { "/usr/lib/libfoo.so.1", "parse_header", 0x1a2b, false }, { "/bin/app", "main", 0x10, false } };
+	struct verdict_siginfo si = { .signo = SIGSEGV, .code_name = "SEGV_MAPERR", .has_addr = true, .addr = 0,
+				      .access = "reading", .region_thread = -1 };
+	slogan_is(&si, f, 2, "SIGSEGV (SEGV_MAPERR) reading 0x0 in parse_header() at libfoo.so.1+0x1a2b — NULL pointer dereference");
+	si.access = NULL;
+	si.addr = 0x18;
+	si.region = "unmapped";
+	slogan_is(&si, f, 2, "SIGSEGV (SEGV_MAPERR) at 0x18, unmapped, in parse_header() at libfoo.so.1+0x1a2b — NULL pointer dereference (NULL + 0x18)");
+}
+END_TEST
+
+START_TEST(test_slogan_abort)
+{
+	const struct tf f[] = {
+		{ "/lib/x86_64-linux-gnu/libc.so.6", "__pthread_kill_implementation", 0x8aebc, false },
+		{ "/lib/x86_64-linux-gnu/libc.so.6", "raise", 0x3cfb2, false },
+		{ "/lib/x86_64-linux-gnu/libc.so.6", "abort", 0x27472, false },
+		{ "/lib/x86_64-linux-gnu/libc.so.6", "__assert_fail_base", 0x27395, false },
+		{ "/lib/x86_64-linux-gnu/libc.so.6", "__assert_fail", 0x35eb2, false },
+		{ "/bin/app", "check_invariants", 0x1200, false },
+		{ "/bin/app", "main", 0x1300, false },
+	};
+	struct verdict_siginfo si = { .signo = SIGABRT, .code_name = "SI_TKILL", .region_thread = -1 };
+	slogan_is(&si, f, 7, "SIGABRT in abort() ← __assert_fail() ← check_invariants()");
+	/* abort() called directly */
+	const struct tf g[] = { { "/lib/libc.so.6", "raise", 1, false }, { "/lib/libc.so.6", "abort", 2, false },
+				{ "/bin/app", "give_up", 3, false } };
+	slogan_is(&si, g, 3, "SIGABRT in abort() ← give_up()");
+	/* SIGABRT sent from outside: no abort() on the stack */
+	const struct tf h[] = { { "/lib/libc.so.6", "pause", 0x10, false }, { "/bin/app", "wait_here", 0x20, false } };
+	si.code_name = "SI_USER";
+	slogan_is(&si, h, 2, "SIGABRT in pause() at libc.so.6+0x10 ← wait_here()");
+}
+END_TEST
+
+START_TEST(test_slogan_stack_overflow)
+{
+	const struct tf f[] = { { "/bin/app", "recurse", 0x1189, false }, { "/bin/app", "recurse", 0x11a0, false } };
+	struct verdict_siginfo si = { .signo = SIGSEGV, .code_name = "SEGV_MAPERR", .has_addr = true,
+				      .addr = 0x7ffd12345ff8ull, .region = "below-stack", .region_thread = 3 };
+	slogan_is(&si, f, 2, "SIGSEGV (SEGV_MAPERR) at 0x7ffd12345ff8, just below thread 3's stack, in recurse() at app+0x1189 — stack overflow");
+	slogan_is(&si, NULL, 0, "SIGSEGV (SEGV_MAPERR) at 0x7ffd12345ff8, just below thread 3's stack — stack overflow");
+}
+END_TEST
+
+START_TEST(test_slogan_misc)
+{
+	const struct tf f[] = { { "/bin/app", "compute", 0x40, false } };
+	struct verdict_siginfo si = { .signo = SIGFPE, .code_name = "FPE_INTDIV", .has_addr = true,
+				      .addr = 0x555555555140ull, .region = "app", .region_thread = -1 };
+	slogan_is(&si, f, 1, "SIGFPE (FPE_INTDIV) at 0x555555555140, in app, in compute() at app+0x40 — integer division by zero");
+	/* no symbol, no module */
+	const struct tf g[] = { { NULL, NULL, 0, false }, { "/bin/app", NULL, 0x99, false } };
+	struct verdict_siginfo q = { .signo = SIGQUIT, .code_name = "SI_USER", .region_thread = -1 };
+	slogan_is(&q, g, 2, "SIGQUIT (SI_USER) in 0x7f0000000000 — sent by another process");
+	/* unknown signal, given name wins, nothing else known */
+	struct verdict_siginfo u = { .signo = 99, .region_thread = -1 };
+	slogan_is(&u, NULL, 0, "signal 99");
+	u.signal_name = "SIGRT99";
+	slogan_is(&u, NULL, 0, "SIGRT99");
+	/* a died-in-libc crash names the caller */
+	const struct tf h[] = { { "/lib/libc.so.6", "__strlen_avx2", 0x15c9d, false }, { "/lib/libc.so.6", "__GI_strdup", 0x80, false },
+				{ "/bin/app", "copy_name", 0x77, false } };
+	struct verdict_siginfo s = { .signo = SIGSEGV, .code_name = "SEGV_MAPERR", .has_addr = true, .addr = 0x10,
+				     .region_thread = -1 };
+	slogan_is(&s, h, 3, "SIGSEGV (SEGV_MAPERR) at 0x10 in __strlen_avx2() at libc.so.6+0x15c9d ← copy_name() — NULL pointer dereference (NULL + 0x10)");
+}
+END_TEST
+
+START_TEST(test_slogan_truncates)
+{
+	const struct tf f[] = { { "/bin/app", "a_rather_long_function_name", 0x40, false } };
+	struct verdict_siginfo si = { .signo = SIGSEGV, .code_name = "SEGV_MAPERR", .has_addr = true, .addr = 0,
+				      .region_thread = -1 };
+	json_object *t = threads_of(f, 1, 0);
+	char buf[20];
+	memset(buf, 'x', sizeof(buf));
+	size_t n = verdict_slogan(&si, t, buf, sizeof(buf));
+	ck_assert_uint_eq(n, strlen(buf));
+	ck_assert_uint_le(n, sizeof(buf) - 1);
+	ck_assert_int_eq(strncmp(buf, "SIGSEGV (SEGV_MAPER", n), 0);
+	ck_assert_uint_eq(verdict_slogan(&si, t, buf, 0), 0);
+	json_object_put(t);
+}
+END_TEST
+
+static Suite *verdict_suite(void)
+{
+	Suite *s = suite_create("verdict");
+	TCase *tc = tcase_create("verdict");
+	tcase_add_test(tc, test_signature_stable);
+	tcase_add_test(tc, test_signature_differs);
+	tcase_add_test(tc, test_signature_no_symbol);
+	tcase_add_test(tc, test_signature_nodata);
+	tcase_add_test(tc, test_slogan_null);
+	tcase_add_test(tc, test_slogan_abort);
+	tcase_add_test(tc, test_slogan_stack_overflow);
+	tcase_add_test(tc, test_slogan_misc);
+	tcase_add_test(tc, test_slogan_truncates);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return testutil_run(verdict_suite());
+}
