@@ -249,12 +249,18 @@ static int collect_recompress(struct collect_ctx *c, json_object *rec, uint64_t 
 		collect_error(c, "recompress", r);
 		goto fail;
 	}
-	if (out_b >= stored || fsync(out) < 0 || store_replace(&c->st, c->id, ".core.zst.re", ".core.zst") < 0)
+	if (out_b >= stored || fsync(out) < 0)
 		goto fail;
+	/* The new record is written first, so that the two renames follow each
+	 * other at once: readers may see the new core with the old record for
+	 * microseconds, never a missing file. */
 	json_object *core = record_obj(rec, "core");
 	json_object_object_add(core, "stored_size", json_object_new_uint64(out_b));
 	json_object_object_add(core, "level", json_object_new_int(cfg->recompress_level));
-	if (store_tmp_open(&c->st, c->id, ".json", &jfd) >= 0 && record_write_fd(rec, jfd) >= 0)
+	bool rec_ok = store_tmp_open(&c->st, c->id, ".json", &jfd) >= 0 && record_write_fd(rec, jfd) >= 0;
+	if (store_replace(&c->st, c->id, ".core.zst.re", ".core.zst") < 0)
+		goto fail;
+	if (rec_ok)
 		(void)store_replace(&c->st, c->id, ".json", ".json");
 	(void)fsync_dir(c->st.store_dir);
 	return cfg->recompress_level;
@@ -403,6 +409,15 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, i
 		status = "stored";
 	}
 	bool have_mini = c.store_ok && sr.mini && c.mini_tmp >= 0;
+	if (c.core_tmp >= 0 && !have_core) {
+		/* Give back the space of a core we will not keep (a full disk is the
+		 * usual reason) so that the record still fits. */
+		_cleanup_free_ char *p = store_path(c.st.spool_dir, c.id, ".core.zst.tmp");
+		if (p)
+			(void)unlink(p);
+		(void)close(c.core_tmp);
+		c.core_tmp = -1;
+	}
 
 	json_object *rec = collect_record(&c, &sr, status, reason, stored, have_core, have_mini, out->held_usec);
 	snprintf(out->id, sizeof(out->id), "%s", c.id);

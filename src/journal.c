@@ -48,11 +48,13 @@ int journal_announce(json_object *rec, const char *extra)
 	const char *verdict = record_str(rec, "verdict", NULL);
 	char msg[768];
 
-	snprintf(msg, sizeof(msg), "process %lld (%s) of user %lld dumped core: %s%s%s [core %s] (mortem info %s)",
+	snprintf(msg, sizeof(msg), "process %lld (%s) of user %lld dumped core: %s%s%s [core %s]%s%s%s",
 		 (long long)record_i64(rec, "pid", 0), record_str(rec, "comm", "?"),
 		 (long long)record_i64(rec, "uid", 0),
 		 verdict ? verdict : record_str(rec, "signal_name", "unknown signal"), extra ? "; " : "",
-		 extra ? extra : "", core ? record_str(core, "status", "?") : "?", record_str(rec, "id", "?"));
+		 extra ? extra : "", core ? record_str(core, "status", "?") : "?",
+		 /* an unstored crash has no entry to point at */
+		 extra ? "" : " (mortem info ", extra ? "" : record_str(rec, "id", "?"), extra ? "" : ")");
 	if (!journal_available())
 		return journal_kmsg(2, msg);
 	int r = sd_journal_send("MESSAGE=%s", msg, "MESSAGE_ID=" JOURNAL_MESSAGE_ID, "PRIORITY=2",

@@ -129,7 +129,9 @@ static int cli_query(struct cli *c, const char *match, bool newest_first, size_t
 	}
 	if (*n == 0) {
 		if (match)
-			cli_err("no crash matches '%s'", match);
+			cli_err("no crash matches '%s'%s", match, c->since || c->until ? " in that time range" : "");
+		else if (c->since || c->until)
+			cli_err("no crashes in that time range");
 		else
 			cli_err("no crashes recorded");
 		return EXIT_NOMATCH;

@@ -67,8 +67,9 @@ __attribute__((noinline)) static void crash_segv(void)
 
 __attribute__((noinline)) static void crash_fpe(void)
 {
-	volatile int zero = 0;
-	sink = 1 / zero;
+	/* volatile on both sides: gcc may otherwise turn 1 / x into a compare */
+	volatile int one = 1, zero = 0;
+	sink = one / zero;
 }
 
 __attribute__((noinline)) static void crash_bus(void)
