@@ -13,6 +13,7 @@
 #include "proc.h"
 #include "record.h"
 #include "store.h"
+#include "sysinfo.h"
 #include "stream.h"
 #include "util.h"
 #include "zst.h"
@@ -323,7 +324,7 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, i
 	c.errors = json_object_new_array();
 
 	/* 1. Capture, while the kernel holds the process. */
-	(void)proc_capture_system(&c.sys);
+	(void)sysinfo_capture(&c.sys);
 	if (!c.sys)
 		c.sys = json_object_new_object();
 	r = store_make_id(c.t0, record_str(c.sys, "boot_id", ""), a->pid, c.id, sizeof(c.id));

@@ -23,9 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "util.h"
 
 #define PROC_ITEM_MAX_DEFAULT (256 * 1024)  /* item_max when the caller passes 0 */
@@ -40,7 +40,6 @@
 #define PROC_THREADS_MAX      1024          /* threads listed per process */
 #define PROC_THREADS_SCAN_MAX (64 * 1024)   /* task directory entries looked at */
 #define PROC_LIMITS_MAX       64            /* rows of /proc/PID/limits (16 today) */
-#define PROC_SYSFILE_MAX      4096          /* boot_id, machine-id, os-release */
 
 #define PROC_REDACTED "<redacted>"
 
@@ -600,7 +599,7 @@ static void proc_capture_cgroup(struct proc_ctx *c)
 		proc_set_null(c, "slice");
 		return;
 	}
-	r = proc_cgroup_unit(buf, &unit, &slice);
+	r = cgroup_unit(buf, &unit, &slice);
 	if (r == -ENOMEM)
 		c->oom = true;
 	proc_add(c, c->obj, "unit", 4, unit ? proc_json_str(unit) : NULL, !unit);
@@ -991,257 +990,5 @@ int proc_env_key_is_secret(const char *key, const char *const *patterns, size_t 
 		if (fnmatch(patterns[i], key, FNM_CASEFOLD) != FNM_NOMATCH)
 			return 1;
 	}
-	return 0;
-}
-
-static bool proc_unit_char_ok(char ch)
-{
-	return isalnum((unsigned char)ch) || strchr(":-_.\\@", ch) != NULL;
-}
-
-static bool proc_has_suffix(const char *s, size_t len, const char *suffix)
-{
-	size_t sl = strlen(suffix);
-	return len > sl && memcmp(s + len - sl, suffix, sl) == 0;
-}
-
-/* Unit and slice of one cgroup path. The unit is the innermost .service or
- * .scope component (for a user service, "foo.service" under user@1000.service,
- * not the user manager); the slice is the innermost .slice above that unit, or
- * the innermost .slice when there is no unit. Components that are not valid unit
- * names are skipped. */
-static int proc_cgroup_path_unit(const char *path, size_t len, char **ret_unit, char **ret_slice)
-{
-	const char *unit = NULL, *slice = NULL, *unit_slice = NULL;
-	size_t unit_len = 0, slice_len = 0, unit_slice_len = 0;
-	_cleanup_free_ char *u = NULL, *s = NULL;
-
-	if (len == 0 || path[0] != '/')
-		return 0;
-	for (size_t i = 0; i < len;) {
-		while (i < len && path[i] == '/')
-			i++;
-		size_t start = i;
-		bool ok = true;
-		while (i < len && path[i] != '/') {
-			if (!proc_unit_char_ok(path[i]))
-				ok = false;
-			i++;
-		}
-		const char *comp = path + start;
-		size_t clen = i - start;
-		if (!ok || clen == 0)
-			continue;
-		if (proc_has_suffix(comp, clen, ".service") || proc_has_suffix(comp, clen, ".scope")) {
-			unit = comp, unit_len = clen;
-			unit_slice = slice, unit_slice_len = slice_len;
-		} else if (proc_has_suffix(comp, clen, ".slice")) {
-			slice = comp, slice_len = clen;
-		}
-	}
-	if (unit) {
-		slice = unit_slice;
-		slice_len = unit_slice_len;
-	}
-	if (unit && !(u = strndup(unit, unit_len)))
-		return -ENOMEM;
-	if (slice && !(s = strndup(slice, slice_len)))
-		return -ENOMEM;
-	*ret_unit = TAKE_PTR(u);
-	*ret_slice = TAKE_PTR(s);
-	return 0;
-}
-
-/* Looks at the cgroup v2 line ("0::PATH") first and at the v1 "name=systemd"
- * hierarchy when v2 names nothing (hybrid and legacy hosts). Text that matches
- * neither, and the root cgroup, give NULL for both. */
-int proc_cgroup_unit(const char *cgroup, char **unit, char **slice)
-{
-	const char *v2 = NULL, *v1 = NULL;
-	size_t v2_len = 0, v1_len = 0;
-	char *u = NULL, *s = NULL;
-	int r;
-
-	if (!cgroup || !unit || !slice)
-		return -EINVAL;
-	for (const char *line = cgroup; *line;) {
-		const char *eol = strchrnul(line, '\n');
-		const char *c1 = memchr(line, ':', (size_t)(eol - line));
-		const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t)(eol - c1 - 1)) : NULL;
-		if (c2) {
-			const char *ctl = c1 + 1;
-			size_t ctl_len = (size_t)(c2 - ctl);
-			if (ctl_len == 0 && c1 - line == 1 && line[0] == '0' && !v2) {
-				v2 = c2 + 1;
-				v2_len = (size_t)(eol - v2);
-			} else if (!v1) {
-				/* controllers are comma-separated */
-				for (const char *p = ctl; p < c2;) {
-					const char *comma = memchr(p, ',', (size_t)(c2 - p));
-					const char *end = comma ? comma : c2;
-					if ((size_t)(end - p) == 12 && memcmp(p, "name=systemd", 12) == 0) {
-						v1 = c2 + 1;
-						v1_len = (size_t)(eol - v1);
-						break;
-					}
-					p = end + 1;
-				}
-			}
-		}
-		line = *eol ? eol + 1 : eol;
-	}
-
-	if (v2) {
-		r = proc_cgroup_path_unit(v2, v2_len, &u, &s);
-		if (r < 0)
-			return r;
-	}
-	if (!u && !s && v1) {
-		r = proc_cgroup_path_unit(v1, v1_len, &u, &s);
-		if (r < 0)
-			return r;
-	}
-	*unit = u;
-	*slice = s;
-	return 0;
-}
-
-/* First line of a small system file, trimmed. */
-static int proc_read_sysline(const char *path, char **ret)
-{
-	_cleanup_free_ char *buf = NULL;
-	size_t len;
-	int r;
-
-	r = read_file_at(AT_FDCWD, path, PROC_SYSFILE_MAX, &buf, &len, NULL);
-	if (r < 0)
-		return r;
-	char *nl = memchr(buf, '\n', len);
-	if (nl)
-		len = (size_t)(nl - buf);
-	char *t = proc_trim(buf, &len);
-	memmove(buf, t, len);
-	buf[len] = '\0';
-	*ret = TAKE_PTR(buf);
-	return 0;
-}
-
-static bool proc_is_hex(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (!isxdigit((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
-/* PRETTY_NAME from os-release text, with shell quoting removed. */
-static int proc_os_pretty_name(const char *text, char **ret)
-{
-	for (const char *line = text; *line;) {
-		const char *eol = strchrnul(line, '\n');
-		if (strncmp(line, "PRETTY_NAME=", 12) == 0) {
-			const char *v = line + 12;
-			size_t vlen = (size_t)(eol - v);
-			char *out = malloc(vlen + 1), *o = out;
-			if (!out)
-				return -ENOMEM;
-			char quote = (vlen > 0 && (*v == '"' || *v == '\'')) ? *v : 0;
-			for (const char *p = quote ? v + 1 : v; p < eol; p++) {
-				if (quote && *p == quote)
-					break;
-				if (quote == '"' && *p == '\\' && p + 1 < eol)
-					p++;
-				*o++ = *p;
-			}
-			*o = '\0';
-			*ret = out;
-			return 0;
-		}
-		line = *eol ? eol + 1 : eol;
-	}
-	return -ENOENT;
-}
-
-int proc_capture_system(json_object **ret)
-{
-	_cleanup_json_ json_object *obj = NULL;
-	struct proc_ctx c = { .dirfd = -1 };
-	struct utsname u;
-	int r;
-
-	if (!ret)
-		return -EINVAL;
-	obj = json_object_new_object();
-	c.errors = json_object_new_object();
-	if (!obj || !c.errors) {
-		json_object_put(c.errors);
-		return -ENOMEM;
-	}
-	c.obj = obj;
-
-	{
-		_cleanup_free_ char *b = NULL;
-		char id[33];
-		size_t n = 0;
-		r = proc_read_sysline("/proc/sys/kernel/random/boot_id", &b);
-		if (r >= 0) {
-			/* 32 hex digits without dashes, as journald writes it */
-			for (const char *p = b; *p && n < sizeof(id); p++)
-				if (*p != '-')
-					id[n++] = *p;
-			if (n == 32 && proc_is_hex(id, 32)) {
-				id[32] = '\0';
-				proc_set(&c, "boot_id", json_object_new_string(id));
-			} else
-				r = -EINVAL;
-		}
-		if (r < 0) {
-			proc_error(&c, "boot_id", r);
-			proc_set_null(&c, "boot_id");
-		}
-	}
-
-	if (uname(&u) == 0)
-		proc_set(&c, "kernel", proc_json_str(u.release));
-	else {
-		proc_error(&c, "kernel", -errno);
-		proc_set_null(&c, "kernel");
-	}
-
-	{
-		_cleanup_free_ char *text = NULL, *pretty = NULL;
-		r = read_file_at(AT_FDCWD, "/etc/os-release", PROC_SYSFILE_MAX, &text, NULL, NULL);
-		if (r == -ENOENT)
-			r = read_file_at(AT_FDCWD, "/usr/lib/os-release", PROC_SYSFILE_MAX, &text, NULL, NULL);
-		if (r >= 0)
-			r = proc_os_pretty_name(text, &pretty);
-		if (r >= 0)
-			proc_set(&c, "os", proc_json_str(pretty));
-		else {
-			proc_error(&c, "os", r);
-			proc_set_null(&c, "os");
-		}
-	}
-
-	{
-		_cleanup_free_ char *m = NULL;
-		r = proc_read_sysline("/etc/machine-id", &m);
-		if (r >= 0 && (strlen(m) != 32 || !proc_is_hex(m, 32)))
-			r = -EINVAL;
-		if (r >= 0)
-			proc_set(&c, "machine_id", json_object_new_string(m));
-		else {
-			proc_error(&c, "machine_id", r);
-			proc_set_null(&c, "machine_id");
-		}
-	}
-
-	if (json_object_object_add(obj, "errors", c.errors) < 0) {
-		json_object_put(c.errors);
-		return -ENOMEM;
-	}
-	if (c.oom)
-		return -ENOMEM;
-	*ret = TAKE_PTR(obj);
 	return 0;
 }

@@ -30,16 +30,8 @@ struct proc_capture_opts {
  * opened). -EINVAL, nothing set, for pid <= 0 or NULL opts/ret. */
 int proc_capture(pid_t pid, const struct proc_capture_opts *opts, json_object **ret);
 
-/* System facts: "boot_id", "kernel" (uname -r), "os" (os-release PRETTY_NAME),
- * "machine_id". Missing ones are recorded in "errors". */
-int proc_capture_system(json_object **ret);
 
 /* Environment value redaction: 1 when key matches one of the patterns (NULL
  * patterns: the built-in list), 0 when not, -EINVAL for a NULL key. */
 int proc_env_key_is_secret(const char *key, const char *const *patterns, size_t n);
 
-/* systemd unit and slice from a /proc/PID/cgroup text ("0::/system.slice/foo.service").
- * *unit / *slice are heap strings or NULL. The unit is the innermost .service/.scope,
- * the slice the innermost .slice above it; v1 "name=systemd" is used when the v2
- * line names neither. */
-int proc_cgroup_unit(const char *cgroup, char **unit, char **slice);

@@ -14,7 +14,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "proc.h"
+#include "sysinfo.h"
 #include "testutil.h"
 
 #define CHILD_FD 7
@@ -540,7 +542,7 @@ static void check_unit(const char *cg, const char *want_unit, const char *want_s
 {
 	char *unit = (char *)"sentinel", *slice = (char *)"sentinel";
 
-	ck_assert_int_eq(proc_cgroup_unit(cg, &unit, &slice), 0);
+	ck_assert_int_eq(cgroup_unit(cg, &unit, &slice), 0);
 	if (want_unit)
 		ck_assert_msg(unit && strcmp(unit, want_unit) == 0, "%s: unit %s", cg, unit ? unit : "(null)");
 	else
@@ -579,7 +581,7 @@ START_TEST(test_cgroup_unit)
 	check_unit("0:::/x.service\n", NULL, NULL);
 
 	char *u, *s;
-	ck_assert_int_eq(proc_cgroup_unit(NULL, &u, &s), -EINVAL);
+	ck_assert_int_eq(cgroup_unit(NULL, &u, &s), -EINVAL);
 }
 END_TEST
 
@@ -588,7 +590,7 @@ START_TEST(test_capture_system)
 	json_object *o = NULL, *err, *v;
 	struct utsname u;
 
-	ck_assert_int_eq(proc_capture_system(&o), 0);
+	ck_assert_int_eq(sysinfo_capture(&o), 0);
 	roundtrip(o);
 	err = get(o, "errors");
 	ck_assert_int_eq(uname(&u), 0);
