@@ -24,7 +24,7 @@ E2E           ?= 1
 
 CC      ?= cc
 B       := build
-PKGS    := libelf libdw libzstd libsystemd sqlite3 json-c
+PKGS    := libelf libdw libzstd libsystemd sqlite3 json-c libseccomp
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 CHECK_CFLAGS = $(shell pkg-config --cflags check)

@@ -1,0 +1,39 @@
+/* Sandboxed analysis: unwind a minicore (unwind.h) in a forked child that has
+ * dropped its uid, gid and groups, may not gain privileges, may not dump core,
+ * runs under rlimits and a seccomp allowlist, and answers through a pipe with a
+ * byte cap within a wall-clock deadline. Whatever the core does to the child,
+ * the parent gets a result object saying what happened. */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define ANALYZE_RESULT_MAX      (16u << 20)   /* bytes of JSON the child may send */
+#define ANALYZE_TIMEOUT_DEFAULT 60000         /* ms of wall clock */
+#define ANALYZE_AS_DEFAULT      (1ull << 30)  /* RLIMIT_AS of the child */
+#define ANALYZE_NOFILE          8448          /* RLIMIT_NOFILE: modules and their debug files */
+
+struct analyze_opts {
+	unsigned timeout_ms;      /* 0 = ANALYZE_TIMEOUT_DEFAULT */
+	uint64_t max_as;          /* RLIMIT_AS bytes; 0 = ANALYZE_AS_DEFAULT */
+	unsigned max_cpu_sec;     /* RLIMIT_CPU; 0 = the timeout, rounded up, plus 1 */
+	const char *user;         /* run as; NULL = "mortem" if it exists, else "nobody" */
+	/* The crashed process's root, as an O_PATH directory fd opened while it
+	 * was alive (not owned), or -1 and a path, or -1 and NULL for "/". */
+	int sysroot_fd;
+	const char *sysroot;
+	pid_t crashed_tid;        /* see unwind_opts */
+	json_object *thread_names; /* see unwind_opts; not owned */
+};
+
+/* Unwind minicore_path in the sandbox. Returns 0 and a new object in *ret:
+ *   "analysis": {status: "ok"|"failed"|"skipped", error: string or null,
+ *                duration_ms, max_rss_kib}
+ * plus, when ok, the keys of unwind_core's output. A core that crashes, hangs
+ * or floods the child is status "failed" with the reason ("killed by SIGSYS
+ * (seccomp)", "timed out after 60 s", "result over 16 MiB"); minicore_path
+ * NULL or "" is "skipped". Negative errno only when the parent itself could not
+ * run the analysis (no memory, no pipe, no fork). */
+int analyze_run(const char *minicore_path, const struct analyze_opts *o, json_object **ret);

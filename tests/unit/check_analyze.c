@@ -1,0 +1,178 @@
+/* analyze: the sandboxed child. A real minicore comes back "ok" with its
+ * stacks; garbage, damage, a tiny timeout or a tiny memory limit come back
+ * "failed" with a reason, and the parent (this test) lives on. */
+#include <elf.h>
+#include <stdlib.h>
+
+#include "analyze.h"
+#include "targetcore.h"
+
+static const char *jstr(json_object *o, const char *key)
+{
+	json_object *v;
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static json_object *analysis_of(json_object *res)
+{
+	json_object *a;
+	ck_assert(json_object_object_get_ex(res, "analysis", &a));
+	ck_assert(json_object_is_type(a, json_type_object));
+	return a;
+}
+
+static json_object *run(const char *path, const struct analyze_opts *o, const char *want_status)
+{
+	json_object *res = NULL;
+	ck_assert_int_eq(analyze_run(path, o, &res), 0);
+	ck_assert_ptr_nonnull(res);
+	json_object *a = analysis_of(res);
+	ck_assert_msg(!strcmp(jstr(a, "status"), want_status), "status %s (%s), want %s", jstr(a, "status"),
+		      jstr(a, "error") ? jstr(a, "error") : "no error", want_status);
+	return res;
+}
+
+static void write_file(const char *path, const void *buf, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write_all(fd, buf, len), 0);
+	close(fd);
+}
+
+START_TEST(test_ok)
+{
+	struct targetcore tc;
+	char fns[2048];
+	targetcore_make(&tc, "wait", 2);
+	/* 0600 and owned by whoever runs the test: the child (nobody, when the
+	 * test is root) reads it through the fd it was given */
+	ck_assert_int_eq(chmod(tc.mini, 0600), 0);
+	ck_assert_int_eq(chmod(tc.dir, 0700), 0);
+	struct analyze_opts o = { .sysroot_fd = -1, .crashed_tid = tc.pid + 2 };
+	json_object *res = run(tc.mini, &o, "ok");
+	json_object *a = analysis_of(res), *threads, *mods, *v;
+	ck_assert(json_object_object_get_ex(a, "error", &v) && v == NULL);
+	ck_assert(json_object_object_get_ex(res, "threads", &threads));
+	ck_assert(json_object_object_get_ex(res, "modules", &mods));
+	ck_assert_uint_eq(json_object_array_length(threads), 3);
+	ck_assert_uint_ge(json_object_array_length(mods), 3);
+	json_object *t0 = json_object_array_get_idx(threads, 0);
+	ck_assert(json_object_object_get_ex(t0, "tid", &v));
+	ck_assert_int_eq(json_object_get_int(v), tc.pid + 2);
+	targetcore_fns(t0, fns, sizeof(fns));
+	ck_assert_msg(strstr(fns, "at_worker_leaf at_worker_mid at_worker_top"), "%s", fns);
+	targetcore_fns(json_object_array_get_idx(threads, 1), fns, sizeof(fns));
+	ck_assert_msg(strstr(fns, "at_level_three at_level_two at_level_one main"), "%s", fns);
+	ck_assert(json_object_object_get_ex(a, "duration_ms", &v));
+	ck_assert_int_ge(json_object_get_int(v), 0);
+	json_object_put(res);
+
+	/* the full core too, in the same sandbox */
+	res = run(tc.core, NULL, "ok");
+	json_object_put(res);
+	targetcore_remove(&tc);
+}
+END_TEST
+
+START_TEST(test_skipped_and_missing)
+{
+	json_object *res = run(NULL, NULL, "skipped");
+	json_object_put(res);
+	res = run("", NULL, "skipped");
+	json_object_put(res);
+	res = run("/nonexistent/mini", NULL, "failed");
+	ck_assert_ptr_nonnull(strstr(jstr(analysis_of(res), "error"), "opening minicore"));
+	json_object_put(res);
+	struct analyze_opts o = { .sysroot_fd = -1, .sysroot = "/nonexistent-root" };
+	res = run("/bin/true", &o, "failed");
+	ck_assert_ptr_nonnull(strstr(jstr(analysis_of(res), "error"), "opening sysroot"));
+	json_object_put(res);
+}
+END_TEST
+
+START_TEST(test_hostile)
+{
+	char dir[] = "/tmp/mortem-an-XXXXXX", p[64];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(p, sizeof(p), "%s/garbage", dir);
+	unsigned char junk[8192];
+	unsigned x = 7;
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (unsigned char)((x = x * 1103515245u + 12345u) >> 16);
+	write_file(p, junk, sizeof(junk));
+	json_object *res = run(p, NULL, "failed");
+	ck_assert_ptr_nonnull(strstr(jstr(analysis_of(res), "error"), "not an ELF core"));
+	json_object_put(res);
+	/* an ELF header claiming a core, then nothing */
+	memcpy(junk, "\177ELF\2\1\1", 7);
+	junk[16] = ET_CORE;
+	junk[17] = 0;
+	write_file(p, junk, 64);
+	res = run(p, NULL, "failed");
+	json_object_put(res);
+	unlink(p);
+	rmdir(dir);
+}
+END_TEST
+
+/* A truncated real core: answered or failed, never the parent's problem. */
+START_TEST(test_truncated)
+{
+	struct targetcore tc;
+	targetcore_make(&tc, "wait", 1);
+	int fd = open(tc.core, O_RDWR | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	struct stat st;
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert_int_eq(ftruncate(fd, st.st_size / 3), 0);
+	close(fd);
+	json_object *res = NULL;
+	ck_assert_int_eq(analyze_run(tc.core, NULL, &res), 0);
+	const char *status = jstr(analysis_of(res), "status");
+	ck_assert(!strcmp(status, "ok") || !strcmp(status, "failed"));
+	json_object_put(res);
+	targetcore_remove(&tc);
+}
+END_TEST
+
+START_TEST(test_limits)
+{
+	struct targetcore tc;
+	targetcore_make(&tc, "wait", 1);
+	/* a wall clock too short for anything */
+	struct analyze_opts o = { .sysroot_fd = -1, .timeout_ms = 1 };
+	json_object *res = run(tc.core, &o, "failed");
+	ck_assert_str_eq(jstr(analysis_of(res), "error"), "timed out after 0.001 s");
+	json_object_put(res);
+#if !defined(__SANITIZE_ADDRESS__)
+	/* memory: the child cannot even map the core's modules */
+	o = (struct analyze_opts){ .sysroot_fd = -1, .max_as = 8u << 20 };
+	res = run(tc.core, &o, "failed");
+	ck_assert_ptr_nonnull(jstr(analysis_of(res), "error"));
+	json_object_put(res);
+#endif
+	targetcore_remove(&tc);
+}
+END_TEST
+
+static Suite *analyze_suite(void)
+{
+	Suite *s = suite_create("analyze");
+	TCase *tc = tcase_create("analyze");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_ok);
+	tcase_add_test(tc, test_skipped_and_missing);
+	tcase_add_test(tc, test_hostile);
+	tcase_add_test(tc, test_truncated);
+	tcase_add_test(tc, test_limits);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return testutil_run(analyze_suite());
+}
