@@ -175,7 +175,7 @@ static __attribute__((noreturn)) void analyze_child_main(const struct analyze_ch
 		_exit(2);
 	}
 	struct unwind_opts uo = { .sysroot_fd = c->sysroot_fd, .crashed_tid = c->o->crashed_tid,
-				  .thread_names = c->o->thread_names };
+				  .thread_names = c->o->thread_names, .no_debuginfod = true };
 	json_object *out = NULL;
 	int r = unwind_core_fd(c->core_fd, &uo, &out);
 	if (r < 0) {

@@ -25,6 +25,7 @@
 /* libdwfl's find_elf callback has no user pointer: the root it searches is
  * thread-local, set for the length of one unwind_core_fd call. */
 static __thread int unwind_root_fd = -1;
+static __thread bool unwind_local_only;
 static __thread char unwind_err[256];
 
 const char *unwind_last_error(void)
@@ -79,14 +80,29 @@ static int unwind_find_elf(Dwfl_Module *mod, void **userdata, const char *modnam
 			return fd;
 		}
 	}
+	if (unwind_local_only)
+		return -1;
 	return dwfl_build_id_find_elf(mod, userdata, modname, base, file_name, elfp);
+}
+
+static int unwind_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+				 const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+				 char **debuginfo_file_name)
+{
+	/* The build-id tree (/usr/lib/debug/.build-id) covers the distributions'
+	 * debug packages; the standard search adds .gnu_debuglink and, when
+	 * DEBUGINFOD_URLS is set, debuginfod (elfutils handles it). */
+	if (unwind_local_only)
+		return dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+						    debuglink_crc, debuginfo_file_name);
+	return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file, debuglink_crc,
+					    debuginfo_file_name);
 }
 
 static char *unwind_debuginfo_path;
 static const Dwfl_Callbacks unwind_callbacks = {
 	.find_elf = unwind_find_elf,
-	/* debuginfod too when DEBUGINFOD_URLS is set: elfutils handles it */
-	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.find_debuginfo = unwind_find_debuginfo,
 	.debuginfo_path = &unwind_debuginfo_path,
 };
 
@@ -672,8 +688,10 @@ int unwind_core_fd(int fd, const struct unwind_opts *o, json_object **ret)
 	} else {
 		unwind_root_fd = -1;
 	}
+	unwind_local_only = o->no_debuginfod;
 	int r = unwind_core_elf(fd, o, ret);
 	unwind_root_fd = -1;
+	unwind_local_only = false;
 	return r;
 }
 

@@ -42,6 +42,9 @@ struct unwind_opts {
 	/* [{tid, comm}] from the /proc capture, for the threads' names; may be NULL.
 	 * Not owned. */
 	json_object *thread_names;
+	/* Local files only: never ask debuginfod, even with DEBUGINFOD_URLS set
+	 * (elfutils would load libcurl and open sockets). The sandbox sets it. */
+	bool no_debuginfod;
 };
 
 /* Unwind the core at core_path (or the one open at fd: not owned, read with
