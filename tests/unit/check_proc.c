@@ -60,6 +60,19 @@ static pid_t spawn_child(const char *const argv[], const char *const envp[])
 	close(p[1]);
 	ck_assert_int_eq(read(p[0], &c, 1), 0); /* EOF: exec succeeded */
 	close(p[0]);
+	/* Close-on-exec fds go before the new program's arguments are in place:
+	 * wait until /proc/PID/cmdline shows them. */
+	char path[64], buf[16];
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	for (int i = 0; i < 2000; i++) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (n > 0)
+			break;
+		usleep(1000);
+	}
 	return pid;
 }
 
