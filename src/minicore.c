@@ -39,6 +39,7 @@ struct mc_notes {
 	unsigned nsp, threads;
 	const unsigned char *file; /* NT_FILE desc, not owned */
 	size_t filesz;
+	uint64_t vdso; /* AT_SYSINFO_EHDR, 0 when unknown */
 };
 
 int minicore_new(int fd, uint64_t max_total, uint64_t max_stack, struct minicore **ret)
@@ -83,6 +84,13 @@ static int minicore_note_cb(void *userdata, const struct elfcore_note *n)
 	} else if (n->type == NT_FILE && !mn->file) {
 		mn->file = n->desc;
 		mn->filesz = n->descsz;
+	} else if (n->type == NT_AUXV) {
+		for (size_t off = 0; n->descsz - off >= 16 && off < n->descsz; off += 16) {
+			uint64_t kv[2];
+			memcpy(kv, n->desc + off, sizeof(kv));
+			if (kv[0] == AT_SYSINFO_EHDR)
+				mn->vdso = kv[1];
+		}
 	}
 	return 0;
 }
@@ -242,6 +250,16 @@ int minicore_plan(struct minicore *m, const unsigned char *head, size_t head_len
 			if ((r = minicore_add(m, &ph, i, ph.p_vaddr, ph.p_filesz < MC_PAGE ? ph.p_filesz : MC_PAGE)) < 0)
 				goto out;
 	}
+	/* The vDSO is not a file: without its pages a thread stopped in it (in
+	 * clock_gettime, say) cannot be unwound and the module list lacks it. */
+	for (size_t i = 0; mn->vdso && i < elfcore_phnum(head); i++) {
+		Elf64_Phdr ph = elfcore_phdr(head, i);
+		if (ph.p_type == PT_LOAD && ph.p_vaddr == mn->vdso && ph.p_filesz > 0) {
+			uint64_t len = ph.p_filesz < MINICORE_VDSO_MAX ? ph.p_filesz : MINICORE_VDSO_MAX;
+			if ((r = minicore_add(m, &ph, i, ph.p_vaddr, len)) < 0)
+				goto out;
+		}
+	}
 	for (unsigned t = 1; t < mn->nsp; t++)
 		if ((r = minicore_add_stack(m, head, mn->sp[t])) < 0)
 			goto out;
@@ -269,6 +287,31 @@ int minicore_plan(struct minicore *m, const unsigned char *head, size_t head_len
 				goto out;
 			notes_len += ph.p_filesz;
 		}
+	}
+	/* Our own note: the original address-space layout (every PT_LOAD's vaddr,
+	 * memsz and flags), so that analysis can place a fault address in memory
+	 * the minicore did not keep. */
+	{
+		size_t nload = 0;
+		for (size_t i = 0; i < elfcore_phnum(head); i++)
+			nload += elfcore_phdr(head, i).p_type == PT_LOAD;
+		Elf64_Nhdr nh = { sizeof(MINICORE_NOTE_NAME), (uint32_t)(nload * 24), MINICORE_NT_LAYOUT };
+		unsigned char name[8] = MINICORE_NOTE_NAME;
+		uint64_t off = notes_off + notes_len;
+		if ((r = pwrite_all(m->fd, &nh, sizeof(nh), off)) < 0 ||
+		    (r = pwrite_all(m->fd, name, sizeof(name), off + sizeof(nh))) < 0)
+			goto out;
+		off += sizeof(nh) + sizeof(name);
+		for (size_t i = 0; i < elfcore_phnum(head); i++) {
+			Elf64_Phdr ph = elfcore_phdr(head, i);
+			uint64_t e[3] = { ph.p_vaddr, ph.p_memsz, ph.p_flags };
+			if (ph.p_type != PT_LOAD)
+				continue;
+			if ((r = pwrite_all(m->fd, e, sizeof(e), off)) < 0)
+				goto out;
+			off += sizeof(e);
+		}
+		notes_len = off - notes_off;
 	}
 	uint64_t pos = (notes_off + notes_len + MC_PAGE - 1) & ~(uint64_t)(MC_PAGE - 1);
 	for (size_t i = 0; i < m->n; i++) {

@@ -12,6 +12,13 @@
 #define MINICORE_RANGES_MAX  8192        /* memory ranges kept */
 #define MINICORE_RED_ZONE    128         /* bytes below SP the ABI lets a leaf use */
 #define MINICORE_DATA_SEG_MAX (256u << 10) /* bytes kept of one writable file-backed segment */
+#define MINICORE_VDSO_MAX    (64u << 10)  /* bytes kept of the vDSO */
+
+/* The minicore's own note, after the copied ones: name "MORTEM", type
+ * MINICORE_NT_LAYOUT, desc = one {vaddr, memsz, p_flags} (3 x u64) per PT_LOAD of
+ * the original core, in its order: the address-space layout. */
+#define MINICORE_NOTE_NAME  "MORTEM"
+#define MINICORE_NT_LAYOUT  0x4d4c /* "ML" */
 
 struct minicore;
 

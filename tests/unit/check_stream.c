@@ -85,11 +85,22 @@ static size_t mini_ranges(int fd, const struct fakecore *fc, struct minirange *r
 		unsigned char *data = malloc(ph.p_filesz ? ph.p_filesz : 1);
 		ck_assert_int_eq((int)pread(fd, data, ph.p_filesz, (off_t)ph.p_offset), (int)ph.p_filesz);
 		if (ph.p_type == PT_NOTE) {
-			/* the notes are copied verbatim */
+			/* the notes are copied verbatim, then our layout note follows */
 			Elf64_Phdr cn;
 			memcpy(&cn, fc->buf + sizeof(Elf64_Ehdr), sizeof(cn));
-			ck_assert_uint_eq(ph.p_filesz, cn.p_filesz);
+			ck_assert_uint_eq(ph.p_filesz, cn.p_filesz + sizeof(Elf64_Nhdr) + 8 + FC_SEGS * 24);
 			ck_assert_int_eq(memcmp(data, fc->buf + cn.p_offset, cn.p_filesz), 0);
+			Elf64_Nhdr nh;
+			memcpy(&nh, data + cn.p_filesz, sizeof(nh));
+			ck_assert_uint_eq(nh.n_type, MINICORE_NT_LAYOUT);
+			ck_assert_str_eq((const char *)data + cn.p_filesz + sizeof(nh), "MORTEM");
+			ck_assert_uint_eq(nh.n_descsz, FC_SEGS * 24);
+			for (int sgi = 0; sgi < FC_SEGS; sgi++) {
+				uint64_t lay[3];
+				memcpy(lay, data + cn.p_filesz + sizeof(nh) + 8 + sgi * 24, sizeof(lay));
+				ck_assert_uint_eq(lay[0], fc_vaddr[sgi]);
+				ck_assert_uint_eq(lay[1], fc_size[sgi]);
+			}
 			notes = true;
 		} else if (ph.p_type == PT_LOAD) {
 			int seg = -1;
