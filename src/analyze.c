@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "analyze.h"
+#include "crashinfo.h"
 #include "unwind.h"
 #include "util.h"
 
@@ -182,6 +183,11 @@ static __attribute__((noreturn)) void analyze_child_main(const struct analyze_ch
 		analyze_send_error(c->result_fd, "unwind", r == -EBADMSG ? unwind_last_error() : strerror(-r));
 		_exit(0);
 	}
+	/* Signal detail, registers, slogan and signature: the notes are hostile
+	 * too, so they are read here, in the sandbox. */
+	r = crashinfo_add(c->core_fd, out);
+	if (r < 0)
+		json_object_object_add(out, "notes_error", json_object_new_string(strerror(-r)));
 	size_t len;
 	const char *s = json_object_to_json_string_length(out, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
 							  &len);

@@ -41,13 +41,17 @@ static const char *const migrations[] = {
 	"CREATE INDEX crashes_pid ON crashes(pid);"
 	"CREATE INDEX crashes_comm ON crashes(comm);"
 	"CREATE INDEX crashes_exe ON crashes(exe);",
+	/* 1 -> 2: the analysis' crash signature and one-line slogan */
+	"ALTER TABLE crashes ADD COLUMN signature TEXT;"
+	"ALTER TABLE crashes ADD COLUMN slogan TEXT;"
+	"CREATE INDEX crashes_signature ON crashes(signature);",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == INDEX_SCHEMA_VERSION,
 	       "one migration step per schema version");
 
 #define ROW_COLUMNS                                                                     \
 	"id, time_usec, pid, uid, gid, signal, comm, exe, unit, hostname, boot_id, " \
-	"core_status, core_size, stored_size, core_path, record_path"
+	"core_status, core_size, stored_size, core_path, record_path, signature, slogan"
 
 static inline void finalizep(sqlite3_stmt **s)
 {
@@ -311,7 +315,7 @@ static int insert_locked(sqlite3 *db, json_object *rec, const char *record_path)
 
 	rc = sqlite3_prepare_v2(db,
 				"INSERT OR REPLACE INTO crashes (" ROW_COLUMNS ") "
-				"VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+				"VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 				-1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return errno_from_sqlite(db, rc);
@@ -331,6 +335,8 @@ static int insert_locked(sqlite3 *db, json_object *rec, const char *record_path)
 	rc = rc ?: sqlite3_bind_int64(st, ++i, record_i64(core, "stored_size", 0));
 	rc = rc ?: bind_text_or_null(st, ++i, record_str(core, "path", NULL));
 	rc = rc ?: bind_text_or_null(st, ++i, record_path);
+	rc = rc ?: bind_text_or_null(st, ++i, record_str(rec, "signature", NULL));
+	rc = rc ?: bind_text_or_null(st, ++i, record_str(rec, "slogan", NULL));
 	if (rc != SQLITE_OK)
 		return errno_from_sqlite(db, rc);
 	rc = sqlite3_step(st);
@@ -477,6 +483,8 @@ static void row_clear(struct index_row *row)
 	free(row->core_status);
 	free(row->core_path);
 	free(row->record_path);
+	free(row->signature);
+	free(row->slogan);
 	memset(row, 0, sizeof(*row));
 }
 
@@ -498,7 +506,8 @@ static int row_read(sqlite3_stmt *st, struct index_row *row)
 	    (r = col_dup(st, 10, false, &row->boot_id)) < 0 ||
 	    (r = col_dup(st, 11, false, &row->core_status)) < 0 ||
 	    (r = col_dup(st, 14, true, &row->core_path)) < 0 ||
-	    (r = col_dup(st, 15, false, &row->record_path)) < 0) {
+	    (r = col_dup(st, 15, false, &row->record_path)) < 0 ||
+	    (r = col_dup(st, 16, true, &row->signature)) < 0 || (r = col_dup(st, 17, true, &row->slogan)) < 0) {
 		row_clear(row);
 		return r;
 	}

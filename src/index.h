@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define INDEX_SCHEMA_VERSION 1
+#define INDEX_SCHEMA_VERSION 2
 
 struct index_row {
 	char *id;
@@ -21,6 +21,8 @@ struct index_row {
 	uint64_t core_size, stored_size;
 	char *core_path;   /* may be NULL, as may unit */
 	char *record_path; /* path of the JSON record */
+	char *signature;   /* may be NULL (no analysis) */
+	char *slogan;      /* may be NULL */
 };
 
 struct index_filter {

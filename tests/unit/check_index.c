@@ -176,7 +176,7 @@ START_TEST(test_create)
 	fds_snapshot(before);
 	ck_assert_int_eq(index_open(dbpath, &db), 0);
 	ck_assert_int_eq(pragma_i64(db, "PRAGMA user_version"), INDEX_SCHEMA_VERSION);
-	ck_assert_int_eq(INDEX_SCHEMA_VERSION, 1);
+	ck_assert_int_eq(INDEX_SCHEMA_VERSION, 2);
 	mode = pragma_text(db, "PRAGMA journal_mode");
 	ck_assert_str_eq(mode, "wal");
 	ck_assert_int_eq(pragma_i64(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
@@ -187,7 +187,7 @@ START_TEST(test_create)
 	index_close(db);
 	/* reopening an existing index is a no-op */
 	ck_assert_int_eq(index_open(dbpath, &db), 0);
-	ck_assert_int_eq(pragma_i64(db, "PRAGMA user_version"), 1);
+	ck_assert_int_eq(pragma_i64(db, "PRAGMA user_version"), INDEX_SCHEMA_VERSION);
 	index_close(db);
 }
 END_TEST
@@ -383,6 +383,40 @@ START_TEST(test_match)
 }
 END_TEST
 
+/* A version-1 index (before the analysis columns) with a row: opening it
+ * migrates in place, the row survives, and the new columns work. */
+START_TEST(test_migrate_from_v1)
+{
+	sqlite3 *db = NULL;
+	struct index_row *rows = NULL;
+	size_t n = 0;
+	struct index_filter f = { 0 };
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db,
+				      "CREATE TABLE crashes (id TEXT PRIMARY KEY, time_usec INTEGER NOT NULL,"
+				      " pid INTEGER, uid INTEGER, gid INTEGER, signal INTEGER, comm TEXT, exe TEXT,"
+				      " unit TEXT, hostname TEXT, boot_id TEXT, core_status TEXT, core_size INTEGER,"
+				      " stored_size INTEGER, core_path TEXT, record_path TEXT);"
+				      "INSERT INTO crashes VALUES ('old', 1, 2, 3, 4, 11, 'c', '/e', NULL, 'h', 'b',"
+				      " 'stored', 10, 5, '/p', '/r');"
+				      "PRAGMA user_version = 1;",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_int_eq(index_open(dbpath, &db), 0);
+	ck_assert_int_eq(pragma_i64(db, "PRAGMA user_version"), 2);
+	ck_assert_int_eq(index_query(db, &f, &rows, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(rows[0].id, "old");
+	ck_assert_str_eq(rows[0].exe, "/e");
+	ck_assert_ptr_null(rows[0].signature);
+	ck_assert_ptr_null(rows[0].slogan);
+	index_rows_free(rows, n);
+	index_close(db);
+}
+END_TEST
+
 START_TEST(test_migrate_from_v0)
 {
 	sqlite3 *db = NULL;
@@ -393,7 +427,7 @@ START_TEST(test_migrate_from_v0)
 	ck_assert_int_ge(fd, 0);
 	close(fd);
 	ck_assert_int_eq(index_open(dbpath, &db), 0);
-	ck_assert_int_eq(pragma_i64(db, "PRAGMA user_version"), 1);
+	ck_assert_int_eq(pragma_i64(db, "PRAGMA user_version"), INDEX_SCHEMA_VERSION);
 	insert(db, "m1", T0, 1, "m", "/m");
 	index_close(db);
 
@@ -403,7 +437,7 @@ START_TEST(test_migrate_from_v0)
 			 SQLITE_OK);
 	sqlite3_close(db);
 	ck_assert_int_eq(index_open(tpath("v0.sqlite"), &db), 0);
-	ck_assert_int_eq(pragma_i64(db, "PRAGMA user_version"), 1);
+	ck_assert_int_eq(pragma_i64(db, "PRAGMA user_version"), INDEX_SCHEMA_VERSION);
 	ck_assert_int_eq(pragma_i64(db, "SELECT count(*) FROM other"), 1);
 	insert(db, "m1", T0, 1, "m", "/m");
 	ASSERT_IDS(db, NULL, "m1");
@@ -623,6 +657,7 @@ static Suite *index_suite(void)
 	tcase_add_test(tc, test_limit);
 	tcase_add_test(tc, test_match);
 	tcase_add_test(tc, test_migrate_from_v0);
+	tcase_add_test(tc, test_migrate_from_v1);
 	tcase_add_test(tc, test_newer_refused);
 	tcase_add_test(tc, test_corrupt_garbage);
 	tcase_add_test(tc, test_corrupt_pages);
