@@ -15,6 +15,8 @@ WHAT=${2:-quick}
 BUILD=$(cd "$BUILD" && pwd) || exit 2
 case $WHAT in quick|full) ;; *) echo "usage: bench/run.sh BUILD_DIR [quick|full]" >&2; exit 2 ;; esac
 CMDLINE="bench/run.sh $1 $WHAT"
+# The tree the collector was built from, as of now (others may commit during the run).
+REV=$(cd "$TOP" && git describe --always --dirty 2>/dev/null || echo unknown)
 
 W=${MORTEM_BENCH_DIR:-/var/tmp/mortem-bench}   # short: core_pattern < 128 chars
 SDC=${SDC:-/var/tmp/sdc/sdc}
@@ -131,7 +133,7 @@ fi
 echo "== matrix took $(( $(date +%s) - T0 )) s"
 
 # ---- 4. BENCHMARKS.md ----------------------------------------------------------
-NOTES=(--note "mortem-collect: $(cd "$TOP" && git describe --always --dirty 2>/dev/null || echo unknown), \
+NOTES=(--note "mortem-collect: tree at $REV when the run started, \
 config \`[Store] Path=$STORE\` with the defaults (CompressLevel=-1 inline, RecompressLevel=3 after release, \
 CompressThreads=1); mortem-t0 = CompressThreads=0, mortem-l1 = CompressLevel=1, mortem-l1t2 = CompressLevel=1 + CompressThreads=2 (all RecompressLevel=3); core_pattern \
 \`${H[mortem]}\`, core_pipe_limit 2147483647"
