@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "analyze.h"
 #include "collect.h"
 #include "index.h"
 #include "journal.h"
@@ -89,7 +90,9 @@ struct collect_ctx {
 	char id[128];
 	int64_t t0;
 	json_object *proc, *sys, *errors;
+	json_object *analysis; /* analyze_run's result, merged into the record */
 	int lock_fd, core_tmp, mini_tmp;
+	int root_fd;           /* the process's /proc/PID/root, for its binaries */
 };
 
 static void collect_error(struct collect_ctx *c, const char *what, int err)
@@ -198,6 +201,15 @@ static json_object *collect_record(struct collect_ctx *c, const struct stream_re
 	}
 	json_object_object_add(rec, "minicore", mini);
 
+	/* Analysis: slogan, signature, siginfo, threads, modules, analysis{status}. */
+	if (c->analysis) {
+		json_object_object_foreach(c->analysis, key, val)
+			json_object_object_add(rec, key, json_object_get(val));
+	}
+	if (!json_object_object_get_ex(rec, "slogan", NULL))
+		json_object_object_add(rec, "slogan", json_object_new_string(sig ? sig : "unknown signal"));
+	if (!json_object_object_get_ex(rec, "signature", NULL))
+		json_object_object_add(rec, "signature", NULL);
 	if (c->proc) {
 		/* The top-level fields came from here; the rest is the context. */
 		json_object_object_del(c->proc, "comm");
@@ -221,6 +233,33 @@ static json_object *collect_record(struct collect_ctx *c, const struct stream_re
 		json_object_put(probs);
 	json_object_object_add(rec, "errors", json_object_get(c->errors));
 	return rec;
+}
+
+/* Unwind the minicore in the sandbox (analyze.c). The process was released
+ * before this: analysis never holds it. */
+static void collect_analyze(struct collect_ctx *c, bool have_mini)
+{
+	_cleanup_free_ char *mini = have_mini ? store_path(c->st.spool_dir, c->id, ".mini.tmp") : NULL;
+	json_object *names = c->proc ? record_obj(c->proc, "threads") : NULL;
+	struct analyze_opts ao = {
+		.timeout_ms = (unsigned)c->cfg->analysis_timeout_sec * 1000u, .max_as = c->cfg->analysis_max_memory,
+		.sysroot_fd = c->root_fd, .thread_names = names,
+	};
+	int r;
+
+	if (!have_mini) {
+		c->analysis = json_object_new_object();
+		json_object *an = json_object_new_object();
+		json_object_object_add(an, "status", json_object_new_string("skipped"));
+		json_object_object_add(an, "error", json_object_new_string("no minicore to analyze"));
+		json_object_object_add(c->analysis, "analysis", an);
+		return;
+	}
+	r = analyze_run(mini, &ao, &c->analysis);
+	if (r < 0) {
+		collect_error(c, "analysis", r);
+		c->analysis = NULL;
+	}
 }
 
 /* Recompress the published inline (fast) frame at the configured level. This
@@ -312,7 +351,7 @@ static void collect_clean_spool(struct collect_ctx *c)
 int collect_run(const struct mortem_config *cfg, const struct collect_args *a, int core_fd,
 		struct collect_outcome *out)
 {
-	struct collect_ctx c = { .cfg = cfg, .a = a, .lock_fd = -1, .core_tmp = -1, .mini_tmp = -1 };
+	struct collect_ctx c = { .cfg = cfg, .a = a, .lock_fd = -1, .core_tmp = -1, .mini_tmp = -1, .root_fd = -1 };
 	struct stream_result sr;
 	struct zst_writer *zw = NULL;
 	const char *status, *reason = NULL;
@@ -338,6 +377,11 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, i
 		r = proc_capture(a->pid, &po, &c.proc);
 		if (r < 0)
 			collect_error(&c, "proc capture", r);
+		/* Its root, while it exists: a container's binaries are found
+		 * through it after the process is gone. */
+		char rp[64];
+		snprintf(rp, sizeof(rp), "/proc/%d/root", (int)a->pid);
+		c.root_fd = open(rp, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	}
 
 	/* 2. Spool files. When the store is unusable the core is still drained, so
@@ -362,6 +406,15 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, i
 	};
 	stream_r = stream_core(&so, &sr);
 	(void)close(core_fd);
+	if (core_fd <= STDERR_FILENO) {
+		/* Keep the standard fds taken: the next open() must not become
+		 * "stdin" for a child (the analysis) that treats 0-2 specially. */
+		int nfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (nfd >= 0 && nfd != core_fd) {
+			(void)dup2(nfd, core_fd);
+			(void)close(nfd);
+		}
+	}
 	out->held_usec = now_usec() - c.t0;
 
 	/* 4. After the release: finish, decide, publish. */
@@ -420,6 +473,7 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, i
 		c.core_tmp = -1;
 	}
 
+	collect_analyze(&c, have_mini);
 	json_object *rec = collect_record(&c, &sr, status, reason, stored, have_core, have_mini, out->held_usec);
 	snprintf(out->id, sizeof(out->id), "%s", c.id);
 	out->status = status;
@@ -469,6 +523,9 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, i
 		collect_clean_spool(&c);
 
 	json_object_put(rec);
+	json_object_put(c.analysis);
+	if (c.root_fd >= 0)
+		(void)close(c.root_fd);
 	json_object_put(c.proc);
 	json_object_put(c.sys);
 	json_object_put(c.errors);

@@ -60,11 +60,13 @@ static const struct config_key config_keys[] = {
 	{ "Store", "CompressLevel", CONFIG_INT, CONFIG_OFF(compress_level), -7, 19, 0, 0 },
 	{ "Store", "CompressThreads", CONFIG_INT, CONFIG_OFF(compress_threads), 0, 16, 0, 0 },
 	{ "Store", "RecompressLevel", CONFIG_INT, CONFIG_OFF(recompress_level), 0, 19, 0, 0 },
-	{ "Store", "MiniCoreMax", CONFIG_SIZE, CONFIG_OFF(minicore_max), 0, 0, 64u << 10, UINT64_MAX },
+	{ "Store", "MiniCoreMax", CONFIG_SIZE, CONFIG_OFF(minicore_max), 0, 0, 64u << 10, 256u << 20 },
 	{ "Store", "MiniCoreStackMax", CONFIG_SIZE, CONFIG_OFF(minicore_stack_max), 0, 0, 4u << 10, UINT64_MAX },
 	{ "Policy", "MaxCoreSize", CONFIG_SIZE, CONFIG_OFF(max_core_size), 0, 0, 0, UINT64_MAX },
 	{ "Collect", "RedactEnvironment", CONFIG_GLOBS, CONFIG_OFF(redact), 0, 0, 0, 0 },
 	{ "Collect", "ProcItemMax", CONFIG_SIZE, CONFIG_OFF(proc_item_max), 0, 0, 4u << 10, 64u << 20 },
+	{ "Analysis", "Timeout", CONFIG_INT, CONFIG_OFF(analysis_timeout_sec), 1, 3600, 0, 0 },
+	{ "Analysis", "MaxMemory", CONFIG_SIZE, CONFIG_OFF(analysis_max_memory), 0, 0, 64u << 20, 64ull << 30 },
 };
 
 /* State while one file is parsed. */
@@ -106,6 +108,8 @@ int config_init(struct mortem_config *c)
 		.minicore_stack_max = 1u << 20,
 		.max_core_size = UINT64_C(32) << 30,
 		.proc_item_max = 256u << 10,
+		.analysis_timeout_sec = 60,
+		.analysis_max_memory = 1ull << 30,
 	};
 	c->store_path = strdup(LOCALSTATEDIR "/lib/mortem");
 	if (!c->store_path)

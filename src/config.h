@@ -15,7 +15,7 @@ struct mortem_config {
 	int compress_level;        /* CompressLevel=, inline while the process is held; default -1 (zstd fast) */
 	int compress_threads;      /* CompressThreads=, zstd workers inline; default 1 */
 	int recompress_level;      /* RecompressLevel=, after release; 0 = keep the inline frame; default 3 */
-	uint64_t minicore_max;     /* MiniCoreMax=, total bytes of the minicore; default 32M */
+	uint64_t minicore_max;     /* MiniCoreMax=, total bytes of the minicore; default 32M, at most 256M */
 	uint64_t minicore_stack_max; /* MiniCoreStackMax=, bytes per thread stack; default 1M */
 	/* [Policy] */
 	uint64_t max_core_size;    /* MaxCoreSize=, default 32G */
@@ -23,6 +23,9 @@ struct mortem_config {
 	char *redact[CONFIG_REDACT_MAX]; /* RedactEnvironment=, glob patterns on env keys, case-insensitive */
 	size_t n_redact;
 	uint64_t proc_item_max;    /* ProcItemMax=, cap per /proc item; default 256K */
+	/* [Analysis] */
+	int analysis_timeout_sec;  /* Timeout=, seconds of wall clock for the sandboxed unwind; default 60 */
+	uint64_t analysis_max_memory; /* MaxMemory=, its address-space limit; default 1G */
 };
 
 /* Called once per problem: "FILE:LINE: key 'K': message". */

@@ -45,7 +45,7 @@ int journal_log(int priority, const char *msg)
 int journal_announce(json_object *rec, const char *extra)
 {
 	json_object *core = record_obj(rec, "core");
-	const char *verdict = record_str(rec, "verdict", NULL);
+	const char *verdict = record_str(rec, "slogan", NULL);
 	char msg[768];
 
 	snprintf(msg, sizeof(msg), "process %lld (%s) of user %lld dumped core: %s%s%s [core %s]%s%s%s",

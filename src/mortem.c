@@ -249,7 +249,7 @@ static void cli_info_human(json_object *rec)
 	cli_field("Signal", buf);
 	cli_local_time(record_i64(rec, "time_usec", 0), t, sizeof(t));
 	cli_field("Timestamp", t);
-	cli_field("Verdict", record_str(rec, "verdict", NULL));
+	cli_field("Verdict", record_str(rec, "slogan", NULL));
 	cli_field("Command Line", record_str(rec, "cmdline", NULL));
 	cli_field("Executable", record_str(rec, "exe", NULL));
 	cli_field("Unit", record_str(rec, "unit", NULL));
