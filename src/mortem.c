@@ -17,6 +17,7 @@
 #include "index.h"
 #include "parse.h"
 #include "record.h"
+#include "show.h"
 #include "store.h"
 #include "util.h"
 #include "zst.h"
@@ -34,7 +35,7 @@ struct cli {
 	const char *config_path;
 	bool json;
 	const char *since, *until, *output, *debugger;
-	bool reverse;
+	bool reverse, all;
 	size_t limit;
 };
 
@@ -206,7 +207,8 @@ static int cli_list(struct cli *c, const char *match)
 		puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(arr);
 	} else {
-		printf("%-23s %7s %5s %-7s %-40s %7s  %s\n", "TIME", "PID", "UID", "SIG", "EXE", "SIZE", "ID");
+		printf("%-23s %7s %5s %-7s %-40s %7s %-16s  %s\n", "TIME", "PID", "UID", "SIG", "EXE", "SIZE", "SIGNATURE",
+		       "ID");
 		for (size_t i = 0; i < n; i++) {
 			struct index_row *w = &rows[i];
 			char t[64], sz[16];
@@ -217,84 +219,12 @@ static int cli_list(struct cli *c, const char *match)
 				snprintf(sz, sizeof(sz), "%s", w->core_status);
 			else
 				format_size(w->stored_size, sz, sizeof(sz));
-			printf("%-23s %7lld %5lld %-7s %-40s %7s  %s\n", t, (long long)w->pid, (long long)w->uid,
-			       sig ? sig : "?", exe, sz, w->id);
+			printf("%-23s %7lld %5lld %-7s %-40s %7s %-16s  %s\n", t, (long long)w->pid, (long long)w->uid,
+			       sig ? sig : "?", exe, sz, w->signature ? w->signature : "-", w->id);
 		}
 	}
 	index_rows_free(rows, n);
 	return 0;
-}
-
-static void cli_field(const char *k, const char *v)
-{
-	if (v && *v)
-		printf("%14s: %s\n", k, v);
-}
-
-static void cli_info_human(json_object *rec)
-{
-	json_object *core = record_obj(rec, "core"), *mini = record_obj(rec, "minicore");
-	json_object *sys = record_obj(rec, "system"), *proc = record_obj(rec, "proc"), *errs;
-	char buf[512], t[64], a[16], b[16];
-
-	cli_field("ID", record_str(rec, "id", NULL));
-	snprintf(buf, sizeof(buf), "%lld (%s)", (long long)record_i64(rec, "pid", 0), record_str(rec, "comm", "?"));
-	cli_field("PID", buf);
-	snprintf(buf, sizeof(buf), "%lld", (long long)record_i64(rec, "uid", -1));
-	cli_field("UID", buf);
-	snprintf(buf, sizeof(buf), "%lld", (long long)record_i64(rec, "gid", -1));
-	cli_field("GID", buf);
-	snprintf(buf, sizeof(buf), "%lld (%s)", (long long)record_i64(rec, "signal", 0),
-		 record_str(rec, "signal_name", "?"));
-	cli_field("Signal", buf);
-	cli_local_time(record_i64(rec, "time_usec", 0), t, sizeof(t));
-	cli_field("Timestamp", t);
-	cli_field("Verdict", record_str(rec, "slogan", NULL));
-	cli_field("Command Line", record_str(rec, "cmdline", NULL));
-	cli_field("Executable", record_str(rec, "exe", NULL));
-	cli_field("Unit", record_str(rec, "unit", NULL));
-	cli_field("Slice", record_str(rec, "slice", NULL));
-	if (proc) {
-		cli_field("Working Dir", record_str(proc, "cwd", NULL));
-		json_object *ns;
-		if (json_object_object_get_ex(proc, "container", &ns) && json_object_get_boolean(ns))
-			cli_field("Container", "yes (namespaces differ from PID 1)");
-	}
-	cli_field("Hostname", record_str(rec, "hostname", NULL));
-	cli_field("Boot ID", record_str(rec, "boot_id", NULL));
-	if (sys) {
-		cli_field("Kernel", record_str(sys, "kernel", NULL));
-		cli_field("OS", record_str(sys, "os", NULL));
-	}
-	if (core) {
-		format_size((uint64_t)record_i64(core, "stored_size", 0), a, sizeof(a));
-		format_size((uint64_t)record_i64(core, "size", 0), b, sizeof(b));
-		snprintf(buf, sizeof(buf), "%s, %s stored of %s", record_str(core, "status", "?"), a, b);
-		cli_field("Core", buf);
-		cli_field("Core Reason", record_str(core, "reason", NULL));
-		cli_field("Core File", record_str(core, "path", NULL));
-		snprintf(buf, sizeof(buf), "%.3f s", (double)record_i64(core, "held_usec", 0) / 1e6);
-		cli_field("Process Held", buf);
-	}
-	if (mini) {
-		if (record_str(mini, "path", NULL)) {
-			format_size((uint64_t)record_i64(mini, "size", 0), a, sizeof(a));
-			snprintf(buf, sizeof(buf), "%s, %lld threads, %lld stacks kept%s%s", a,
-				 (long long)record_i64(mini, "threads", 0), (long long)record_i64(mini, "stacks", 0),
-				 record_str(mini, "capped", NULL) ? ", capped: " : "", record_str(mini, "capped", ""));
-			cli_field("Minicore", buf);
-			cli_field("Minicore File", record_str(mini, "path", NULL));
-		} else {
-			snprintf(buf, sizeof(buf), "none (%s)", record_str(mini, "error", "?"));
-			cli_field("Minicore", buf);
-		}
-	}
-	if (json_object_object_get_ex(rec, "argv_problems", &errs))
-		for (size_t i = 0; i < json_object_array_length(errs); i++)
-			cli_field("Argument", json_object_get_string(json_object_array_get_idx(errs, i)));
-	if (json_object_object_get_ex(rec, "errors", &errs) && json_object_is_type(errs, json_type_array))
-		for (size_t i = 0; i < json_object_array_length(errs); i++)
-			cli_field("Problem", json_object_get_string(json_object_array_get_idx(errs, i)));
 }
 
 static int cli_info(struct cli *c, const char *match)
@@ -314,7 +244,27 @@ static int cli_info(struct cli *c, const char *match)
 	if (c->json)
 		puts(json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	else
-		cli_info_human(rec);
+		show_info(stdout, rec);
+	json_object_put(rec);
+	index_rows_free(rows, n);
+	return 0;
+}
+
+static int cli_stacks(struct cli *c, const char *match)
+{
+	struct index_row *rows = NULL;
+	size_t n = 0;
+	json_object *rec = NULL;
+	int r = cli_pick(c, match, &rows, &n);
+	if (r != 0)
+		return r;
+	r = record_load(rows[0].record_path, &rec);
+	if (r < 0) {
+		cli_err("cannot read record %s: %s", rows[0].record_path, strerror(-r));
+		index_rows_free(rows, n);
+		return EXIT_FAILURE;
+	}
+	show_stacks(stdout, rec, c->all);
 	json_object_put(rec);
 	index_rows_free(rows, n);
 	return 0;
@@ -451,6 +401,7 @@ static void cli_usage(FILE *f)
 	      "Commands:\n"
 	      "  list [MATCH]      list crashes, oldest first\n"
 	      "  info [MATCH]      everything known about one crash (default: the newest)\n"
+	      "  stacks [MATCH]    the crashing thread's stack, then the others folded\n"
 	      "  dump [MATCH]      write the original core to standard output or -o FILE\n"
 	      "  debug [MATCH]     open the core in gdb\n"
 	      "  reindex           rebuild the index from the records\n"
@@ -463,6 +414,7 @@ static void cli_usage(FILE *f)
 	      "  -r, --reverse       newest first\n"
 	      "  -n N                only the newest N crashes\n"
 	      "  -o, --output FILE   where dump writes the core\n"
+	      "      --all           stacks: every thread on its own\n"
 	      "      --debugger CMD  debugger for debug (default gdb)\n"
 	      "  -h, --help          this help\n"
 	      "\n"
@@ -482,6 +434,7 @@ int main(int argc, char **argv)
 		{ "since", required_argument, NULL, 'S' },  { "until", required_argument, NULL, 'U' },
 		{ "reverse", no_argument, NULL, 'r' },      { "output", required_argument, NULL, 'o' },
 		{ "debugger", required_argument, NULL, 'D' }, { "help", no_argument, NULL, 'h' },
+		{ "all", no_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
 	while ((opt = getopt_long(argc, argv, "c:S:U:rn:o:h", opts, NULL)) != -1) {
@@ -493,6 +446,7 @@ int main(int argc, char **argv)
 		case 'r': c.reverse = true; break;
 		case 'o': c.output = optarg; break;
 		case 'D': c.debugger = optarg; break;
+		case 'a': c.all = true; break;
 		case 'n':
 			if (parse_u64(optarg, &u) < 0 || u == 0 || u > SIZE_MAX) {
 				cli_err("invalid count '%s' for -n", optarg);
@@ -537,6 +491,8 @@ int main(int argc, char **argv)
 		r = cli_list(&c, match);
 	else if (strcmp(verb, "info") == 0)
 		r = cli_info(&c, match);
+	else if (strcmp(verb, "stacks") == 0)
+		r = cli_stacks(&c, match);
 	else if (strcmp(verb, "dump") == 0)
 		r = cli_dump(&c, match);
 	else if (strcmp(verb, "debug") == 0)

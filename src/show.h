@@ -1,0 +1,20 @@
+/* Human-readable forms of a crash record for the mortem command: the info page
+ * and the folded stacks. Pure formatting over the record JSON. */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+/* The info page: the verdict first, then the signal, the process, each thread's
+ * stack (crashing thread first, marked), the modules with build-ids. */
+void show_info(FILE *f, json_object *rec);
+
+/* Like MDB ::stacks: the crashing thread's stack apart, then identical stacks of
+ * the other threads folded into one with a count, most frequent first. With
+ * all, every thread is printed on its own. Returns the number of distinct
+ * stacks printed. */
+size_t show_stacks(FILE *f, json_object *rec, bool all);
+
+/* One frame line: "#3  0x00007f…1234 parse_header+0x1a (libfoo.so.1+0x1a2b) at foo.c:42". */
+void show_frame(FILE *f, size_t n, json_object *frame);
