@@ -16,16 +16,9 @@
 #include "util.h"
 #include "zst.h"
 
-static int tmpfd(void)
-{
-	FILE *f = tmpfile();
-	ck_assert_ptr_nonnull(f);
-	return dup(fileno(f));
-}
-
 static int memfd_of(const void *buf, size_t len)
 {
-	int fd = tmpfd();
+	int fd = testutil_tmpfd();
 	ck_assert_int_eq(write_all(fd, buf, len), 0);
 	lseek(fd, 0, SEEK_SET);
 	return fd;
@@ -40,8 +33,8 @@ struct run {
 static void run_stream(int in, uint64_t max_core, uint64_t mini_max, uint64_t stack_max, struct run *out)
 {
 	struct zst_writer *w = NULL;
-	out->z = tmpfd();
-	out->mini = tmpfd();
+	out->z = testutil_tmpfd();
+	out->mini = testutil_tmpfd();
 	ck_assert_int_eq(zst_writer_new(out->z, 1, 0, &w), 0);
 	struct stream_opts o = { .in_fd = in, .zw = w, .mini_fd = out->mini, .max_core_size = max_core,
 				 .mini_max = mini_max, .mini_stack_max = stack_max };
@@ -52,7 +45,7 @@ static void run_stream(int in, uint64_t max_core, uint64_t mini_max, uint64_t st
 
 static void assert_zst_equals(int z, const unsigned char *buf, size_t len)
 {
-	int out = tmpfd();
+	int out = testutil_tmpfd();
 	uint64_t n = 0;
 	lseek(z, 0, SEEK_SET);
 	ck_assert_int_eq(zst_decompress_fd(z, out, &n), 0);

@@ -8,13 +8,6 @@
 #include "util.h"
 #include "zst.h"
 
-static int tmpfd(void)
-{
-	FILE *f = tmpfile();
-	ck_assert_ptr_nonnull(f);
-	return dup(fileno(f));
-}
-
 static unsigned char *pattern(size_t len)
 {
 	unsigned char *p = malloc(len);
@@ -30,7 +23,7 @@ static unsigned char *pattern(size_t len)
 static void roundtrip(int level, int threads, size_t len, size_t chunk)
 {
 	unsigned char *in = pattern(len);
-	int z = tmpfd(), out = tmpfd();
+	int z = testutil_tmpfd(), out = testutil_tmpfd();
 	struct zst_writer *w = NULL;
 	ck_assert_int_eq(zst_writer_new(z, level, threads, &w), 0);
 	for (size_t off = 0; off < len; off += chunk)
@@ -63,7 +56,7 @@ END_TEST
 
 START_TEST(test_empty_input_is_a_valid_frame)
 {
-	int z = tmpfd(), out = tmpfd();
+	int z = testutil_tmpfd(), out = testutil_tmpfd();
 	struct zst_writer *w = NULL;
 	uint64_t n = 99;
 	ck_assert_int_eq(zst_writer_new(z, 1, 0, &w), 0);
@@ -77,7 +70,7 @@ END_TEST
 
 START_TEST(test_corrupt_and_truncated)
 {
-	int z = tmpfd(), out = tmpfd(), g = tmpfd();
+	int z = testutil_tmpfd(), out = testutil_tmpfd(), g = testutil_tmpfd();
 	struct zst_writer *w = NULL;
 	unsigned char *in = pattern(1u << 20);
 	ck_assert_int_eq(zst_writer_new(z, 3, 0, &w), 0);
@@ -94,7 +87,7 @@ START_TEST(test_corrupt_and_truncated)
 	lseek(g, 0, SEEK_SET);
 	ck_assert_int_eq(zst_decompress_fd(g, out, NULL), -EBADMSG);
 	/* empty file */
-	int e = tmpfd();
+	int e = testutil_tmpfd();
 	ck_assert_int_eq(zst_decompress_fd(e, out, NULL), -EBADMSG);
 	free(in);
 }
@@ -104,7 +97,7 @@ START_TEST(test_recompress_smaller_and_identical)
 {
 	size_t len = 4u << 20;
 	unsigned char *in = pattern(len);
-	int fast = tmpfd(), slow = tmpfd(), out = tmpfd();
+	int fast = testutil_tmpfd(), slow = testutil_tmpfd(), out = testutil_tmpfd();
 	struct zst_writer *w = NULL;
 	uint64_t a = 0, b = 0, n = 0;
 	ck_assert_int_eq(zst_writer_new(fast, -5, 0, &w), 0);

@@ -1,7 +1,19 @@
 /* Helpers shared by the unit suites. */
 #pragma once
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
+
+/* An anonymous read-write temp file (deleted already), as an fd. */
+static inline int testutil_tmpfd(void)
+{
+	FILE *f = tmpfile();
+	ck_assert_ptr_nonnull(f);
+	int fd = dup(fileno(f));
+	fclose(f);
+	return fd;
+}
 
 /* Run one suite in fork mode; exit status for main(). */
 static inline int testutil_run(Suite *s)
