@@ -42,6 +42,7 @@ enum config_type {
 	CONFIG_INT,
 	CONFIG_SIZE,
 	CONFIG_GLOBS,
+	CONFIG_URLS,
 };
 
 struct config_key {
@@ -67,6 +68,8 @@ static const struct config_key config_keys[] = {
 	{ "Collect", "ProcItemMax", CONFIG_SIZE, CONFIG_OFF(proc_item_max), 0, 0, 4u << 10, 64u << 20 },
 	{ "Analysis", "Timeout", CONFIG_INT, CONFIG_OFF(analysis_timeout_sec), 1, 3600, 0, 0 },
 	{ "Analysis", "MaxMemory", CONFIG_SIZE, CONFIG_OFF(analysis_max_memory), 0, 0, 64u << 20, 64ull << 30 },
+	{ "Analysis", "DebuginfodURLs", CONFIG_URLS, CONFIG_OFF(debuginfod_urls), 0, 0, 0, 0 },
+	{ "Analysis", "DebuginfodTimeout", CONFIG_INT, CONFIG_OFF(debuginfod_timeout_sec), 1, 300, 0, 0 },
 };
 
 /* State while one file is parsed. */
@@ -95,6 +98,8 @@ void config_free(struct mortem_config *c)
 		return;
 	free(c->store_path);
 	c->store_path = NULL;
+	free(c->debuginfod_urls);
+	c->debuginfod_urls = NULL;
 	config_free_redact(c);
 }
 
@@ -110,6 +115,7 @@ int config_init(struct mortem_config *c)
 		.proc_item_max = 256u << 10,
 		.analysis_timeout_sec = 60,
 		.analysis_max_memory = 1ull << 30,
+		.debuginfod_timeout_sec = 30,
 	};
 	c->store_path = strdup(LOCALSTATEDIR "/lib/mortem");
 	if (!c->store_path)
@@ -259,6 +265,44 @@ static int config_set_globs(struct config_ctx *ctx, const struct config_key *k, 
 	return 0;
 }
 
+/* Space-separated http:// or https:// URLs, kept as one string with single
+ * spaces (the form DEBUGINFOD_URLS takes); an empty value means none (NULL).
+ * Any other scheme rejects the whole value: libcurl would also speak file://,
+ * ftp:// and more, and the sandbox only opens what debuginfod needs. */
+static int config_set_urls(struct config_ctx *ctx, const struct config_key *k, const char *value)
+{
+	char **dst = (char **)((char *)ctx->c + k->offset);
+	_cleanup_free_ char *s = malloc(strlen(value) + 1);
+	const char *p = value;
+	size_t n = 0;
+
+	if (!s)
+		return -ENOMEM;
+	for (;;) {
+		size_t len, scheme;
+
+		p += strspn(p, " \t");
+		if (*p == '\0')
+			break;
+		len = strcspn(p, " \t");
+		scheme = strncmp(p, "http://", 7) == 0 ? 7 : strncmp(p, "https://", 8) == 0 ? 8 : 0;
+		if (scheme == 0 || len == scheme) {
+			config_warnf(ctx, ctx->line, "key '%s': '%.*s' is not an http:// or https:// URL",
+				     k->key, (int)len, p);
+			return -EINVAL;
+		}
+		if (n > 0)
+			s[n++] = ' ';
+		memcpy(s + n, p, len);
+		n += len;
+		p += len;
+	}
+	s[n] = '\0';
+	free(*dst);
+	*dst = n > 0 ? TAKE_PTR(s) : NULL;
+	return 0;
+}
+
 static int config_apply(struct config_ctx *ctx, const char *key, const char *value)
 {
 	const struct config_key *k = NULL;
@@ -287,6 +331,8 @@ static int config_apply(struct config_ctx *ctx, const char *key, const char *val
 		return config_set_size(ctx, k, value);
 	case CONFIG_GLOBS:
 		return config_set_globs(ctx, k, value);
+	case CONFIG_URLS:
+		return config_set_urls(ctx, k, value);
 	}
 	return -EINVAL;
 }

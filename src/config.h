@@ -26,6 +26,8 @@ struct mortem_config {
 	/* [Analysis] */
 	int analysis_timeout_sec;  /* Timeout=, seconds of wall clock for the sandboxed unwind; default 60 */
 	uint64_t analysis_max_memory; /* MaxMemory=, its address-space limit; default 1G */
+	char *debuginfod_urls;     /* DebuginfodURLs=, space-separated http(s) URLs; NULL (default) = no debuginfod */
+	int debuginfod_timeout_sec; /* DebuginfodTimeout=, DEBUGINFOD_TIMEOUT of the analysis; default 30 */
 };
 
 /* Called once per problem: "FILE:LINE: key 'K': message". */

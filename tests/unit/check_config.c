@@ -98,6 +98,8 @@ static void check_defaults(const struct mortem_config *c)
 	ck_assert(c->minicore_stack_max == 1u << 20);
 	ck_assert(c->max_core_size == UINT64_C(32) << 30);
 	ck_assert(c->proc_item_max == 256u << 10);
+	ck_assert_ptr_null(c->debuginfod_urls);
+	ck_assert_int_eq(c->debuginfod_timeout_sec, 30);
 	ck_assert_uint_eq(c->n_redact, ARRAY_SIZE(redact));
 	for (size_t i = 0; i < ARRAY_SIZE(redact); i++)
 		ck_assert_str_eq(c->redact[i], redact[i]);
@@ -314,6 +316,70 @@ START_TEST(test_ranges)
 	ck_assert_int_eq(c.compress_level, 19);
 	ck_assert_int_eq(c.compress_threads, 16);
 	ck_assert(c.proc_item_max == 64u << 20);
+	config_free(&c);
+}
+END_TEST
+
+/* DebuginfodURLs= is normalized to single spaces; a value with any URL that is
+ * not http(s) is rejected whole and the previous value stays; empty is off. */
+START_TEST(test_debuginfod)
+{
+	struct mortem_config c;
+	struct warns w = { 0 };
+
+	put("mortem.conf",
+	    "[Analysis]\n"
+	    "DebuginfodURLs=  https://debuginfod.debian.net \t http://127.0.0.1:8002/  \n"
+	    "DebuginfodTimeout=300\n");
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), 0);
+	ck_assert_uint_eq(w.n, 0);
+	ck_assert_str_eq(c.debuginfod_urls, "https://debuginfod.debian.net http://127.0.0.1:8002/");
+	ck_assert_int_eq(c.debuginfod_timeout_sec, 300);
+	config_free(&c);
+	ck_assert_ptr_null(c.debuginfod_urls);
+
+	put("mortem.conf",
+	    "[Analysis]\n"
+	    "DebuginfodURLs=http://a.example\n"                      /* 2 */
+	    "DebuginfodURLs=http://b.example ftp://c.example\n"      /* 3 */
+	    "DebuginfodURLs=file:///srv/debug\n"                     /* 4 */
+	    "DebuginfodURLs=https://\n"                              /* 5 */
+	    "DebuginfodURLs=debuginfod.example\n"                    /* 6 */
+	    "DebuginfodURLs=HTTP://d.example\n"                      /* 7 */
+	    "DebuginfodTimeout=0\n"                                  /* 8 */
+	    "DebuginfodTimeout=301\n"                                /* 9 */
+	    "DebuginfodTimeout=1s\n");                               /* 10 */
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), -EINVAL);
+	ck_assert_uint_eq(w.n, 8);
+	ck_assert_warned(&w, "%s:3: key 'DebuginfodURLs': 'ftp://c.example' is not an http:// or https:// URL", conf);
+	ck_assert_warned(&w, "%s:4: key 'DebuginfodURLs': 'file:///srv/debug' is not an http:// or https:// URL", conf);
+	ck_assert_warned(&w, "%s:5: key 'DebuginfodURLs': 'https://' is not an http:// or https:// URL", conf);
+	ck_assert_warned(&w, "%s:6: key 'DebuginfodURLs': 'debuginfod.example' is not an http:// or https:// URL",
+			 conf);
+	ck_assert_warned(&w, "%s:7: key 'DebuginfodURLs': 'HTTP://d.example' is not an http:// or https:// URL", conf);
+	ck_assert_warned(&w, "%s:8: key 'DebuginfodTimeout': value '0' out of range 1..300", conf);
+	ck_assert_warned(&w, "%s:9: key 'DebuginfodTimeout': value '301' out of range 1..300", conf);
+	ck_assert_warned(&w, "%s:10: key 'DebuginfodTimeout': invalid integer '1s'", conf);
+	/* every rejected value left the one of line 2 */
+	ck_assert_str_eq(c.debuginfod_urls, "http://a.example");
+	ck_assert_int_eq(c.debuginfod_timeout_sec, 30);
+	warns_free(&w);
+
+	/* a drop-in turns it off again with an empty value */
+	put("mortem.conf.d/50-off.conf", "[Analysis]\nDebuginfodURLs=\nDebuginfodTimeout=1\n");
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), -EINVAL);
+	ck_assert_ptr_null(c.debuginfod_urls);
+	ck_assert_int_eq(c.debuginfod_timeout_sec, 1);
+	warns_free(&w);
+	config_free(&c);
+
+	/* blanks only are empty too */
+	put("mortem.conf", "[Analysis]\nDebuginfodURLs=http://x\nDebuginfodURLs= \t \n");
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), 0);
+	ck_assert_ptr_null(c.debuginfod_urls);
 	config_free(&c);
 }
 END_TEST
@@ -562,6 +628,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_bad_value_keeps_default);
 	tcase_add_test(tc, test_bad_value_in_dropin_keeps_previous);
 	tcase_add_test(tc, test_ranges);
+	tcase_add_test(tc, test_debuginfod);
 	tcase_add_test(tc, test_unknown_keys_warned);
 	tcase_add_test(tc, test_syntax_errors);
 	tcase_add_test(tc, test_redact_replace_clear_overflow);
