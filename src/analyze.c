@@ -5,7 +5,9 @@
  * privileges, then a seccomp allowlist whose default is to kill. The child
  * writes one JSON document to a pipe and exits; the parent reads at most
  * ANALYZE_RESULT_MAX bytes before a deadline, then believes nothing it cannot
- * parse. */
+ * parse. debuginfod, when configured, is a second, wider allowlist: the
+ * network, threads and file writes, still as the analysis user, whose only
+ * own directory is the cache; without it the child has none of that. */
 #include <fcntl.h>
 #include <grp.h>
 #include <inttypes.h>
@@ -15,8 +17,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -61,20 +65,53 @@ static const int analyze_syscalls[] = {
 	SCMP_SYS(exit), SCMP_SYS(exit_group),
 };
 
-static int analyze_seccomp(int result_fd)
+/* What debuginfod adds, and only when it is on (strace -f on real fetches
+ * from a local server, by address and by host name, with a cache clean-up):
+ * libdebuginfod's cache (mkdir, write, rename into place, utimensat; fts with
+ * fchdir, unlink and rmdir when it cleans), libcurl (a socket per connection,
+ * non-blocking connect and poll, a socketpair to wake itself, socket options)
+ * and its threaded resolver (clone3 or clone; glibc's getaddrinfo over nscd's
+ * socket or UDP). The *at and ppoll forms are there for architectures without
+ * the old calls. write is then allowed to any fd. */
+static const int analyze_debuginfod_syscalls[] = {
+	SCMP_SYS(write), SCMP_SYS(mkdir), SCMP_SYS(mkdirat), SCMP_SYS(rename), SCMP_SYS(renameat),
+	SCMP_SYS(renameat2), SCMP_SYS(unlink), SCMP_SYS(unlinkat), SCMP_SYS(rmdir), SCMP_SYS(fchmod),
+	SCMP_SYS(utimensat), SCMP_SYS(fchdir),
+	SCMP_SYS(socket), SCMP_SYS(connect), SCMP_SYS(socketpair), SCMP_SYS(getsockopt), SCMP_SYS(setsockopt),
+	SCMP_SYS(getsockname), SCMP_SYS(getpeername), SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(sendmsg),
+	SCMP_SYS(recvmsg), SCMP_SYS(sendmmsg), SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(pipe2),
+	SCMP_SYS(clone), SCMP_SYS(clone3), SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(rt_sigaction),
+	SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep),
+};
+
+static int analyze_allow(scmp_filter_ctx ctx, const int *nr, size_t n)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < n && r == 0; i++) {
+		/* a syscall this architecture lacks (open on aarch64) is negative */
+		if (nr[i] < 0)
+			continue;
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr[i], 0);
+	}
+	return r;
+}
+
+static int analyze_seccomp(int result_fd, bool debuginfod)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	int r = ctx ? 0 : -ENOMEM;
 
-	for (size_t i = 0; i < ARRAY_SIZE(analyze_syscalls) && r == 0; i++) {
-		/* a syscall this architecture lacks (open on aarch64) is negative */
-		if (analyze_syscalls[i] < 0)
-			continue;
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, analyze_syscalls[i], 0);
-	}
 	if (r == 0)
+		r = analyze_allow(ctx, analyze_syscalls, ARRAY_SIZE(analyze_syscalls));
+	if (r == 0 && debuginfod)
+		r = analyze_allow(ctx, analyze_debuginfod_syscalls, ARRAY_SIZE(analyze_debuginfod_syscalls));
+	/* glibc's resolver asks how much a UDP answer holds; no other ioctl */
+	if (r == 0 && debuginfod)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, FIONREAD));
+	if (r == 0 && !debuginfod)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)result_fd));
-	if (r == 0)
+	if (r == 0 && !debuginfod)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1, SCMP_A0(SCMP_CMP_EQ, STDERR_FILENO));
 	if (r == 0)
 		r = seccomp_load(ctx);
@@ -102,6 +139,7 @@ static int analyze_close_fds(const int *keep, size_t n)
 
 struct analyze_child {
 	int core_fd, result_fd, sysroot_fd;
+	int cache_fd;             /* the debuginfod cache; >= 0 only when debuginfod is on */
 	uid_t uid;
 	gid_t gid;
 	uint64_t max_as;
@@ -115,15 +153,55 @@ static int analyze_limit(int resource, rlim_t soft, rlim_t hard)
 	return setrlimit(resource, &rl) < 0 ? -errno : 0;
 }
 
+/* The child's view of debuginfod is its environment, which is the
+ * configuration's alone: whatever the collector inherited is dropped. The
+ * cache is reached through the fd the parent opened, as "/proc/self/fd/N/",
+ * because the analysis user may not enter the store that holds it; the
+ * trailing slash makes the client's fts clean-up follow that link instead of
+ * seeing a symlink and cleaning nothing. */
+static int analyze_debuginfod_env(const struct analyze_child *c)
+{
+	static const char *const drop[] = {
+		"DEBUGINFOD_URLS", "DEBUGINFOD_CACHE_PATH", "DEBUGINFOD_TIMEOUT", "DEBUGINFOD_MAXSIZE",
+		"DEBUGINFOD_MAXTIME", "DEBUGINFOD_PROGRESS", "DEBUGINFOD_VERBOSE", "DEBUGINFOD_HEADERS_FILE",
+		"DEBUGINFOD_RETRY_LIMIT",
+	};
+	char buf[32];
+
+	for (size_t i = 0; i < ARRAY_SIZE(drop); i++)
+		if (unsetenv(drop[i]) < 0)
+			return -errno;
+	if (c->cache_fd < 0)
+		return 0;
+	unsigned timeout = c->o->debuginfod_timeout ? c->o->debuginfod_timeout : ANALYZE_DEBUGINFOD_TIMEOUT_DEFAULT;
+	if (setenv("DEBUGINFOD_URLS", c->o->debuginfod_urls, 1) < 0)
+		return -errno;
+	snprintf(buf, sizeof(buf), "/proc/self/fd/%d/", c->cache_fd);
+	if (setenv("DEBUGINFOD_CACHE_PATH", buf, 1) < 0)
+		return -errno;
+	snprintf(buf, sizeof(buf), "%u", timeout);
+	if (setenv("DEBUGINFOD_TIMEOUT", buf, 1) < 0)
+		return -errno;
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)ANALYZE_DEBUGINFOD_FILE_MAX);
+	if (setenv("DEBUGINFOD_MAXSIZE", buf, 1) < 0)
+		return -errno;
+	return 0;
+}
+
 /* Everything the child gives up, in order; 0 or the step that failed. */
 static const char *analyze_confine(const struct analyze_child *c)
 {
-	int keep[] = { c->core_fd, c->result_fd, c->sysroot_fd };
+	int keep[3] = { c->core_fd, c->result_fd }, nkeep = 2;
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	bool debuginfod = c->cache_fd >= 0;
 
+	if (c->sysroot_fd >= 0)
+		keep[nkeep++] = c->sysroot_fd;
+	if (debuginfod)
+		keep[nkeep++] = c->cache_fd;
 	if (devnull < 0 || dup2(devnull, STDIN_FILENO) < 0 || dup2(devnull, STDOUT_FILENO) < 0)
 		return "redirecting stdio";
-	if (analyze_close_fds(keep, c->sysroot_fd >= 0 ? 3 : 2) < 0)
+	if (analyze_close_fds(keep, (size_t)nkeep) < 0)
 		return "closing fds";
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 		return "PR_SET_PDEATHSIG";
@@ -134,7 +212,12 @@ static const char *analyze_confine(const struct analyze_child *c)
 		return "RLIMIT_AS";
 	if (analyze_limit(RLIMIT_CPU, c->max_cpu, c->max_cpu + 1) < 0)
 		return "RLIMIT_CPU";
-	if (analyze_limit(RLIMIT_FSIZE, 0, 0) < 0)
+	/* debuginfod writes its downloads: a file past the limit fails with
+	 * EFBIG (not SIGXFSZ), and DEBUGINFOD_MAXSIZE refuses it first. */
+	if (debuginfod && signal(SIGXFSZ, SIG_IGN) == SIG_ERR)
+		return "ignoring SIGXFSZ";
+	if (analyze_limit(RLIMIT_FSIZE, debuginfod ? ANALYZE_DEBUGINFOD_FILE_MAX : 0,
+			  debuginfod ? ANALYZE_DEBUGINFOD_FILE_MAX : 0) < 0)
 		return "RLIMIT_FSIZE";
 	struct rlimit nofile;
 	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_max > ANALYZE_NOFILE &&
@@ -149,9 +232,9 @@ static const char *analyze_confine(const struct analyze_child *c)
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return "PR_SET_NO_NEW_PRIVS";
-	/* debuginfod needs the network and a writable cache: not in here. */
-	(void)unsetenv("DEBUGINFOD_URLS");
-	if (analyze_seccomp(c->result_fd) < 0)
+	if (analyze_debuginfod_env(c) < 0)
+		return "setting the debuginfod environment";
+	if (analyze_seccomp(c->result_fd, debuginfod) < 0)
 		return "loading the seccomp filter";
 	return NULL;
 }
@@ -176,7 +259,7 @@ static __attribute__((noreturn)) void analyze_child_main(const struct analyze_ch
 		_exit(2);
 	}
 	struct unwind_opts uo = { .sysroot_fd = c->sysroot_fd, .crashed_tid = c->o->crashed_tid,
-				  .thread_names = c->o->thread_names, .no_debuginfod = true };
+				  .thread_names = c->o->thread_names, .no_debuginfod = c->cache_fd < 0 };
 	json_object *out = NULL;
 	int r = unwind_core_fd(c->core_fd, &uo, &out);
 	if (r < 0) {
@@ -372,6 +455,28 @@ static json_object *analyze_judge(struct analyze_read *rd, int status, int64_t m
 	return res;
 }
 
+/* The debuginfod cache: made by this (privileged) parent, because the child
+ * can create nothing in the store, and handed over to the analysis user,
+ * 0700, so that other users can neither read what it fetched nor plant
+ * files in it. Never follows a symlink at path. Returns an O_DIRECTORY fd. */
+static int analyze_cache_open(const char *path, uid_t uid, gid_t gid)
+{
+	struct stat st;
+
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (geteuid() == 0 && (st.st_uid != uid || st.st_gid != gid) && fchown(fd, uid, gid) < 0)
+		return -errno;
+	if ((st.st_mode & 07777) != 0700 && fchmod(fd, 0700) < 0)
+		return -errno;
+	return TAKE_FD(fd);
+}
+
 /* Open the inputs, fork the child, judge what comes back. *ret may be NULL
  * on return 0 only when memory ran out. */
 static int analyze_spawn(const char *minicore_path, const struct analyze_opts *o, json_object **ret)
@@ -379,7 +484,7 @@ static int analyze_spawn(const char *minicore_path, const struct analyze_opts *o
 	char why[ANALYZE_REASON_MAX];
 	unsigned timeout_ms = o->timeout_ms ? o->timeout_ms : ANALYZE_TIMEOUT_DEFAULT;
 	struct analyze_child c = {
-		.core_fd = -1, .result_fd = -1, .sysroot_fd = o->sysroot_fd,
+		.core_fd = -1, .result_fd = -1, .sysroot_fd = o->sysroot_fd, .cache_fd = -1,
 		.max_as = o->max_as ? o->max_as : ANALYZE_AS_DEFAULT,
 		.max_cpu = o->max_cpu_sec ? o->max_cpu_sec : (timeout_ms + 999) / 1000 + 1,
 		.o = o,
@@ -405,6 +510,19 @@ static int analyze_spawn(const char *minicore_path, const struct analyze_opts *o
 			return 0;
 		}
 		c.sysroot_fd = root;
+	}
+	/* Without a usable cache the analysis goes on, local only, and says why. */
+	_cleanup_close_ int cache = -1;
+	char dinote[ANALYZE_REASON_MAX] = "";
+	if (o->debuginfod_urls && o->debuginfod_urls[0]) {
+		int fd = o->debuginfod_cache && o->debuginfod_cache[0] ?
+				 analyze_cache_open(o->debuginfod_cache, c.uid, c.gid) : -ENOENT;
+		if (fd < 0) {
+			snprintf(dinote, sizeof(dinote), "cache: %s", strerror(-fd));
+		} else {
+			snprintf(dinote, sizeof(dinote), "on");
+			c.cache_fd = cache = fd;
+		}
 	}
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) < 0)
@@ -435,6 +553,9 @@ static int analyze_spawn(const char *minicore_path, const struct analyze_opts *o
 	analyze_reap(pid, deadline, &rd, &status, &ru);
 	if (r == 0)
 		*ret = analyze_judge(&rd, status, analyze_now_ms() - start, ru.ru_maxrss);
+	json_object *a;
+	if (r == 0 && dinote[0] && *ret && json_object_object_get_ex(*ret, "analysis", &a))
+		json_object_object_add(a, "debuginfod", json_object_new_string(dinote));
 	free(rd.buf);
 	return r;
 }

@@ -14,6 +14,8 @@
 #define ANALYZE_TIMEOUT_DEFAULT 60000         /* ms of wall clock */
 #define ANALYZE_AS_DEFAULT      (1ull << 30)  /* RLIMIT_AS of the child */
 #define ANALYZE_NOFILE          8448          /* RLIMIT_NOFILE: modules and their debug files */
+#define ANALYZE_DEBUGINFOD_TIMEOUT_DEFAULT 30 /* s: DEBUGINFOD_TIMEOUT */
+#define ANALYZE_DEBUGINFOD_FILE_MAX (2ull << 30) /* bytes of one download: DEBUGINFOD_MAXSIZE, RLIMIT_FSIZE */
 
 struct analyze_opts {
 	unsigned timeout_ms;      /* 0 = ANALYZE_TIMEOUT_DEFAULT */
@@ -26,11 +28,21 @@ struct analyze_opts {
 	const char *sysroot;
 	pid_t crashed_tid;        /* see unwind_opts */
 	json_object *thread_names; /* see unwind_opts; not owned */
+	/* debuginfod: space-separated http(s) URLs, NULL or "" = none. Only with
+	 * them does the child get the network (sockets, resolver threads) and
+	 * file writes, and frames of modules without local debug information get
+	 * source lines from the servers. Downloads are cached in debuginfod_cache,
+	 * a directory that is created (or taken over) here, before the fork, mode
+	 * 0700 and owned by the analysis user; without it there is no debuginfod. */
+	const char *debuginfod_urls;
+	unsigned debuginfod_timeout;  /* seconds of DEBUGINFOD_TIMEOUT; 0 = the default */
+	const char *debuginfod_cache;
 };
 
 /* Unwind minicore_path in the sandbox. Returns 0 and a new object in *ret:
  *   "analysis": {status: "ok"|"failed"|"skipped", error: string or null,
- *                duration_ms, max_rss_kib}
+ *                duration_ms, max_rss_kib,
+ *                debuginfod: "on", or why not ("cache: …"); absent when off}
  * plus, when ok, the keys of unwind_core's output. A core that crashes, hangs
  * or floods the child is status "failed" with the reason ("killed by SIGSYS
  * (seccomp)", "timed out after 60 s", "result over 16 MiB"); minicore_path

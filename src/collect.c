@@ -240,10 +240,15 @@ static json_object *collect_record(struct collect_ctx *c, const struct stream_re
 static void collect_analyze(struct collect_ctx *c, bool have_mini)
 {
 	_cleanup_free_ char *mini = have_mini ? store_path(c->st.spool_dir, c->id, ".mini.tmp") : NULL;
+	/* ROOT/debuginfod, beside store/ and spool/: a cache that outlives each
+	 * crash and goes with the store (analyze_run hands it to the analysis user) */
+	_cleanup_free_ char *cache = c->cfg->debuginfod_urls ? store_path(c->st.root, "debuginfod", "") : NULL;
 	json_object *names = c->proc ? record_obj(c->proc, "threads") : NULL;
 	struct analyze_opts ao = {
 		.timeout_ms = (unsigned)c->cfg->analysis_timeout_sec * 1000u, .max_as = c->cfg->analysis_max_memory,
 		.sysroot_fd = c->root_fd, .thread_names = names,
+		.debuginfod_urls = c->cfg->debuginfod_urls, .debuginfod_cache = cache,
+		.debuginfod_timeout = (unsigned)c->cfg->debuginfod_timeout_sec,
 	};
 	int r;
 

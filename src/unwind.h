@@ -43,7 +43,8 @@ struct unwind_opts {
 	 * Not owned. */
 	json_object *thread_names;
 	/* Local files only: never ask debuginfod, even with DEBUGINFOD_URLS set
-	 * (elfutils would load libcurl and open sockets). The sandbox sets it. */
+	 * (elfutils would load libcurl and open sockets). The sandbox sets it
+	 * unless it was given debuginfod URLs (analyze.h). */
 	bool no_debuginfod;
 };
 

@@ -2,6 +2,7 @@
  * stacks; garbage, damage, a tiny timeout or a tiny memory limit come back
  * "failed" with a reason, and the parent (this test) lives on. */
 #include <elf.h>
+#include <ftw.h>
 #include <stdlib.h>
 
 #include "analyze.h"
@@ -158,6 +159,68 @@ START_TEST(test_limits)
 }
 END_TEST
 
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+/* debuginfod mode: the sandbox with the network and the cache still answers
+ * (the server here refuses every connection), the cache directory is made or
+ * taken over, 0700 and the analysis user's, and a symlink in its place is
+ * refused without touching its target; without URLs nothing of it happens. */
+START_TEST(test_debuginfod)
+{
+	struct targetcore tc;
+	char cache[192], target[192];
+	struct stat st;
+	targetcore_make(&tc, "wait", 1);
+	ck_assert_int_eq(chmod(tc.mini, 0600), 0);
+	ck_assert_int_eq(chmod(tc.dir, 0700), 0);
+	snprintf(cache, sizeof(cache), "%s/debuginfod", tc.dir);
+	snprintf(target, sizeof(target), "%s/elsewhere", tc.dir);
+
+	struct analyze_opts o = { .sysroot_fd = -1, .debuginfod_cache = cache };
+	json_object *res = run(tc.mini, &o, "ok"), *v;
+	ck_assert(!json_object_object_get_ex(analysis_of(res), "debuginfod", &v));
+	ck_assert_int_eq(lstat(cache, &st), -1);
+	json_object_put(res);
+
+	/* made by the parent; a root-owned 0755 one is taken over */
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1) {
+			ck_assert_int_eq(chown(cache, 0, 0), 0);
+			ck_assert_int_eq(chmod(cache, 0755), 0);
+		}
+		o = (struct analyze_opts){ .sysroot_fd = -1, .debuginfod_urls = "http://127.0.0.1:1",
+					   .debuginfod_timeout = 2, .debuginfod_cache = cache };
+		res = run(tc.mini, &o, "ok");
+		ck_assert_str_eq(jstr(analysis_of(res), "debuginfod"), "on");
+		ck_assert(json_object_object_get_ex(res, "threads", &v));
+		ck_assert_uint_ge(json_object_array_length(v), 2);
+		json_object_put(res);
+		ck_assert_int_eq(lstat(cache, &st), 0);
+		ck_assert(S_ISDIR(st.st_mode));
+		ck_assert_uint_eq(st.st_mode & 07777, 0700);
+		if (geteuid() == 0)
+			ck_assert_uint_ne(st.st_uid, 0);
+	}
+
+	/* a symlink where the cache should be: no debuginfod, still an answer */
+	ck_assert_int_eq(mkdir(target, 0755), 0);
+	ck_assert_int_eq(nftw(cache, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+	ck_assert_int_eq(symlink(target, cache), 0);
+	res = run(tc.mini, &o, "ok");
+	ck_assert_str_eq(jstr(analysis_of(res), "debuginfod"), "cache: Not a directory");
+	json_object_put(res);
+	ck_assert_int_eq(stat(target, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0755);
+	ck_assert_uint_eq(st.st_uid, geteuid());
+	unlink(cache);
+	rmdir(target);
+	targetcore_remove(&tc);
+}
+END_TEST
+
 static Suite *analyze_suite(void)
 {
 	Suite *s = suite_create("analyze");
@@ -168,6 +231,7 @@ static Suite *analyze_suite(void)
 	tcase_add_test(tc, test_hostile);
 	tcase_add_test(tc, test_truncated);
 	tcase_add_test(tc, test_limits);
+	tcase_add_test(tc, test_debuginfod);
 	suite_add_tcase(s, tc);
 	return s;
 }
