@@ -243,7 +243,9 @@ static void collect_analyze(struct collect_ctx *c, bool have_mini)
 	/* ROOT/debuginfod, beside store/ and spool/: a cache that outlives each
 	 * crash and goes with the store (analyze_run hands it to the analysis user) */
 	_cleanup_free_ char *cache = c->cfg->debuginfod_urls ? store_path(c->st.root, "debuginfod", "") : NULL;
-	json_object *names = c->proc ? record_obj(c->proc, "threads") : NULL;
+	json_object *names = c->proc ? json_object_object_get(c->proc, "threads") : NULL;
+	if (names && !json_object_is_type(names, json_type_array))
+		names = NULL;
 	struct analyze_opts ao = {
 		.timeout_ms = (unsigned)c->cfg->analysis_timeout_sec * 1000u, .max_as = c->cfg->analysis_max_memory,
 		.sysroot_fd = c->root_fd, .thread_names = names,

@@ -25,6 +25,10 @@
 /* libdwfl's find_elf callback has no user pointer: the root it searches is
  * thread-local, set for the length of one unwind_core_fd call. */
 static __thread int unwind_root_fd = -1;
+/* Module paths with " (deleted)" cut off, alive until unwind_core_fd returns
+ * (frames point at them). */
+static __thread char **unwind_paths;
+static __thread size_t unwind_npaths;
 static __thread bool unwind_local_only;
 static __thread char unwind_err[256];
 
@@ -269,6 +273,29 @@ static int unwind_mod_cmp(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
+/* The kernel names a file that was removed or replaced after it was mapped
+ * "PATH (deleted)". The module is PATH all the same (an upgraded binary is the
+ * usual case): cut the suffix, so that on_disk compares with what is at PATH
+ * now and the signature does not change with the upgrade. */
+#define UNWIND_DELETED " (deleted)"
+static const char *unwind_clean_path(const char *path, bool *deleted)
+{
+	size_t n = path ? strlen(path) : 0, d = strlen(UNWIND_DELETED);
+	*deleted = false;
+	if (n <= d || strcmp(path + n - d, UNWIND_DELETED) != 0)
+		return path;
+	char **np = realloc(unwind_paths, (unwind_npaths + 1) * sizeof(*np));
+	if (!np)
+		return path;
+	unwind_paths = np;
+	char *c = strndup(path, n - d);
+	if (!c)
+		return path;
+	unwind_paths[unwind_npaths++] = c;
+	*deleted = true;
+	return c;
+}
+
 /* Compare the build-id in the core with the file the crashed process had
  * mapped, as it is on disk now: "match", "mismatch" or "missing"; NULL when
  * there is nothing to compare. */
@@ -325,6 +352,8 @@ static int unwind_modules(Dwfl *dwfl, const struct unwind_notes *notes, json_obj
 			path = mainfile;
 		if (!path)
 			path = name;
+		bool deleted = false;
+		path = unwind_clean_path(path, &deleted);
 		*userdata = (void *)path;
 		const char *kind = "library";
 		if (notes->at_vdso && m.v[i].start == notes->at_vdso) {
@@ -346,6 +375,8 @@ static int unwind_modules(Dwfl *dwfl, const struct unwind_notes *notes, json_obj
 		json_object_object_add(j, "kind", json_object_new_string(kind));
 		const char *od = strcmp(kind, "vdso") ? unwind_on_disk(mod, path) : NULL;
 		json_object_object_add(j, "on_disk", od ? json_object_new_string(od) : NULL);
+		if (deleted)
+			json_object_object_add(j, "deleted", json_object_new_boolean(true));
 	}
 	json_object_object_add(out, "modules_truncated", json_object_new_boolean(m.truncated));
 	json_object_object_add(out, "vdso", notes->at_vdso ? unwind_hex(notes->at_vdso) : NULL);
@@ -690,6 +721,11 @@ int unwind_core_fd(int fd, const struct unwind_opts *o, json_object **ret)
 	}
 	unwind_local_only = o->no_debuginfod;
 	int r = unwind_core_elf(fd, o, ret);
+	for (size_t i = 0; i < unwind_npaths; i++)
+		free(unwind_paths[i]);
+	free(unwind_paths);
+	unwind_paths = NULL;
+	unwind_npaths = 0;
 	unwind_root_fd = -1;
 	unwind_local_only = false;
 	return r;

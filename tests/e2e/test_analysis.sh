@@ -212,7 +212,7 @@ if main and fns(main[0]):
     want("waiter_a" in fns(main[0]) or len(names) < 7, "main thread does not wait in waiter_a: %s" % fns(main[0]))
 want("crash_now" in j["slogan"], "slogan %r does not name crash_now" % j["slogan"])
 # The names the threads gave themselves (pthread_setname_np), from the record.
-known_bug(T[0].get("name") == "crash_worker" and
+want(T[0].get("name") == "crash_worker" and
           all(t.get("name") in set("waiter_" + c for c in "bcdefg") | {j["comm"]} for t in T[1:]),
           "threads[].name is null for every thread (%s), although proc.threads has each tid with its comm: "
           "src/collect.c collect_analyze() takes record_obj(c->proc, \"threads\"), which is NULL for an "
@@ -322,7 +322,7 @@ for f in j["threads"][0]["frames"]:
     if f["module"] == ex[0]["path"]:
         want(f["function"] in (None, "read_field", "parse_header", "parse_request", "main", "_start"),
              "frame at %s named %r" % (f["pc"], f["function"]))
-known_bug(ex[0]["on_disk"] == "mismatch",
+want(ex[0]["on_disk"] == "mismatch" and ex[0].get("deleted") is True and not ex[0]["path"].endswith("(deleted)"),
           "the executable replaced after start has on_disk %r (path %r), expected \"mismatch\": the kernel "
           "names the unlinked file \"PATH (deleted)\" in NT_FILE and src/unwind.c unwind_on_disk() opens that "
           "literal path (\" (deleted)\" kept) instead of PATH, so it answers \"missing\" although PATH exists "
