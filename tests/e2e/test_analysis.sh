@@ -218,6 +218,15 @@ want(T[0].get("name") == "crash_worker" and
           "src/collect.c collect_analyze() takes record_obj(c->proc, \"threads\"), which is NULL for an "
           "array, so unwind_thread_name() never gets the names" % [t.get("name") for t in T])
 '
+	# mortem stacks: the crashing thread first, the 7 waiters (all distinct
+	# stacks) after it; --all prints the 8 threads one by one.
+	local st all
+	st=$($MORTEM stacks "$p") || fail "mortem stacks $p failed"
+	printf '%s\n' "$st" | grep -m1 -q '^  Thread .* — crashed:$' || fail "stacks: no crashed thread header: $st"
+	[ "$(printf '%s\n' "$st" | grep -c '^  1 thread: ')" = 7 ] || fail "stacks: expected 7 single-thread groups: $st"
+	all=$($MORTEM stacks --all "$p") || fail "mortem stacks --all $p failed"
+	[ "$(printf '%s\n' "$all" | grep -c '^  Thread ')" = 8 ] || fail "stacks --all: expected 8 threads: $all"
+	$MORTEM info "$p" | head -n1 | grep -q 'crash_now' || fail "info does not open with the verdict"
 }
 case_ threads threads
 
