@@ -153,15 +153,67 @@ deps:
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
 
+# Where the system integration goes. With PREFIX=/usr/local systemd still finds
+# the units, sysusers, tmpfiles and catalog files (it reads /usr/local/lib/ too),
+# and bash-completion the completion.
+UNITDIR       ?= $(SYSTEMDDIR)/system
+CATALOGDIR    ?= $(SYSTEMDDIR)/catalog
+SYSUSERSDIR   ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR   ?= $(PREFIX)/lib/tmpfiles.d
+BASHCOMPDIR   ?= $(PREFIX)/share/bash-completion/completions
+DOCDIR        ?= $(PREFIX)/share/doc/mortem
+# The files under systemd/ and completion/ name the paths of PREFIX=/usr: point
+# them at this installation's.
+INSTALL_SUBST = sed -e 's|/usr/bin/mortem|$(BINDIR)/mortem|g' -e 's|/usr/libexec/mortem|$(LIBEXECDIR)|g' \
+		-e 's|/var/lib/mortem|$(LOCALSTATEDIR)/lib/mortem|g' -e 's|/etc/mortem|$(SYSCONFDIR)/mortem|g'
+INSTALLED_FILES = $(BINDIR)/mortem $(LIBEXECDIR)/mortem-collect \
+		$(UNITDIR)/mortem-vacuum.service $(UNITDIR)/mortem-vacuum.timer \
+		$(SYSUSERSDIR)/mortem.conf $(TMPFILESDIR)/mortem.conf $(CATALOGDIR)/mortem.catalog \
+		$(BASHCOMPDIR)/mortem $(DOCDIR)/examples/50-mortem.conf
+
+# The sysctl file is only an example (under DOCDIR): installing it into
+# sysctl.d would take core dumps over at the next boot; `mortem enable` does
+# that when asked. Without DESTDIR, as root on a systemd machine, the user,
+# the store directories and the catalog are set up at once, as a package would.
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSCONFDIR)/mortem/mortem.conf.d \
-		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(CATALOGDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(DOCDIR)/examples
 	install -m 0755 $(B)/mortem $(DESTDIR)$(BINDIR)/mortem
 	install -m 0755 $(B)/mortem-collect $(DESTDIR)$(LIBEXECDIR)/mortem-collect
 	test -e $(DESTDIR)$(SYSCONFDIR)/mortem/mortem.conf || \
 		install -m 0644 packaging/mortem.conf $(DESTDIR)$(SYSCONFDIR)/mortem/mortem.conf
 	for m in man/*.[158]; do [ -e "$$m" ] || continue; \
 		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/; done
+	for f in systemd/mortem-vacuum.service:$(UNITDIR)/mortem-vacuum.service \
+		 systemd/mortem-vacuum.timer:$(UNITDIR)/mortem-vacuum.timer \
+		 systemd/sysusers.d/mortem.conf:$(SYSUSERSDIR)/mortem.conf \
+		 systemd/tmpfiles.d/mortem.conf:$(TMPFILESDIR)/mortem.conf \
+		 systemd/sysctl.d/50-mortem.conf.example:$(DOCDIR)/examples/50-mortem.conf \
+		 catalog/mortem.catalog:$(CATALOGDIR)/mortem.catalog \
+		 completion/mortem.bash:$(BASHCOMPDIR)/mortem; do \
+		$(INSTALL_SUBST) "$${f%%:*}" > "$(DESTDIR)$${f#*:}.tmp" && \
+		chmod 0644 "$(DESTDIR)$${f#*:}.tmp" && mv -f "$(DESTDIR)$${f#*:}.tmp" "$(DESTDIR)$${f#*:}" || exit 1; \
+	done
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && [ -d /run/systemd/system ]; then \
+		echo "  SETUP   user mortem, $(LOCALSTATEDIR)/lib/mortem, journal catalog"; \
+		systemd-sysusers $(SYSUSERSDIR)/mortem.conf || true; \
+		systemd-tmpfiles --create $(TMPFILESDIR)/mortem.conf || true; \
+		journalctl --update-catalog || true; \
+		systemctl daemon-reload || true; \
+	fi
+
+# Removes what `install` put there, but not the configuration in SYSCONFDIR,
+# the store, the user, or the kernel's core_pattern (`mortem disable` first).
+.PHONY: uninstall
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED_FILES))
+	for m in man/*.[158]; do [ -e "$$m" ] || continue; \
+		rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m#man/}; done
+	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && [ -d /run/systemd/system ]; then \
+		journalctl --update-catalog || true; systemctl daemon-reload || true; fi
 
 clean:
 	rm -rf $(B)
