@@ -14,6 +14,8 @@
 #include <time.h>
 
 #include "config.h"
+#include "doctor.h"
+#include "enable.h"
 #include "index.h"
 #include "parse.h"
 #include "record.h"
@@ -37,6 +39,8 @@ struct cli {
 	const char *since, *until, *output, *debugger;
 	bool reverse, all;
 	size_t limit;
+	bool force, runtime;   /* enable */
+	const char *collector; /* enable --collector */
 };
 
 static void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -405,10 +409,13 @@ static void cli_usage(FILE *f)
 	      "  dump [MATCH]      write the original core to standard output or -o FILE\n"
 	      "  debug [MATCH]     open the core in gdb\n"
 	      "  reindex           rebuild the index from the records\n"
+	      "  enable            hand the kernel's core dumps to mortem-collect (root)\n"
+	      "  disable           put back the core handler that enable replaced (root)\n"
+	      "  doctor            check that crashes will be caught, and say why not\n"
 	      "\n"
 	      "Options:\n"
 	      "  -c, --config FILE   configuration file (also MORTEM_CONFIG)\n"
-	      "      --json          JSON output (list, info)\n"
+	      "      --json          JSON output (list, info, doctor)\n"
 	      "  -S, --since TIME    only crashes at or after TIME\n"
 	      "  -U, --until TIME    only crashes at or before TIME\n"
 	      "  -r, --reverse       newest first\n"
@@ -416,6 +423,9 @@ static void cli_usage(FILE *f)
 	      "  -o, --output FILE   where dump writes the core\n"
 	      "      --all           stacks: every thread on its own\n"
 	      "      --debugger CMD  debugger for debug (default gdb)\n"
+	      "      --force         enable: replace another core handler\n"
+	      "      --runtime       enable: the running kernel only, no sysctl.d drop-in\n"
+	      "      --collector PATH  enable: the collector to point the kernel at\n"
 	      "  -h, --help          this help\n"
 	      "\n"
 	      "MATCH: an id or unique id prefix, a PID, a command name, or an executable path.\n"
@@ -435,6 +445,8 @@ int main(int argc, char **argv)
 		{ "reverse", no_argument, NULL, 'r' },      { "output", required_argument, NULL, 'o' },
 		{ "debugger", required_argument, NULL, 'D' }, { "help", no_argument, NULL, 'h' },
 		{ "all", no_argument, NULL, 'a' },
+		{ "force", no_argument, NULL, 'F' },        { "runtime", no_argument, NULL, 'R' },
+		{ "collector", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	while ((opt = getopt_long(argc, argv, "c:S:U:rn:o:h", opts, NULL)) != -1) {
@@ -447,6 +459,9 @@ int main(int argc, char **argv)
 		case 'o': c.output = optarg; break;
 		case 'D': c.debugger = optarg; break;
 		case 'a': c.all = true; break;
+		case 'F': c.force = true; break;
+		case 'R': c.runtime = true; break;
+		case 'C': c.collector = optarg; break;
 		case 'n':
 			if (parse_u64(optarg, &u) < 0 || u == 0 || u > SIZE_MAX) {
 				cli_err("invalid count '%s' for -n", optarg);
@@ -470,6 +485,20 @@ int main(int argc, char **argv)
 	}
 	if (!c.config_path)
 		c.config_path = getenv("MORTEM_CONFIG") ? getenv("MORTEM_CONFIG") : CONFIG_DEFAULT_PATH;
+
+	bool is_enable = strcmp(verb, "enable") == 0, is_disable = strcmp(verb, "disable") == 0;
+	if ((is_enable || is_disable || strcmp(verb, "doctor") == 0) && match) {
+		cli_err("%s takes no argument", verb);
+		return EXIT_USAGE;
+	}
+	/* Before the config: a non-root user is told so, not about an unreadable file. */
+	if ((is_enable || is_disable) && geteuid() != 0) {
+		fprintf(stderr, "mortem %s: must be root\n", verb);
+		return EXIT_FAILURE;
+	}
+	/* doctor loads the configuration itself, to report its problems. */
+	if (strcmp(verb, "doctor") == 0)
+		return doctor_main(c.config_path, c.json);
 
 	if (config_init(&c.cfg) < 0) {
 		cli_err("out of memory");
@@ -499,6 +528,16 @@ int main(int argc, char **argv)
 		r = cli_debug(&c, match);
 	else if (strcmp(verb, "reindex") == 0)
 		r = match ? (cli_err("reindex takes no MATCH"), EXIT_USAGE) : cli_reindex(&c);
+	else if (is_enable || is_disable) {
+		struct enable_opts eo = {
+			.root = c.st.root,
+			.collector = c.collector,
+			.config = strcmp(c.config_path, CONFIG_DEFAULT_PATH) != 0 ? c.config_path : NULL,
+			.force = c.force,
+			.runtime = c.runtime,
+		};
+		r = is_enable ? enable_on(&eo) : enable_off(&eo);
+	}
 	else {
 		cli_err("unknown command '%s'", verb);
 		cli_usage(stderr);

@@ -1,0 +1,52 @@
+/* mortem doctor: will crashes be caught, and if not, why not. One check per
+ * line, each ok, warn or fail; --json prints {ok, checks: [{name, status,
+ * message}]}. A fail means crashes are (or may be) lost: exit status 1. A warn
+ * is printed but leaves the exit status 0. The checks that look at a value
+ * (a sysctl, a limit, the pattern) are separate so the unit suite can feed them. */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define DOCTOR_CHECKS_MAX 24
+#define DOCTOR_PIPE_LIMIT_SMALL 1024   /* below this many dumps at once, warn about storms */
+#define DOCTOR_FREE_LOW (256ull << 20) /* free space below which the store is warned about */
+#define DOCTOR_SPOOL_AGE_SEC 60        /* spool files older than this are leftovers */
+
+enum doctor_status { DOCTOR_OK, DOCTOR_WARN, DOCTOR_FAIL };
+
+struct doctor_check {
+	const char *name; /* a string literal */
+	enum doctor_status status;
+	char *message;
+};
+
+struct doctor {
+	struct doctor_check checks[DOCTOR_CHECKS_MAX];
+	size_t n;
+};
+
+void doctor_add(struct doctor *d, const char *name, enum doctor_status status, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void doctor_free(struct doctor *d);
+/* The worst status of all checks. */
+enum doctor_status doctor_worst(const struct doctor *d);
+const char *doctor_status_name(enum doctor_status s);
+json_object *doctor_json(const struct doctor *d);
+void doctor_print(const struct doctor *d, FILE *f);
+
+/* The pure checks. value: the sysctl as read; release: uname -r; config_path:
+ * the config this mortem read. */
+void doctor_check_core_pattern(struct doctor *d, const char *pattern, const char *release, const char *config_path);
+void doctor_check_pipe_limit(struct doctor *d, const char *value);
+void doctor_check_suid_dumpable(struct doctor *d, const char *value);
+/* RLIMIT_CORE soft limit: `what` says whose ("systemd services"). */
+void doctor_check_rlimit_core(struct doctor *d, const char *name, const char *what, uint64_t soft, bool infinity);
+/* DefaultLimitCORESoft= (else DefaultLimitCORE=) from `systemctl show`
+ * output: 0 with *soft / *infinity set, -ENOENT when absent, -EINVAL when bad. */
+int doctor_parse_systemd_limit(const char *text, uint64_t *soft, bool *infinity);
+
+/* The verb: every check, printed; returns the exit status. */
+int doctor_main(const char *config_path, bool json);

@@ -1,0 +1,236 @@
+/* doctor.c: the checks that judge a value (core_pattern, core_pipe_limit,
+ * suid_dumpable, RLIMIT_CORE, systemctl's output) and the report's JSON. The
+ * machine-wide run is exercised by tests/e2e/test_enable.sh and test_doctor.sh. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "doctor.h"
+#include "testutil.h"
+#include "util.h"
+
+static char tmpdir[64];
+
+static void setup_tmp(void)
+{
+	strcpy(tmpdir, "/tmp/check_doctor.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void teardown_tmp(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	(void)!system(cmd);
+}
+
+/* The only check of d: its status and whether the message holds `part`. */
+static void expect(struct doctor *d, const char *name, enum doctor_status st, const char *part)
+{
+	ck_assert_uint_eq(d->n, 1);
+	ck_assert_str_eq(d->checks[0].name, name);
+	ck_assert_msg(d->checks[0].status == st, "%s: status %s, expected %s: %s", name,
+		      doctor_status_name(d->checks[0].status), doctor_status_name(st), d->checks[0].message);
+	ck_assert_msg(strstr(d->checks[0].message, part), "%s: '%s' lacks '%s'", name, d->checks[0].message, part);
+	doctor_free(d);
+}
+
+START_TEST(test_pipe_limit)
+{
+	struct doctor d = { .n = 0 };
+	doctor_check_pipe_limit(&d, "0");
+	expect(&d, "core_pipe_limit", DOCTOR_WARN, "races");
+	doctor_check_pipe_limit(&d, "16");
+	expect(&d, "core_pipe_limit", DOCTOR_WARN, "storm");
+	doctor_check_pipe_limit(&d, "1023");
+	expect(&d, "core_pipe_limit", DOCTOR_WARN, "storm");
+	doctor_check_pipe_limit(&d, "1024");
+	expect(&d, "core_pipe_limit", DOCTOR_OK, "1024");
+	doctor_check_pipe_limit(&d, "2147483647");
+	expect(&d, "core_pipe_limit", DOCTOR_OK, "2147483647");
+	doctor_check_pipe_limit(&d, "x");
+	expect(&d, "core_pipe_limit", DOCTOR_WARN, "cannot be read");
+	doctor_check_pipe_limit(&d, NULL);
+	expect(&d, "core_pipe_limit", DOCTOR_WARN, "cannot be read");
+}
+END_TEST
+
+START_TEST(test_suid_dumpable)
+{
+	struct doctor d = { .n = 0 };
+	doctor_check_suid_dumpable(&d, "0");
+	expect(&d, "suid_dumpable", DOCTOR_WARN, "setuid");
+	doctor_check_suid_dumpable(&d, "1");
+	expect(&d, "suid_dumpable", DOCTOR_WARN, "insecure");
+	doctor_check_suid_dumpable(&d, "2");
+	expect(&d, "suid_dumpable", DOCTOR_OK, "2");
+	doctor_check_suid_dumpable(&d, "7");
+	expect(&d, "suid_dumpable", DOCTOR_WARN, "unexpected");
+	doctor_check_suid_dumpable(&d, NULL);
+	expect(&d, "suid_dumpable", DOCTOR_WARN, "cannot be read");
+}
+END_TEST
+
+START_TEST(test_rlimit_core)
+{
+	struct doctor d = { .n = 0 };
+	/* A pipe core_pattern ignores RLIMIT_CORE, except the value 1. */
+	doctor_check_rlimit_core(&d, "rlimit_shell", "this shell", 0, false);
+	expect(&d, "rlimit_shell", DOCTOR_OK, "RLIMIT_CORE 0");
+	doctor_check_rlimit_core(&d, "rlimit_shell", "this shell", 1, false);
+	expect(&d, "rlimit_shell", DOCTOR_WARN, "RLIMIT_CORE is 1");
+	doctor_check_rlimit_core(&d, "rlimit_shell", "this shell", UINT64_MAX, true);
+	expect(&d, "rlimit_shell", DOCTOR_OK, "infinity");
+	doctor_check_rlimit_core(&d, "rlimit_services", "systemd services", 4096, false);
+	expect(&d, "rlimit_services", DOCTOR_OK, "systemd services: RLIMIT_CORE 4096");
+}
+END_TEST
+
+START_TEST(test_systemd_limit)
+{
+	uint64_t soft = 7;
+	bool inf = true;
+	ck_assert_int_eq(doctor_parse_systemd_limit("DefaultLimitCORE=infinity\nDefaultLimitCORESoft=0\n", &soft, &inf),
+			 0);
+	ck_assert(!inf);
+	ck_assert_uint_eq(soft, 0);
+	ck_assert_int_eq(doctor_parse_systemd_limit("DefaultLimitCORE=infinity\n", &soft, &inf), 0);
+	ck_assert(inf);
+	ck_assert_int_eq(doctor_parse_systemd_limit("DefaultLimitCORESoft=1", &soft, &inf), 0);
+	ck_assert(!inf);
+	ck_assert_uint_eq(soft, 1);
+	ck_assert_int_eq(doctor_parse_systemd_limit("DefaultLimitCORESoft=infinity\nDefaultLimitCORE=infinity\n", &soft,
+						    &inf), 0);
+	ck_assert(inf);
+	ck_assert_int_eq(doctor_parse_systemd_limit("", &soft, &inf), -ENOENT);
+	ck_assert_int_eq(doctor_parse_systemd_limit("XDefaultLimitCORE=1\n", &soft, &inf), -ENOENT);
+	ck_assert_int_eq(doctor_parse_systemd_limit("DefaultLimitCORE=lots\n", &soft, &inf), -EINVAL);
+	ck_assert_int_eq(doctor_parse_systemd_limit("DefaultLimitCORE=\n", &soft, &inf), -EINVAL);
+}
+END_TEST
+
+static void make_file(const char *path, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(chmod(path, mode), 0);
+}
+
+START_TEST(test_core_pattern)
+{
+	struct doctor d = { .n = 0 };
+	char col[128], noexec[160], conf[128], other[128], pat[512];
+
+	snprintf(col, sizeof(col), "%s/mortem-collect", tmpdir);
+	snprintf(noexec, sizeof(noexec), "%s/sub", tmpdir);
+	ck_assert_int_eq(mkdir(noexec, 0755), 0);
+	snprintf(noexec, sizeof(noexec), "%s/sub/mortem-collect", tmpdir);
+	snprintf(conf, sizeof(conf), "%s/m.conf", tmpdir);
+	snprintf(other, sizeof(other), "%s/other.conf", tmpdir);
+	make_file(col, 0755);
+	make_file(noexec, 0644);
+	make_file(conf, 0644);
+	make_file(other, 0644);
+
+	doctor_check_core_pattern(&d, "core", "6.1.0", conf);
+	expect(&d, "core_pattern", DOCTOR_FAIL, "core files");
+	doctor_check_core_pattern(&d, "|/usr/lib/systemd/systemd-coredump %P", "6.1.0", conf);
+	expect(&d, "core_pattern", DOCTOR_FAIL, "another handler");
+
+	snprintf(pat, sizeof(pat), "|%s -c %s %%P %%u %%g %%s %%t %%c %%h %%d", col, conf);
+	doctor_check_core_pattern(&d, pat, "6.1.0", conf);
+	expect(&d, "core_pattern", DOCTOR_OK, col);
+	/* The same file by another name is the same config. */
+	char alias[160];
+	snprintf(alias, sizeof(alias), "%s/./m.conf", tmpdir);
+	doctor_check_core_pattern(&d, pat, "6.1.0", alias);
+	expect(&d, "core_pattern", DOCTOR_OK, col);
+	doctor_check_core_pattern(&d, pat, "6.1.0", other);
+	expect(&d, "core_pattern", DOCTOR_WARN, "which reads");
+
+	snprintf(pat, sizeof(pat), "|%s -c %s %%P %%u %%g %%s %%t %%c %%h %%d %%F", col, conf);
+	doctor_check_core_pattern(&d, pat, "6.1.0", conf);
+	expect(&d, "core_pattern", DOCTOR_WARN, "%F");
+	doctor_check_core_pattern(&d, pat, "6.16.1", conf);
+	expect(&d, "core_pattern", DOCTOR_OK, col);
+
+	snprintf(pat, sizeof(pat), "|%s %%P", noexec);
+	doctor_check_core_pattern(&d, pat, "6.1.0", conf);
+	expect(&d, "core_pattern", DOCTOR_FAIL, "not an executable"); /* no x bit at all: even root cannot */
+	snprintf(pat, sizeof(pat), "|%s/missing/mortem-collect %%P", tmpdir);
+	doctor_check_core_pattern(&d, pat, "6.1.0", conf);
+	expect(&d, "core_pattern", DOCTOR_FAIL, "not an executable");
+}
+END_TEST
+
+START_TEST(test_report)
+{
+	struct doctor d = { .n = 0 };
+	json_object *o, *v, *checks, *c;
+
+	ck_assert_int_eq(doctor_worst(&d), DOCTOR_OK);
+	doctor_add(&d, "a", DOCTOR_OK, "fine %d", 1);
+	doctor_add(&d, "b", DOCTOR_WARN, "hmm");
+	ck_assert_int_eq(doctor_worst(&d), DOCTOR_WARN);
+	o = doctor_json(&d);
+	ck_assert(json_object_object_get_ex(o, "ok", &v));
+	ck_assert(json_object_get_boolean(v)); /* warnings alone: still ok */
+	json_object_put(o);
+
+	doctor_add(&d, "c", DOCTOR_FAIL, "\"quoted\"\n");
+	ck_assert_int_eq(doctor_worst(&d), DOCTOR_FAIL);
+	o = doctor_json(&d);
+	ck_assert(json_object_object_get_ex(o, "ok", &v));
+	ck_assert(!json_object_get_boolean(v));
+	ck_assert(json_object_object_get_ex(o, "checks", &checks));
+	ck_assert_uint_eq(json_object_array_length(checks), 3);
+	c = json_object_array_get_idx(checks, 2);
+	ck_assert(json_object_object_get_ex(c, "name", &v));
+	ck_assert_str_eq(json_object_get_string(v), "c");
+	ck_assert(json_object_object_get_ex(c, "status", &v));
+	ck_assert_str_eq(json_object_get_string(v), "fail");
+	ck_assert(json_object_object_get_ex(c, "message", &v));
+	ck_assert_str_eq(json_object_get_string(v), "\"quoted\"\n");
+	/* Round trip through text. */
+	json_object *back = json_tokener_parse(json_object_to_json_string(o));
+	ck_assert_ptr_nonnull(back);
+	json_object_put(back);
+	json_object_put(o);
+
+	/* The table is capped, not overrun. */
+	for (int i = 0; i < 2 * DOCTOR_CHECKS_MAX; i++)
+		doctor_add(&d, "x", DOCTOR_OK, "%d", i);
+	ck_assert_uint_eq(d.n, DOCTOR_CHECKS_MAX);
+
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	ck_assert_ptr_nonnull(f);
+	doctor_print(&d, f);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "crashes will NOT all be caught"));
+	ck_assert_ptr_nonnull(strstr(buf, "  FAIL  c "));
+	ck_assert_ptr_nonnull(strstr(buf, "  WARN  b "));
+	free(buf);
+	doctor_free(&d);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("doctor");
+	TCase *tc = tcase_create("checks");
+	tcase_add_test(tc, test_pipe_limit);
+	tcase_add_test(tc, test_suid_dumpable);
+	tcase_add_test(tc, test_rlimit_core);
+	tcase_add_test(tc, test_systemd_limit);
+	tcase_add_test(tc, test_report);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("core_pattern");
+	tcase_add_checked_fixture(tc, setup_tmp, teardown_tmp);
+	tcase_add_test(tc, test_core_pattern);
+	suite_add_tcase(s, tc);
+	return testutil_run(s);
+}
