@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -32,6 +33,8 @@
 #define CONFIG_FILE_MAX (1u << 20) /* bytes per configuration file */
 #define CONFIG_LINE_MAX 4096       /* bytes per line, newline excluded */
 #define CONFIG_DROPIN_SUFFIX ".conf"
+#define CONFIG_AGE_MAX_SEC (UINT64_C(3650) * 86400) /* MaxAge=, RecordMaxAge=: ten years */
+#define CONFIG_RATE_BURST_MAX 100000                /* RateLimit= N */
 
 static const char *const config_default_redact[] = {
 	"*KEY*", "*TOKEN*", "*SECRET*", "*PASSWORD*", "*PASSWD*", "*CREDENTIAL*", "*AUTH*",
@@ -43,6 +46,9 @@ enum config_type {
 	CONFIG_SIZE,
 	CONFIG_GLOBS,
 	CONFIG_URLS,
+	CONFIG_SIZE_OR_PERCENT, /* struct config_quota */
+	CONFIG_DURATION,        /* uint64_t seconds, bounds in size_min/size_max */
+	CONFIG_RATE,            /* struct config_rate, interval bounds in size_min/size_max */
 };
 
 struct config_key {
@@ -51,7 +57,7 @@ struct config_key {
 	enum config_type type;
 	size_t offset;              /* into struct mortem_config */
 	int64_t min, max;           /* CONFIG_INT */
-	uint64_t size_min, size_max; /* CONFIG_SIZE */
+	uint64_t size_min, size_max; /* CONFIG_SIZE; seconds for CONFIG_DURATION, CONFIG_RATE */
 };
 
 #define CONFIG_OFF(f) offsetof(struct mortem_config, f)
@@ -64,6 +70,13 @@ static const struct config_key config_keys[] = {
 	{ "Store", "MiniCoreMax", CONFIG_SIZE, CONFIG_OFF(minicore_max), 0, 0, 64u << 10, 256u << 20 },
 	{ "Store", "MiniCoreStackMax", CONFIG_SIZE, CONFIG_OFF(minicore_stack_max), 0, 0, 4u << 10, UINT64_MAX },
 	{ "Policy", "MaxCoreSize", CONFIG_SIZE, CONFIG_OFF(max_core_size), 0, 0, 0, UINT64_MAX },
+	{ "Policy", "MaxUse", CONFIG_SIZE_OR_PERCENT, CONFIG_OFF(max_use), 0, 0, 0, 0 },
+	{ "Policy", "KeepFree", CONFIG_SIZE_OR_PERCENT, CONFIG_OFF(keep_free), 0, 0, 0, 0 },
+	{ "Policy", "MaxAge", CONFIG_DURATION, CONFIG_OFF(max_age_sec), 0, 0, 0, CONFIG_AGE_MAX_SEC },
+	{ "Policy", "RecordMaxAge", CONFIG_DURATION, CONFIG_OFF(record_max_age_sec), 0, 0, 0, CONFIG_AGE_MAX_SEC },
+	{ "Policy", "KeepPerSignature", CONFIG_INT, CONFIG_OFF(keep_per_signature), 0, 1000, 0, 0 },
+	{ "Policy", "RateLimit", CONFIG_RATE, CONFIG_OFF(rate_limit), 0, 0, 1, 30 * 86400 },
+	{ "Policy", "MaxConcurrent", CONFIG_INT, CONFIG_OFF(max_concurrent), 0, 4096, 0, 0 },
 	{ "Collect", "RedactEnvironment", CONFIG_GLOBS, CONFIG_OFF(redact), 0, 0, 0, 0 },
 	{ "Collect", "ProcItemMax", CONFIG_SIZE, CONFIG_OFF(proc_item_max), 0, 0, 4u << 10, 64u << 20 },
 	{ "Analysis", "Timeout", CONFIG_INT, CONFIG_OFF(analysis_timeout_sec), 1, 3600, 0, 0 },
@@ -112,6 +125,13 @@ int config_init(struct mortem_config *c)
 		.minicore_max = 32u << 20,
 		.minicore_stack_max = 1u << 20,
 		.max_core_size = UINT64_C(32) << 30,
+		.max_use = { .percent = 10, .cap = CONFIG_DEFAULT_QUOTA_CAP },
+		.keep_free = { .percent = 15, .cap = CONFIG_DEFAULT_QUOTA_CAP },
+		.max_age_sec = 14 * 86400,
+		.record_max_age_sec = 90 * 86400,
+		.keep_per_signature = 3,
+		.rate_limit = { .burst = 5, .interval_sec = 600 },
+		.max_concurrent = 0,
 		.proc_item_max = 256u << 10,
 		.analysis_timeout_sec = 60,
 		.analysis_max_memory = 1ull << 30,
@@ -227,6 +247,147 @@ static int config_set_size(struct config_ctx *ctx, const struct config_key *k, c
 	return 0;
 }
 
+/* A size; or "10%" (0..100), optionally "10% max 4G": a share of the store's
+ * file system with an upper bound. "0" and "0%" both mean no limit. */
+static int config_set_quota(struct config_ctx *ctx, const struct config_key *k, const char *value)
+{
+	struct config_quota *dst = (struct config_quota *)(void *)((char *)ctx->c + k->offset);
+	_cleanup_free_ char *head = NULL;
+	const char *pct = strchr(value, '%'), *cap_s = NULL;
+	uint64_t bytes = 0, cap = 0;
+	unsigned percent = 0;
+	int r;
+
+	if (pct && pct[1] != '\0') {
+		const char *p = pct + 1;
+		size_t sp = strspn(p, " \t");
+
+		if (sp > 0 && strncmp(p + sp, "max", 3) == 0 && strspn(p + sp + 3, " \t") > 0)
+			cap_s = p + sp + 3 + strspn(p + sp + 3, " \t");
+		if (!cap_s || parse_size(cap_s, &cap) < 0) {
+			config_warnf(ctx, ctx->line, "key '%s': invalid size or percent '%s'", k->key, value);
+			return -EINVAL;
+		}
+		head = strndup(value, (size_t)(pct + 1 - value));
+		if (!head)
+			return -ENOMEM;
+	}
+	r = parse_size_or_percent(head ? head : value, &bytes, &percent);
+	if (r == -ERANGE && pct) {
+		config_warnf(ctx, ctx->line, "key '%s': percent '%s' out of range 0..100%%", k->key, value);
+		return -EINVAL;
+	}
+	if (r == -ERANGE) {
+		config_warnf(ctx, ctx->line, "key '%s': size '%s' too large", k->key, value);
+		return -EINVAL;
+	}
+	if (r < 0) {
+		config_warnf(ctx, ctx->line, "key '%s': invalid size or percent '%s'", k->key, value);
+		return -EINVAL;
+	}
+	*dst = r == 1 ? (struct config_quota){ .percent = percent, .cap = percent > 0 ? cap : 0 }
+		      : (struct config_quota){ .bytes = bytes };
+	return 0;
+}
+
+/* Largest unit that divides sec exactly: "30d", "10min", "90s". */
+static void config_format_duration(uint64_t sec, char *buf, size_t len)
+{
+	static const struct { const char *name; uint64_t sec; } units[] = {
+		{ "w", 604800 }, { "d", 86400 }, { "h", 3600 }, { "min", 60 },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+		if (sec > 0 && sec % units[i].sec == 0) {
+			(void)snprintf(buf, len, "%" PRIu64 "%s", sec / units[i].sec, units[i].name);
+			return;
+		}
+	}
+	(void)snprintf(buf, len, "%" PRIu64 "s", sec);
+}
+
+/* A duration within the key's bounds; warns naming the key. */
+static int config_parse_duration(struct config_ctx *ctx, const struct config_key *k,
+				 const char *value, uint64_t *ret)
+{
+	char lim[32];
+	uint64_t v;
+	int r;
+
+	r = parse_duration(value, &v);
+	if (r == -EINVAL) {
+		config_warnf(ctx, ctx->line, "key '%s': invalid duration '%s'", k->key, value);
+		return -EINVAL;
+	}
+	if (r < 0 || v > k->size_max) {
+		config_format_duration(k->size_max, lim, sizeof(lim));
+		config_warnf(ctx, ctx->line, "key '%s': duration '%s' above maximum %s", k->key, value, lim);
+		return -EINVAL;
+	}
+	if (v < k->size_min) {
+		config_format_duration(k->size_min, lim, sizeof(lim));
+		config_warnf(ctx, ctx->line, "key '%s': duration '%s' below minimum %s", k->key, value, lim);
+		return -EINVAL;
+	}
+	*ret = v;
+	return 0;
+}
+
+static int config_set_duration(struct config_ctx *ctx, const struct config_key *k, const char *value)
+{
+	uint64_t *dst = (uint64_t *)(void *)((char *)ctx->c + k->offset);
+	uint64_t v;
+	int r;
+
+	r = config_parse_duration(ctx, k, value, &v);
+	if (r < 0)
+		return r;
+	*dst = v;
+	return 0;
+}
+
+/* "N/INTERVAL" (5/10min: five per ten minutes), or "0" for no limit; N = 0 with
+ * an interval is no limit too. */
+static int config_set_rate(struct config_ctx *ctx, const struct config_key *k, const char *value)
+{
+	struct config_rate *dst = (struct config_rate *)(void *)((char *)ctx->c + k->offset);
+	_cleanup_free_ char *burst_s = NULL;
+	const char *slash = strchr(value, '/');
+	uint64_t interval;
+	uint32_t burst;
+	int r;
+
+	if (strcmp(value, "0") == 0) {
+		*dst = (struct config_rate){ 0 };
+		return 0;
+	}
+	if (!slash) {
+		config_warnf(ctx, ctx->line, "key '%s': invalid rate '%s', expected N/INTERVAL or 0",
+			     k->key, value);
+		return -EINVAL;
+	}
+	burst_s = strndup(value, (size_t)(slash - value));
+	if (!burst_s)
+		return -ENOMEM;
+	r = parse_u32(burst_s, &burst);
+	if (r == -EINVAL) {
+		config_warnf(ctx, ctx->line, "key '%s': invalid rate '%s', expected N/INTERVAL or 0",
+			     k->key, value);
+		return -EINVAL;
+	}
+	if (r < 0 || burst > CONFIG_RATE_BURST_MAX) {
+		config_warnf(ctx, ctx->line, "key '%s': count '%s' out of range 0..%d", k->key, burst_s,
+			     CONFIG_RATE_BURST_MAX);
+		return -EINVAL;
+	}
+	r = config_parse_duration(ctx, k, slash + 1, &interval);
+	if (r < 0)
+		return r;
+	*dst = burst == 0 ? (struct config_rate){ 0 }
+			  : (struct config_rate){ .burst = burst, .interval_sec = interval };
+	return 0;
+}
+
 /* Space-separated patterns replace the list; an empty value clears it. The new
  * list is built aside so that a rejected value leaves the old one whole. */
 static int config_set_globs(struct config_ctx *ctx, const struct config_key *k, const char *value)
@@ -333,6 +494,12 @@ static int config_apply(struct config_ctx *ctx, const char *key, const char *val
 		return config_set_globs(ctx, k, value);
 	case CONFIG_URLS:
 		return config_set_urls(ctx, k, value);
+	case CONFIG_SIZE_OR_PERCENT:
+		return config_set_quota(ctx, k, value);
+	case CONFIG_DURATION:
+		return config_set_duration(ctx, k, value);
+	case CONFIG_RATE:
+		return config_set_rate(ctx, k, value);
 	}
 	return -EINVAL;
 }

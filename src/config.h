@@ -8,6 +8,20 @@
 
 #define CONFIG_DEFAULT_PATH SYSCONFDIR "/mortem/mortem.conf"
 #define CONFIG_REDACT_MAX 64 /* RedactEnvironment= patterns */
+#define CONFIG_DEFAULT_QUOTA_CAP (UINT64_C(4) << 30) /* the "max 4G" of MaxUse=, KeepFree= defaults */
+
+/* A size, or a share of the store's file system ("10% max 4G"); all 0 = no limit. */
+struct config_quota {
+	uint64_t bytes;    /* used when percent is 0 */
+	unsigned percent;  /* 1..100: that share of the file system's size */
+	uint64_t cap;      /* with a percent: at most this many bytes; 0 = no bound */
+};
+
+/* RateLimit=N/INTERVAL; burst 0 = no limit. */
+struct config_rate {
+	unsigned burst;        /* full cores ... */
+	uint64_t interval_sec; /* ... per this many seconds (> 0 when burst > 0) */
+};
 
 struct mortem_config {
 	/* [Store] */
@@ -19,6 +33,13 @@ struct mortem_config {
 	uint64_t minicore_stack_max; /* MiniCoreStackMax=, bytes per thread stack; default 1M */
 	/* [Policy] */
 	uint64_t max_core_size;    /* MaxCoreSize=, default 32G */
+	struct config_quota max_use;   /* MaxUse=, default 10% capped at 4G */
+	struct config_quota keep_free; /* KeepFree=, default 15% capped at 4G */
+	uint64_t max_age_sec;      /* MaxAge=, cores older are deleted; 0 = never; default 14d */
+	uint64_t record_max_age_sec; /* RecordMaxAge=, records (and minicores) likewise; default 90d */
+	int keep_per_signature;    /* KeepPerSignature=, full cores per crash signature; 0 = all; default 3 */
+	struct config_rate rate_limit; /* RateLimit=, full cores per executable or unit; default 5/10min */
+	int max_concurrent;        /* MaxConcurrent=, collectors past the release at once; 0 = CPUs */
 	/* [Collect] */
 	char *redact[CONFIG_REDACT_MAX]; /* RedactEnvironment=, glob patterns on env keys, case-insensitive */
 	size_t n_redact;

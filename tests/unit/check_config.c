@@ -97,6 +97,16 @@ static void check_defaults(const struct mortem_config *c)
 	ck_assert(c->minicore_max == 32u << 20);
 	ck_assert(c->minicore_stack_max == 1u << 20);
 	ck_assert(c->max_core_size == UINT64_C(32) << 30);
+	ck_assert(c->max_use.bytes == 0 && c->max_use.percent == 10);
+	ck_assert(c->max_use.cap == UINT64_C(4) << 30);
+	ck_assert(c->keep_free.bytes == 0 && c->keep_free.percent == 15);
+	ck_assert(c->keep_free.cap == UINT64_C(4) << 30);
+	ck_assert(c->max_age_sec == 14 * 86400);
+	ck_assert(c->record_max_age_sec == 90 * 86400);
+	ck_assert_int_eq(c->keep_per_signature, 3);
+	ck_assert_uint_eq(c->rate_limit.burst, 5);
+	ck_assert(c->rate_limit.interval_sec == 600);
+	ck_assert_int_eq(c->max_concurrent, 0);
 	ck_assert(c->proc_item_max == 256u << 10);
 	ck_assert_ptr_null(c->debuginfod_urls);
 	ck_assert_int_eq(c->debuginfod_timeout_sec, 30);
@@ -320,6 +330,160 @@ START_TEST(test_ranges)
 }
 END_TEST
 
+/* [Policy]: sizes or percentages, durations, N/INTERVAL rates; 0 is off. */
+START_TEST(test_policy_keys)
+{
+	struct mortem_config c;
+	struct warns w = { 0 };
+
+	put("mortem.conf",
+	    "[Policy]\n"
+	    "MaxUse=25%\n"
+	    "KeepFree=1.5G\n"
+	    "MaxAge=2w\n"
+	    "RecordMaxAge=365d\n"
+	    "KeepPerSignature=1\n"
+	    "RateLimit=20/1h\n"
+	    "MaxConcurrent=4\n");
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), 0);
+	ck_assert_uint_eq(w.n, 0);
+	/* a percentage without "max" has no cap, unlike the default */
+	ck_assert(c.max_use.percent == 25 && c.max_use.bytes == 0 && c.max_use.cap == 0);
+	ck_assert(c.keep_free.percent == 0 && c.keep_free.bytes == UINT64_C(3) << 29);
+	ck_assert(c.keep_free.cap == 0);
+	ck_assert(c.max_age_sec == 14 * 86400);
+	ck_assert(c.record_max_age_sec == 365 * 86400);
+	ck_assert_int_eq(c.keep_per_signature, 1);
+	ck_assert_uint_eq(c.rate_limit.burst, 20);
+	ck_assert(c.rate_limit.interval_sec == 3600);
+	ck_assert_int_eq(c.max_concurrent, 4);
+	config_free(&c);
+
+	/* 0 turns each limit off; the bounds are accepted */
+	put("mortem.conf",
+	    "[Policy]\n"
+	    "MaxUse=0\n"
+	    "KeepFree=0%\n"
+	    "MaxAge=0\n"
+	    "RecordMaxAge=3650d\n"
+	    "KeepPerSignature=0\n"
+	    "RateLimit=0\n"
+	    "MaxConcurrent=4096\n");
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), 0);
+	ck_assert_uint_eq(w.n, 0);
+	ck_assert(c.max_use.percent == 0 && c.max_use.bytes == 0 && c.max_use.cap == 0);
+	ck_assert(c.keep_free.percent == 0 && c.keep_free.bytes == 0 && c.keep_free.cap == 0);
+	ck_assert(c.max_age_sec == 0);
+	ck_assert(c.record_max_age_sec == 3650 * 86400ull);
+	ck_assert_int_eq(c.keep_per_signature, 0);
+	ck_assert(c.rate_limit.burst == 0 && c.rate_limit.interval_sec == 0);
+	ck_assert_int_eq(c.max_concurrent, 4096);
+	config_free(&c);
+
+	put("mortem.conf", "[Policy]\nMaxUse=100% max 1T\nKeepFree=20%\tmax  2.5G\n"
+	    "RateLimit=0/5min\nRateLimit=1/1s\nMaxAge=90\nRecordMaxAge=30min\n");
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), 0);
+	ck_assert_uint_eq(w.n, 0);
+	ck_assert(c.max_use.percent == 100 && c.max_use.cap == UINT64_C(1) << 40);
+	ck_assert(c.keep_free.percent == 20 && c.keep_free.cap == UINT64_C(5) << 29);
+	ck_assert(c.rate_limit.burst == 1 && c.rate_limit.interval_sec == 1);
+	ck_assert(c.max_age_sec == 90 && c.record_max_age_sec == 1800);
+	config_free(&c);
+
+	/* the defaults, written out, are the defaults */
+	put("mortem.conf", "[Policy]\nMaxUse=10% max 4G\nKeepFree=15% max 4G\nRateLimit=5/10min\n"
+	    "MaxAge=14d\nRecordMaxAge=90d\n");
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), 0);
+	ck_assert_uint_eq(w.n, 0);
+	check_defaults(&c);
+	config_free(&c);
+
+	put("mortem.conf", "[Policy]\nRateLimit=0/5min\n"); /* no count is no limit */
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), 0);
+	ck_assert(c.rate_limit.burst == 0 && c.rate_limit.interval_sec == 0);
+	config_free(&c);
+}
+END_TEST
+
+/* Each bad value is named with its key, and the default stays. */
+START_TEST(test_policy_bad_values)
+{
+	struct mortem_config c;
+	struct warns w = { 0 };
+
+	put("mortem.conf",
+	    "[Policy]\n"
+	    "MaxUse=150%\n"           /* 2 */
+	    "MaxUse=-5%\n"            /* 3 */
+	    "MaxUse=ten\n"            /* 4 */
+	    "KeepFree=5%%\n"          /* 5 */
+	    "KeepFree=16384P\n"       /* 6 */
+	    "KeepFree=\n"             /* 7 */
+	    "MaxAge=-1d\n"            /* 8 */
+	    "MaxAge=3651d\n"          /* 9 */
+	    "MaxAge=2M\n"             /* 10: months are not a unit */
+	    "RecordMaxAge=99999999999999999999\n" /* 11 */
+	    "KeepPerSignature=-1\n"   /* 12 */
+	    "KeepPerSignature=1001\n" /* 13 */
+	    "RateLimit=5\n"           /* 14 */
+	    "RateLimit=5/0\n"         /* 15 */
+	    "RateLimit=5/31d\n"       /* 16 */
+	    "RateLimit=x/10min\n"     /* 17 */
+	    "RateLimit=100001/1h\n"   /* 18 */
+	    "RateLimit=5/10min/2\n"   /* 19 */
+	    "RateLimit=-5/10min\n"    /* 20 */
+	    "MaxConcurrent=-1\n"      /* 21 */
+	    "MaxConcurrent=4097\n"    /* 22 */
+	    "MaxUse=10% max\n"        /* 23 */
+	    "MaxUse=10% 4G\n"         /* 24 */
+	    "MaxUse=10%max 4G\n"      /* 25 */
+	    "MaxUse=4G max 10%\n"     /* 26 */
+	    "MaxUse=101% max 4G\n"    /* 27 */
+	    "MaxUse=10% max -4G\n");  /* 28 */
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), -EINVAL);
+	ck_assert_warned(&w, "%s:2: key 'MaxUse': percent '150%%' out of range 0..100%%", conf);
+	ck_assert_warned(&w, "%s:3: key 'MaxUse': invalid size or percent '-5%%'", conf);
+	ck_assert_warned(&w, "%s:4: key 'MaxUse': invalid size or percent 'ten'", conf);
+	ck_assert_warned(&w, "%s:5: key 'KeepFree': invalid size or percent '5%%%%'", conf);
+	ck_assert_warned(&w, "%s:6: key 'KeepFree': size '16384P' too large", conf);
+	ck_assert_warned(&w, "%s:7: key 'KeepFree': invalid size or percent ''", conf);
+	ck_assert_warned(&w, "%s:8: key 'MaxAge': invalid duration '-1d'", conf);
+	ck_assert_warned(&w, "%s:9: key 'MaxAge': duration '3651d' above maximum 3650d", conf);
+	ck_assert_warned(&w, "%s:10: key 'MaxAge': invalid duration '2M'", conf);
+	ck_assert_warned(&w, "%s:11: key 'RecordMaxAge': duration '99999999999999999999' above maximum 3650d",
+			 conf);
+	ck_assert_warned(&w, "%s:12: key 'KeepPerSignature': value '-1' out of range 0..1000", conf);
+	ck_assert_warned(&w, "%s:13: key 'KeepPerSignature': value '1001' out of range 0..1000", conf);
+	ck_assert_warned(&w, "%s:14: key 'RateLimit': invalid rate '5', expected N/INTERVAL or 0", conf);
+	ck_assert_warned(&w, "%s:15: key 'RateLimit': duration '0' below minimum 1s", conf);
+	ck_assert_warned(&w, "%s:16: key 'RateLimit': duration '31d' above maximum 30d", conf);
+	ck_assert_warned(&w, "%s:17: key 'RateLimit': invalid rate 'x/10min', expected N/INTERVAL or 0",
+			 conf);
+	ck_assert_warned(&w, "%s:18: key 'RateLimit': count '100001' out of range 0..100000", conf);
+	ck_assert_warned(&w, "%s:19: key 'RateLimit': invalid duration '10min/2'", conf);
+	ck_assert_warned(&w, "%s:20: key 'RateLimit': invalid rate '-5/10min', expected N/INTERVAL or 0",
+			 conf);
+	ck_assert_warned(&w, "%s:21: key 'MaxConcurrent': value '-1' out of range 0..4096", conf);
+	ck_assert_warned(&w, "%s:22: key 'MaxConcurrent': value '4097' out of range 0..4096", conf);
+	ck_assert_warned(&w, "%s:23: key 'MaxUse': invalid size or percent '10%% max'", conf);
+	ck_assert_warned(&w, "%s:24: key 'MaxUse': invalid size or percent '10%% 4G'", conf);
+	ck_assert_warned(&w, "%s:25: key 'MaxUse': invalid size or percent '10%%max 4G'", conf);
+	ck_assert_warned(&w, "%s:26: key 'MaxUse': invalid size or percent '4G max 10%%'", conf);
+	ck_assert_warned(&w, "%s:27: key 'MaxUse': percent '101%% max 4G' out of range 0..100%%", conf);
+	ck_assert_warned(&w, "%s:28: key 'MaxUse': invalid size or percent '10%% max -4G'", conf);
+	ck_assert_uint_eq(w.n, 27);
+	check_defaults(&c);
+	warns_free(&w);
+	config_free(&c);
+}
+END_TEST
+
 /* DebuginfodURLs= is normalized to single spaces; a value with any URL that is
  * not http(s) is rejected whole and the previous value stays; empty is off. */
 START_TEST(test_debuginfod)
@@ -393,7 +557,7 @@ START_TEST(test_unknown_keys_warned)
 	    "[Store]\n"
 	    "Compresslevel=4\n"     /* keys are case-sensitive */
 	    "[Policy]\n"
-	    "MaxUse=10%\n"
+	    "MaxFuture=10%\n"
 	    "[Future]\n"
 	    "Anything=goes\n"
 	    "[Store]\n"
@@ -402,7 +566,7 @@ START_TEST(test_unknown_keys_warned)
 	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), 0);
 	ck_assert_uint_eq(w.n, 3);
 	ck_assert_warned(&w, "%s:2: unknown key 'Compresslevel' in section [Store]", conf);
-	ck_assert_warned(&w, "%s:4: unknown key 'MaxUse' in section [Policy]", conf);
+	ck_assert_warned(&w, "%s:4: unknown key 'MaxFuture' in section [Policy]", conf);
 	ck_assert_warned(&w, "%s:6: unknown key 'Anything' in section [Future]", conf);
 	ck_assert_int_eq(c.compress_level, 4);
 	warns_free(&w);
@@ -629,6 +793,8 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_bad_value_in_dropin_keeps_previous);
 	tcase_add_test(tc, test_ranges);
 	tcase_add_test(tc, test_debuginfod);
+	tcase_add_test(tc, test_policy_keys);
+	tcase_add_test(tc, test_policy_bad_values);
 	tcase_add_test(tc, test_unknown_keys_warned);
 	tcase_add_test(tc, test_syntax_errors);
 	tcase_add_test(tc, test_redact_replace_clear_overflow);
