@@ -105,7 +105,7 @@ _mortem()
 	# The option before the cursor wants an argument?
 	if [[ $prev == -* ]] && awk -v o="$prev" '$1 == o && $2 == "ARG" { f = 1 } END { exit !f }' <<<"$_mortem_opts"; then
 		case $prev in
-		-c | --config | -o | --output)
+		-c | --config | -o | --output | --collector)
 			compopt -o filenames 2>/dev/null
 			mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
 		--debugger)
