@@ -52,7 +52,7 @@ START_TEST(test_ok)
 	 * test is root) reads it through the fd it was given */
 	ck_assert_int_eq(chmod(tc.mini, 0600), 0);
 	ck_assert_int_eq(chmod(tc.dir, 0700), 0);
-	struct analyze_opts o = { .sysroot_fd = -1, .crashed_tid = tc.pid + 2 };
+	struct analyze_opts o = { .sysroot_fd = -1, .crashed_tid = tc.tids[tc.ntids - 1] };
 	json_object *res = run(tc.mini, &o, "ok");
 	json_object *a = analysis_of(res), *threads, *mods, *v;
 	ck_assert(json_object_object_get_ex(a, "error", &v) && v == NULL);
@@ -62,7 +62,7 @@ START_TEST(test_ok)
 	ck_assert_uint_ge(json_object_array_length(mods), 3);
 	json_object *t0 = json_object_array_get_idx(threads, 0);
 	ck_assert(json_object_object_get_ex(t0, "tid", &v));
-	ck_assert_int_eq(json_object_get_int(v), tc.pid + 2);
+	ck_assert_int_eq(json_object_get_int(v), tc.tids[tc.ntids - 1]);
 	targetcore_fns(t0, fns, sizeof(fns));
 	ck_assert_msg(strstr(fns, "at_worker_leaf at_worker_mid at_worker_top"), "%s", fns);
 	targetcore_fns(json_object_array_get_idx(threads, 1), fns, sizeof(fns));

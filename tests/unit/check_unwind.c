@@ -73,7 +73,7 @@ static json_object *unwind_ok(const char *path, const struct unwind_opts *o)
 
 /* Stacks: main thread in at_level_three ← two ← one ← main; workers in
  * at_worker_leaf ← mid ← top; the thread given as crashed comes first. */
-static void check_stacks(const char *path, pid_t pid)
+static void check_stacks(const char *path, pid_t pid, pid_t other)
 {
 	struct unwind_opts o = { .sysroot_fd = -1 };
 	json_object *names = json_tokener_parse("[{\"tid\": 1, \"comm\": \"nobody\"}]");
@@ -126,11 +126,11 @@ static void check_stacks(const char *path, pid_t pid)
 
 	/* another thread named as the crashed one moves to the front */
 	o.thread_names = NULL;
-	o.crashed_tid = pid + 1;
+	o.crashed_tid = other;
 	out = unwind_ok(path, &o);
 	threads = jget(out, "threads");
 	t0 = json_object_array_get_idx(threads, 0);
-	ck_assert_int_eq(json_object_get_int(jget(t0, "tid")), pid + 1);
+	ck_assert_int_eq(json_object_get_int(jget(t0, "tid")), other);
 	ck_assert(jbool(t0, "crashed"));
 	ck_assert(!jbool(json_object_array_get_idx(threads, 1), "crashed"));
 	json_object_put(out);
@@ -173,8 +173,9 @@ START_TEST(test_full_and_mini)
 {
 	struct targetcore tc;
 	targetcore_make(&tc, "wait", 2);
-	check_stacks(tc.core, tc.pid);
-	check_stacks(tc.mini, tc.pid);
+	ck_assert_uint_ge(tc.ntids, 2);
+	check_stacks(tc.core, tc.pid, tc.tids[1]);
+	check_stacks(tc.mini, tc.pid, tc.tids[1]);
 	check_modules(tc.core, true);
 	check_modules(tc.mini, false);
 	targetcore_remove(&tc);

@@ -17,6 +17,8 @@
 
 #include "stream.h"
 #include "testutil.h"
+#include <dirent.h>
+
 #include "util.h"
 
 #define TARGET_PROG "build/crashers/analyze_target"
@@ -25,7 +27,32 @@ struct targetcore {
 	char dir[64];
 	char core[128], mini[128];
 	pid_t pid;               /* of the process the core is of (gone now) */
+	pid_t tids[16];          /* its threads, ascending (tids[0] == pid) */
+	size_t ntids;
 };
+
+static int targetcore_tid_cmp(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* The target's thread ids, read while it runs: tests must not guess them from
+ * the pid (anything else forking meanwhile takes the next ids). */
+static void targetcore_read_tids(struct targetcore *tc)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)tc->pid);
+	DIR *d = opendir(path);
+	struct dirent *de;
+	tc->ntids = 0;
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) && tc->ntids < 16)
+		if (de->d_name[0] != '.')
+			tc->tids[tc->ntids++] = (pid_t)atoi(de->d_name);
+	closedir(d);
+	qsort(tc->tids, tc->ntids, sizeof(pid_t), targetcore_tid_cmp);
+}
 
 /* Start the target; return its pid once it printed "ready". */
 static pid_t targetcore_spawn(const char *kind, int threads)
@@ -89,6 +116,7 @@ static void targetcore_make(struct targetcore *tc, const char *kind, int threads
 	snprintf(tc->mini, sizeof(tc->mini), "%s/mini", tc->dir);
 
 	tc->pid = targetcore_spawn(kind, threads);
+	targetcore_read_tids(tc);
 	char pidbuf[16], gc[160];
 	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)tc->pid);
 	snprintf(gc, sizeof(gc), "gcore %s", tc->core);
