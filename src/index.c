@@ -5,6 +5,8 @@
  * SQLite's busy handler waits up to INDEX_BUSY_TIMEOUT_MS for it, and a bounded
  * retry loop covers the cases where SQLite reports SQLITE_BUSY without waiting
  * (WAL recovery, a journal-mode change by a concurrent first open). */
+#include <sys/stat.h>
+
 #include "index.h"
 
 #include <dirent.h>
@@ -45,13 +47,20 @@ static const char *const migrations[] = {
 	"ALTER TABLE crashes ADD COLUMN signature TEXT;"
 	"ALTER TABLE crashes ADD COLUMN slogan TEXT;"
 	"CREATE INDEX crashes_signature ON crashes(signature);",
+	/* 2 -> 3: sizes for the quota accounting, and the bytes other collectors
+	 * have reserved for cores they are still writing */
+	"ALTER TABLE crashes ADD COLUMN mini_size INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE crashes ADD COLUMN record_size INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE reservations ("
+	"  id TEXT PRIMARY KEY, exe TEXT, unit TEXT, bytes INTEGER NOT NULL,"
+	"  time_usec INTEGER NOT NULL, pid INTEGER NOT NULL);",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == INDEX_SCHEMA_VERSION,
 	       "one migration step per schema version");
 
 #define ROW_COLUMNS                                                                     \
 	"id, time_usec, pid, uid, gid, signal, comm, exe, unit, hostname, boot_id, " \
-	"core_status, core_size, stored_size, core_path, record_path, signature, slogan"
+	"core_status, core_size, stored_size, core_path, record_path, signature, slogan, mini_size, record_size"
 
 static inline void finalizep(sqlite3_stmt **s)
 {
@@ -297,6 +306,13 @@ int index_reset(const char *path)
 	return r;
 }
 
+/* Bytes a file takes, for the quota accounting; 0 when it cannot be seen. */
+static int64_t index_file_size(const char *path)
+{
+	struct stat sb;
+	return path && stat(path, &sb) == 0 ? (int64_t)sb.st_size : 0;
+}
+
 static int bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
 {
 	return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
@@ -315,7 +331,7 @@ static int insert_locked(sqlite3 *db, json_object *rec, const char *record_path)
 
 	rc = sqlite3_prepare_v2(db,
 				"INSERT OR REPLACE INTO crashes (" ROW_COLUMNS ") "
-				"VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+				"VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 				-1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return errno_from_sqlite(db, rc);
@@ -337,6 +353,8 @@ static int insert_locked(sqlite3 *db, json_object *rec, const char *record_path)
 	rc = rc ?: bind_text_or_null(st, ++i, record_path);
 	rc = rc ?: bind_text_or_null(st, ++i, record_str(rec, "signature", NULL));
 	rc = rc ?: bind_text_or_null(st, ++i, record_str(rec, "slogan", NULL));
+	rc = rc ?: sqlite3_bind_int64(st, ++i, record_i64(record_obj(rec, "minicore"), "size", 0));
+	rc = rc ?: sqlite3_bind_int64(st, ++i, index_file_size(record_path));
 	if (rc != SQLITE_OK)
 		return errno_from_sqlite(db, rc);
 	rc = sqlite3_step(st);
@@ -386,6 +404,93 @@ int index_delete(sqlite3 *db, const char *id)
 	r = sqlite3_changes(db) > 0;
 	rc = tx_commit(db);
 	return rc < 0 ? rc : r;
+}
+
+int index_reserve(sqlite3 *db, const struct index_reservation *res)
+{
+	_cleanup_finalize_ sqlite3_stmt *st = NULL;
+	int rc, i = 0;
+
+	if (!db || !res || !res->id)
+		return -EINVAL;
+	rc = sqlite3_prepare_v2(db,
+				"INSERT OR REPLACE INTO reservations (id, exe, unit, bytes, time_usec, pid) "
+				"VALUES (?,?,?,?,?,?)",
+				-1, &st, NULL);
+	rc = rc ?: bind_text_or_null(st, ++i, res->id);
+	rc = rc ?: bind_text_or_null(st, ++i, res->exe);
+	rc = rc ?: bind_text_or_null(st, ++i, res->unit);
+	rc = rc ?: sqlite3_bind_int64(st, ++i, (int64_t)res->bytes);
+	rc = rc ?: sqlite3_bind_int64(st, ++i, res->time_usec);
+	rc = rc ?: sqlite3_bind_int64(st, ++i, res->pid);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	return rc == SQLITE_DONE ? 0 : errno_from_sqlite(db, rc);
+}
+
+int index_unreserve(sqlite3 *db, const char *id)
+{
+	_cleanup_finalize_ sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!db || !id)
+		return -EINVAL;
+	rc = sqlite3_prepare_v2(db, "DELETE FROM reservations WHERE id = ?", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	return rc == SQLITE_DONE ? 0 : errno_from_sqlite(db, rc);
+}
+
+int index_reservations(sqlite3 *db, struct index_reservation **ret, size_t *ret_n)
+{
+	_cleanup_finalize_ sqlite3_stmt *st = NULL;
+	struct index_reservation *v = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (!db || !ret || !ret_n)
+		return -EINVAL;
+	rc = sqlite3_prepare_v2(db, "SELECT id, exe, unit, bytes, time_usec, pid FROM reservations", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return errno_from_sqlite(db, rc);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct index_reservation *nv = realloc(v, (n + 1) * sizeof(*v));
+		if (!nv) {
+			index_reservations_free(v, n);
+			return -ENOMEM;
+		}
+		v = nv;
+		const unsigned char *t[3] = { sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
+					      sqlite3_column_text(st, 2) };
+		v[n] = (struct index_reservation){
+			.id = t[0] ? strdup((const char *)t[0]) : NULL,
+			.exe = t[1] ? strdup((const char *)t[1]) : NULL,
+			.unit = t[2] ? strdup((const char *)t[2]) : NULL,
+			.bytes = (uint64_t)sqlite3_column_int64(st, 3),
+			.time_usec = sqlite3_column_int64(st, 4),
+			.pid = (pid_t)sqlite3_column_int64(st, 5),
+		};
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		index_reservations_free(v, n);
+		return errno_from_sqlite(db, rc);
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+void index_reservations_free(struct index_reservation *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free((char *)v[i].id);
+		free((char *)v[i].exe);
+		free((char *)v[i].unit);
+	}
+	free(v);
 }
 
 /* Whether any row satisfies "<column expression> = ?" for match. */
@@ -500,6 +605,8 @@ static int row_read(sqlite3_stmt *st, struct index_row *row)
 	row->signal = sqlite3_column_int(st, 5);
 	row->core_size = (uint64_t)sqlite3_column_int64(st, 12);
 	row->stored_size = (uint64_t)sqlite3_column_int64(st, 13);
+	row->mini_size = (uint64_t)sqlite3_column_int64(st, 18);
+	row->record_size = (uint64_t)sqlite3_column_int64(st, 19);
 	if ((r = col_dup(st, 0, false, &row->id)) < 0 || (r = col_dup(st, 6, false, &row->comm)) < 0 ||
 	    (r = col_dup(st, 7, false, &row->exe)) < 0 || (r = col_dup(st, 8, true, &row->unit)) < 0 ||
 	    (r = col_dup(st, 9, false, &row->hostname)) < 0 ||

@@ -8,8 +8,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
-#define INDEX_SCHEMA_VERSION 2
+#define INDEX_SCHEMA_VERSION 3
 
 struct index_row {
 	char *id;
@@ -23,6 +24,7 @@ struct index_row {
 	char *record_path; /* path of the JSON record */
 	char *signature;   /* may be NULL (no analysis) */
 	char *slogan;      /* may be NULL */
+	uint64_t mini_size, record_size; /* bytes of the minicore and of the record file */
 };
 
 struct index_filter {
@@ -51,6 +53,19 @@ int index_query(sqlite3 *db, const struct index_filter *f, struct index_row **re
 void index_rows_free(struct index_row *rows, size_t n);
 /* 1 when a row was removed, 0 when there was none. */
 int index_delete(sqlite3 *db, const char *id);
+
+/* Bytes a collector has reserved for a core it is still writing: the quota
+ * decisions of the others count them. Removed when the core is written. */
+struct index_reservation {
+	const char *id, *exe, *unit; /* unit may be NULL */
+	uint64_t bytes;
+	int64_t time_usec;
+	pid_t pid;                   /* the collector's, to tell abandoned ones */
+};
+int index_reserve(sqlite3 *db, const struct index_reservation *res);
+int index_unreserve(sqlite3 *db, const char *id);
+int index_reservations(sqlite3 *db, struct index_reservation **ret, size_t *ret_n);
+void index_reservations_free(struct index_reservation *v, size_t n);
 /* Drop all rows and re-insert one per valid store_dir/ *.json. Bad records are
  * counted and skipped, never deleted. */
 int index_rebuild(sqlite3 *db, const char *store_dir, size_t *ret_ok, size_t *ret_bad);

@@ -176,7 +176,7 @@ START_TEST(test_create)
 	fds_snapshot(before);
 	ck_assert_int_eq(index_open(dbpath, &db), 0);
 	ck_assert_int_eq(pragma_i64(db, "PRAGMA user_version"), INDEX_SCHEMA_VERSION);
-	ck_assert_int_eq(INDEX_SCHEMA_VERSION, 2);
+	ck_assert_int_eq(INDEX_SCHEMA_VERSION, 3);
 	mode = pragma_text(db, "PRAGMA journal_mode");
 	ck_assert_str_eq(mode, "wal");
 	ck_assert_int_eq(pragma_i64(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
@@ -405,7 +405,7 @@ START_TEST(test_migrate_from_v1)
 			 SQLITE_OK);
 	sqlite3_close(db);
 	ck_assert_int_eq(index_open(dbpath, &db), 0);
-	ck_assert_int_eq(pragma_i64(db, "PRAGMA user_version"), 2);
+	ck_assert_int_eq(pragma_i64(db, "PRAGMA user_version"), INDEX_SCHEMA_VERSION);
 	ck_assert_int_eq(index_query(db, &f, &rows, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(rows[0].id, "old");
@@ -413,6 +413,34 @@ START_TEST(test_migrate_from_v1)
 	ck_assert_ptr_null(rows[0].signature);
 	ck_assert_ptr_null(rows[0].slogan);
 	index_rows_free(rows, n);
+	index_close(db);
+}
+END_TEST
+
+START_TEST(test_reservations)
+{
+	sqlite3 *db = NULL;
+	struct index_reservation *v = NULL;
+	size_t n = 0;
+	struct index_reservation a = { .id = "r1", .exe = "/bin/a", .unit = NULL, .bytes = 100, .time_usec = 5, .pid = 42 };
+	struct index_reservation b = { .id = "r2", .exe = "/bin/b", .unit = "b.service", .bytes = 7, .time_usec = 6, .pid = 43 };
+
+	ck_assert_int_eq(index_open(dbpath, &db), 0);
+	ck_assert_int_eq(index_reserve(db, &a), 0);
+	ck_assert_int_eq(index_reserve(db, &b), 0);
+	ck_assert_int_eq(index_reservations(db, &v, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	uint64_t sum = v[0].bytes + v[1].bytes;
+	ck_assert_uint_eq(sum, 107);
+	ck_assert(v[0].unit == NULL || v[1].unit == NULL);
+	index_reservations_free(v, n);
+	ck_assert_int_eq(index_unreserve(db, "r1"), 0);
+	ck_assert_int_eq(index_reservations(db, &v, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(v[0].id, "r2");
+	ck_assert_str_eq(v[0].unit, "b.service");
+	ck_assert_int_eq(v[0].pid, 43);
+	index_reservations_free(v, n);
 	index_close(db);
 }
 END_TEST
@@ -658,6 +686,7 @@ static Suite *index_suite(void)
 	tcase_add_test(tc, test_match);
 	tcase_add_test(tc, test_migrate_from_v0);
 	tcase_add_test(tc, test_migrate_from_v1);
+	tcase_add_test(tc, test_reservations);
 	tcase_add_test(tc, test_newer_refused);
 	tcase_add_test(tc, test_corrupt_garbage);
 	tcase_add_test(tc, test_corrupt_pages);
