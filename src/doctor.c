@@ -32,6 +32,7 @@
 #include "enable.h"
 #include "index.h"
 #include "parse.h"
+#include "policy.h"
 #include "store.h"
 #include "util.h"
 
@@ -356,7 +357,7 @@ static void doctor_dir_usage(const char *dir, uint64_t *bytes, size_t *files, si
 	closedir(dp);
 }
 
-static void doctor_check_store(struct doctor *d, const struct store *s)
+static void doctor_check_store(struct doctor *d, const struct store *s, const struct mortem_config *cfg)
 {
 	struct statvfs vfs;
 	uint64_t used, avail;
@@ -379,13 +380,28 @@ static void doctor_check_store(struct doctor *d, const struct store *s)
 	}
 	doctor_dir_usage(s->store_dir, &used, &files, &records);
 	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	struct policy_limits lim;
+	policy_limits_resolve(cfg, (uint64_t)vfs.f_blocks * vfs.f_frsize, ncpu > 0 ? (unsigned)ncpu : 1, &lim);
+	char mu[16] = "none", kf[16] = "none";
+	if (lim.max_use)
+		format_size(lim.max_use, mu, sizeof(mu));
+	if (lim.keep_free)
+		format_size(lim.keep_free, kf, sizeof(kf));
 	format_size(used, u, sizeof(u));
 	format_size(avail, a, sizeof(a));
-	/* KeepFree= and MaxUse= come with the retention policy; this version has
-	 * neither, so only the numbers are reported. */
-	doctor_add(d, "store", avail < DOCTOR_FREE_LOW ? DOCTOR_WARN : DOCTOR_OK,
-		   "%s: %zu crashes in %s, %s free%s (no KeepFree=/MaxUse= limits in this version)", s->root, records, u,
-		   a, avail < DOCTOR_FREE_LOW ? ", which is low: large cores will not fit" : "");
+	if (lim.keep_free && avail < lim.keep_free)
+		doctor_add(d, "store", DOCTOR_WARN, "%s: %s free, below KeepFree=%s: new cores may be kept as "
+			   "metadata only until space is freed (%zu crashes in %s)", s->root, a, kf, records, u);
+	else if (lim.max_use && used >= lim.max_use)
+		doctor_add(d, "store", DOCTOR_WARN, "%s: %zu crashes in %s, at MaxUse=%s: new cores may be kept as "
+			   "metadata only until a vacuum frees space", s->root, records, u, mu);
+	else if (avail < DOCTOR_FREE_LOW)
+		doctor_add(d, "store", DOCTOR_WARN, "%s: %zu crashes in %s, only %s free: large cores will not fit",
+			   s->root, records, u, a);
+	else
+		doctor_add(d, "store", DOCTOR_OK, "%s: %zu crashes in %s, %s free (MaxUse=%s, KeepFree=%s)", s->root,
+			   records, u, a, mu, kf);
 }
 
 static int doctor_quick_check_row(void *userdata, int ncol, char **vals, char **names)
@@ -520,7 +536,7 @@ int doctor_main(const char *config_path, bool json)
 		doctor_add(&d, "store", DOCTOR_FAIL, "bad store path '%s'", cfg.store_path ? cfg.store_path : "");
 	} else {
 		have_store = true;
-		doctor_check_store(&d, &st);
+		doctor_check_store(&d, &st, &cfg);
 		doctor_check_index(&d, &st);
 		doctor_check_spool(&d, &st);
 	}

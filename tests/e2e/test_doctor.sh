@@ -2,7 +2,8 @@
 # mortem doctor on the real machine: healthy after a real crash, then one fault
 # at a time and what doctor says about it (status, check, exit status): a
 # core_pattern that is not ours or points to a missing collector, core_pipe_limit
-# 0, spool leftovers, a config value rejected, a corrupt index. --json parses.
+# 0, spool leftovers, a config value rejected, the store past KeepFree=/MaxUse=,
+# a corrupt index. --json parses.
 set -eu
 . "$(dirname "$0")/lib.sh"
 e2e_setup "$1"
@@ -55,6 +56,16 @@ printf '[Store]\nCompressLevel=lots\n' > "$E2E_CONF.d/bad.conf"
 doctor_is config warn 0
 grep -q "CompressLevel" "$E2E_DIR/dout" || fail "doctor does not quote the config problem: $(cat "$E2E_DIR/dout")"
 rm -f "$E2E_CONF.d/bad.conf"
+
+# The store against [Policy] KeepFree= and MaxUse=.
+printf '[Policy]\nKeepFree=100%%\n' > "$E2E_CONF.d/quota.conf"
+doctor_is store warn 0
+grep -q "below KeepFree=" "$E2E_DIR/dout" || fail "doctor does not name KeepFree=: $(cat "$E2E_DIR/dout")"
+printf '[Policy]\nMaxUse=1\n' > "$E2E_CONF.d/quota.conf"
+doctor_is store warn 0
+grep -q "at MaxUse=" "$E2E_DIR/dout" || fail "doctor does not name MaxUse=: $(cat "$E2E_DIR/dout")"
+rm -f "$E2E_CONF.d/quota.conf"
+doctor_is store ok 0
 
 # A corrupt index fails until reindex.
 e2e_wait_idle
