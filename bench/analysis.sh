@@ -127,7 +127,7 @@ gcc $CF -pthread -I"$AN/gen" -o "$AN/an_target" "$BENCH/an_target.c" -L"$AN/lib"
 gcc -O2 -Wall -DHWRAP_LOG="\"$AN/hwrap.log\"" -o "$AN/h" "$BENCH/hwrap.c" || exit 1
 cp "$BUILD/mortem-collect" "$AN/mc.new" && mv -f "$AN/mc.new" "$AN/mc" || exit 1
 MC_SHA=$(sha256sum "$AN/mc" | cut -c1-12)
-printf '[Store]\nPath=%s\n' "$AN/store" >"$AN/c"
+printf '[Store]\nPath=%s\n[Policy]\nKeepPerSignature=0\nRateLimit=0\n' "$AN/store" >"$AN/c"
 chmod -R a+rX "$AN"
 NEEDED=$(LD_TRACE_LOADED_OBJECTS=1 "$AN/an_target" | grep -c '=>')
 echo "   built in $(( $(date +%s) - T_BUILD )) s; an_target loads $NEEDED shared objects (+ vdso)"

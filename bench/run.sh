@@ -68,10 +68,10 @@ cc -O2 -Wall -DDRAIN_LOG="\"$W/drain.bytes\"" -o "$W/drain" "$BENCH/drain.c" || 
 cp "$BUILD/mortem-collect" "$W/mc.new" && mv -f "$W/mc.new" "$W/mc" || exit 1
 STORE=$W/store
 # c: the defaults (CompressLevel=-1 inline, RecompressLevel=3 after release, CompressThreads=1)
-printf '[Store]\nPath=%s\n' "$STORE" >"$W/c"
-printf '[Store]\nPath=%s\nCompressThreads=0\n' "$STORE" >"$W/c0"   # variant: no zstd worker
-printf '[Store]\nPath=%s\nCompressLevel=1\n' "$STORE" >"$W/c1"     # variant: level 1 inline
-printf '[Store]\nPath=%s\nCompressLevel=1\nCompressThreads=2\n' "$STORE" >"$W/c2"  # variant: level 1, 2 workers
+printf '[Store]\nPath=%s\n[Policy]\nKeepPerSignature=0\nRateLimit=0\n' "$STORE" >"$W/c"
+printf '[Store]\nPath=%s\nCompressThreads=0\n[Policy]\nKeepPerSignature=0\nRateLimit=0\n' "$STORE" >"$W/c0"   # variant: no zstd worker
+printf '[Store]\nPath=%s\nCompressLevel=1\n[Policy]\nKeepPerSignature=0\nRateLimit=0\n' "$STORE" >"$W/c1"     # variant: level 1 inline
+printf '[Store]\nPath=%s\nCompressLevel=1\nCompressThreads=2\n[Policy]\nKeepPerSignature=0\nRateLimit=0\n' "$STORE" >"$W/c2"  # variant: level 1, 2 workers
 LIST="$BUILD/mortem -c $W/c list --json"
 
 declare -A H PL EX ST MATCH LC

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include "analyze.h"
@@ -12,6 +13,7 @@
 #include "journal.h"
 #include "parse.h"
 #include "proc.h"
+#include "quota.h"
 #include "record.h"
 #include "store.h"
 #include "sysinfo.h"
@@ -93,6 +95,10 @@ struct collect_ctx {
 	json_object *analysis; /* analyze_run's result, merged into the record */
 	int lock_fd, core_tmp, mini_tmp;
 	int root_fd;           /* the process's /proc/PID/root, for its binaries */
+	struct policy_decision pd; /* before the drain: store the core or metadata only */
+	bool reserved;         /* pd.reserve bytes are reserved in the index under id */
+	bool store_write_failed; /* the core's temp file or compressor could not be set up */
+	int slot_fd;           /* a MaxConcurrent slot, held for the work after release */
 };
 
 static void collect_error(struct collect_ctx *c, const char *what, int err)
@@ -220,6 +226,11 @@ static json_object *collect_record(struct collect_ctx *c, const struct stream_re
 	if (json_object_object_get_ex(c->sys, "errors", &v) && json_object_object_length(v) == 0)
 		json_object_object_del(c->sys, "errors");
 	json_object_object_add(rec, "system", json_object_get(c->sys));
+	json_object *pol = json_object_new_object();
+	json_object_object_add(pol, "decision", json_object_new_string(c->pd.store ? "store" : "metadata-only"));
+	json_object_object_add(pol, "reason", collect_str_or_null(c->pd.reason));
+	json_object_object_add(pol, "detail", collect_str_or_null(c->pd.detail[0] ? c->pd.detail : NULL));
+	json_object_object_add(rec, "policy", pol);
 	json_object *coll = json_object_new_object();
 	json_object_object_add(coll, "version", json_object_new_string(COLLECT_VERSION));
 	json_object_object_add(coll, "mode", json_object_new_string("pipe"));
@@ -233,6 +244,89 @@ static json_object *collect_record(struct collect_ctx *c, const struct stream_re
 		json_object_put(probs);
 	json_object_object_add(rec, "errors", json_object_get(c->errors));
 	return rec;
+}
+
+/* Store the core or keep metadata only, decided before the drain from the
+ * limits, the free space, the other collectors' reservations and the rate of
+ * full cores of this executable (policy.c). A policy that cannot be consulted
+ * stores the core: policy never loses a crash. */
+static void collect_admit(struct collect_ctx *c)
+{
+	const char *exe = collect_proc_str(c, "exe"), *unit = collect_proc_str(c, "unit");
+	json_object *status = c->proc ? record_obj(c->proc, "status") : NULL;
+	uint64_t estimate = 0, kb;
+	char buf[32];
+	const char *rss = status ? record_str(status, "VmRSS", NULL) : NULL;
+	size_t n = rss ? strcspn(rss, " ") : 0;
+
+	/* A compressed core is about a third of the resident memory (mixed
+	 * content, see BENCHMARKS.md); the policy falls back to its own guess. */
+	if (n > 0 && n < sizeof(buf)) {
+		memcpy(buf, rss, n);
+		buf[n] = '\0';
+		if (parse_u64(buf, &kb) >= 0 && kb < UINT64_MAX / 1024)
+			estimate = kb * 1024 / 3 + 65536;
+	}
+	int r = quota_admit(&c->st, c->cfg, c->id, exe ? exe : "", unit, estimate, c->t0, &c->pd);
+	if (r < 0) {
+		collect_error(c, "retention policy (core stored regardless)", r);
+		c->pd = (struct policy_decision){ .store = true, .core_status = "stored" };
+	}
+	c->reserved = c->pd.store && c->pd.reserve > 0;
+}
+
+/* After the analysis: is this core one repeat too many of its signature? */
+static bool collect_repeat(struct collect_ctx *c, uint64_t stored)
+{
+	const char *exe = collect_proc_str(c, "exe");
+	const char *sig = c->analysis ? record_str(c->analysis, "signature", NULL) : NULL;
+	struct policy_decision d;
+	int r = quota_after_analysis(&c->st, c->cfg, c->id, exe ? exe : "", sig, stored, now_usec(), &d);
+	if (r < 0 || d.store)
+		return false;
+	c->pd = d;
+	return true;
+}
+
+/* A core we will not keep gives its space back at once (a full disk is the
+ * usual reason), so that the record still fits. */
+static void collect_drop_core(struct collect_ctx *c)
+{
+	if (c->core_tmp < 0)
+		return;
+	_cleanup_free_ char *p = store_path(c->st.spool_dir, c->id, ".core.zst.tmp");
+	if (p)
+		(void)unlink(p);
+	(void)close(c->core_tmp);
+	c->core_tmp = -1;
+}
+
+/* MaxConcurrent: one of N slot locks (ROOT/slot.I) for the work after the
+ * release; the others wait their turn, their process already released. */
+static void collect_slot(struct collect_ctx *c)
+{
+	struct policy_limits lim;
+	char name[32];
+	if (!c->store_ok)
+		return;
+	quota_limits(&c->st, c->cfg, &lim);
+	unsigned n = lim.max_concurrent ? lim.max_concurrent : 1;
+	for (unsigned pass = 0; pass < 2 && c->slot_fd < 0; pass++)
+		for (unsigned i = 0; i < n && c->slot_fd < 0; i++) {
+			/* First pass: any free slot; second: wait on one. */
+			unsigned k = pass ? (unsigned)getpid() % n : i;
+			snprintf(name, sizeof(name), "slot.%u", k);
+			_cleanup_free_ char *p = store_path(c->st.root, name, "");
+			int fd = p ? open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
+			if (fd < 0)
+				continue;
+			if (flock(fd, pass ? LOCK_EX : LOCK_EX | LOCK_NB) == 0)
+				c->slot_fd = fd;
+			else
+				(void)close(fd);
+			if (pass)
+				break;
+		}
 }
 
 /* Unwind the minicore in the sandbox (analyze.c). The process was released
@@ -358,7 +452,8 @@ static void collect_clean_spool(struct collect_ctx *c)
 int collect_run(const struct mortem_config *cfg, const struct collect_args *a, int core_fd,
 		struct collect_outcome *out)
 {
-	struct collect_ctx c = { .cfg = cfg, .a = a, .lock_fd = -1, .core_tmp = -1, .mini_tmp = -1, .root_fd = -1 };
+	struct collect_ctx c = { .cfg = cfg, .a = a, .lock_fd = -1, .core_tmp = -1, .mini_tmp = -1, .root_fd = -1,
+				 .slot_fd = -1 };
 	struct stream_result sr;
 	struct zst_writer *zw = NULL;
 	const char *status, *reason = NULL;
@@ -391,15 +486,23 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, i
 		c.root_fd = open(rp, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	}
 
-	/* 2. Spool files. When the store is unusable the core is still drained, so
-	 * the process is released, and the crash is announced. */
+	/* 2. Decide before writing (policy.c through quota.c), then the spool
+	 * files. When the store is unusable the core is still drained, so the
+	 * process is released, and the crash is announced. */
+	c.pd = (struct policy_decision){ .store = true, .core_status = "stored" };
 	r = store_init(&c.st, cfg->store_path);
-	if (r >= 0 && (r = store_mkdirs(&c.st)) >= 0 && (r = store_lock(&c.st, c.id, &c.lock_fd)) >= 0 &&
-	    (r = store_tmp_open(&c.st, c.id, ".core.zst", &c.core_tmp)) >= 0 &&
-	    (r = zst_writer_new(c.core_tmp, cfg->compress_level, cfg->compress_threads, &zw)) >= 0) {
+	if (r >= 0 && (r = store_mkdirs(&c.st)) >= 0 && (r = store_lock(&c.st, c.id, &c.lock_fd)) >= 0) {
 		c.store_ok = true;
+		collect_admit(&c);
 		if (store_tmp_open(&c.st, c.id, ".mini", &c.mini_tmp) < 0)
 			c.mini_tmp = -1;
+		if (c.pd.store && ((r = store_tmp_open(&c.st, c.id, ".core.zst", &c.core_tmp)) < 0 ||
+				   (r = zst_writer_new(c.core_tmp, cfg->compress_level, cfg->compress_threads, &zw)) < 0)) {
+			collect_error(&c, "store", r);
+			snprintf(reason_buf, sizeof(reason_buf), "store unusable: %s", strerror(-r));
+			reason = reason_buf;
+			c.store_write_failed = true;
+		}
 	} else {
 		collect_error(&c, "store", r);
 		snprintf(reason_buf, sizeof(reason_buf), "store unusable: %s", strerror(-r));
@@ -427,7 +530,7 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, i
 	/* 4. After the release: finish, decide, publish. */
 	uint64_t stored = 0;
 	bool have_core = false;
-	if (c.store_ok && stream_r >= 0 && !sr.too_large && sr.bytes > 0) {
+	if (zw && stream_r >= 0 && !sr.too_large && sr.bytes > 0) {
 		r = zst_writer_finish(zw);
 		if (r < 0) {
 			stream_r = r;
@@ -438,7 +541,7 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, i
 	}
 	zst_writer_free(zw);
 
-	if (!c.store_ok) {
+	if (!c.store_ok || c.store_write_failed) {
 		status = "error";
 	} else if (stream_r < 0) {
 		status = "error";
@@ -447,6 +550,10 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, i
 		reason = reason_buf;
 		collect_error(&c, "stream", stream_r);
 		have_core = false;
+	} else if (!c.pd.store) {
+		/* Decided before the drain: the record, minicore and stacks only. */
+		status = c.pd.core_status;
+		reason = c.pd.detail;
 	} else if (sr.too_large) {
 		status = "too-large";
 		snprintf(reason_buf, sizeof(reason_buf), "core larger than MaxCoreSize=%llu%s",
@@ -470,17 +577,19 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, i
 		status = "stored";
 	}
 	bool have_mini = c.store_ok && sr.mini && c.mini_tmp >= 0;
-	if (c.core_tmp >= 0 && !have_core) {
-		/* Give back the space of a core we will not keep (a full disk is the
-		 * usual reason) so that the record still fits. */
-		_cleanup_free_ char *p = store_path(c.st.spool_dir, c.id, ".core.zst.tmp");
-		if (p)
-			(void)unlink(p);
-		(void)close(c.core_tmp);
-		c.core_tmp = -1;
-	}
+	if (!have_core)
+		collect_drop_core(&c);
 
+	/* The heavy part, at most MaxConcurrent collectors at once. */
+	collect_slot(&c);
 	collect_analyze(&c, have_mini);
+	if (have_core && collect_repeat(&c, stored)) {
+		/* KeepPerSignature: enough cores of this bug are kept already. */
+		status = c.pd.core_status;
+		reason = c.pd.detail;
+		have_core = false;
+		collect_drop_core(&c);
+	}
 	json_object *rec = collect_record(&c, &sr, status, reason, stored, have_core, have_mini, out->held_usec);
 	snprintf(out->id, sizeof(out->id), "%s", c.id);
 	out->status = status;
@@ -524,6 +633,11 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, i
 	/* Listed and announced: now the slow part, still under our spool lock. */
 	if (out->published && have_core && collect_recompress(&c, rec, stored) > 0 && out->indexed)
 		collect_index(&c, rec, out);
+	if (c.reserved)
+		(void)quota_unreserve(&c.st, c.id);
+	/* Keep the store inside its limits, never deleting what was just written. */
+	if (out->published && quota_vacuum(&c.st, c.cfg, c.id, now_usec(), false, NULL, NULL, NULL) < 0)
+		journal_log(4, "retention: vacuum after the crash failed");
 	if (c.lock_fd >= 0)
 		store_discard(&c.st, c.id);
 	if (c.store_ok)
@@ -542,6 +656,8 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, i
 		(void)close(c.mini_tmp);
 	if (c.lock_fd >= 0)
 		(void)close(c.lock_fd);
+	if (c.slot_fd >= 0)
+		(void)close(c.slot_fd);
 	store_free(&c.st);
 	return out->published ? 0 : -EIO;
 }

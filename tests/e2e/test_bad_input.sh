@@ -21,9 +21,9 @@ big=$E2E_DIR/ref.$p2
 
 # Extra configs over the same store.
 conf_small=$E2E_DIR/maxsize.conf
-printf '[Store]\nPath=%s\n[Policy]\nMaxCoreSize=1M\n' "$E2E_STORE" > "$conf_small"
+printf '[Store]\nPath=%s\n[Policy]\nKeepPerSignature=0\nRateLimit=0\nMaxUse=0\nKeepFree=0\nMaxCoreSize=1M\n' "$E2E_STORE" > "$conf_small"
 conf_banana=$E2E_DIR/banana.conf
-printf '[Store]\nPath=%s\nCompressLevel=banana\n' "$E2E_STORE" > "$conf_banana"
+printf '[Store]\nPath=%s\nCompressLevel=banana\n[Policy]\nKeepPerSignature=0\nRateLimit=0\nMaxUse=0\nKeepFree=0\n' "$E2E_STORE" > "$conf_banana"
 
 now=$(date +%s)
 unlimited=18446744073709551615

@@ -68,7 +68,7 @@ read_only() {
 	mount -t tmpfs -o size=16M,mode=0755 tmpfs "$m"
 	mkdir -p "$m/store" "$m/spool"
 	mount -o remount,ro "$m"
-	printf '[Store]\nPath=%s\n' "$m" > "$E2E_DIR/ro.conf"
+	printf '[Store]\nPath=%s\n[Policy]\nKeepPerSignature=0\nRateLimit=0\nMaxUse=0\nKeepFree=0\n' "$m" > "$E2E_DIR/ro.conf"
 	e2e_install "" "|$E2E_DIR/mortem-collect -c $E2E_DIR/ro.conf %P %u %g %s %t %c %h %d %F"
 	p=$(crash_released "read-only store" -m 32 segv)
 	e2e_wait_idle
@@ -90,7 +90,7 @@ full() {
 	else
 		dd if=/dev/zero of="$m/fill" bs=1k count="$fill" 2>/dev/null
 	fi
-	printf '[Store]\nPath=%s\n' "$m" > "$E2E_DIR/full.conf"
+	printf '[Store]\nPath=%s\n[Policy]\nKeepPerSignature=0\nRateLimit=0\nMaxUse=0\nKeepFree=0\n' "$m" > "$E2E_DIR/full.conf"
 	e2e_install "" "|$E2E_DIR/mortem-collect -c $E2E_DIR/full.conf %P %u %g %s %t %c %h %d %F"
 	p=$(crash_released "$label" -m 16 segv)
 	e2e_wait_idle
