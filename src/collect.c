@@ -98,6 +98,7 @@ struct collect_ctx {
 	struct policy_decision pd; /* before the drain: store the core or metadata only */
 	bool reserved;         /* pd.reserve bytes are reserved in the index under id */
 	bool store_write_failed; /* the core's temp file or compressor could not be set up */
+	int compress_threads;  /* zstd workers for this core: the config's, or 0 in a storm */
 	int slot_fd;           /* a MaxConcurrent slot, held for the work after release */
 };
 
@@ -267,7 +268,13 @@ static void collect_admit(struct collect_ctx *c)
 		if (parse_u64(buf, &kb) >= 0 && kb < UINT64_MAX / 1024)
 			estimate = kb * 1024 / 3 + 65536;
 	}
-	int r = quota_admit(&c->st, c->cfg, c->id, exe ? exe : "", unit, estimate, c->t0, &c->pd);
+	unsigned writing = 0;
+	int r = quota_admit(&c->st, c->cfg, c->id, exe ? exe : "", unit, estimate, c->t0, &c->pd, &writing);
+	/* A storm: with as many collectors writing as there are CPUs, zstd worker
+	 * threads only cost memory (each brings its own buffers), so compress on
+	 * this thread alone. */
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	c->compress_threads = writing >= (unsigned)(ncpu > 0 ? ncpu : 1) ? 0 : c->cfg->compress_threads;
 	if (r < 0) {
 		collect_error(c, "retention policy (core stored regardless)", r);
 		c->pd = (struct policy_decision){ .store = true, .core_status = "stored" };
@@ -497,7 +504,7 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, i
 		if (store_tmp_open(&c.st, c.id, ".mini", &c.mini_tmp) < 0)
 			c.mini_tmp = -1;
 		if (c.pd.store && ((r = store_tmp_open(&c.st, c.id, ".core.zst", &c.core_tmp)) < 0 ||
-				   (r = zst_writer_new(c.core_tmp, cfg->compress_level, cfg->compress_threads, &zw)) < 0)) {
+				   (r = zst_writer_new(c.core_tmp, cfg->compress_level, c.compress_threads, &zw)) < 0)) {
 			collect_error(&c, "store", r);
 			snprintf(reason_buf, sizeof(reason_buf), "store unusable: %s", strerror(-r));
 			reason = reason_buf;

@@ -79,6 +79,7 @@ int quota_view_load(const struct store *st, sqlite3 *db, const char *exe, const 
 			continue;
 		}
 		v->state.in_flight += res[i].bytes;
+		v->writing++;
 		bool same = unit ? (res[i].unit && strcmp(res[i].unit, unit) == 0)
 				 : (exe && res[i].exe && strcmp(res[i].exe, exe) == 0);
 		if (same)
@@ -223,7 +224,8 @@ static void quota_close(sqlite3 *db, int lock_fd)
 }
 
 int quota_admit(const struct store *st, const struct mortem_config *cfg, const char *id, const char *exe,
-		const char *unit, uint64_t estimate, int64_t now_usec, struct policy_decision *out)
+		const char *unit, uint64_t estimate, int64_t now_usec, struct policy_decision *out,
+		unsigned *ret_writing)
 {
 	struct policy_limits lim;
 	struct quota_view v;
@@ -238,6 +240,8 @@ int quota_admit(const struct store *st, const struct mortem_config *cfg, const c
 	r = quota_view_load(st, db, exe, unit, now_usec, &v);
 	if (r >= 0) {
 		struct policy_crash crash = { .exe = exe, .unit = unit, .estimate = estimate };
+		if (ret_writing)
+			*ret_writing = v.writing;
 		struct policy_decision d;
 		r = policy_decide(&lim, &v.state, &crash, now_usec, &d);
 		if (r >= 0) {

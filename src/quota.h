@@ -24,6 +24,7 @@ struct quota_view {
 	struct policy_state state;
 	int64_t *rate_times;
 	uint64_t fs_size;
+	unsigned writing;             /* live reservations: collectors writing a core now */
 };
 
 /* Gather the view. exe/unit (may be NULL) select the rate-limit times. Abandoned
@@ -49,7 +50,9 @@ void quota_limits(const struct store *st, const struct mortem_config *cfg, struc
  * storing, reserve out->reserve bytes for id until quota_unreserve. A store
  * whose index cannot be read admits the core (policy never loses a crash). */
 int quota_admit(const struct store *st, const struct mortem_config *cfg, const char *id, const char *exe,
-		const char *unit, uint64_t estimate, int64_t now_usec, struct policy_decision *out);
+		const char *unit, uint64_t estimate, int64_t now_usec, struct policy_decision *out,
+		unsigned *ret_writing);
+/* *ret_writing (optional): how many other collectors are writing a core now. */
 int quota_unreserve(const struct store *st, const char *id);
 
 /* After the analysis, under the lock: keep the new core or skip it because
