@@ -2,14 +2,18 @@
  *
  * Exit statuses (documented in mortem(1)):
  *   0 success, 1 failure, 2 usage error, 3 no crash matches, 4 ambiguous id
- *   prefix, 5 the crash has no stored core. */
+ *   prefix (rm: a MATCH that fits several crashes, without --all), 5 the crash
+ *   has no stored core. vacuum: 1 also when the store stays over its limits. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -18,9 +22,11 @@
 #include "enable.h"
 #include "index.h"
 #include "parse.h"
+#include "quota.h"
 #include "record.h"
 #include "show.h"
 #include "store.h"
+#include "usage.h"
 #include "util.h"
 #include "zst.h"
 
@@ -38,6 +44,9 @@ struct cli {
 	bool json;
 	const char *since, *until, *output, *debugger;
 	bool reverse, all;
+	bool dry_run, group;   /* vacuum --dry-run, list --group */
+	char **matches;        /* rm: every MATCH (points into argv) */
+	size_t n_matches;
 	size_t limit;
 	bool force, runtime;   /* enable */
 	const char *collector; /* enable --collector */
@@ -167,14 +176,6 @@ static int cli_pick(struct cli *c, const char *match, struct index_row **rows, s
 	return 0;
 }
 
-static void cli_local_time(int64_t usec, char *buf, size_t len)
-{
-	time_t t = (time_t)(usec / 1000000);
-	struct tm tm;
-	if (!localtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%d %H:%M:%S %Z", &tm))
-		snprintf(buf, len, "@%lld", (long long)(usec / 1000000));
-}
-
 static json_object *cli_row_record(const struct index_row *row, bool with_proc)
 {
 	json_object *rec = NULL;
@@ -192,17 +193,21 @@ static json_object *cli_row_record(const struct index_row *row, bool with_proc)
 	return rec;
 }
 
+static int cli_list_group(struct cli *c, struct index_row *rows, size_t n);
+
 static int cli_list(struct cli *c, const char *match)
 {
 	struct index_row *rows = NULL;
 	size_t n = 0;
-	int r = cli_query(c, match, c->reverse, c->limit, &rows, &n);
+	int r = cli_query(c, match, c->group ? false : c->reverse, c->limit, &rows, &n);
 	if (r == EXIT_NOMATCH && c->json) {
 		puts("[]");
 		return match ? EXIT_NOMATCH : 0;
 	}
 	if (r != 0)
 		return r == EXIT_NOMATCH && !match ? 0 : r;
+	if (c->group)
+		return cli_list_group(c, rows, n);
 
 	if (c->json) {
 		json_object *arr = json_object_new_array();
@@ -218,7 +223,7 @@ static int cli_list(struct cli *c, const char *match)
 			char t[64], sz[16];
 			const char *sig = signal_name(w->signal);
 			const char *exe = w->exe && *w->exe ? w->exe : w->comm && *w->comm ? w->comm : "-";
-			cli_local_time(w->time_usec, t, sizeof(t));
+			usage_local_time(w->time_usec, t, sizeof(t));
 			if (w->core_status && strcmp(w->core_status, "stored") != 0)
 				snprintf(sz, sizeof(sz), "%s", w->core_status);
 			else
@@ -227,6 +232,45 @@ static int cli_list(struct cli *c, const char *match)
 			       sig ? sig : "?", exe, sz, w->signature ? w->signature : "-", w->id);
 		}
 	}
+	index_rows_free(rows, n);
+	return 0;
+}
+
+/* The index rows as crashes to group: the executable, else the command name. */
+static struct usage_item *cli_usage_items(const struct cli *c, const struct index_row *rows, size_t n, bool sizes)
+{
+	struct usage_item *it = calloc(n ? n : 1, sizeof(*it));
+	for (size_t i = 0; it && i < n; i++) {
+		const struct index_row *w = &rows[i];
+		it[i] = (struct usage_item){
+			.id = w->id, .signature = w->signature, .slogan = w->slogan, .time_usec = w->time_usec,
+			.exe = w->exe && *w->exe ? w->exe : w->comm && *w->comm ? w->comm : "-",
+			.has_core = w->core_path != NULL,
+		};
+		if (sizes)
+			it[i].bytes = usage_file_bytes(c->st.store_dir, w->id, ".core.zst") +
+				      usage_file_bytes(c->st.store_dir, w->id, ".mini") +
+				      usage_file_bytes(c->st.store_dir, w->id, ".json");
+	}
+	return it;
+}
+
+/* list --group: one line per signature (per executable without one). Takes rows. */
+static int cli_list_group(struct cli *c, struct index_row *rows, size_t n)
+{
+	_cleanup_free_ struct usage_item *items = cli_usage_items(c, rows, n, false);
+	struct usage_group *g = NULL;
+	struct winsize ws;
+	size_t ng = 0;
+	int r = items ? usage_group(items, n, USAGE_BY_SIGNATURE, USAGE_ORDER_LAST, &g, &ng) : -ENOMEM;
+	if (r < 0) {
+		cli_err("cannot group crashes: %s", strerror(-r));
+		index_rows_free(rows, n);
+		return EXIT_FAILURE;
+	}
+	size_t cols = isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 ? ws.ws_col : 0;
+	usage_print_groups(stdout, items, g, ng, c->reverse, c->json, cols);
+	usage_groups_free(g, ng);
 	index_rows_free(rows, n);
 	return 0;
 }
@@ -398,9 +442,271 @@ static int cli_reindex(struct cli *c)
 	return 0;
 }
 
+/* A dry run by a user who may read the store but not take its lock: the same
+ * plan, computed without the lock (it changes nothing). */
+static int cli_vacuum_unlocked(struct cli *c, int64_t now, struct quota_planned **ret, size_t *ret_n)
+{
+	struct policy_limits lim;
+	struct quota_view v;
+	sqlite3 *db = NULL;
+	size_t na = 0;
+	int r;
+
+	quota_limits(&c->st, &c->cfg, &lim);
+	if (cli_open_index(c, &db) < 0)
+		return -EIO;
+	r = quota_view_load(&c->st, db, NULL, NULL, now, &v);
+	index_close(db);
+	if (r < 0)
+		return r;
+	_cleanup_free_ struct policy_action *acts = calloc(v.n_rows ? v.n_rows : 1, sizeof(*acts));
+	struct quota_planned *p = calloc(v.n_rows ? v.n_rows : 1, sizeof(*p));
+	struct policy_usage u = v.state.usage;
+	u.store_used += v.state.in_flight;
+	r = acts && p ? policy_vacuum_plan(&lim, &u, v.entries, v.n_rows, now, NULL, acts, &na) : -ENOMEM;
+	for (size_t i = 0; r >= 0 && i < na; i++) {
+		p[i] = (struct quota_planned){ .id = strdup(acts[i].id), .what = acts[i].what, .reason = acts[i].reason };
+		for (size_t k = 0; k < v.n_rows; k++)
+			if (strcmp(v.entries[k].id, acts[i].id) == 0)
+				p[i].bytes = v.entries[k].core_bytes +
+					     (acts[i].what == POLICY_DELETE_RECORD ? v.entries[k].record_bytes : 0);
+		if (!p[i].id)
+			r = -ENOMEM;
+	}
+	quota_view_free(&v);
+	if (r < 0) {
+		quota_planned_free(p, na);
+		return r;
+	}
+	*ret = p;
+	*ret_n = na;
+	return r;
+}
+
+/* One line per deletion (what, id, bytes, why), then the totals. */
+static int cli_vacuum(struct cli *c)
+{
+	struct quota_planned *plan = NULL;
+	struct policy_limits lim;
+	size_t n = 0, cores = 0, records = 0;
+	uint64_t freed = 0, bytes = 0;
+	int64_t now = now_usec();
+	char a[16], b[16];
+	int r;
+
+	if (access(c->st.store_dir, F_OK) < 0) {
+		cli_err("no crash store at %s", c->st.root);
+		return EXIT_FAILURE;
+	}
+	r = quota_vacuum(&c->st, &c->cfg, NULL, now, c->dry_run, &plan, &n, &freed);
+	if ((r == -EACCES || r == -EPERM || r == -EROFS) && c->dry_run)
+		r = cli_vacuum_unlocked(c, now, &plan, &n);
+	if (r < 0) {
+		cli_err("vacuum of %s failed: %s", c->st.root, strerror(-r));
+		return EXIT_FAILURE;
+	}
+	if (n > 0)
+		printf("%-6s %-40s %8s  %s\n", "DELETE", "ID", "SIZE", "REASON");
+	for (size_t i = 0; i < n; i++) {
+		bool core = plan[i].what == POLICY_DELETE_CORE;
+		format_size(plan[i].bytes, a, sizeof(a));
+		printf("%-6s %-40s %8s  %s\n", core ? "core" : "record", plan[i].id, a, plan[i].reason);
+		cores += core;
+		records += !core;
+		bytes += plan[i].bytes;
+	}
+	format_size(c->dry_run ? bytes : freed, a, sizeof(a));
+	if (n == 0)
+		printf("nothing to delete\n");
+	else
+		printf("%s %zu core%s and %zu whole record%s, %s %s (%llu bytes)\n", c->dry_run ? "would delete" : "deleted",
+		       cores, cores == 1 ? "" : "s", records, records == 1 ? "" : "s", c->dry_run ? "freeing" : "freed", a,
+		       (unsigned long long)(c->dry_run ? bytes : freed));
+	quota_planned_free(plan, n);
+	if (r == 1) {
+		quota_limits(&c->st, &c->cfg, &lim);
+		format_size(lim.max_use, a, sizeof(a));
+		format_size(lim.keep_free, b, sizeof(b));
+		cli_err("the store stays over its limits (MaxUse=%s, KeepFree=%s) with nothing left that may go",
+			lim.max_use ? a : "none", lim.keep_free ? b : "none");
+		return EXIT_FAILURE;
+	}
+	return 0;
+}
+
+/* Totals by kind of file (what is on disk), the file system, the limits, and
+ * the crashes by executable and by signature, largest first. */
+static int cli_disk_usage(struct cli *c)
+{
+	struct usage_totals t;
+	struct policy_limits lim;
+	struct index_row *rows = NULL;
+	struct usage_group *ge = NULL, *gs = NULL;
+	struct index_filter f = { 0 };
+	struct statvfs sv;
+	sqlite3 *db = NULL;
+	size_t n = 0, ne = 0, ns = 0;
+	uint64_t fs_free = 0, fs_size = 0;
+	int r;
+
+	if ((r = usage_scan(c->st.store_dir, &t)) < 0) {
+		cli_err("cannot read %s: %s", c->st.store_dir, strerror(-r));
+		return EXIT_FAILURE;
+	}
+	if (cli_open_index(c, &db) < 0)
+		return EXIT_FAILURE;
+	r = index_query(db, &f, &rows, &n);
+	index_close(db);
+	if (r < 0) {
+		cli_err("index query failed: %s", strerror(-r));
+		return EXIT_FAILURE;
+	}
+	_cleanup_free_ struct usage_item *items = cli_usage_items(c, rows, n, true);
+	r = items ? usage_group(items, n, USAGE_BY_EXE, USAGE_ORDER_BYTES, &ge, &ne) : -ENOMEM;
+	if (r >= 0)
+		r = usage_group(items, n, USAGE_BY_SIGNATURE, USAGE_ORDER_BYTES, &gs, &ns);
+	if (r < 0) {
+		cli_err("cannot group crashes: %s", strerror(-r));
+		usage_groups_free(ge, ne);
+		index_rows_free(rows, n);
+		return EXIT_FAILURE;
+	}
+	if (statvfs(c->st.root, &sv) == 0) {
+		fs_free = (uint64_t)sv.f_bavail * sv.f_frsize;
+		fs_size = (uint64_t)sv.f_blocks * sv.f_frsize;
+	}
+	quota_limits(&c->st, &c->cfg, &lim);
+	struct usage_report rep = {
+		.store_dir = c->st.store_dir, .totals = t, .fs_size = fs_size, .fs_free = fs_free,
+		.max_use = lim.max_use, .keep_free = lim.keep_free,
+		.by_exe = ge, .n_exe = ne, .by_signature = gs, .n_signature = ns,
+	};
+	usage_print_report(stdout, &rep, c->json);
+	usage_groups_free(ge, ne);
+	usage_groups_free(gs, ns);
+	index_rows_free(rows, n);
+	return 0;
+}
+
+/* A crash whose collector still holds spool/<id>.lock is being written. */
+static bool cli_busy(const struct cli *c, const char *id)
+{
+	_cleanup_free_ char *p = store_path(c->st.spool_dir, id, ".lock");
+	_cleanup_close_ int fd = p ? open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+	return fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+}
+
+/* rm: every MATCH resolved first (nothing goes when one fits no crash, or
+ * several without --all), then under the quota lock each crash's files and row. */
+static int cli_rm(struct cli *c)
+{
+	struct index_filter f = { 0 };
+	char **ids = NULL;
+	sqlite3 *db = NULL;
+	size_t nids = 0, removed = 0;
+	uint64_t freed = 0;
+	_cleanup_close_ int lock = -1;
+	bool failed = false;
+	int r, rc = 0;
+
+	if (c->n_matches == 0) {
+		cli_err("rm needs a MATCH: an id, a PID, a command name or an executable");
+		return EXIT_USAGE;
+	}
+	if (cli_time_bound(c->since, "--since", &f.since_usec) < 0 ||
+	    cli_time_bound(c->until, "--until", &f.until_usec) < 0)
+		return EXIT_USAGE;
+	if (access(c->st.store_dir, F_OK) < 0) {
+		cli_err("no crash store at %s", c->st.root);
+		return EXIT_FAILURE;
+	}
+	if ((r = quota_lock(&c->st, &lock)) < 0) {
+		cli_err("cannot take the store's quota lock: %s", strerror(-r));
+		return EXIT_FAILURE;
+	}
+	if (cli_open_index(c, &db) < 0)
+		return EXIT_FAILURE;
+	for (size_t i = 0; i < c->n_matches && rc == 0; i++) {
+		struct index_row *rows = NULL;
+		size_t n = 0;
+		f.match = c->matches[i];
+		if ((r = index_query(db, &f, &rows, &n)) < 0) {
+			cli_err("index query failed: %s", strerror(-r));
+			rc = EXIT_FAILURE;
+		} else if (n == 0) {
+			cli_err("no crash matches '%s'%s", f.match, c->since || c->until ? " in that time range" : "");
+			rc = EXIT_NOMATCH;
+		} else if (n > 1 && !c->all) {
+			cli_err("'%s' matches %zu crashes: give an id, or --all to remove every one", f.match, n);
+			rc = EXIT_AMBIGUOUS;
+		} else {
+			char **grown = realloc(ids, (nids + n) * sizeof(*ids));
+			if (!grown)
+				rc = EXIT_FAILURE;
+			else
+				ids = grown;
+			for (size_t k = 0; rc == 0 && k < n; k++) {
+				bool dup = false;
+				for (size_t m = 0; m < nids && !dup; m++)
+					dup = strcmp(ids[m], rows[k].id) == 0;
+				if (!dup && !(ids[nids++] = strdup(rows[k].id)))
+					rc = EXIT_FAILURE;
+			}
+		}
+		index_rows_free(rows, n);
+	}
+	for (size_t i = 0; rc == 0 && i < nids; i++)
+		if (cli_busy(c, ids[i])) {
+			cli_err("crash %s is still being collected: try again later", ids[i]);
+			rc = EXIT_FAILURE;
+		}
+	for (size_t i = 0; rc == 0 && i < nids; i++) {
+		const char *id = ids[i];
+		char a[16], b[16], d[16];
+		if (!store_id_valid(id)) {
+			cli_err("crash %s: not a valid id, left alone", id);
+			continue;
+		}
+		uint64_t core = usage_file_bytes(c->st.store_dir, id, ".core.zst");
+		uint64_t mini = usage_file_bytes(c->st.store_dir, id, ".mini");
+		uint64_t rec = usage_file_bytes(c->st.store_dir, id, ".json");
+		static const char *const sfx[] = { ".core.zst", ".mini", ".json" };
+		for (size_t k = 0; k < ARRAY_SIZE(sfx); k++) {
+			_cleanup_free_ char *p = store_path(c->st.store_dir, id, sfx[k]);
+			if (!p || (unlink(p) < 0 && errno != ENOENT)) {
+				cli_err("cannot remove %s: %s", p ? p : id, p ? strerror(errno) : "out of memory");
+				failed = true;
+			}
+		}
+		if ((r = index_delete(db, id)) < 0) {
+			cli_err("cannot remove %s from the index: %s", id, strerror(-r));
+			failed = true;
+		}
+		format_size(core, a, sizeof(a));
+		format_size(mini, b, sizeof(b));
+		format_size(rec, d, sizeof(d));
+		printf("removed %s: core %s, minicore %s, record %s\n", id, core ? a : "-", mini ? b : "-", d);
+		removed++;
+		freed += core + mini + rec;
+	}
+	if (removed) {
+		char h[16];
+		(void)fsync_dir(c->st.store_dir);
+		format_size(freed, h, sizeof(h));
+		printf("removed %zu crash%s, freed %s (%llu bytes)\n", removed, removed == 1 ? "" : "es", h,
+		       (unsigned long long)freed);
+	}
+	index_close(db);
+	for (size_t i = 0; i < nids; i++)
+		free(ids[i]);
+	free(ids);
+	return rc ? rc : failed ? EXIT_FAILURE : 0;
+}
+
 static void cli_usage(FILE *f)
 {
 	fputs("usage: mortem [OPTIONS] COMMAND [MATCH]\n"
+	      "       mortem [OPTIONS] rm MATCH...\n"
 	      "\n"
 	      "Commands:\n"
 	      "  list [MATCH]      list crashes, oldest first\n"
@@ -412,16 +718,21 @@ static void cli_usage(FILE *f)
 	      "  enable            hand the kernel's core dumps to mortem-collect (root)\n"
 	      "  disable           put back the core handler that enable replaced (root)\n"
 	      "  doctor            check that crashes will be caught, and say why not\n"
+	      "  vacuum            delete what the retention limits of mortem.conf say must go (root)\n"
+	      "  disk-usage        what the store takes, by executable and by signature\n"
+	      "  rm MATCH...       remove crashes: core, minicore, record (root)\n"
 	      "\n"
 	      "Options:\n"
 	      "  -c, --config FILE   configuration file (also MORTEM_CONFIG)\n"
-	      "      --json          JSON output (list, info, doctor)\n"
+	      "      --json          JSON output (list, info, doctor, disk-usage)\n"
 	      "  -S, --since TIME    only crashes at or after TIME\n"
 	      "  -U, --until TIME    only crashes at or before TIME\n"
 	      "  -r, --reverse       newest first\n"
 	      "  -n N                only the newest N crashes\n"
 	      "  -o, --output FILE   where dump writes the core\n"
-	      "      --all           stacks: every thread on its own\n"
+	      "      --all           stacks: every thread on its own; rm: every crash a MATCH fits\n"
+	      "      --group         list: one line per crash signature\n"
+	      "      --dry-run       vacuum: say what would go, delete nothing\n"
 	      "      --debugger CMD  debugger for debug (default gdb)\n"
 	      "      --force         enable: replace another core handler\n"
 	      "      --runtime       enable: the running kernel only, no sysctl.d drop-in\n"
@@ -447,6 +758,7 @@ int main(int argc, char **argv)
 		{ "all", no_argument, NULL, 'a' },
 		{ "force", no_argument, NULL, 'F' },        { "runtime", no_argument, NULL, 'R' },
 		{ "collector", required_argument, NULL, 'C' },
+		{ "group", no_argument, NULL, 'G' },        { "dry-run", no_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
 	while ((opt = getopt_long(argc, argv, "c:S:U:rn:o:h", opts, NULL)) != -1) {
@@ -462,6 +774,8 @@ int main(int argc, char **argv)
 		case 'F': c.force = true; break;
 		case 'R': c.runtime = true; break;
 		case 'C': c.collector = optarg; break;
+		case 'G': c.group = true; break;
+		case 'N': c.dry_run = true; break;
 		case 'n':
 			if (parse_u64(optarg, &u) < 0 || u == 0 || u > SIZE_MAX) {
 				cli_err("invalid count '%s' for -n", optarg);
@@ -478,8 +792,11 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	const char *verb = argv[optind++];
-	const char *match = optind < argc ? argv[optind++] : NULL;
-	if (optind < argc) {
+	bool is_rm = strcmp(verb, "rm") == 0, is_vacuum = strcmp(verb, "vacuum") == 0;
+	const char *match = optind < argc ? argv[optind] : NULL;
+	c.matches = argv + optind;
+	c.n_matches = (size_t)(argc - optind);
+	if (c.n_matches > 1 && !is_rm) {
 		cli_err("too many arguments: one MATCH at most");
 		return EXIT_USAGE;
 	}
@@ -487,13 +804,15 @@ int main(int argc, char **argv)
 		c.config_path = getenv("MORTEM_CONFIG") ? getenv("MORTEM_CONFIG") : CONFIG_DEFAULT_PATH;
 
 	bool is_enable = strcmp(verb, "enable") == 0, is_disable = strcmp(verb, "disable") == 0;
-	if ((is_enable || is_disable || strcmp(verb, "doctor") == 0) && match) {
+	if ((is_enable || is_disable || is_vacuum || strcmp(verb, "doctor") == 0 ||
+	     strcmp(verb, "disk-usage") == 0) && match) {
 		cli_err("%s takes no argument", verb);
 		return EXIT_USAGE;
 	}
 	/* Before the config: a non-root user is told so, not about an unreadable file. */
-	if ((is_enable || is_disable) && geteuid() != 0) {
-		fprintf(stderr, "mortem %s: must be root\n", verb);
+	if ((is_enable || is_disable || is_rm || (is_vacuum && !c.dry_run)) && geteuid() != 0) {
+		fprintf(stderr, "mortem %s: must be root%s\n", verb,
+			is_vacuum ? " (--dry-run only needs to read the store)" : "");
 		return EXIT_FAILURE;
 	}
 	/* doctor loads the configuration itself, to report its problems. */
@@ -526,6 +845,12 @@ int main(int argc, char **argv)
 		r = cli_dump(&c, match);
 	else if (strcmp(verb, "debug") == 0)
 		r = cli_debug(&c, match);
+	else if (is_vacuum)
+		r = cli_vacuum(&c);
+	else if (strcmp(verb, "disk-usage") == 0)
+		r = cli_disk_usage(&c);
+	else if (is_rm)
+		r = cli_rm(&c);
 	else if (strcmp(verb, "reindex") == 0)
 		r = match ? (cli_err("reindex takes no MATCH"), EXIT_USAGE) : cli_reindex(&c);
 	else if (is_enable || is_disable) {
