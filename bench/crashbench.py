@@ -11,6 +11,7 @@ Subcommands
   run     one crash configuration, N sequential runs
   storm   N crashers crash at the same CLOCK_MONOTONIC instant
   report  results .jsonl -> markdown (median [min-max], ratios, targets)
+  storm-report  storm records -> the "Crash storm" section of BENCHMARKS.md
 
 Timing (all CLOCK_MONOTONIC, from the crasher's "CRASH pid ns" line):
   held    until the harness's waitpid() on the crasher returns
@@ -282,9 +283,84 @@ def cmd_run(args):
         emit(args, rec)
 
 
+class RssSampler(threading.Thread):
+    """Every `period` s, the sum over processes whose /proc/PID/exe is `exe`
+    of their resident set (statm) and of its anonymous part (resident - shared):
+    the true total memory of all handlers at once, as opposed to the sum of
+    per-process peaks (which need not coincide). exe is read each time: hwrap
+    forks and then execs the handler, so a pid changes program."""
+
+    def __init__(self, exe, period):
+        super().__init__(daemon=True)
+        self.exe, self.period = os.path.realpath(exe), period
+        self.stop_ev = threading.Event()
+        self.peak_rss = self.peak_anon = 0   # bytes
+        self.peak_n = self.samples = 0
+        self.page = os.sysconf("SC_PAGE_SIZE")
+
+    def sample(self):
+        tot = anon = n = 0
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                if os.readlink("/proc/%s/exe" % d) != self.exe:
+                    continue
+                with open("/proc/%s/statm" % d) as f:
+                    v = f.read().split()
+            except OSError:
+                continue
+            n += 1
+            tot += int(v[1]) * self.page
+            anon += (int(v[1]) - int(v[2])) * self.page
+        self.peak_rss = max(self.peak_rss, tot)
+        self.peak_anon = max(self.peak_anon, anon)
+        self.peak_n = max(self.peak_n, n)
+        self.samples += 1
+
+    def run(self):
+        while not self.stop_ev.is_set():
+            self.sample()
+            self.stop_ev.wait(self.period)
+
+    def result(self):
+        self.stop_ev.set()
+        self.join()
+        return dict(rss_sampled_mb=self.peak_rss / 2**20, rss_sampled_anon_mb=self.peak_anon / 2**20,
+                    rss_sampled_nproc=self.peak_n, rss_samples=self.samples,
+                    rss_sample_ms=self.period * 1e3, rss_sample_exe=self.exe)
+
+
+def list_census(cmd):
+    """After the storm: how many records the list command shows, by core.status."""
+    try:
+        p = subprocess.run(cmd, shell=True, capture_output=True, timeout=60)
+        rows = json.loads(p.stdout or b"[]") if p.returncode == 0 else None
+    except (ValueError, subprocess.TimeoutExpired):
+        rows = None
+    if rows is None:
+        return dict(n_listed=None)
+    status, reasons = {}, {}
+    for r in rows:
+        c = r.get("core") or {}
+        st = c.get("status", "?")
+        status[st] = status.get(st, 0) + 1
+        why = c.get("reason")
+        if why:
+            # the rate-limit reason names the executable and a count: keep its kind
+            key = why.split(":")[0] if why.startswith("rate limit") else why[:60]
+            reasons[key] = reasons.get(key, 0) + 1
+    return dict(n_listed=len(rows), n_listed_pids=len(set(r.get("pid") for r in rows)),
+                core_status=status, core_reasons=reasons)
+
+
 def cmd_storm(args):
     for i in range(args.runs):
         prepare(args)
+        sampler = None
+        if args.sample_exe:
+            sampler = RssSampler(args.sample_exe, args.sample_ms / 1e3)
+            sampler.start()
         cts, reaped, lt, listed = one_crash_set(args, args.n, args.lead)
         good = [c for c in cts if c]
         t0 = min(good)
@@ -295,6 +371,13 @@ def cmd_storm(args):
                    held_ms_median=statistics.median(held), held_ms_max=held[-1],
                    wcoredump=sum(1 for r in reaped if os.WCOREDUMP(r[1])))
         rec.update(finish_set(args, t0, lt, listed, args.expect * args.n, args.settle))
+        if sampler:
+            rec.update(sampler.result())
+        recs = hwrap_records()
+        rec.update(round=args.round, lead_s=args.lead,
+                   rss_sum_mb=sum(r["maxrss_kb"] for r in recs) / 1024 if recs else None)
+        if args.list_cmd:
+            rec.update(list_census(args.list_cmd))
         emit(args, rec)
 
 
@@ -444,6 +527,137 @@ def cmd_report(args):
         sys.stdout.write(text)
 
 
+def cmd_storm_report(args):
+    """The "Crash storm" section of BENCHMARKS.md from `storm` records (run.sh storm)."""
+    rs = [json.loads(ln) for path in args.files for ln in open(path) if ln.strip()]
+    rs = [r for r in rs if r["type"] == "storm"]
+    if not rs:
+        sys.exit("storm-report: no storm records")
+    labels = []
+    for r in rs:
+        if r["label"] not in labels:
+            labels.append(r["label"])
+    floor = {r["round"]: r for r in rs if r["label"] == args.floor}
+    n, size = rs[0]["n"], rs[0]["size_mib"]
+    out = []
+    w = out.append
+    w("## Crash storm\n")
+    w("Generated by `bench/run.sh BUILD storm` (`crashbench.py storm` + `storm-report`); "
+      "a separate run from the tables above.\n")
+    w("- command: `%s`" % args.cmdline)
+    w("- date: %s" % (args.date or datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %z")))
+    w("- machine: %d CPUs (nproc), %.1f GiB RAM, kernel %s, %s" % (
+        os.cpu_count(), os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30,
+        platform.release(), args.machine or platform.machine()))
+    for note in args.note or []:
+        w("- %s" % note)
+    w("")
+    w("%d crashers (`crasher -s %d -t 4 -m mixed -k segv`, one seed each) are started and "
+      "all crash at the same CLOCK_MONOTONIC instant (%.0f s after the spawn; the spread of "
+      "their crash timestamps is in the table). One row per handler and round; the rounds "
+      "run the handlers one after the other, and the ratio to the floor pairs each row with "
+      "the floor of **its own round**.\n" % (n, size, rs[0].get("lead_s") or 4))
+    w("- **all released**: first crash → the last crasher's `waitpid()` returns; "
+      "**held**: per crasher, its crash → its `waitpid()`")
+    w("- **CPU**: sum over the %d handler processes (hwrap `wait4()`, waited-for children included)" % n)
+    w("- **peak RSS, one**: the largest per-process peak (`ru_maxrss`) among the handlers; "
+      "**Σ peaks**: the per-process peaks summed over all handlers — an upper bound of the "
+      "total for the handler processes themselves (the peaks need not coincide), though not "
+      "a strict one for mortem: a forked child's peak is folded into its parent's as a max, "
+      "not a sum")
+    w("- **sampled total**: every %.0f ms, the RSS of every process running the handler's "
+      "program (`/proc/PID/exe`; for mortem that includes the analysis children, which are "
+      "forks) summed; the peak of that sum, then of its anonymous part (RSS − shared "
+      "file pages, which the plain sum counts once per process)" % (rs[0].get("rss_sample_ms") or 50))
+    w("- **records**: `mortem -c CONF list --json` after the storm has settled (mortem "
+      "only); **full cores**: `*.zst` in the store; **metadata-only**: "
+      "records whose `core.status` is not `stored`")
+    w("- **all listed / done**: first crash → `mortem list --json` shows %d records (polled "
+      "every 20 ms from the moment the last crasher is reaped) / the last handler exits\n" % n)
+
+    def s(ms):
+        return "%.2f" % (ms / 1e3) if ms is not None else "—"
+
+    def mb(v):
+        return "%.0f" % v if v is not None else "—"
+    w("| handler | round | crash spread ms | all released s | / floor | held median / max s | CPU s | peak RSS, one MiB | Σ peaks MiB | sampled total MiB (anon) | handlers | records | full cores | metadata-only | stored core MiB | all listed s | all done s |")
+    w("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for lab in labels:
+        for r in [r for r in rs if r["label"] == lab]:
+            f = floor.get(r["round"])
+            st = r.get("core_status") or {}
+            nl = r.get("n_listed")
+            is_m = nl is not None
+            w("| %s | %d | %.1f | %s | %s | %s / %s | %.1f | %.1f | %s | %s | %d | %s | %s | %s | %s | %s | %s |" % (
+                lab, r["round"], r["crash_spread_ms"], s(r["all_reaped_ms"]),
+                ratio(r["all_reaped_ms"], f["all_reaped_ms"]) if f else "—",
+                s(r["held_ms_median"]), s(r["held_ms_max"]), (r.get("cpu_ms") or 0) / 1e3,
+                r.get("rss_mb") or 0, mb(r.get("rss_sum_mb")),
+                "%s (%s)" % (mb(r.get("rss_sampled_mb")), mb(r.get("rss_sampled_anon_mb")))
+                if r.get("rss_sampled_mb") is not None else "—",
+                r.get("n_hrec", 0),
+                "%d" % nl if is_m else "—",
+                "%d/%d" % (r["n_zst"], n) if lab != args.floor else "—",
+                "%d" % (nl - st.get("stored", 0)) if is_m else "—",
+                "%.1f" % (r["stored_core"] / 2**20) if r.get("stored_core") else "—",
+                s(r.get("listed_ms")), s(r.get("done_ms"))))
+    w("")
+    for lab in labels:
+        for r in [r for r in rs if r["label"] == lab and r.get("core_reasons")]:
+            w("- %s, round %d: `core.status` %s; reasons: %s" % (
+                lab, r["round"], ", ".join("%s %d" % kv for kv in sorted(r["core_status"].items())),
+                "; ".join("“%s” × %d" % kv for kv in sorted(r["core_reasons"].items()))))
+    w("")
+
+    # Targets: each must hold in every round.
+    def verdict(oks):
+        oks = [o for o in oks if o is not None]
+        return "—" if not oks else ("**met**" if all(oks) else "**missed**")
+    m = [r for r in rs if r["label"] == args.target]
+    w("### Targets (%s, every round)\n" % args.target)
+    w("| target | measured | verdict |")
+    w("|---|---|---|")
+    rec_ok = [r.get("n_listed") == n and r.get("n_listed_pids") == n and r["n_zst"] == n
+              and r.get("n_hrec") == n and r.get("wcoredump") == n for r in m]
+    w("| all %d recorded, none lost | %s | %s |" % (n, "; ".join(
+        "round %d: %s handlers ran, %s records (%s pids), %d/%d full cores, %d/%d crashers WCOREDUMP" % (
+            r["round"], r.get("n_hrec"), r.get("n_listed"), r.get("n_listed_pids"), r["n_zst"], n,
+            r.get("wcoredump", 0), n) for r in m), verdict(rec_ok)))
+    rel = [(r, floor.get(r["round"])) for r in m]
+    w("| all released ≤ 1.5 × the floor, same round | %s | %s |" % ("; ".join(
+        "round %d: %s / %s s = %s" % (r["round"], s(r["all_reaped_ms"]), s(f["all_reaped_ms"]) if f else "—",
+                                       ratio(r["all_reaped_ms"], f["all_reaped_ms"]) if f else "—") for r, f in rel),
+        verdict([r["all_reaped_ms"] <= 1.5 * f["all_reaped_ms"] if f else None for r, f in rel])))
+    w("| peak total memory of all collectors < 1 GiB (sampled total) | %s | %s |" % ("; ".join(
+        "round %d: %s MiB (anon %s; Σ per-process peaks %s)" % (
+            r["round"], mb(r.get("rss_sampled_mb")), mb(r.get("rss_sampled_anon_mb")), mb(r.get("rss_sum_mb")))
+        for r in m), verdict([r["rss_sampled_mb"] < 1024 if r.get("rss_sampled_mb") is not None else None for r in m])))
+    w("| the same, on the upper bound Σ per-process peaks < 1 GiB | %s | %s |" % (
+        "; ".join("round %d: %s MiB" % (r["round"], mb(r.get("rss_sum_mb"))) for r in m),
+        verdict([r["rss_sum_mb"] < 1024 if r.get("rss_sum_mb") is not None else None for r in m])))
+    w("")
+    text = "\n".join(out) + "\n"
+    if args.extra:
+        text += "\n" + open(args.extra).read()
+    if not args.splice:
+        sys.stdout.write(text)
+        return
+    # Replace the "## Crash storm" section (up to the next "## " heading) or append it.
+    try:
+        old = open(args.splice).read().splitlines(keepends=True)
+    except FileNotFoundError:
+        old = []
+    start = next((i for i, ln in enumerate(old) if ln.rstrip() == "## Crash storm"), None)
+    if start is None:
+        body = "".join(old).rstrip("\n")
+        new = (body + "\n\n" if body else "") + text
+    else:
+        end = next((i for i in range(start + 1, len(old)) if old[i].startswith("## ")), len(old))
+        new = "".join(old[:start]) + text + ("\n" + "".join(old[end:]) if end < len(old) else "")
+    with open(args.splice, "w") as fo:
+        fo.write(new)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -471,6 +685,9 @@ def main():
             p.add_argument("--n", type=int, default=20)
             p.add_argument("--lead", type=float, default=4.0, help="seconds from spawn to the common crash instant")
             p.add_argument("--settle", type=float, default=30.0, help="stop waiting if no handler finishes for this long")
+            p.add_argument("--sample-exe", default=None, help="sample the summed RSS of processes running this program")
+            p.add_argument("--sample-ms", type=float, default=50.0)
+            p.add_argument("--round", type=int, default=0, help="which round of the invocation (ratios pair rounds)")
     p = sub.add_parser("report")
     p.add_argument("files", nargs="+")
     p.add_argument("--cmdline", default="bench/run.sh")
@@ -480,9 +697,22 @@ def main():
     p.add_argument("--poll", type=float, default=0.02)
     p.add_argument("--extra", default=None, help="append this markdown file")
     p.add_argument("-o", default=None)
+    p = sub.add_parser("storm-report", help='the "Crash storm" section of BENCHMARKS.md')
+    p.add_argument("files", nargs="+")
+    p.add_argument("--cmdline", default="bench/run.sh BUILD storm")
+    p.add_argument("--date", default=None)
+    p.add_argument("--machine", default=None)
+    p.add_argument("--note", action="append")
+    p.add_argument("--floor", default="drain")
+    p.add_argument("--target", default="mortem", help="the label the targets are judged on")
+    p.add_argument("--extra", default=None, help="append this markdown file to the section")
+    p.add_argument("--splice", default=None,
+                   help='replace the "## Crash storm" section of this file (or append it)')
     args = ap.parse_args()
     if args.cmd == "report":
         return cmd_report(args)
+    if args.cmd == "storm-report":
+        return cmd_storm_report(args)
     resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
     for d in args.store:
         os.makedirs(d, exist_ok=True)

@@ -1,7 +1,11 @@
 #!/bin/bash
-# bench/run.sh BUILD_DIR [quick|full] — crash-handler benchmark: mortem-collect
+# bench/run.sh BUILD_DIR [quick|full|storm] — crash-handler benchmark: mortem-collect
 # against the floor (drain), zstd and systemd-coredump on identical crashes, in
 # one run; writes BENCHMARKS.md at the top of the tree. See bench/README.md.
+# storm: only the crash storm (50 x 64 MiB at the same instant: drain, mortem with
+# the bench config, mortem with the default [Policy], zstd -1; BENCH_STORM_RUNS
+# rounds, default 2); it replaces the "Crash storm" section of BENCHMARKS.md and
+# leaves the rest of the file alone.
 #
 # Needs root (it sets kernel.core_pattern). Each configuration takes the lock of
 # tests/e2e/lib.sh while it owns core_pattern and restores core_pattern and
@@ -10,13 +14,13 @@
 set -u
 BENCH=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$BENCH/.." && pwd)
-BUILD=${1:?usage: bench/run.sh BUILD_DIR [quick|full]}
+BUILD=${1:?usage: bench/run.sh BUILD_DIR [quick|full|storm]}
 WHAT=${2:-quick}
 BUILD=$(cd "$BUILD" && pwd) || exit 2
-case $WHAT in quick|full) ;; *) echo "usage: bench/run.sh BUILD_DIR [quick|full]" >&2; exit 2 ;; esac
+case $WHAT in quick|full|storm) ;; *) echo "usage: bench/run.sh BUILD_DIR [quick|full|storm]" >&2; exit 2 ;; esac
 CMDLINE="bench/run.sh $1 $WHAT"
 # The tree the collector was built from, as of now (others may commit during the run).
-REV=$(cd "$TOP" && git describe --always --dirty 2>/dev/null || echo unknown)
+REV=${BENCH_REV:-$(cd "$TOP" && git describe --always --dirty 2>/dev/null || echo unknown)}  # BENCH_REV: label a build made elsewhere
 
 W=${MORTEM_BENCH_DIR:-/var/tmp/mortem-bench}   # short: core_pattern < 128 chars
 SDC=${SDC:-/var/tmp/sdc/sdc}
@@ -72,23 +76,27 @@ printf '[Store]\nPath=%s\n[Policy]\nKeepPerSignature=0\nRateLimit=0\n' "$STORE" 
 printf '[Store]\nPath=%s\nCompressThreads=0\n[Policy]\nKeepPerSignature=0\nRateLimit=0\n' "$STORE" >"$W/c0"   # variant: no zstd worker
 printf '[Store]\nPath=%s\nCompressLevel=1\n[Policy]\nKeepPerSignature=0\nRateLimit=0\n' "$STORE" >"$W/c1"     # variant: level 1 inline
 printf '[Store]\nPath=%s\nCompressLevel=1\nCompressThreads=2\n[Policy]\nKeepPerSignature=0\nRateLimit=0\n' "$STORE" >"$W/c2"  # variant: level 1, 2 workers
-LIST="$BUILD/mortem -c $W/c list --json"
+printf '[Store]\nPath=%s\n' "$STORE" >"$W/cd"   # the storm's variant: the default [Policy] (retention limits on)
 
-declare -A H PL EX ST MATCH LC
+declare -A H PL EX ST MATCH LC SX
 H[drain]="|$W/h d $W/drain 1048576"; PL[drain]=0
 H[zstd-1]="|$W/h z1 /usr/bin/zstd -1 -T0 -q -o $W/z/core.%P.zst"; PL[zstd-1]=0; ST[zstd-1]=$W/z
 H[zstd-3]="|$W/h z3 /usr/bin/zstd -3 -T0 -q -o $W/z/core.%P.zst"; PL[zstd-3]=0; ST[zstd-3]=$W/z
-for v in mortem:c mortem-t0:c0 mortem-l1:c1 mortem-l1t2:c2; do
+for v in mortem:c mortem-t0:c0 mortem-l1:c1 mortem-l1t2:c2 mortem-default:cd; do
 	l=${v%%:*}; c=${v#*:}
-	H[$l]="|$W/h m $W/mc -c $W/$c %P %u %g %s %t %c %h %d"; PL[$l]=2147483647; ST[$l]=$STORE; LC[$l]=$LIST
+	H[$l]="|$W/h m $W/mc -c $W/$c %P %u %g %s %t %c %h %d"; PL[$l]=2147483647; ST[$l]=$STORE
+	LC[$l]="$BUILD/mortem -c $W/$c list --json"; SX[$l]=$W/mc
 done
+SX[drain]=$W/drain; SX[zstd-1]=/usr/bin/zstd; SX[zstd-3]=/usr/bin/zstd
 H[systemd-coredump]="|$W/h sdk $SDC %P %u %g %s %t 9223372036854775808 %h %d"
 PL[systemd-coredump]=16; EX[systemd-coredump]=2; ST[systemd-coredump]=$SDC_STORE
 MATCH[systemd-coredump]='core.crasher.*'
 
 # ---- systemd-coredump (unpacked beside the system, never installed) ----------
 HAVE_SDC=
-if [ -x "$SDC" ] && command -v systemd-socket-activate >/dev/null; then
+if [ "$WHAT" = storm ]; then
+	:   # systemd-coredump is not part of the storm mode
+elif [ -x "$SDC" ] && command -v systemd-socket-activate >/dev/null; then
 	if "$BENCH/sd-daemons.sh" start 8>&-; then SD_STARTED=1; HAVE_SDC=1; fi
 else
 	echo "systemd-coredump: not set up, skipped. To set it up (see bench/README.md):"
@@ -116,6 +124,32 @@ storm() { # label n size
 		${LC[$l]:+--list-cmd "${LC[$l]}"} --n "$n" --size "$sz" --mode mixed --threads 4 \
 		--runs 1 --settle 30 --out "$OUT" || echo "bench: storm $l failed" >&2
 }
+
+# ---- storm mode: the crash storm only, spliced into BENCHMARKS.md -------------
+if [ "$WHAT" = storm ]; then
+	SN=${BENCH_STORM_N:-50}; SSZ=${BENCH_STORM_SIZE:-64}
+	T0=$(date +%s)
+	for r in $(seq 1 "${BENCH_STORM_RUNS:-2}"); do
+		for l in ${BENCH_HANDLERS:-drain mortem mortem-default zstd-1}; do
+			echo "== storm round $r, $l: $SN x $SSZ MiB mixed"
+			$CB storm --label "$l" --handler "${H[$l]}" --pipe-limit "${PL[$l]}" --expect "${EX[$l]:-1}" \
+				${ST[$l]:+--store "${ST[$l]}"} ${MATCH[$l]:+--match "${MATCH[$l]}"} --clean \
+				${LC[$l]:+--list-cmd "${LC[$l]}"} --n "$SN" --size "$SSZ" --mode mixed --threads 4 \
+				--runs 1 --round "$r" --lead 6 --settle 30 ${SX[$l]:+--sample-exe "${SX[$l]}"} \
+				--out "$OUT" || echo "bench: storm $l round $r failed" >&2
+		done
+	done
+	echo "== storm took $(( $(date +%s) - T0 )) s"
+	$CB storm-report "$OUT" --cmdline "$CMDLINE" \
+		--machine "$(uname -m), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" \
+		--note "mortem-collect: tree at $REV when the run started; core_pattern \`${H[mortem]}\`, core_pipe_limit ${PL[mortem]} (no dump is skipped; the kernel waits for each collector to close the pipe)" \
+		--note "mortem = the bench config \`[Store] Path=$STORE\` + \`[Policy] KeepPerSignature=0 RateLimit=0\` (every core is kept); mortem-default = \`[Store] Path=$STORE\` only, i.e. the default [Policy] (KeepPerSignature=3, RateLimit=5/10min, MaxUse/KeepFree 10 %/15 % max 4G, MaxConcurrent=0 = CPUs); both: CompressLevel=-1 inline, CompressThreads=1, RecompressLevel=3" \
+		--note "floor: \`drain 1048576\` (core_pipe_limit 0, as in ../shared/bench); zstd-1: \`zstd -1 -T0 -q -o FILE\` (core_pipe_limit 0); every handler wrapped in hwrap" \
+		--note "zstd $(zstd -V | sed -n 's/.*v\([0-9.]*\).*/\1/p'), python $(python3 -c 'import platform; print(platform.python_version())'); raw records: \`$OUT\`" \
+		${BENCH_EXTRA:+--extra "$BENCH_EXTRA"} --splice "$TOP/BENCHMARKS.md" &&
+		echo "== wrote the Crash storm section of $TOP/BENCHMARKS.md (raw results: $OUT)"
+	exit 0
+fi
 
 # Overridable for a quick look, e.g. BENCH_SIZES=64 BENCH_RUNS=1 BENCH_HANDLERS="drain mortem"
 HANDLERS=${BENCH_HANDLERS:-"drain zstd-1 zstd-3 mortem mortem-t0 mortem-l1 mortem-l1t2 ${HAVE_SDC:+systemd-coredump}"}
