@@ -308,32 +308,51 @@ static void collect_drop_core(struct collect_ctx *c)
 	c->core_tmp = -1;
 }
 
-/* MaxConcurrent: one of N slot locks (ROOT/slot.I) for the work after the
- * release; the others wait their turn, their process already released. */
+/* MaxConcurrent: one of N slot locks (ROOT/slot.I) for each heavy step after
+ * the release (analysis, recompression); the others wait their turn, their
+ * process already released. Waiting polls every slot, so that no slot stays
+ * idle while someone waits on a busy one. */
+#define COLLECT_SLOT_POLL_USEC 20000
 static void collect_slot(struct collect_ctx *c)
 {
 	struct policy_limits lim;
 	char name[32];
-	if (!c->store_ok)
+	if (!c->store_ok || c->slot_fd >= 0)
 		return;
 	quota_limits(&c->st, c->cfg, &lim);
 	unsigned n = lim.max_concurrent ? lim.max_concurrent : 1;
-	for (unsigned pass = 0; pass < 2 && c->slot_fd < 0; pass++)
+	int fds[64];
+	if (n > ARRAY_SIZE(fds))
+		n = ARRAY_SIZE(fds);
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "slot.%u", i);
+		_cleanup_free_ char *p = store_path(c->st.root, name, "");
+		fds[i] = p ? open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
+	}
+	for (;;) {
+		bool any = false;
 		for (unsigned i = 0; i < n && c->slot_fd < 0; i++) {
-			/* First pass: any free slot; second: wait on one. */
-			unsigned k = pass ? (unsigned)getpid() % n : i;
-			snprintf(name, sizeof(name), "slot.%u", k);
-			_cleanup_free_ char *p = store_path(c->st.root, name, "");
-			int fd = p ? open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
-			if (fd < 0)
+			if (fds[i] < 0)
 				continue;
-			if (flock(fd, pass ? LOCK_EX : LOCK_EX | LOCK_NB) == 0)
-				c->slot_fd = fd;
-			else
-				(void)close(fd);
-			if (pass)
-				break;
+			any = true;
+			if (flock(fds[i], LOCK_EX | LOCK_NB) == 0)
+				c->slot_fd = TAKE_FD(fds[i]);
 		}
+		/* No slot file at all: go on rather than wait for ever. */
+		if (c->slot_fd >= 0 || !any)
+			break;
+		(void)usleep(COLLECT_SLOT_POLL_USEC);
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			(void)close(fds[i]);
+}
+
+static void collect_slot_release(struct collect_ctx *c)
+{
+	if (c->slot_fd >= 0)
+		(void)close(c->slot_fd);
+	c->slot_fd = -1;
 }
 
 /* Unwind the minicore in the sandbox (analyze.c). The process was released
@@ -392,7 +411,7 @@ static int collect_recompress(struct collect_ctx *c, json_object *rec, uint64_t 
 	re = store_path(c->st.spool_dir, c->id, ".core.zst.re.tmp");
 	if (!re || lseek(c->core_tmp, 0, SEEK_SET) < 0)
 		goto fail;
-	r = zst_recompress_fd(c->core_tmp, out, cfg->recompress_level, cfg->compress_threads, &in_b, &out_b);
+	r = zst_recompress_fd(c->core_tmp, out, cfg->recompress_level, c->compress_threads, &in_b, &out_b);
 	if (r < 0) {
 		collect_error(c, "recompress", r);
 		goto fail;
@@ -590,6 +609,7 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, i
 	/* The heavy part, at most MaxConcurrent collectors at once. */
 	collect_slot(&c);
 	collect_analyze(&c, have_mini);
+	collect_slot_release(&c);
 	if (have_core && collect_repeat(&c, stored)) {
 		/* KeepPerSignature: enough cores of this bug are kept already. */
 		status = c.pd.core_status;
@@ -638,8 +658,12 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, i
 	}
 	(void)journal_announce(rec, out->published ? NULL : "the crash could not be stored");
 	/* Listed and announced: now the slow part, still under our spool lock. */
-	if (out->published && have_core && collect_recompress(&c, rec, stored) > 0 && out->indexed)
-		collect_index(&c, rec, out);
+	if (out->published && have_core) {
+		collect_slot(&c);
+		if (collect_recompress(&c, rec, stored) > 0 && out->indexed)
+			collect_index(&c, rec, out);
+		collect_slot_release(&c);
+	}
 	if (c.reserved)
 		(void)quota_unreserve(&c.st, c.id);
 	/* Keep the store inside its limits, never deleting what was just written. */
@@ -663,8 +687,7 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, i
 		(void)close(c.mini_tmp);
 	if (c.lock_fd >= 0)
 		(void)close(c.lock_fd);
-	if (c.slot_fd >= 0)
-		(void)close(c.slot_fd);
+	collect_slot_release(&c);
 	store_free(&c.st);
 	return out->published ? 0 : -EIO;
 }
