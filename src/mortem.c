@@ -454,7 +454,7 @@ static int cli_vacuum_unlocked(struct cli *c, int64_t now, struct quota_planned 
 
 	quota_limits(&c->st, &c->cfg, &lim);
 	if (cli_open_index(c, &db) < 0)
-		return -EIO;
+		return -ECANCELED; /* said why already */
 	r = quota_view_load(&c->st, db, NULL, NULL, now, &v);
 	index_close(db);
 	if (r < 0)
@@ -502,7 +502,8 @@ static int cli_vacuum(struct cli *c)
 	if ((r == -EACCES || r == -EPERM || r == -EROFS) && c->dry_run)
 		r = cli_vacuum_unlocked(c, now, &plan, &n);
 	if (r < 0) {
-		cli_err("vacuum of %s failed: %s", c->st.root, strerror(-r));
+		if (r != -ECANCELED)
+			cli_err("vacuum of %s failed: %s", c->st.root, strerror(-r));
 		return EXIT_FAILURE;
 	}
 	if (n > 0)
