@@ -283,12 +283,12 @@ static void collect_admit(struct collect_ctx *c)
 }
 
 /* After the analysis: is this core one repeat too many of its signature? */
-static bool collect_repeat(struct collect_ctx *c, uint64_t stored)
+static bool collect_repeat(struct collect_ctx *c, uint64_t stored, bool locked)
 {
 	const char *exe = collect_proc_str(c, "exe");
 	const char *sig = c->analysis ? record_str(c->analysis, "signature", NULL) : NULL;
 	struct policy_decision d;
-	int r = quota_after_analysis(&c->st, c->cfg, c->id, exe ? exe : "", sig, stored, now_usec(), &d);
+	int r = quota_after_analysis(&c->st, c->cfg, c->id, exe ? exe : "", sig, stored, now_usec(), locked, &d);
 	if (r < 0 || d.store)
 		return false;
 	c->pd = d;
@@ -610,7 +610,21 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, i
 	collect_slot(&c);
 	collect_analyze(&c, have_mini);
 	collect_slot_release(&c);
-	if (have_core && collect_repeat(&c, stored)) {
+	/* The data is made durable first, outside the quota lock. */
+	r = 0;
+	if (have_core && fsync(c.core_tmp) < 0)
+		r = -errno;
+	if (r >= 0 && have_mini && fsync(c.mini_tmp) < 0)
+		r = -errno;
+
+	/* The KeepPerSignature check, the publication and the index row happen
+	 * under one hold of the quota lock, so that two collectors of the same
+	 * bug cannot both count the other's core as missing; the reservation
+	 * ends here too, as the core now counts through its row. */
+	int qlock = -1;
+	if (c.store_ok && r >= 0 && quota_lock(&c.st, &qlock) < 0)
+		qlock = -1;
+	if (have_core && collect_repeat(&c, stored, qlock >= 0)) {
 		/* KeepPerSignature: enough cores of this bug are kept already. */
 		status = c.pd.core_status;
 		reason = c.pd.detail;
@@ -623,11 +637,6 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, i
 
 	if (c.store_ok) {
 		_cleanup_close_ int jfd = -1;
-		r = 0;
-		if (have_core && fsync(c.core_tmp) < 0)
-			r = -errno;
-		if (r >= 0 && have_mini && fsync(c.mini_tmp) < 0)
-			r = -errno;
 		if (r >= 0)
 			r = store_tmp_open(&c.st, c.id, ".json", &jfd);
 		if (r >= 0)
@@ -655,7 +664,12 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, i
 			if (pm)
 				(void)unlink(pm);
 		}
+		if (c.reserved)
+			(void)quota_unreserve(&c.st, c.id);
+		c.reserved = false;
 	}
+	if (qlock >= 0)
+		(void)close(qlock);
 	(void)journal_announce(rec, out->published ? NULL : "the crash could not be stored");
 	/* Listed and announced: now the slow part, still under our spool lock. */
 	if (out->published && have_core) {

@@ -74,6 +74,12 @@ int quota_view_load(const struct store *st, sqlite3 *db, const char *exe, const 
 			v->rate_times[nrate++] = w->time_usec;
 	}
 	for (size_t i = 0; i < nres; i++) {
+		/* Published already: its row counts; do not count it twice. */
+		bool indexed = false;
+		for (size_t k = 0; k < v->n_rows && !indexed; k++)
+			indexed = strcmp(v->rows[k].id, res[i].id) == 0;
+		if (indexed)
+			continue;
 		if (!quota_pid_alive(res[i].pid)) {
 			(void)index_unreserve(db, res[i].id);
 			continue;
@@ -270,7 +276,8 @@ int quota_unreserve(const struct store *st, const char *id)
 }
 
 int quota_after_analysis(const struct store *st, const struct mortem_config *cfg, const char *id, const char *exe,
-			 const char *signature, uint64_t core_bytes, int64_t now_usec, struct policy_decision *out)
+			 const char *signature, uint64_t core_bytes, int64_t now_usec, bool locked,
+			 struct policy_decision *out)
 {
 	struct policy_limits lim;
 	struct quota_view v;
@@ -279,7 +286,7 @@ int quota_after_analysis(const struct store *st, const struct mortem_config *cfg
 
 	*out = (struct policy_decision){ .store = true, .core_status = "stored" };
 	quota_limits(st, cfg, &lim);
-	r = quota_open(st, &db, &lock);
+	r = locked ? index_open(st->index_path, &db) : quota_open(st, &db, &lock);
 	if (r < 0)
 		return r;
 	r = quota_view_load(st, db, exe, NULL, now_usec, &v);

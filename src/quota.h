@@ -58,7 +58,10 @@ int quota_unreserve(const struct store *st, const char *id);
 /* After the analysis, under the lock: keep the new core or skip it because
  * enough cores of its signature (or executable) are kept already. */
 int quota_after_analysis(const struct store *st, const struct mortem_config *cfg, const char *id, const char *exe,
-			 const char *signature, uint64_t core_bytes, int64_t now_usec, struct policy_decision *out);
+			 const char *signature, uint64_t core_bytes, int64_t now_usec, bool locked,
+			 struct policy_decision *out);
+/* locked: the caller holds quota_lock already (flock is per open file: taking
+ * it again from the same process would wait for ever). */
 
 /* Plan the vacuum (never touching protect_id) and, unless dry_run, carry it
  * out, all under the lock. *ret_plan (optional, heap, ids copied) lists the
