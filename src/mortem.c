@@ -498,6 +498,12 @@ static int cli_vacuum(struct cli *c)
 		cli_err("no crash store at %s", c->st.root);
 		return EXIT_FAILURE;
 	}
+	/* A missing index is rebuilt from the records first (a vacuum of an empty
+	 * index would plan nothing); a corrupt one is said so, with the remedy. */
+	sqlite3 *db = NULL;
+	if (cli_open_index(c, &db) < 0)
+		return EXIT_FAILURE;
+	index_close(db);
 	r = quota_vacuum(&c->st, &c->cfg, NULL, now, c->dry_run, &plan, &n, &freed);
 	if ((r == -EACCES || r == -EPERM || r == -EROFS) && c->dry_run)
 		r = cli_vacuum_unlocked(c, now, &plan, &n);
