@@ -1,0 +1,246 @@
+#!/bin/bash
+# The Debian package on the real machine: built from a copy of the tree
+# (packaging/debian as debian/, dpkg-buildpackage -b, nocheck), installed with
+# dpkg -i, which must take core dumps over (postinst: `mortem enable`), create
+# the user and the store; a crash must land in the default store
+# /var/lib/mortem; `dpkg -r` during a slow collection must restore
+# core_pattern and core_pipe_limit and leave no collector running (prerm
+# waits), the crash collected whole; `dpkg -P` removes the store, /etc/mortem
+# and the timer's state. The machine is left as it was found: the package is
+# removed and purged, and the user "mortem", /var/lib/mortem and /etc/mortem
+# go again when they were not there before, also when the test fails.
+#
+# Skips (77): not root, core_pattern not writable, dpkg-buildpackage or
+# debhelper missing and not installable, build dependencies missing, a package
+# named mortem (or a `make install` in /usr, or its store or configuration)
+# already there, the dpkg lock held by someone else.
+#
+# usage: tests/e2e/test_package.sh BUILD_DIR
+set -u
+build=$(cd "${1:?usage: test_package.sh BUILD_DIR}" && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/e2e/lib.sh"
+
+BIN=/usr/bin/mortem
+COL=/usr/libexec/mortem/mortem-collect
+STORE=/var/lib/mortem
+ETC=/etc/mortem
+DROPIN=/etc/sysctl.d/50-mortem.conf
+TIMER_LINK=/etc/systemd/system/timers.target.wants/mortem-vacuum.timer
+DSH_STATE=/var/lib/systemd/deb-systemd-helper-enabled/mortem-vacuum.timer.dsh-also
+CRASHER=$build/crashers/crasher
+
+note() { echo "  NOTE    test_package: $*"; }
+pkg_status() { dpkg-query -W -f='${db:Status-Status}' mortem 2>/dev/null || true; }
+
+# dpkg_retry ARGS...: dpkg, retried for up to 2 minutes while another process
+# holds the dpkg lock. Status 75 when the lock was never free.
+dpkg_retry() {
+	local i=0 st
+	while :; do
+		st=0
+		dpkg "$@" > "$tmp/dpkg.out" 2>&1 || st=$?
+		[ "$st" = 0 ] && return 0
+		grep -qiE 'frontend lock|lock was locked|database is locked' "$tmp/dpkg.out" || return "$st"
+		[ "$i" -ge 120 ] && return 75
+		sleep 1; i=$((i + 1))
+	done
+}
+
+[ "$(id -u)" = 0 ] || e2e_skip "test_package: needs root (dpkg -i, kernel.core_pattern)"
+[ -w "$CP" ] || e2e_skip "test_package: kernel.core_pattern is not writable here"
+[ -x "$CRASHER" ] || { echo "test_package: $CRASHER not built" >&2; exit 1; }
+command -v dpkg-query >/dev/null 2>&1 || e2e_skip "test_package: not a dpkg system"
+
+# --- Nothing of mortem may be installed already: the purge would delete it.
+st=$(pkg_status)
+case $st in "" | not-installed) ;; *) e2e_skip "test_package: a package named mortem is already here ($st)";; esac
+for f in "$BIN" "$COL" "$STORE" "$ETC" "$DROPIN"; do
+	[ -e "$f" ] && e2e_skip "test_package: $f exists already (make install?); the package would replace or purge it"
+done
+had_user=0; getent passwd mortem >/dev/null 2>&1 && had_user=1
+had_group=0; getent group mortem >/dev/null 2>&1 && had_group=1
+had_store=0; [ -e "$STORE" ] && had_store=1
+had_etc=0; [ -e "$ETC" ] && had_etc=1
+
+tmp=$(mktemp -d /tmp/mortem-pkg.XXXXXX) || exit 1
+chmod 755 "$tmp"
+installed=0
+cleanup() {
+	local rc=$? s
+	set +e
+	# 1. The package: removed (prerm: mortem disable) and purged.
+	s=$(pkg_status)
+	if [ "$installed" = 1 ] || { [ -n "$s" ] && [ "$s" != not-installed ]; }; then
+		if [ "$s" != config-files ] && [ "$s" != not-installed ]; then
+			dpkg_retry -r mortem || { echo "  test_package: CLEANUP: dpkg -r mortem failed:" >&2; cat "$tmp/dpkg.out" >&2; rc=1; }
+		fi
+		dpkg_retry -P mortem || { echo "  test_package: CLEANUP: dpkg -P mortem failed:" >&2; cat "$tmp/dpkg.out" >&2; rc=1; }
+	fi
+	# 2. What the package or the test created and the purge leaves.
+	if [ "$had_user" = 0 ] && getent passwd mortem >/dev/null 2>&1; then userdel mortem >/dev/null 2>&1; fi
+	if [ "$had_group" = 0 ] && getent group mortem >/dev/null 2>&1; then groupdel mortem >/dev/null 2>&1; fi
+	[ "$had_store" = 0 ] && rm -rf "$STORE"
+	[ "$had_etc" = 0 ] && rm -rf "$ETC"
+	# 3. core_pattern and core_pipe_limit (lib.sh), then the temp files.
+	e2e_restore
+	rm -rf "$tmp"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# --- The build tools: installed when missing, skipped when they cannot be.
+have_tools() { command -v dpkg-buildpackage >/dev/null 2>&1 && command -v dh >/dev/null 2>&1; }
+if ! have_tools; then
+	note "installing dpkg-dev and debhelper"
+	DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -qq --no-install-recommends \
+		-o DPkg::Lock::Timeout=60 dpkg-dev debhelper > "$tmp/apt.out" 2>&1 || true
+	have_tools || e2e_skip "test_package: dpkg-buildpackage/debhelper missing and not installable: $(tail -1 "$tmp/apt.out")"
+fi
+
+# --- Build from a copy of the tree (what is committed and what is not).
+src=$tmp/src
+mkdir "$src"
+(cd "$top" && tar --exclude=./build --exclude=./.git --exclude=./debian -cf - .) | tar -xf - -C "$src" ||
+	fail "test_package: copying the tree failed"
+cp -r "$src/packaging/debian" "$src/debian"
+(cd "$src" && dpkg-checkbuilddeps) > "$tmp/bd.out" 2>&1 ||
+	e2e_skip "test_package: build dependencies missing (make deps): $(cat "$tmp/bd.out")"
+(cd "$src" && DEB_BUILD_OPTIONS=nocheck timeout 600 dpkg-buildpackage -us -uc -b) > "$tmp/build.log" 2>&1 || {
+	tail -40 "$tmp/build.log" >&2
+	fail "test_package: dpkg-buildpackage failed (log above)"
+}
+deb=$(ls "$tmp"/mortem_*.deb 2>/dev/null | head -1)
+[ -n "$deb" ] || fail "test_package: no mortem_*.deb in $tmp: $(ls "$tmp")"
+
+# --- The machine's core_pattern lock (lib.sh): saved now, restored on exit.
+exec 9>"$E2E_LOCK"
+flock -w 600 9 || { echo "test_package: could not take $E2E_LOCK" >&2; exit 1; }
+E2E_SAVED_CP=$(cat "$CP")
+E2E_SAVED_CPL=$(cat "$CPL")
+# Another handler would make postinst's `mortem enable` refuse (as it should):
+# start from the kernel's default then (lib.sh puts the handler back).
+case $E2E_SAVED_CP in
+'|'*) note "core_pattern is '$E2E_SAVED_CP': the test runs from 'core' and restores it afterwards"
+      printf 'core\n' > "$CP"; printf '0\n' > "$CPL" ;;
+esac
+before_cp=$(cat "$CP"); before_cpl=$(cat "$CPL")
+# The private environment of the e2e tests must not reach the maintainer scripts.
+unset MORTEM_CONFIG MORTEM_SYSCTL_DIR MORTEM_DEBUGGER
+
+# --- dpkg -i
+installed=1
+st=0; dpkg_retry -i "$deb" || st=$?
+if [ "$st" = 75 ]; then installed=0; e2e_skip "test_package: the dpkg lock is held by another process"; fi
+[ "$st" = 0 ] || { cat "$tmp/dpkg.out" >&2; fail "test_package: dpkg -i exited $st"; }
+sed 's/^/          dpkg -i: /' "$tmp/dpkg.out"
+[ "$(pkg_status)" = installed ] || fail "test_package: package status after dpkg -i: '$(pkg_status)'"
+[ -x "$BIN" ] || fail "test_package: $BIN missing"
+[ -x "$COL" ] || fail "test_package: $COL missing"
+[ -f "$ETC/mortem.conf" ] || fail "test_package: $ETC/mortem.conf missing"
+
+# postinst ran `mortem enable`.
+cp_now=$(cat "$CP")
+case $cp_now in "|$COL "*) ;; *) fail "test_package: core_pattern after install is '$cp_now', not the collector";; esac
+[ "$(cat "$CPL")" = 2147483647 ] || fail "test_package: core_pipe_limit after install is $(cat "$CPL")"
+grep -q "^kernel.core_pattern = |$COL " "$DROPIN" 2>/dev/null || fail "test_package: $DROPIN does not name the collector"
+[ -d "$STORE" ] || fail "test_package: $STORE missing after install (tmpfiles)"
+[ "$(stat -c %a "$STORE")" = 750 ] || note "$STORE has mode $(stat -c %a "$STORE"), tmpfiles.d says 0750"
+
+# The user (sysusers).
+if command -v systemd-sysusers >/dev/null 2>&1; then
+	getent passwd mortem >/dev/null || fail "test_package: no user mortem after install"
+else
+	note "systemd-sysusers missing: the user mortem is not checked"
+fi
+
+# mortem doctor: exit 0, or only warnings the environment explains.
+st=0; "$BIN" doctor > "$tmp/doctor.out" 2>&1 || st=$?
+j=$("$BIN" doctor --json 2>/dev/null) || true
+cps=$(printf '%s' "$j" | jq -r '.checks[] | select(.name == "core_pattern") | .status' 2>/dev/null)
+[ "$cps" = ok ] || { cat "$tmp/doctor.out" >&2; fail "test_package: doctor's core_pattern check is '$cps', not ok"; }
+if [ "$st" != 0 ]; then
+	cat "$tmp/doctor.out" >&2
+	fail "test_package: mortem doctor exited $st: $(printf '%s' "$j" | jq -c '[.checks[] | select(.status == "fail") | .name]' 2>/dev/null)"
+fi
+warns=$(printf '%s' "$j" | jq -r '.checks[] | select(.status == "warn") | .name + ": " + .message' 2>/dev/null)
+[ -z "$warns" ] || printf '%s\n' "$warns" | sed 's/^/  NOTE    test_package: doctor warns: /'
+
+# --- A crash goes to the default store.
+( cd "$tmp" && ulimit -c unlimited && exec "$CRASHER" segv ) >/dev/null 2>&1 &
+p1=$!
+st=0; wait "$p1" 2>/dev/null || st=$?
+[ "$st" = 139 ] || fail "test_package: crasher exited $st, expected 139 (SIGSEGV, core dumped)"
+i=0
+until "$BIN" list --json 2>/dev/null | jq -e --argjson p "$p1" 'any(.[]; .pid == $p)' >/dev/null 2>&1; do
+	[ "$i" -ge 300 ] && { "$BIN" list >&2; fail "test_package: crash of pid $p1 not in 'mortem list --json' after 30 s"; }
+	sleep 0.1; i=$((i + 1))
+done
+"$BIN" info --json "$p1" | jq -e '.signal_name == "SIGSEGV"' >/dev/null || fail "test_package: mortem info $p1 is not a SIGSEGV"
+ls "$STORE"/store/*-"$p1".json >/dev/null 2>&1 || fail "test_package: no record of pid $p1 in $STORE/store"
+
+# --- dpkg -r while a slow crash is being collected.
+ncol() { pgrep -f "^$COL " 2>/dev/null | wc -l; }
+i=0
+while [ "$(ncol)" != 0 ]; do   # the first crash's collector recompresses after listing
+	[ "$i" -ge 600 ] && fail "test_package: the first crash's collector still runs after 60 s"
+	sleep 0.1; i=$((i + 1))
+done
+# In a wrapper that notes its PID and status: bash reports the death of a
+# background job at some later command, on the terminal.
+(
+	( cd "$tmp" && ulimit -c unlimited && exec "$CRASHER" -m 512 segv ) >/dev/null 2>&1 &
+	echo "$!" > "$tmp/p2.pid"
+	st=0; wait "$!" || st=$?
+	echo "$st" > "$tmp/p2.st"
+) 2>/dev/null &
+w2=$!
+i=0
+until [ -s "$tmp/p2.pid" ]; do sleep 0.05; i=$((i + 1)); [ "$i" -lt 200 ] || fail "test_package: the slow crasher did not start"; done
+p2=$(cat "$tmp/p2.pid")
+i=0
+while [ "$(ncol)" = 0 ]; do
+	[ "$i" -ge 600 ] && fail "test_package: no collector started for the slow crash (pid $p2) in 60 s"
+	sleep 0.1; i=$((i + 1))
+done
+st=0; dpkg_retry -r mortem || st=$?
+[ "$st" = 0 ] || { cat "$tmp/dpkg.out" >&2; fail "test_package: dpkg -r exited $st"; }
+sed 's/^/          dpkg -r: /' "$tmp/dpkg.out"
+grep -q "waiting for running collectors" "$tmp/dpkg.out" ||
+	note "the slow crash's collector was done before prerm looked (nothing to wait for)"
+wait "$w2"
+st=$(cat "$tmp/p2.st" 2>/dev/null)
+[ "$st" = 139 ] || fail "test_package: slow crasher exited $st, expected 139"
+[ "$(pkg_status)" = config-files ] || fail "test_package: package status after dpkg -r: '$(pkg_status)'"
+[ "$(cat "$CP")" = "$before_cp" ] || fail "test_package: core_pattern after dpkg -r is '$(cat "$CP")', expected '$before_cp'"
+[ "$(cat "$CPL")" = "$before_cpl" ] || fail "test_package: core_pipe_limit after dpkg -r is $(cat "$CPL"), expected $before_cpl"
+[ "$(ncol)" = 0 ] || fail "test_package: collectors still running after dpkg -r: $(pgrep -af "^$COL ")"
+[ ! -e "$DROPIN" ] || fail "test_package: $DROPIN left after dpkg -r: $(cat "$DROPIN")"
+[ ! -e "$BIN" ] && [ ! -e "$COL" ] || fail "test_package: programs left after dpkg -r"
+# prerm waited: the slow crash was collected whole (record written last).
+if ls "$STORE"/store/*-"$p2".json >/dev/null 2>&1; then
+	cs=$(jq -r '.core.status' "$STORE"/store/*-"$p2".json 2>/dev/null)
+	case $cs in
+	stored) [ -s "$(ls "$STORE"/store/*-"$p2".core.zst 2>/dev/null)" ] || fail "test_package: slow crash 'stored' without its core"
+		note "slow crash $p2: stored, $(du -h "$STORE"/store/*-"$p2".core.zst | cut -f1) compressed, before dpkg -r returned" ;;
+	too-large | skipped) note "slow crash $p2: core $cs (the default policy)" ;;
+	*) fail "test_package: the slow crash's core status is '$cs' (record: $(cat "$STORE"/store/*-"$p2".json | head -c 2000))" ;;
+	esac
+else
+	fail "test_package: the slow crash (pid $p2) has no record in $STORE/store: prerm did not wait for its collector"
+fi
+ls "$STORE"/spool/*.tmp >/dev/null 2>&1 && fail "test_package: temp files left in $STORE/spool: $(ls "$STORE"/spool)"
+
+# --- dpkg -P
+st=0; dpkg_retry -P mortem || st=$?
+[ "$st" = 0 ] || { cat "$tmp/dpkg.out" >&2; fail "test_package: dpkg -P exited $st"; }
+installed=0
+s=$(pkg_status)
+[ -z "$s" ] || [ "$s" = not-installed ] || fail "test_package: package status after dpkg -P: '$s'"
+[ ! -e "$STORE" ] || fail "test_package: $STORE left after purge"
+[ ! -e "$ETC" ] || fail "test_package: $ETC left after purge"
+[ ! -e "$TIMER_LINK" ] && [ ! -L "$TIMER_LINK" ] || fail "test_package: $TIMER_LINK left after purge"
+[ ! -e "$DSH_STATE" ] || fail "test_package: $DSH_STATE left after purge"
+[ "$(cat "$CP")" = "$before_cp" ] || fail "test_package: core_pattern after purge is '$(cat "$CP")'"
+exit 0
