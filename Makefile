@@ -141,7 +141,7 @@ bench: all
 # Debian 12 packages needed to build and test. Quiet and quick when all are present.
 DEB_DEPS := build-essential pkg-config libelf-dev libdw-dev libzstd-dev libsystemd-dev \
             libsqlite3-dev libjson-c-dev libseccomp-dev check zstd elfutils python3 mandoc jq gdb procps \
-            clang-14 libclang-rt-14-dev debuginfod
+            clang-14 libclang-rt-14-dev debuginfod debhelper
 deps:
 	$(Q)missing=$$(for p in $(DEB_DEPS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \

@@ -28,6 +28,10 @@ ETC=/etc/mortem
 DROPIN=/etc/sysctl.d/50-mortem.conf
 TIMER_LINK=/etc/systemd/system/timers.target.wants/mortem-vacuum.timer
 DSH_STATE=/var/lib/systemd/deb-systemd-helper-enabled/mortem-vacuum.timer.dsh-also
+# systemd writes the stamp of a Persistent= timer when it first starts it; the
+# purge leaves it, as with other packages' timers. The test removes it.
+STAMP=/var/lib/systemd/timers/stamp-mortem-vacuum.timer
+CATALOG_DB=/var/lib/systemd/catalog/database
 CRASHER=$build/crashers/crasher
 
 note() { echo "  NOTE    test_package: $*"; }
@@ -62,6 +66,8 @@ had_user=0; getent passwd mortem >/dev/null 2>&1 && had_user=1
 had_group=0; getent group mortem >/dev/null 2>&1 && had_group=1
 had_store=0; [ -e "$STORE" ] && had_store=1
 had_etc=0; [ -e "$ETC" ] && had_etc=1
+had_stamp=0; [ -e "$STAMP" ] && had_stamp=1
+had_catalog=0; [ -e "$CATALOG_DB" ] && had_catalog=1
 
 tmp=$(mktemp -d /tmp/mortem-pkg.XXXXXX) || exit 1
 chmod 755 "$tmp"
@@ -82,6 +88,8 @@ cleanup() {
 	if [ "$had_group" = 0 ] && getent group mortem >/dev/null 2>&1; then groupdel mortem >/dev/null 2>&1; fi
 	[ "$had_store" = 0 ] && rm -rf "$STORE"
 	[ "$had_etc" = 0 ] && rm -rf "$ETC"
+	[ "$had_stamp" = 0 ] && rm -f "$STAMP"
+	[ "$had_catalog" = 0 ] && rm -f "$CATALOG_DB"
 	# 3. core_pattern and core_pipe_limit (lib.sh), then the temp files.
 	e2e_restore
 	rm -rf "$tmp"
@@ -118,6 +126,7 @@ deb=$(ls "$tmp"/mortem_*.deb 2>/dev/null | head -1)
 exec 9>"$E2E_LOCK"
 flock -w 600 9 || { echo "test_package: could not take $E2E_LOCK" >&2; exit 1; }
 E2E_SAVED_CP=$(cat "$CP")
+# shellcheck disable=SC2034 # lib.sh (e2e_restore) puts it back
 E2E_SAVED_CPL=$(cat "$CPL")
 # Another handler would make postinst's `mortem enable` refuse (as it should):
 # start from the kernel's default then (lib.sh puts the handler back).
@@ -147,6 +156,19 @@ case $cp_now in "|$COL "*) ;; *) fail "test_package: core_pattern after install 
 grep -q "^kernel.core_pattern = |$COL " "$DROPIN" 2>/dev/null || fail "test_package: $DROPIN does not name the collector"
 [ -d "$STORE" ] || fail "test_package: $STORE missing after install (tmpfiles)"
 [ "$(stat -c %a "$STORE")" = 750 ] || note "$STORE has mode $(stat -c %a "$STORE"), tmpfiles.d says 0750"
+
+# mortem-vacuum.timer: enabled (deb-systemd-helper, with or without systemd)
+# and, where systemd runs and no policy-rc.d forbids it, started.
+[ -L "$TIMER_LINK" ] || fail "test_package: mortem-vacuum.timer not enabled ($TIMER_LINK missing)"
+if [ -d /run/systemd/system ]; then
+	a=$(systemctl is-active mortem-vacuum.timer 2>/dev/null)
+	if [ "$a" != active ]; then
+		[ -x /usr/sbin/policy-rc.d ] && note "mortem-vacuum.timer is $a (policy-rc.d may forbid starting services)" ||
+			fail "test_package: mortem-vacuum.timer is '$a' after install, not active"
+	fi
+else
+	note "systemd is not PID 1 ($(cat /proc/1/comm 2>/dev/null)): the timer is enabled, not started; doctor skips DefaultLimitCORE"
+fi
 
 # The user (sysusers).
 if command -v systemd-sysusers >/dev/null 2>&1; then
