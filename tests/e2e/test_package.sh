@@ -3,10 +3,12 @@
 # (packaging/debian as debian/, dpkg-buildpackage -b, nocheck), installed with
 # dpkg -i, which must take core dumps over (postinst: `mortem enable`), create
 # the user and the store; a crash must land in the default store
-# /var/lib/mortem; `dpkg -r` during a slow collection must restore
+# /var/lib/mortem; an upgrade (the same version again) must leave
+# core_pattern alone; `dpkg -r` during a slow collection must restore
 # core_pattern and core_pipe_limit and leave no collector running (prerm
-# waits), the crash collected whole; `dpkg -P` removes the store, /etc/mortem
-# and the timer's state. The machine is left as it was found: the package is
+# waits), the crash collected whole; a reinstallation takes core dumps back
+# (mortem was the handler when it was removed); `dpkg -P` removes the store,
+# /etc/mortem and the timer's state. The machine is left as it was found: the package is
 # removed and purged, and the user "mortem", /var/lib/mortem and /etc/mortem
 # go again when they were not there before, also when the test fails.
 #
@@ -202,6 +204,15 @@ done
 "$BIN" info --json "$p1" | jq -e '.signal_name == "SIGSEGV"' >/dev/null || fail "test_package: mortem info $p1 is not a SIGSEGV"
 ls "$STORE"/store/*-"$p1".json >/dev/null 2>&1 || fail "test_package: no record of pid $p1 in $STORE/store"
 
+# --- An upgrade (the same version again) leaves core_pattern alone.
+"$BIN" disable > "$tmp/o" 2>&1 || { cat "$tmp/o" >&2; fail "test_package: mortem disable failed"; }
+[ "$(cat "$CP")" = "$before_cp" ] || fail "test_package: mortem disable left core_pattern '$(cat "$CP")'"
+st=0; dpkg_retry -i "$deb" || st=$?
+[ "$st" = 0 ] || { cat "$tmp/dpkg.out" >&2; fail "test_package: dpkg -i over the installed package exited $st"; }
+[ "$(cat "$CP")" = "$before_cp" ] || fail "test_package: an upgrade changed core_pattern to '$(cat "$CP")'"
+"$BIN" enable > "$tmp/o" 2>&1 || { cat "$tmp/o" >&2; fail "test_package: mortem enable failed"; }
+case $(cat "$CP") in "|$COL "*) ;; *) fail "test_package: mortem enable: core_pattern '$(cat "$CP")'";; esac
+
 # --- dpkg -r while a slow crash is being collected.
 ncol() { pgrep -f "^$COL " 2>/dev/null | wc -l; }
 i=0
@@ -253,6 +264,18 @@ else
 	fail "test_package: the slow crash (pid $p2) has no record in $STORE/store: prerm did not wait for its collector"
 fi
 ls "$STORE"/spool/*.tmp >/dev/null 2>&1 && fail "test_package: temp files left in $STORE/spool: $(ls "$STORE"/spool)"
+
+# --- A reinstallation after the removal takes core dumps back (mortem was
+# the handler when it was removed), and a second removal gives them back.
+st=0; dpkg_retry -i "$deb" || st=$?
+[ "$st" = 0 ] || { cat "$tmp/dpkg.out" >&2; fail "test_package: dpkg -i after dpkg -r exited $st"; }
+case $(cat "$CP") in "|$COL "*) ;; *) fail "test_package: the reinstallation did not enable mortem: core_pattern '$(cat "$CP")'";; esac
+"$BIN" list --json | jq -e --argjson p "$p2" 'any(.[]; .pid == $p)' >/dev/null ||
+	fail "test_package: the slow crash is not listed after the reinstallation"
+st=0; dpkg_retry -r mortem || st=$?
+[ "$st" = 0 ] || { cat "$tmp/dpkg.out" >&2; fail "test_package: the second dpkg -r exited $st"; }
+[ "$(cat "$CP")" = "$before_cp" ] || fail "test_package: core_pattern after the second dpkg -r is '$(cat "$CP")'"
+[ "$(cat "$CPL")" = "$before_cpl" ] || fail "test_package: core_pipe_limit after the second dpkg -r is $(cat "$CPL")"
 
 # --- dpkg -P
 st=0; dpkg_retry -P mortem || st=$?
