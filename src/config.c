@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "parse.h"
+#include "proc.h"
 #include "util.h"
 
 #define CONFIG_FILE_MAX (1u << 20) /* bytes per configuration file */
@@ -36,9 +37,6 @@
 #define CONFIG_AGE_MAX_SEC (UINT64_C(3650) * 86400) /* MaxAge=, RecordMaxAge=: ten years */
 #define CONFIG_RATE_BURST_MAX 100000                /* RateLimit= N */
 
-static const char *const config_default_redact[] = {
-	"*KEY*", "*TOKEN*", "*SECRET*", "*PASSWORD*", "*PASSWD*", "*CREDENTIAL*", "*AUTH*",
-};
 
 enum config_type {
 	CONFIG_ABS_PATH,
@@ -140,8 +138,8 @@ int config_init(struct mortem_config *c)
 	c->store_path = strdup(LOCALSTATEDIR "/lib/mortem");
 	if (!c->store_path)
 		goto oom;
-	for (size_t i = 0; i < ARRAY_SIZE(config_default_redact); i++) {
-		c->redact[i] = strdup(config_default_redact[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(proc_redact_default); i++) {
+		c->redact[i] = strdup(proc_redact_default[i]);
 		if (!c->redact[i])
 			goto oom;
 		c->n_redact++;
@@ -290,22 +288,6 @@ static int config_set_quota(struct config_ctx *ctx, const struct config_key *k, 
 	return 0;
 }
 
-/* Largest unit that divides sec exactly: "30d", "10min", "90s". */
-static void config_format_duration(uint64_t sec, char *buf, size_t len)
-{
-	static const struct { const char *name; uint64_t sec; } units[] = {
-		{ "w", 604800 }, { "d", 86400 }, { "h", 3600 }, { "min", 60 },
-	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
-		if (sec > 0 && sec % units[i].sec == 0) {
-			(void)snprintf(buf, len, "%" PRIu64 "%s", sec / units[i].sec, units[i].name);
-			return;
-		}
-	}
-	(void)snprintf(buf, len, "%" PRIu64 "s", sec);
-}
-
 /* A duration within the key's bounds; warns naming the key. */
 static int config_parse_duration(struct config_ctx *ctx, const struct config_key *k,
 				 const char *value, uint64_t *ret)
@@ -320,12 +302,12 @@ static int config_parse_duration(struct config_ctx *ctx, const struct config_key
 		return -EINVAL;
 	}
 	if (r < 0 || v > k->size_max) {
-		config_format_duration(k->size_max, lim, sizeof(lim));
+		format_duration(k->size_max, lim, sizeof(lim));
 		config_warnf(ctx, ctx->line, "key '%s': duration '%s' above maximum %s", k->key, value, lim);
 		return -EINVAL;
 	}
 	if (v < k->size_min) {
-		config_format_duration(k->size_min, lim, sizeof(lim));
+		format_duration(k->size_min, lim, sizeof(lim));
 		config_warnf(ctx, ctx->line, "key '%s': duration '%s' below minimum %s", k->key, value, lim);
 		return -EINVAL;
 	}

@@ -53,7 +53,8 @@ static const char *const migrations[] = {
 	"ALTER TABLE crashes ADD COLUMN record_size INTEGER NOT NULL DEFAULT 0;"
 	"CREATE TABLE reservations ("
 	"  id TEXT PRIMARY KEY, exe TEXT, unit TEXT, bytes INTEGER NOT NULL,"
-	"  time_usec INTEGER NOT NULL, pid INTEGER NOT NULL);",
+	"  time_usec INTEGER NOT NULL, pid INTEGER NOT NULL);"
+	"CREATE INDEX crashes_unit ON crashes(unit);",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == INDEX_SCHEMA_VERSION,
 	       "one migration step per schema version");
@@ -406,6 +407,64 @@ int index_delete(sqlite3 *db, const char *id)
 	return rc < 0 ? rc : r;
 }
 
+int index_usage(sqlite3 *db, uint64_t *ret_bytes)
+{
+	_cleanup_finalize_ sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!db || !ret_bytes)
+		return -EINVAL;
+	rc = sqlite3_prepare_v2(db,
+				"SELECT total(CASE WHEN core_path IS NULL THEN 0 ELSE stored_size END"
+				" + mini_size + record_size) FROM crashes",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW)
+		return errno_from_sqlite(db, rc);
+	double v = sqlite3_column_double(st, 0);
+	*ret_bytes = v > 0 ? (uint64_t)v : 0;
+	return 0;
+}
+
+int index_core_times(sqlite3 *db, const char *exe, const char *unit, int64_t since_usec, int64_t **ret,
+		     size_t *ret_n)
+{
+	_cleanup_finalize_ sqlite3_stmt *st = NULL;
+	int64_t *v = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (!db || !ret || !ret_n || (!exe && !unit))
+		return -EINVAL;
+	rc = sqlite3_prepare_v2(db,
+				unit ? "SELECT time_usec FROM crashes WHERE unit = ?1 AND core_path IS NOT NULL"
+				       " AND time_usec >= ?2"
+				     : "SELECT time_usec FROM crashes WHERE exe = ?1 AND core_path IS NOT NULL"
+				       " AND time_usec >= ?2",
+				-1, &st, NULL);
+	rc = rc ?: sqlite3_bind_text(st, 1, unit ? unit : exe, -1, SQLITE_TRANSIENT);
+	rc = rc ?: sqlite3_bind_int64(st, 2, since_usec);
+	if (rc != SQLITE_OK)
+		return errno_from_sqlite(db, rc);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t *nv = realloc(v, (n + 1) * sizeof(*v));
+		if (!nv) {
+			free(v);
+			return -ENOMEM;
+		}
+		v = nv;
+		v[n++] = sqlite3_column_int64(st, 0);
+	}
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return errno_from_sqlite(db, rc);
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
 int index_reserve(sqlite3 *db, const struct index_reservation *res)
 {
 	_cleanup_finalize_ sqlite3_stmt *st = NULL;
@@ -452,7 +511,8 @@ int index_reservations(sqlite3 *db, struct index_reservation **ret, size_t *ret_
 
 	if (!db || !ret || !ret_n)
 		return -EINVAL;
-	rc = sqlite3_prepare_v2(db, "SELECT id, exe, unit, bytes, time_usec, pid FROM reservations", -1, &st, NULL);
+	rc = sqlite3_prepare_v2(db, "SELECT id, exe, unit, bytes, time_usec, pid FROM reservations"
+				" WHERE id NOT IN (SELECT id FROM crashes)", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return errno_from_sqlite(db, rc);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

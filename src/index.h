@@ -54,6 +54,13 @@ void index_rows_free(struct index_row *rows, size_t n);
 /* 1 when a row was removed, 0 when there was none. */
 int index_delete(sqlite3 *db, const char *id);
 
+/* Bytes the indexed crashes take: cores still on disk, minicores, records. */
+int index_usage(sqlite3 *db, uint64_t *ret_bytes);
+/* Times of the crashes of unit (or, when unit is NULL, of exe) at or after
+ * since_usec whose core is still stored: the rate limit's window. */
+int index_core_times(sqlite3 *db, const char *exe, const char *unit, int64_t since_usec, int64_t **ret,
+		     size_t *ret_n);
+
 /* Bytes a collector has reserved for a core it is still writing: the quota
  * decisions of the others count them. Removed when the core is written. */
 struct index_reservation {

@@ -442,47 +442,6 @@ static int cli_reindex(struct cli *c)
 	return 0;
 }
 
-/* A dry run by a user who may read the store but not take its lock: the same
- * plan, computed without the lock (it changes nothing). */
-static int cli_vacuum_unlocked(struct cli *c, int64_t now, struct quota_planned **ret, size_t *ret_n)
-{
-	struct policy_limits lim;
-	struct quota_view v;
-	sqlite3 *db = NULL;
-	size_t na = 0;
-	int r;
-
-	quota_limits(&c->st, &c->cfg, &lim);
-	if (cli_open_index(c, &db) < 0)
-		return -ECANCELED; /* said why already */
-	r = quota_view_load(&c->st, db, NULL, NULL, now, &v);
-	index_close(db);
-	if (r < 0)
-		return r;
-	_cleanup_free_ struct policy_action *acts = calloc(v.n_rows ? v.n_rows : 1, sizeof(*acts));
-	struct quota_planned *p = calloc(v.n_rows ? v.n_rows : 1, sizeof(*p));
-	struct policy_usage u = v.state.usage;
-	u.store_used += v.state.in_flight;
-	r = acts && p ? policy_vacuum_plan(&lim, &u, v.entries, v.n_rows, now, NULL, acts, &na) : -ENOMEM;
-	for (size_t i = 0; r >= 0 && i < na; i++) {
-		p[i] = (struct quota_planned){ .id = strdup(acts[i].id), .what = acts[i].what, .reason = acts[i].reason };
-		for (size_t k = 0; k < v.n_rows; k++)
-			if (strcmp(v.entries[k].id, acts[i].id) == 0)
-				p[i].bytes = v.entries[k].core_bytes +
-					     (acts[i].what == POLICY_DELETE_RECORD ? v.entries[k].record_bytes : 0);
-		if (!p[i].id)
-			r = -ENOMEM;
-	}
-	quota_view_free(&v);
-	if (r < 0) {
-		quota_planned_free(p, na);
-		return r;
-	}
-	*ret = p;
-	*ret_n = na;
-	return r;
-}
-
 /* One line per deletion (what, id, bytes, why), then the totals. */
 static int cli_vacuum(struct cli *c)
 {
@@ -505,11 +464,8 @@ static int cli_vacuum(struct cli *c)
 		return EXIT_FAILURE;
 	index_close(db);
 	r = quota_vacuum(&c->st, &c->cfg, NULL, now, c->dry_run, &plan, &n, &freed);
-	if ((r == -EACCES || r == -EPERM || r == -EROFS) && c->dry_run)
-		r = cli_vacuum_unlocked(c, now, &plan, &n);
 	if (r < 0) {
-		if (r != -ECANCELED)
-			cli_err("vacuum of %s failed: %s", c->st.root, strerror(-r));
+		cli_err("vacuum of %s failed: %s", c->st.root, strerror(-r));
 		return EXIT_FAILURE;
 	}
 	if (n > 0)

@@ -76,23 +76,6 @@ void policy_limits_resolve(const struct mortem_config *cfg, uint64_t fs_size, un
 	};
 }
 
-/* "10min", "1h", "90s": the largest unit that divides the duration exactly. */
-static void policy_format_duration(uint64_t usec, char *buf, size_t len)
-{
-	static const struct { const char *name; uint64_t sec; } units[] = {
-		{ "w", 604800 }, { "d", 86400 }, { "h", 3600 }, { "min", 60 },
-	};
-	uint64_t sec = usec / 1000000;
-
-	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
-		if (sec > 0 && sec % units[i].sec == 0) {
-			(void)snprintf(buf, len, "%" PRIu64 "%s", sec / units[i].sec, units[i].name);
-			return;
-		}
-	}
-	(void)snprintf(buf, len, "%" PRIu64 "s", sec);
-}
-
 static const char *policy_key(const struct policy_entry *e)
 {
 	return e->signature ? e->signature : e->exe ? e->exe : "";
@@ -420,7 +403,7 @@ int policy_decide(const struct policy_limits *l, const struct policy_state *stat
 		if (count >= l->rate_burst) {
 			const char *who = crash->unit ? crash->unit : crash->exe ? crash->exe : "?";
 
-			policy_format_duration(l->rate_interval_usec, a, sizeof(a));
+			format_duration(l->rate_interval_usec / 1000000, a, sizeof(a));
 			d = (struct policy_decision){ .core_status = "skipped", .reason = "rate limit" };
 			(void)snprintf(d.detail, sizeof(d.detail),
 				       "rate limit: %zu full cores of %s in the last %s", count, who, a);

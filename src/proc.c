@@ -43,11 +43,11 @@
 
 #define PROC_REDACTED "<redacted>"
 
-/* Used when the caller passes no pattern list at all (NULL): redact rather than
- * leak. An explicit empty list (non-NULL, n == 0) turns redaction off. */
-static const char *const proc_redact_default[] = {
-	"*KEY*", "*TOKEN*", "*SECRET*", "*PASSWORD*", "*PASSWD*", "*PASSPHRASE*",
-	"*CREDENTIAL*", "*AUTH*", "*COOKIE*", "*PRIVATE*", "*_PASS", "*_PW",
+/* The default of RedactEnvironment=, and what a caller that passes no list at
+ * all (NULL) gets: redact rather than leak. An explicit empty list (non-NULL,
+ * n == 0) turns redaction off. */
+const char *const proc_redact_default[PROC_REDACT_DEFAULT_N] = {
+	"*KEY*", "*TOKEN*", "*SECRET*", "*PASSWORD*", "*PASSWD*", "*CREDENTIAL*", "*AUTH*",
 };
 
 static void closedirp(DIR **d)

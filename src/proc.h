@@ -28,6 +28,10 @@ struct proc_capture_opts {
  * Returns 0, or -ESRCH when /proc/PID does not exist at all (the object is still
  * set, with the error recorded; likewise another negative errno when it cannot be
  * opened). -EINVAL, nothing set, for pid <= 0 or NULL opts/ret. */
+#define PROC_REDACT_DEFAULT_N 7
+/* The default redaction patterns (RedactEnvironment=). */
+extern const char *const proc_redact_default[PROC_REDACT_DEFAULT_N];
+
 int proc_capture(pid_t pid, const struct proc_capture_opts *opts, json_object **ret);
 
 

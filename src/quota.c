@@ -36,25 +36,60 @@ static bool quota_pid_alive(pid_t pid)
 	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
 }
 
-int quota_view_load(const struct store *st, sqlite3 *db, const char *exe, const char *unit, int64_t now_usec,
-		    struct quota_view *v)
+/* The reservations of collectors still writing (their rows are not published
+ * yet): in flight bytes, how many, and the rate-limit times of exe/unit.
+ * Abandoned ones are dropped. times has room for every reservation. */
+static int quota_load_reservations(sqlite3 *db, const char *exe, const char *unit, struct quota_view *v,
+				   int64_t **times, size_t *ntimes)
+{
+	struct index_reservation *res = NULL;
+	size_t nres = 0;
+	int r = index_reservations(db, &res, &nres);
+	if (r < 0)
+		return r;
+	int64_t *t = realloc(*times, (*ntimes + nres + 1) * sizeof(*t));
+	if (!t) {
+		index_reservations_free(res, nres);
+		return -ENOMEM;
+	}
+	*times = t;
+	for (size_t i = 0; i < nres; i++) {
+		if (!quota_pid_alive(res[i].pid)) {
+			(void)index_unreserve(db, res[i].id);
+			continue;
+		}
+		v->state.in_flight += res[i].bytes;
+		v->writing++;
+		bool same = unit ? (res[i].unit && strcmp(res[i].unit, unit) == 0)
+				 : (exe && res[i].exe && strcmp(res[i].exe, exe) == 0);
+		if (same)
+			t[(*ntimes)++] = res[i].time_usec;
+	}
+	index_reservations_free(res, nres);
+	return 0;
+}
+
+static void quota_fs(const struct store *st, struct quota_view *v)
+{
+	struct statvfs sv;
+	if (statvfs(st->root, &sv) == 0) {
+		v->state.usage.fs_free = (uint64_t)sv.f_bavail * sv.f_frsize;
+		v->fs_size = (uint64_t)sv.f_blocks * sv.f_frsize;
+	}
+}
+
+int quota_view_load(const struct store *st, sqlite3 *db, const char *exe, const char *unit, struct quota_view *v)
 {
 	struct index_filter f = { 0 };
-	struct index_reservation *res = NULL;
-	struct statvfs sv;
-	size_t nres = 0, nrate = 0;
+	size_t nrate = 0;
 	int r;
 
 	memset(v, 0, sizeof(*v));
-	(void)now_usec;
 	r = index_query(db, &f, &v->rows, &v->n_rows);
 	if (r < 0)
 		return r;
-	r = index_reservations(db, &res, &nres);
-	if (r < 0)
-		goto fail;
 	v->entries = calloc(v->n_rows ? v->n_rows : 1, sizeof(*v->entries));
-	v->rate_times = calloc(v->n_rows + nres + 1, sizeof(*v->rate_times));
+	v->rate_times = calloc(v->n_rows + 1, sizeof(*v->rate_times));
 	if (!v->entries || !v->rate_times) {
 		r = -ENOMEM;
 		goto fail;
@@ -73,30 +108,10 @@ int quota_view_load(const struct store *st, sqlite3 *db, const char *exe, const 
 		if (same && core > 0)
 			v->rate_times[nrate++] = w->time_usec;
 	}
-	for (size_t i = 0; i < nres; i++) {
-		/* Published already: its row counts; do not count it twice. */
-		bool indexed = false;
-		for (size_t k = 0; k < v->n_rows && !indexed; k++)
-			indexed = strcmp(v->rows[k].id, res[i].id) == 0;
-		if (indexed)
-			continue;
-		if (!quota_pid_alive(res[i].pid)) {
-			(void)index_unreserve(db, res[i].id);
-			continue;
-		}
-		v->state.in_flight += res[i].bytes;
-		v->writing++;
-		bool same = unit ? (res[i].unit && strcmp(res[i].unit, unit) == 0)
-				 : (exe && res[i].exe && strcmp(res[i].exe, exe) == 0);
-		if (same)
-			v->rate_times[nrate++] = res[i].time_usec;
-	}
-	index_reservations_free(res, nres);
-	res = NULL;
-	if (statvfs(st->root, &sv) == 0) {
-		v->state.usage.fs_free = (uint64_t)sv.f_bavail * sv.f_frsize;
-		v->fs_size = (uint64_t)sv.f_blocks * sv.f_frsize;
-	}
+	r = quota_load_reservations(db, exe, unit, v, &v->rate_times, &nrate);
+	if (r < 0)
+		goto fail;
+	quota_fs(st, v);
 	v->state.usage.store_used = used;
 	v->state.entries = v->entries;
 	v->state.n_entries = v->n_rows;
@@ -104,9 +119,33 @@ int quota_view_load(const struct store *st, sqlite3 *db, const char *exe, const 
 	v->state.n_rate_times = nrate;
 	return 0;
 fail:
-	index_reservations_free(res, nres);
 	quota_view_free(v);
 	return r;
+}
+
+/* The same state without the entries, from SQL sums and the rate window: what
+ * a decision needs unless the store is over its limits (the entries only tell
+ * what could be freed). O(window), not O(store). */
+static int quota_view_load_light(const struct store *st, sqlite3 *db, const char *exe, const char *unit,
+				 int64_t since_usec, struct quota_view *v)
+{
+	size_t nrate = 0;
+	int r;
+
+	memset(v, 0, sizeof(*v));
+	r = index_usage(db, &v->state.usage.store_used);
+	if (r >= 0 && (exe || unit))
+		r = index_core_times(db, exe, unit, since_usec, &v->rate_times, &nrate);
+	if (r >= 0)
+		r = quota_load_reservations(db, exe, unit, v, &v->rate_times, &nrate);
+	if (r < 0) {
+		quota_view_free(v);
+		return r;
+	}
+	quota_fs(st, v);
+	v->state.rate_times = v->rate_times;
+	v->state.n_rate_times = nrate;
+	return 0;
 }
 
 void quota_view_free(struct quota_view *v)
@@ -165,8 +204,7 @@ static uint64_t quota_unlink(const char *dir, const char *id, const char *sfx)
 	return (uint64_t)sb.st_size;
 }
 
-int quota_apply(const struct store *st, sqlite3 *db, const struct quota_view *v, const struct policy_action *a,
-		size_t n, uint64_t *ret_freed)
+int quota_apply(const struct store *st, sqlite3 *db, const struct policy_action *a, size_t n, uint64_t *ret_freed)
 {
 	uint64_t freed = 0;
 	int done = 0;
@@ -191,7 +229,6 @@ int quota_apply(const struct store *st, sqlite3 *db, const struct quota_view *v,
 			done++;
 		}
 	}
-	(void)v;
 	if (done > 0)
 		(void)fsync_dir(st->store_dir);
 	if (ret_freed)
@@ -243,22 +280,32 @@ int quota_admit(const struct store *st, const struct mortem_config *cfg, const c
 	r = quota_open(st, &db, &lock);
 	if (r < 0)
 		return r;
-	r = quota_view_load(st, db, exe, unit, now_usec, &v);
+	struct policy_crash crash = { .exe = exe, .unit = unit, .estimate = estimate };
+	struct policy_decision d;
+	int64_t since = lim.rate_interval_usec && (uint64_t)now_usec > lim.rate_interval_usec
+				? now_usec - (int64_t)lim.rate_interval_usec : 0;
+	r = quota_view_load_light(st, db, exe, unit, since, &v);
 	if (r >= 0) {
-		struct policy_crash crash = { .exe = exe, .unit = unit, .estimate = estimate };
+		r = policy_decide(&lim, &v.state, &crash, now_usec, &d);
 		if (ret_writing)
 			*ret_writing = v.writing;
-		struct policy_decision d;
-		r = policy_decide(&lim, &v.state, &crash, now_usec, &d);
-		if (r >= 0) {
-			*out = d;
-			if (d.store && d.reserve > 0) {
-				struct index_reservation res = { .id = id, .exe = exe, .unit = unit, .bytes = d.reserve,
-								 .time_usec = now_usec, .pid = getpid() };
-				(void)index_reserve(db, &res);
-			}
-		}
 		quota_view_free(&v);
+	}
+	/* Over the limits: only now the whole table, to see what could be freed. */
+	if (r >= 0 && !d.store && d.reason && strcmp(d.reason, "disk quota") == 0) {
+		r = quota_view_load(st, db, exe, unit, &v);
+		if (r >= 0) {
+			r = policy_decide(&lim, &v.state, &crash, now_usec, &d);
+			quota_view_free(&v);
+		}
+	}
+	if (r >= 0) {
+		*out = d;
+		if (d.store && d.reserve > 0) {
+			struct index_reservation res = { .id = id, .exe = exe, .unit = unit, .bytes = d.reserve,
+							 .time_usec = now_usec, .pid = getpid() };
+			(void)index_reserve(db, &res);
+		}
 	}
 	quota_close(db, lock);
 	return r;
@@ -289,7 +336,7 @@ int quota_after_analysis(const struct store *st, const struct mortem_config *cfg
 	r = locked ? index_open(st->index_path, &db) : quota_open(st, &db, &lock);
 	if (r < 0)
 		return r;
-	r = quota_view_load(st, db, exe, NULL, now_usec, &v);
+	r = quota_view_load(st, db, exe, NULL, &v);
 	if (r >= 0) {
 		struct policy_entry me = { .id = id, .exe = exe, .signature = signature, .time_usec = now_usec,
 					   .core_bytes = core_bytes };
@@ -319,9 +366,13 @@ int quota_vacuum(const struct store *st, const struct mortem_config *cfg, const 
 
 	quota_limits(st, cfg, &lim);
 	r = quota_open(st, &db, &lock);
+	/* A dry run changes nothing: a user who may read the store but not take
+	 * its lock gets the same plan, computed without it. */
+	if ((r == -EACCES || r == -EPERM || r == -EROFS) && dry_run)
+		r = index_open(st->index_path, &db);
 	if (r < 0)
 		return r;
-	r = quota_view_load(st, db, NULL, NULL, now_usec, &v);
+	r = quota_view_load(st, db, NULL, NULL, &v);
 	if (r < 0)
 		goto out;
 	acts = calloc(v.n_rows ? v.n_rows : 1, sizeof(*acts));
@@ -357,7 +408,7 @@ int quota_vacuum(const struct store *st, const struct mortem_config *cfg, const 
 	}
 	uint64_t freed = 0;
 	if (!dry_run)
-		(void)quota_apply(st, db, &v, acts, nacts, &freed);
+		(void)quota_apply(st, db, acts, nacts, &freed);
 	if (ret_freed)
 		*ret_freed = freed;
 	r = over;

@@ -29,15 +29,13 @@ struct quota_view {
 
 /* Gather the view. exe/unit (may be NULL) select the rate-limit times. Abandoned
  * reservations (their collector is gone) are dropped from the index here. */
-int quota_view_load(const struct store *st, sqlite3 *db, const char *exe, const char *unit, int64_t now_usec,
-		    struct quota_view *v);
+int quota_view_load(const struct store *st, sqlite3 *db, const char *exe, const char *unit, struct quota_view *v);
 void quota_view_free(struct quota_view *v);
 
 /* Carry out a vacuum plan: delete cores (the record stays, with core.status
  * "deleted" and the reason; the minicore stays) or whole entries. Returns the
  * number of actions done; *ret_freed (optional) = bytes freed. */
-int quota_apply(const struct store *st, sqlite3 *db, const struct quota_view *v, const struct policy_action *a,
-		size_t n, uint64_t *ret_freed);
+int quota_apply(const struct store *st, sqlite3 *db, const struct policy_action *a, size_t n, uint64_t *ret_freed);
 
 /* Mark the record id's core as gone with status and reason (core.path null,
  * stored_size 0), rewrite the record atomically and update the index row. */
@@ -64,7 +62,7 @@ int quota_after_analysis(const struct store *st, const struct mortem_config *cfg
  * it again from the same process would wait for ever). */
 
 /* Plan the vacuum (never touching protect_id) and, unless dry_run, carry it
- * out, all under the lock. *ret_plan (optional, heap, ids copied) lists the
+ * out, all under the lock (a dry run goes without it when it may not take it). *ret_plan (optional, heap, ids copied) lists the
  * actions; returns policy_vacuum_plan's result (0 within limits, 1 still over). */
 struct quota_planned {
 	char *id;

@@ -23,7 +23,8 @@ struct store {
 };
 
 int store_init(struct store *st, const char *root);
-/* Create the directories (0750) when missing. */
+/* Create the directories when missing: 0750, narrowed to 0700 by the
+ * collector's umask 077. */
 int store_mkdirs(const struct store *st);
 void store_free(struct store *st);
 

@@ -259,3 +259,18 @@ void format_size(uint64_t bytes, char *buf, size_t len)
 	}
 	(void)snprintf(buf, len, "%" PRIu64 "B", bytes);
 }
+
+void format_duration(uint64_t sec, char *buf, size_t len)
+{
+	static const struct { const char *name; uint64_t sec; } units[] = {
+		{ "w", 604800 }, { "d", 86400 }, { "h", 3600 }, { "min", 60 },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+		if (sec > 0 && sec % units[i].sec == 0) {
+			(void)snprintf(buf, len, "%" PRIu64 "%s", sec / units[i].sec, units[i].name);
+			return;
+		}
+	}
+	(void)snprintf(buf, len, "%" PRIu64 "s", sec);
+}

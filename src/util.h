@@ -43,5 +43,7 @@ int64_t now_usec(void);
 const char *signal_name(int sig);
 /* RFC 3339 UTC with microseconds: 2026-11-21T12:49:05.123456Z (buf >= 32). */
 void format_rfc3339(int64_t usec, char *buf, size_t len);
+/* Duration in the largest unit that divides it exactly: "30d", "10min", "90s". */
+void format_duration(uint64_t sec, char *buf, size_t len);
 /* Human size: 1.2G, 340K, 12B (buf >= 16). */
 void format_size(uint64_t bytes, char *buf, size_t len);

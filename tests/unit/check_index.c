@@ -417,6 +417,40 @@ START_TEST(test_migrate_from_v1)
 }
 END_TEST
 
+/* The light quota inputs: bytes of the cores still stored, and the rate window. */
+START_TEST(test_usage_and_core_times)
+{
+	sqlite3 *db = NULL;
+	int64_t *t = NULL;
+	size_t n = 0;
+	uint64_t used = 0;
+	struct { const char *id; int64_t time; const char *exe; bool core; int64_t size; } rows[] = {
+		{ "u1", 100, "/a", true, 50 }, { "u2", 200, "/a", false, 70 }, { "u3", 300, "/a", true, 5 },
+		{ "u4", 400, "/b", true, 1000 },
+	};
+	ck_assert_int_eq(index_open(dbpath, &db), 0);
+	for (size_t i = 0; i < 4; i++) {
+		json_object *r = make_record(rows[i].id, rows[i].time, 1, "c", rows[i].exe);
+		json_object *core = json_object_object_get(r, "core");
+		json_object_object_add(core, "stored_size", json_object_new_int64(rows[i].size));
+		json_object_object_add(core, "path", rows[i].core ? json_object_new_string("/p") : NULL);
+		ck_assert_int_eq(index_insert(db, r, "/nonexistent"), 0);
+		json_object_put(r);
+	}
+	ck_assert_int_eq(index_usage(db, &used), 0);
+	ck_assert_uint_eq(used, 50 + 5 + 1000); /* u2's core is gone */
+	ck_assert_int_eq(index_core_times(db, "/a", NULL, 150, &t, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(t[0], 300);
+	free(t);
+	ck_assert_int_eq(index_core_times(db, "/a", NULL, 0, &t, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	free(t);
+	ck_assert_int_eq(index_core_times(db, NULL, NULL, 0, &t, &n), -EINVAL);
+	index_close(db);
+}
+END_TEST
+
 START_TEST(test_reservations)
 {
 	sqlite3 *db = NULL;
@@ -687,6 +721,7 @@ static Suite *index_suite(void)
 	tcase_add_test(tc, test_migrate_from_v0);
 	tcase_add_test(tc, test_migrate_from_v1);
 	tcase_add_test(tc, test_reservations);
+	tcase_add_test(tc, test_usage_and_core_times);
 	tcase_add_test(tc, test_newer_refused);
 	tcase_add_test(tc, test_corrupt_garbage);
 	tcase_add_test(tc, test_corrupt_pages);
