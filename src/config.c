@@ -47,6 +47,7 @@ enum config_type {
 	CONFIG_SIZE_OR_PERCENT, /* struct config_quota */
 	CONFIG_DURATION,        /* uint64_t seconds, bounds in size_min/size_max */
 	CONFIG_RATE,            /* struct config_rate, interval bounds in size_min/size_max */
+	CONFIG_MSEC,            /* uint64_t milliseconds ("500ms" or a duration), bounds in size_min/size_max */
 };
 
 struct config_key {
@@ -81,6 +82,9 @@ static const struct config_key config_keys[] = {
 	{ "Analysis", "MaxMemory", CONFIG_SIZE, CONFIG_OFF(analysis_max_memory), 0, 0, 64u << 20, 64ull << 30 },
 	{ "Analysis", "DebuginfodURLs", CONFIG_URLS, CONFIG_OFF(debuginfod_urls), 0, 0, 0, 0 },
 	{ "Analysis", "DebuginfodTimeout", CONFIG_INT, CONFIG_OFF(debuginfod_timeout_sec), 1, 300, 0, 0 },
+	{ "Daemon", "PoolSize", CONFIG_SIZE, CONFIG_OFF(pool_size), 0, 0, 0, 1ull << 40 },
+	{ "Daemon", "HandoffTimeout", CONFIG_MSEC, CONFIG_OFF(handoff_timeout_ms), 0, 0, 10, 60000 },
+	{ "Daemon", "StallTimeout", CONFIG_DURATION, CONFIG_OFF(stall_timeout_sec), 0, 0, 1, 3600 },
 };
 
 /* State while one file is parsed. */
@@ -134,6 +138,9 @@ int config_init(struct mortem_config *c)
 		.analysis_timeout_sec = 60,
 		.analysis_max_memory = 1ull << 30,
 		.debuginfod_timeout_sec = 30,
+		.pool_size = 0,
+		.handoff_timeout_ms = 1000,
+		.stall_timeout_sec = 30,
 	};
 	c->store_path = strdup(LOCALSTATEDIR "/lib/mortem");
 	if (!c->store_path)
@@ -328,6 +335,35 @@ static int config_set_duration(struct config_ctx *ctx, const struct config_key *
 	return 0;
 }
 
+/* "250ms", or a duration in seconds and up ("1s", "2min"). */
+static int config_set_msec(struct config_ctx *ctx, const struct config_key *k, const char *value)
+{
+	uint64_t *dst = (uint64_t *)(void *)((char *)ctx->c + k->offset);
+	size_t n = strlen(value);
+	uint64_t v;
+	int r;
+
+	if (n > 2 && strcmp(value + n - 2, "ms") == 0) {
+		_cleanup_free_ char *num = strndup(value, n - 2);
+		if (!num)
+			return -ENOMEM;
+		r = parse_u64(num, &v);
+	} else {
+		r = parse_duration(value, &v);
+		if (r >= 0 && v > UINT64_MAX / 1000)
+			r = -ERANGE;
+		if (r >= 0)
+			v *= 1000;
+	}
+	if (r < 0 || v < k->size_min || v > k->size_max) {
+		config_warnf(ctx, ctx->line, "key '%s': '%s' is not a time between %llums and %llums", k->key, value,
+			     (unsigned long long)k->size_min, (unsigned long long)k->size_max);
+		return -EINVAL;
+	}
+	*dst = v;
+	return 0;
+}
+
 /* "N/INTERVAL" (5/10min: five per ten minutes), or "0" for no limit; N = 0 with
  * an interval is no limit too. */
 static int config_set_rate(struct config_ctx *ctx, const struct config_key *k, const char *value)
@@ -482,6 +518,8 @@ static int config_apply(struct config_ctx *ctx, const char *key, const char *val
 		return config_set_duration(ctx, k, value);
 	case CONFIG_RATE:
 		return config_set_rate(ctx, k, value);
+	case CONFIG_MSEC:
+		return config_set_msec(ctx, k, value);
 	}
 	return -EINVAL;
 }

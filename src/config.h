@@ -49,6 +49,10 @@ struct mortem_config {
 	uint64_t analysis_max_memory; /* MaxMemory=, its address-space limit; default 1G */
 	char *debuginfod_urls;     /* DebuginfodURLs=, space-separated http(s) URLs; NULL (default) = no debuginfod */
 	int debuginfod_timeout_sec; /* DebuginfodTimeout=, DEBUGINFOD_TIMEOUT of the analysis; default 30 */
+	/* [Daemon] (mortemd) */
+	uint64_t pool_size;        /* PoolSize=, the pre-faulted buffer pool; 0 (default) = min(10% of RAM, 2G) */
+	uint64_t handoff_timeout_ms; /* HandoffTimeout=, how long mortem-collect waits for mortemd; default 1s */
+	uint64_t stall_timeout_sec; /* StallTimeout=, a core that sends nothing for this long is cut; default 30s */
 };
 
 /* Called once per problem: "FILE:LINE: key 'K': message". */

@@ -161,6 +161,13 @@ void store_discard(const struct store *st, const char *id)
 		if ((p = store_path(st->spool_dir, id, name)))
 			(void)unlink(p);
 	}
+	/* The pending note (pending.c) goes with the lock. */
+	static const char *const extra[] = { ".pending", ".pending.tmp" };
+	for (size_t i = 0; i < ARRAY_SIZE(extra); i++) {
+		_cleanup_free_ char *p = store_path(st->spool_dir, id, extra[i]);
+		if (p)
+			(void)unlink(p);
+	}
 	_cleanup_free_ char *lock = store_path(st->spool_dir, id, ".lock");
 	if (lock)
 		(void)unlink(lock);
