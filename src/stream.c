@@ -92,6 +92,59 @@ static int stream_take(struct stream_state *s, uint64_t off, const unsigned char
 	return 0;
 }
 
+/* n bytes of the core, in order: compress, parse, keep. Returns 1 to stop
+ * (the headers already say the core is over the limit), 0 to go on, or a
+ * negative errno. */
+static int stream_chunk(struct stream_state *s, const unsigned char *buf, size_t n)
+{
+	const struct stream_opts *o = s->o;
+	struct stream_result *res = s->res;
+	int r;
+
+	if (o->zw && (r = zst_writer_write(o->zw, buf, n)) < 0)
+		return r;
+	if ((r = stream_take(s, res->bytes, buf, n)) < 0)
+		return r;
+	res->bytes += (uint64_t)n;
+	/* Rather than compress up to the limit and throw it away. */
+	if (res->elf && o->max_core_size > 0 && res->expected > o->max_core_size) {
+		res->too_large = true;
+		return 1;
+	}
+	return 0;
+}
+
+/* The bytes already in memory, up to the limit. Returns 1 when done (limit
+ * reached or stop), 0 to go on with in_fd, or a negative errno. */
+static int stream_prefix(struct stream_state *s)
+{
+	const struct stream_opts *o = s->o;
+	struct stream_result *res = s->res;
+	int r;
+
+	for (size_t i = 0; i < o->n_pre; i++) {
+		const unsigned char *p = o->pre[i].iov_base;
+		size_t len = o->pre[i].iov_len;
+		while (len > 0) {
+			size_t n = len < STREAM_BUF_SIZE ? len : STREAM_BUF_SIZE;
+			if (o->max_core_size > 0) {
+				if (res->bytes >= o->max_core_size) {
+					res->too_large = true;
+					return 1;
+				}
+				if (o->max_core_size - res->bytes < n)
+					n = (size_t)(o->max_core_size - res->bytes);
+			}
+			r = stream_chunk(s, p, n);
+			if (r != 0)
+				return r;
+			p += n;
+			len -= n;
+		}
+	}
+	return 0;
+}
+
 int stream_core(const struct stream_opts *o, struct stream_result *res)
 {
 	struct stream_state s = { .o = o, .res = res };
@@ -99,13 +152,22 @@ int stream_core(const struct stream_opts *o, struct stream_result *res)
 	int r = 0;
 
 	memset(res, 0, sizeof(*res));
+	r = stream_prefix(&s);
+	if (r > 0 || o->in_fd < 0) {
+		r = r > 0 ? 0 : r;
+		goto done;
+	}
+	if (r < 0)
+		goto done;
 	/* A bigger pipe means fewer wake-ups for the kernel writing the core. Only
 	 * works on pipes and may be refused: the default still works. */
 	(void)fcntl(o->in_fd, F_SETPIPE_SZ, STREAM_PIPE_SIZE);
 
 	buf = malloc(STREAM_BUF_SIZE);
-	if (!buf)
-		return -ENOMEM;
+	if (!buf) {
+		r = -ENOMEM;
+		goto done;
+	}
 
 	for (;;) {
 		size_t want = STREAM_BUF_SIZE;
@@ -132,19 +194,14 @@ int stream_core(const struct stream_opts *o, struct stream_result *res)
 		}
 		if (n == 0)
 			break;
-		if (o->zw && (r = zst_writer_write(o->zw, buf, (size_t)n)) < 0)
-			break;
-		if ((r = stream_take(&s, res->bytes, buf, (size_t)n)) < 0)
-			break;
-		res->bytes += (uint64_t)n;
-		/* The headers already say the core is over the limit: stop now rather
-		 * than compress up to the limit and throw it away. */
-		if (res->elf && o->max_core_size > 0 && res->expected > o->max_core_size) {
-			res->too_large = true;
+		r = stream_chunk(&s, buf, (size_t)n);
+		if (r != 0) {
+			r = r > 0 ? 0 : r;
 			break;
 		}
 	}
 
+done:
 	if (!s.head_done && res->bytes > 0 && !res->not_core)
 		res->not_core = res->bytes < sizeof(Elf64_Ehdr) ? "too short for an ELF header" : "core ended inside its ELF head";
 	if (res->bytes == 0)

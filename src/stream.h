@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "minicore.h"
 
@@ -15,7 +16,11 @@
 struct zst_writer;
 
 struct stream_opts {
-	int in_fd;              /* the core (not owned) */
+	/* The core: first the bytes already read into memory (mortemd's pool),
+	 * then whatever in_fd still has; in_fd -1 when the prefix is all of it. */
+	const struct iovec *pre;
+	size_t n_pre;
+	int in_fd;              /* not owned */
 	struct zst_writer *zw;  /* NULL: read and discard (not owned) */
 	int mini_fd;            /* -1: no minicore */
 	uint64_t max_core_size; /* stop reading past this many bytes; 0 = no limit */
@@ -23,7 +28,7 @@ struct stream_opts {
 };
 
 struct stream_result {
-	uint64_t bytes;        /* bytes read from in_fd */
+	uint64_t bytes;        /* bytes of core taken (prefix and in_fd) */
 	uint64_t expected;     /* size the program headers announce; 0 when unknown */
 	bool elf;              /* a complete ELF core head was parsed */
 	bool too_large;        /* stopped at max_core_size */

@@ -30,17 +30,23 @@ struct run {
 	int r;
 };
 
-static void run_stream(int in, uint64_t max_core, uint64_t mini_max, uint64_t stack_max, struct run *out)
+static void run_stream_pre(const struct iovec *pre, size_t n_pre, int in, uint64_t max_core, uint64_t mini_max,
+			   uint64_t stack_max, struct run *out)
 {
 	struct zst_writer *w = NULL;
 	out->z = testutil_tmpfd();
 	out->mini = testutil_tmpfd();
 	ck_assert_int_eq(zst_writer_new(out->z, 1, 0, &w), 0);
-	struct stream_opts o = { .in_fd = in, .zw = w, .mini_fd = out->mini, .max_core_size = max_core,
-				 .mini_max = mini_max, .mini_stack_max = stack_max };
+	struct stream_opts o = { .pre = pre, .n_pre = n_pre, .in_fd = in, .zw = w, .mini_fd = out->mini,
+				 .max_core_size = max_core, .mini_max = mini_max, .mini_stack_max = stack_max };
 	out->r = stream_core(&o, &out->res);
 	ck_assert_int_eq(zst_writer_finish(w), 0);
 	zst_writer_free(w);
+}
+
+static void run_stream(int in, uint64_t max_core, uint64_t mini_max, uint64_t stack_max, struct run *out)
+{
+	run_stream_pre(NULL, 0, in, max_core, mini_max, stack_max, out);
 }
 
 static void assert_zst_equals(int z, const unsigned char *buf, size_t len)
@@ -310,6 +316,52 @@ START_TEST(test_too_large)
 }
 END_TEST
 
+/* mortemd's path: the first bytes from memory (its pool, in odd pieces that
+ * split the head), the rest from the fd; or everything from memory. Same
+ * compressed bytes, same minicore as the fd alone. */
+START_TEST(test_prefix_from_memory)
+{
+	struct fakecore fc;
+	struct run a, b, c;
+	fakecore_make(&fc);
+	int in = memfd_of(fc.buf, fc.len);
+	run_stream(in, 0, 32u << 20, 1u << 20, &a);
+	close(in);
+
+	size_t cut[] = { 7, 300, 5000, fc.len / 2 };
+	struct iovec pre[4];
+	size_t off = 0;
+	for (size_t i = 0; i < 4; i++) {
+		pre[i].iov_base = fc.buf + off;
+		pre[i].iov_len = cut[i] - off;
+		off = cut[i];
+	}
+	in = memfd_of(fc.buf + off, fc.len - off);
+	run_stream_pre(pre, 4, in, 0, 32u << 20, 1u << 20, &b);
+	close(in);
+	struct iovec all = { fc.buf, fc.len };
+	run_stream_pre(&all, 1, -1, 0, 32u << 20, 1u << 20, &c);
+
+	struct run *rs[] = { &b, &c };
+	for (size_t i = 0; i < 2; i++) {
+		struct run *r = rs[i];
+		ck_assert_int_eq(r->r, 0);
+		ck_assert_uint_eq(r->res.bytes, fc.len);
+		ck_assert(r->res.elf && r->res.mini && !r->res.too_large);
+		ck_assert_ptr_null(r->res.not_core);
+		assert_zst_equals(r->z, fc.buf, fc.len);
+		ck_assert_uint_eq(r->res.mini_info.size, a.res.mini_info.size);
+		ck_assert_uint_eq(r->res.mini_info.kept, a.res.mini_info.kept);
+		ck_assert_uint_eq(r->res.mini_info.stacks, a.res.mini_info.stacks);
+	}
+	/* the limit applies inside the prefix too */
+	run_stream_pre(&all, 1, -1, 100, 32u << 20, 1u << 20, &c);
+	ck_assert(c.res.too_large);
+	ck_assert_uint_eq(c.res.bytes, 100);
+	free(fc.buf);
+}
+END_TEST
+
 /* Mutated heads: whatever the bytes say, no crash, no read out of bounds (the
  * ASan build runs this too), and the zstd copy is always exact. */
 START_TEST(test_hostile_heads)
@@ -352,6 +404,7 @@ int main(void)
 	tcase_add_test(tc, test_truncated_core);
 	tcase_add_test(tc, test_garbage_and_empty);
 	tcase_add_test(tc, test_too_large);
+	tcase_add_test(tc, test_prefix_from_memory);
 	tcase_add_test(tc, test_hostile_heads);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
