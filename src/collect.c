@@ -12,6 +12,7 @@
 #include "index.h"
 #include "journal.h"
 #include "parse.h"
+#include "pending.h"
 #include "proc.h"
 #include "quota.h"
 #include "record.h"
@@ -100,13 +101,19 @@ struct collect_ctx {
 	bool store_write_failed; /* the core's temp file or compressor could not be set up */
 	int compress_threads;  /* zstd workers for this core: the config's, or 0 in a storm */
 	int slot_fd;           /* a MaxConcurrent slot, held for the work after release */
+	const char *mode;      /* collector.mode: "pipe", "handoff" or "socket" */
 };
 
-static void collect_error(struct collect_ctx *c, const char *what, int err)
+static void collect_error_to(json_object *errors, const char *what, int err)
 {
 	char buf[512];
 	snprintf(buf, sizeof(buf), "%s: %s", what, strerror(err < 0 ? -err : err));
-	json_object_array_add(c->errors, json_object_new_string(buf));
+	json_object_array_add(errors, json_object_new_string(buf));
+}
+
+static void collect_error(struct collect_ctx *c, const char *what, int err)
+{
+	collect_error_to(c->errors, what, err);
 }
 
 static json_object *collect_str_or_null(const char *s)
@@ -234,7 +241,7 @@ static json_object *collect_record(struct collect_ctx *c, const struct stream_re
 	json_object_object_add(rec, "policy", pol);
 	json_object *coll = json_object_new_object();
 	json_object_object_add(coll, "version", json_object_new_string(COLLECT_VERSION));
-	json_object_object_add(coll, "mode", json_object_new_string("pipe"));
+	json_object_object_add(coll, "mode", json_object_new_string(c->mode ? c->mode : "pipe"));
 	json_object_object_add(rec, "collector", coll);
 	json_object *probs = json_object_new_array();
 	for (unsigned i = 0; i < a->n_problems; i++)
@@ -475,11 +482,89 @@ static void collect_clean_spool(struct collect_ctx *c)
 	free(pub);
 }
 
-int collect_run(const struct mortem_config *cfg, const struct collect_args *a, int core_fd,
-		struct collect_outcome *out)
+/* The pending note: what `mortem list` shows until the record exists. */
+static void collect_pending(const struct mortem_config *cfg, const struct collect_args *a,
+			    struct collect_capture *cap, const struct store *st)
+{
+	json_object *n = json_object_new_object(), *v;
+	const char *sig = signal_name(a->signal);
+	char tbuf[40];
+	format_rfc3339(cap->t0, tbuf, sizeof(tbuf));
+	json_object_object_add(n, "id", json_object_new_string(cap->id));
+	json_object_object_add(n, "time", json_object_new_string(tbuf));
+	json_object_object_add(n, "time_usec", json_object_new_int64(cap->t0));
+	json_object_object_add(n, "pid", json_object_new_int64(a->pid));
+	json_object_object_add(n, "uid", json_object_new_int64(a->uid));
+	json_object_object_add(n, "signal", json_object_new_int(a->signal));
+	json_object_object_add(n, "signal_name", json_object_new_string(sig ? sig : "unknown"));
+	static const char *const keys[] = { "comm", "exe", "unit" };
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (cap->proc && json_object_object_get_ex(cap->proc, keys[i], &v))
+			json_object_object_add(n, keys[i], json_object_get(v));
+	json_object_object_add(n, "mode", json_object_new_string(cap->mode));
+	int r = pending_write(st, cap->id, n);
+	if (r < 0)
+		collect_error_to(cap->errors, "pending note", r);
+	json_object_put(n);
+	(void)cfg;
+}
+
+void collect_capture(const struct mortem_config *cfg, const struct collect_args *a, const char *mode,
+		     struct collect_capture *cap)
+{
+	struct store st = { 0 };
+	int r;
+
+	*cap = (struct collect_capture){ .root_fd = -1, .lock_fd = -1, .mode = mode };
+	cap->t0 = now_usec();
+	cap->errors = json_object_new_array();
+	(void)sysinfo_capture(&cap->sys);
+	if (!cap->sys)
+		cap->sys = json_object_new_object();
+	r = store_make_id(cap->t0, record_str(cap->sys, "boot_id", ""), a->pid, cap->id, sizeof(cap->id));
+	if (r < 0)
+		snprintf(cap->id, sizeof(cap->id), "%lld-%d", (long long)cap->t0, (int)a->pid);
+	if (a->pid > 0) {
+		struct proc_capture_opts po = {
+			.redact = (const char *const *)cfg->redact, .n_redact = cfg->n_redact,
+			.item_max = cfg->proc_item_max,
+		};
+		r = proc_capture(a->pid, &po, &cap->proc);
+		if (r < 0)
+			collect_error_to(cap->errors, "proc capture", r);
+		/* Its root, while it exists: a container's binaries are found
+		 * through it after the process is gone. */
+		char rp[64];
+		snprintf(rp, sizeof(rp), "/proc/%d/root", (int)a->pid);
+		cap->root_fd = open(rp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	}
+	r = store_init(&st, cfg->store_path);
+	if (r >= 0 && (r = store_mkdirs(&st)) >= 0 && (r = store_lock(&st, cap->id, &cap->lock_fd)) >= 0)
+		collect_pending(cfg, a, cap, &st);
+	else
+		cap->store_err = r;
+	store_free(&st);
+}
+
+void collect_capture_free(struct collect_capture *cap)
+{
+	json_object_put(cap->proc);
+	json_object_put(cap->sys);
+	json_object_put(cap->errors);
+	cap->proc = cap->sys = cap->errors = NULL;
+	if (cap->root_fd >= 0)
+		(void)close(cap->root_fd);
+	if (cap->lock_fd >= 0)
+		(void)close(cap->lock_fd);
+	cap->root_fd = cap->lock_fd = -1;
+}
+
+int collect_run(const struct mortem_config *cfg, const struct collect_args *a, struct collect_capture *cap,
+		const struct collect_source *src, struct collect_outcome *out)
 {
 	struct collect_ctx c = { .cfg = cfg, .a = a, .lock_fd = -1, .core_tmp = -1, .mini_tmp = -1, .root_fd = -1,
 				 .slot_fd = -1 };
+	struct collect_capture own;
 	struct stream_result sr;
 	struct zst_writer *zw = NULL;
 	const char *status, *reason = NULL;
@@ -487,37 +572,30 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, i
 	int r, stream_r;
 
 	memset(out, 0, sizeof(*out));
-	c.t0 = now_usec();
-	c.errors = json_object_new_array();
-
-	/* 1. Capture, while the kernel holds the process. */
-	(void)sysinfo_capture(&c.sys);
+	/* 1. Capture, while the kernel holds the process (mortemd did it already). */
+	if (!cap) {
+		collect_capture(cfg, a, "pipe", &own);
+		cap = &own;
+	}
+	c.t0 = cap->t0;
+	snprintf(c.id, sizeof(c.id), "%s", cap->id);
+	c.proc = TAKE_PTR(cap->proc);
+	c.sys = TAKE_PTR(cap->sys);
+	c.errors = TAKE_PTR(cap->errors);
+	c.root_fd = TAKE_FD(cap->root_fd);
+	c.lock_fd = TAKE_FD(cap->lock_fd);
+	c.mode = cap->mode;
+	r = cap->store_err;
+	if (!c.errors)
+		c.errors = json_object_new_array();
 	if (!c.sys)
 		c.sys = json_object_new_object();
-	r = store_make_id(c.t0, record_str(c.sys, "boot_id", ""), a->pid, c.id, sizeof(c.id));
-	if (r < 0)
-		snprintf(c.id, sizeof(c.id), "%lld-%d", (long long)c.t0, (int)a->pid);
-	if (a->pid > 0) {
-		struct proc_capture_opts po = {
-			.redact = (const char *const *)cfg->redact, .n_redact = cfg->n_redact,
-			.item_max = cfg->proc_item_max,
-		};
-		r = proc_capture(a->pid, &po, &c.proc);
-		if (r < 0)
-			collect_error(&c, "proc capture", r);
-		/* Its root, while it exists: a container's binaries are found
-		 * through it after the process is gone. */
-		char rp[64];
-		snprintf(rp, sizeof(rp), "/proc/%d/root", (int)a->pid);
-		c.root_fd = open(rp, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	}
 
 	/* 2. Decide before writing (policy.c through quota.c), then the spool
 	 * files. When the store is unusable the core is still drained, so the
 	 * process is released, and the crash is announced. */
 	c.pd = (struct policy_decision){ .store = true, .core_status = "stored" };
-	r = store_init(&c.st, cfg->store_path);
-	if (r >= 0 && (r = store_mkdirs(&c.st)) >= 0 && (r = store_lock(&c.st, c.id, &c.lock_fd)) >= 0) {
+	if (c.lock_fd >= 0 && (r = store_init(&c.st, cfg->store_path)) >= 0) {
 		c.store_ok = true;
 		collect_admit(&c);
 		if (store_tmp_open(&c.st, c.id, ".mini", &c.mini_tmp) < 0)
@@ -530,28 +608,37 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, i
 			c.store_write_failed = true;
 		}
 	} else {
+		if (r >= 0)
+			r = -EIO;
 		collect_error(&c, "store", r);
 		snprintf(reason_buf, sizeof(reason_buf), "store unusable: %s", strerror(-r));
 		reason = reason_buf;
 	}
 
 	/* 3. Drain, then let go. */
+	int core_fd = src->fd;
 	struct stream_opts so = {
-		.in_fd = core_fd, .zw = zw, .mini_fd = c.mini_tmp, .max_core_size = cfg->max_core_size,
-		.mini_max = cfg->minicore_max, .mini_stack_max = cfg->minicore_stack_max,
+		.pre = src->pre, .n_pre = src->n_pre, .in_fd = core_fd, .zw = zw, .mini_fd = c.mini_tmp,
+		.max_core_size = cfg->max_core_size, .mini_max = cfg->minicore_max,
+		.mini_stack_max = cfg->minicore_stack_max,
 	};
 	stream_r = stream_core(&so, &sr);
-	(void)close(core_fd);
-	if (core_fd <= STDERR_FILENO) {
-		/* Keep the standard fds taken: the next open() must not become
-		 * "stdin" for a child (the analysis) that treats 0-2 specially. */
-		int nfd = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (nfd >= 0 && nfd != core_fd) {
-			(void)dup2(nfd, core_fd);
-			(void)close(nfd);
+	if (core_fd >= 0) {
+		(void)close(core_fd);
+		if (core_fd <= STDERR_FILENO) {
+			/* Keep the standard fds taken: the next open() must not become
+			 * "stdin" for a child (the analysis) that treats 0-2 specially. */
+			int nfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+			if (nfd >= 0 && nfd != core_fd) {
+				(void)dup2(nfd, core_fd);
+				(void)close(nfd);
+			}
 		}
 	}
-	out->held_usec = now_usec() - c.t0;
+	/* The pool's bytes are compressed: mortemd may reuse them. */
+	if (src->pool_fd >= 0)
+		(void)close(src->pool_fd);
+	out->held_usec = src->held_usec >= 0 ? src->held_usec : now_usec() - c.t0;
 
 	/* 4. After the release: finish, decide, publish. */
 	uint64_t stored = 0;

@@ -3,9 +3,11 @@
  * process, then recompress, write the record, publish, index and announce. */
 #pragma once
 
+#include <json-c/json.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "config.h"
 
@@ -32,6 +34,37 @@ struct collect_args {
  * parsed is left unknown and described in a->problems. */
 void collect_parse_args(int argc, const char *const *argv, struct collect_args *a);
 
+/* Everything taken while the kernel still holds the process, before a byte of
+ * the core is read: the /proc context, the id, the spool lock and the pending
+ * note. mortemd takes it in its main loop and hands it to a worker. */
+struct collect_capture {
+	int64_t t0;             /* usec, the crash's time in the store */
+	char id[128];
+	json_object *proc, *sys, *errors;
+	int root_fd;            /* /proc/PID/root (O_PATH), -1 when gone */
+	int lock_fd;            /* spool/<id>.lock, -1 when the store is unusable */
+	int store_err;          /* why the store is unusable (negative errno), 0 when fine */
+	const char *mode;       /* "pipe", "handoff" or "socket" (static) */
+};
+
+/* Never fails as a whole: what cannot be read is recorded in cap->errors. */
+void collect_capture(const struct mortem_config *cfg, const struct collect_args *a, const char *mode,
+		     struct collect_capture *cap);
+void collect_capture_free(struct collect_capture *cap);
+
+/* Where the core comes from: bytes already in memory (mortemd's pool), then fd
+ * (-1: none). With held_usec >= 0 the process was released already (mortemd
+ * drained it); else it is released when fd is closed, and the time is taken
+ * then. pool_fd (-1: none) is closed as soon as the pool bytes are no longer
+ * needed, which tells mortemd it may reuse them. */
+struct collect_source {
+	const struct iovec *pre;
+	size_t n_pre;
+	int fd;
+	int64_t held_usec;
+	int pool_fd;
+};
+
 struct collect_outcome {
 	char id[128];
 	const char *status;     /* core.status */
@@ -40,7 +73,8 @@ struct collect_outcome {
 	bool indexed;
 };
 
-/* Run the whole pipeline. core_fd is consumed (closed as soon as the core has
- * been read, to release the process). */
-int collect_run(const struct mortem_config *cfg, const struct collect_args *a, int core_fd,
-		struct collect_outcome *out);
+/* Run the whole pipeline. cap: what collect_capture took (consumed), or NULL to
+ * capture now in pipe mode. src->fd and src->pool_fd are consumed (closed as
+ * soon as the core has been read, to release the process). */
+int collect_run(const struct mortem_config *cfg, const struct collect_args *a, struct collect_capture *cap,
+		const struct collect_source *src, struct collect_outcome *out);

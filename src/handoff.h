@@ -25,3 +25,26 @@
 /* "DIR/NAME" in a heap string; NULL when it does not fit in sun_path (107
  * bytes) or on ENOMEM. */
 char *handoff_socket_path(const char *dir, const char *name);
+
+/* Connect to a unix socket path (type SOCK_STREAM or SOCK_SEQPACKET); the fd or
+ * a negative errno. */
+int handoff_connect(const char *path, int type);
+
+/* mortem-collect's side: hand core_fd (and pidfd, or -1) to mortemd with the
+ * arguments. 0 when mortemd took it (the caller must not read core_fd again),
+ * or a negative errno (-ENOENT/-ECONNREFUSED: no mortemd; -ETIMEDOUT: no answer
+ * within timeout_ms), after which the caller does the job itself. */
+int handoff_send(const char *socket_dir, int argc, const char *const *argv, int core_fd, int pidfd,
+		 unsigned timeout_ms);
+
+/* mortemd's side: one hand-off message. */
+struct handoff_msg {
+	char buf[HANDOFF_MSG_MAX + 1];
+	const char *argv[HANDOFF_ARGS_MAX]; /* point into buf */
+	int argc;
+	int core_fd, pidfd;                  /* owned; -1 when absent */
+};
+/* Read the message from a connected SOCK_SEQPACKET fd (non-blocking). 0, or
+ * -EAGAIN (not there yet), -EBADMSG (malformed: every fd that came is closed). */
+int handoff_recv(int fd, struct handoff_msg *m);
+void handoff_msg_close(struct handoff_msg *m);

@@ -2,8 +2,9 @@
  *
  *   core_pattern = |/usr/libexec/mortem/mortem-collect %P %u %g %s %t %c %h %d %F
  *
- * The order is fixed: make stdio safe, stop being dumpable, parse argv, then the
- * pipeline (capture, drain, release, everything slow). It never exits before
+ * The order is fixed: make stdio safe, stop being dumpable, parse argv, hand the
+ * crash to mortemd when it runs (handoff.h), else the pipeline here (capture,
+ * drain, release, everything slow). It never exits before
  * the core has been read or its pipe closed: the process must not be held. */
 #include <fcntl.h>
 #include <getopt.h>
@@ -14,6 +15,7 @@
 
 #include "collect.h"
 #include "config.h"
+#include "handoff.h"
 #include "journal.h"
 #include "util.h"
 
@@ -84,7 +86,16 @@ int main(int argc, char **argv)
 	else
 		(void)config_load(&cfg, config_path, collect_config_warn, NULL);
 
-	int r = collect_run(&cfg, &a, STDIN_FILENO, &out);
+	/* mortemd running: it takes the pipe and captures while the kernel still
+	 * holds the process; we are done. Not there, or no answer in time: the
+	 * whole job here, nothing lost. */
+	if (cfg.socket_dir && handoff_send(cfg.socket_dir, argc - optind, (const char *const *)argv + optind,
+					   STDIN_FILENO, a.pidfd, (unsigned)cfg.handoff_timeout_ms) == 0) {
+		config_free(&cfg);
+		return 0;
+	}
+	struct collect_source src = { .fd = STDIN_FILENO, .held_usec = -1, .pool_fd = -1 };
+	int r = collect_run(&cfg, &a, NULL, &src, &out);
 	config_free(&cfg);
 	return r < 0 ? 1 : 0;
 }

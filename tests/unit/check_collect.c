@@ -77,6 +77,13 @@ static int feed(const void *buf, size_t len)
 	return fd;
 }
 
+/* The collector's path: the core on an fd, captured here. */
+static int run_fd(const struct mortem_config *cfg, const struct collect_args *a, int fd, struct collect_outcome *out)
+{
+	struct collect_source src = { .fd = fd, .held_usec = -1, .pool_fd = -1 };
+	return collect_run(cfg, a, NULL, &src, out);
+}
+
 static json_object *load(const struct mortem_config *cfg, const char *id)
 {
 	char p[512];
@@ -98,7 +105,7 @@ START_TEST(test_pipeline_stores_indexes_and_restores)
 	fakecore_make(&fc);
 	collect_parse_args(7, v, &a);
 	a.pid = 0; /* no such process: capture is skipped */
-	ck_assert_int_eq(collect_run(&cfg, &a, feed(fc.buf, fc.len), &out), 0);
+	ck_assert_int_eq(run_fd(&cfg, &a, feed(fc.buf, fc.len), &out), 0);
 	ck_assert(out.published);
 	ck_assert(out.indexed);
 	ck_assert_str_eq(out.status, "stored");
@@ -150,6 +157,53 @@ START_TEST(test_pipeline_stores_indexes_and_restores)
 }
 END_TEST
 
+/* mortemd's path: captured first (the pending note is there while the crash
+ * waits), the core from memory, released before the pipeline runs. */
+START_TEST(test_pipeline_from_memory)
+{
+	struct mortem_config cfg;
+	struct collect_args a;
+	struct collect_outcome out;
+	struct collect_capture cap;
+	struct fakecore fc;
+	const char *v[] = { "0", "0", "0", "11", "1795000000", "0", "host", NULL };
+	char p[600];
+	int pool[2];
+
+	setup_cfg(&cfg);
+	fakecore_make(&fc);
+	collect_parse_args(7, v, &a);
+	collect_capture(&cfg, &a, "socket", &cap);
+	ck_assert_int_ge(cap.lock_fd, 0);
+	snprintf(p, sizeof(p), "%s/spool/%s.pending", cfg.store_path, cap.id);
+	ck_assert_int_eq(access(p, F_OK), 0);
+	json_object *note = json_object_from_file(p);
+	ck_assert_str_eq(record_str(note, "mode", ""), "socket");
+	ck_assert_int_eq(record_i64(note, "signal", 0), 11);
+	json_object_put(note);
+
+	ck_assert_int_eq(pipe(pool), 0);
+	struct iovec pre[2] = { { fc.buf, 1000 }, { fc.buf + 1000, fc.len - 1000 } };
+	struct collect_source src = { .pre = pre, .n_pre = 2, .fd = -1, .held_usec = 1234, .pool_fd = pool[1] };
+	ck_assert_int_eq(collect_run(&cfg, &a, &cap, &src, &out), 0);
+	/* the pool's end was closed: mortemd sees EOF */
+	char c;
+	ck_assert_int_eq((int)read(pool[0], &c, 1), 0);
+	close(pool[0]);
+	ck_assert_str_eq(out.status, "stored");
+	ck_assert_int_eq(out.held_usec, 1234);
+	json_object *rec = load(&cfg, out.id);
+	ck_assert_str_eq(record_str(record_obj(rec, "collector"), "mode", ""), "socket");
+	ck_assert_int_eq(record_i64(record_obj(rec, "core"), "size", 0), (int64_t)fc.len);
+	ck_assert_int_eq(record_i64(record_obj(rec, "minicore"), "threads", 0), 2);
+	/* published: the note is gone */
+	ck_assert_int_ne(access(p, F_OK), 0);
+	json_object_put(rec);
+	free(fc.buf);
+	config_free(&cfg);
+}
+END_TEST
+
 START_TEST(test_pipeline_statuses)
 {
 	struct mortem_config cfg;
@@ -163,17 +217,17 @@ START_TEST(test_pipeline_statuses)
 	collect_parse_args(7, v, &a);
 	a.pid = 0;
 
-	ck_assert_int_eq(collect_run(&cfg, &a, feed("", 0), &out), 0);
+	ck_assert_int_eq(run_fd(&cfg, &a, feed("", 0), &out), 0);
 	ck_assert_str_eq(out.status, "error");
 	json_object *rec = load(&cfg, out.id);
 	ck_assert_ptr_nonnull(strstr(record_str(record_obj(rec, "core"), "reason", ""), "empty"));
 	ck_assert(json_object_is_type(json_object_object_get(record_obj(rec, "core"), "path"), json_type_null));
 	json_object_put(rec);
 
-	ck_assert_int_eq(collect_run(&cfg, &a, feed(fc.buf, fc.len / 2), &out), 0);
+	ck_assert_int_eq(run_fd(&cfg, &a, feed(fc.buf, fc.len / 2), &out), 0);
 	ck_assert_str_eq(out.status, "truncated");
 
-	ck_assert_int_eq(collect_run(&cfg, &a, feed("garbage garbage", 15), &out), 0);
+	ck_assert_int_eq(run_fd(&cfg, &a, feed("garbage garbage", 15), &out), 0);
 	ck_assert_str_eq(out.status, "error");
 	rec = load(&cfg, out.id);
 	ck_assert_ptr_nonnull(strstr(record_str(record_obj(rec, "core"), "reason", ""), "not an ELF core"));
@@ -185,7 +239,7 @@ START_TEST(test_pipeline_statuses)
 	struct collect_args b;
 	collect_parse_args(4, bad, &b);
 	b.pid = 0;
-	ck_assert_int_eq(collect_run(&cfg, &b, feed(fc.buf, fc.len), &out), 0);
+	ck_assert_int_eq(run_fd(&cfg, &b, feed(fc.buf, fc.len), &out), 0);
 	ck_assert(out.indexed);
 	rec = load(&cfg, out.id);
 	ck_assert_int_eq(record_i64(rec, "uid", 0), -1);
@@ -193,7 +247,7 @@ START_TEST(test_pipeline_statuses)
 	json_object_put(rec);
 
 	cfg.max_core_size = 4096;
-	ck_assert_int_eq(collect_run(&cfg, &a, feed(fc.buf, fc.len), &out), 0);
+	ck_assert_int_eq(run_fd(&cfg, &a, feed(fc.buf, fc.len), &out), 0);
 	ck_assert_str_eq(out.status, "too-large");
 	rec = load(&cfg, out.id);
 	ck_assert(json_object_is_type(json_object_object_get(record_obj(rec, "core"), "path"), json_type_null));
@@ -225,7 +279,7 @@ START_TEST(test_unusable_store_still_drains)
 		_exit(write_all(p[1], fc.buf, fc.len) < 0);
 	}
 	close(p[1]);
-	ck_assert_int_eq(collect_run(&cfg, &a, p[0], &out), -EIO);
+	ck_assert_int_eq(run_fd(&cfg, &a, p[0], &out), -EIO);
 	ck_assert(!out.published);
 	ck_assert_str_eq(out.status, "error");
 	int st = 0;
@@ -246,6 +300,7 @@ int main(void)
 	tcase_add_test(tc, test_args_garbage_is_recorded_not_fatal);
 	tcase_add_test(tc, test_pipeline_stores_indexes_and_restores);
 	tcase_add_test(tc, test_pipeline_statuses);
+	tcase_add_test(tc, test_pipeline_from_memory);
 	tcase_add_test(tc, test_unusable_store_still_drains);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
