@@ -48,7 +48,7 @@ ifneq ($(V),1)
 Q = @
 endif
 
-PROGS     := mortem-collect mortem
+PROGS     := mortem-collect mortem mortemd
 PROG_SRCS := $(addprefix src/,$(addsuffix .c,$(PROGS)))
 LIB_SRCS  := $(filter-out $(PROG_SRCS),$(wildcard src/*.c))
 LIB_OBJS  := $(patsubst src/%.c,$(B)/obj/%.o,$(LIB_SRCS))

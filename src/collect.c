@@ -155,7 +155,16 @@ static json_object *collect_record(struct collect_ctx *c, const struct stream_re
 	const struct collect_args *a = c->a;
 	json_object *rec = json_object_new_object(), *core = json_object_new_object(), *v;
 	char tbuf[40];
-	const char *sig = signal_name(a->signal);
+	int signo = a->signal;
+	/* The coredump socket gives no signal number on every kernel: the core's
+	 * own siginfo note does. */
+	json_object *si = c->analysis ? record_obj(c->analysis, "siginfo") : NULL;
+	if (signo <= 0 && si && json_object_object_get_ex(si, "signo", &v)) {
+		int64_t n = json_object_get_int64(v);
+		if (n >= 1 && n <= 64)
+			signo = (int)n;
+	}
+	const char *sig = signal_name(signo);
 
 	format_rfc3339(c->t0, tbuf, sizeof(tbuf));
 	json_object_object_add(rec, "id", json_object_new_string(c->id));
@@ -164,7 +173,7 @@ static json_object *collect_record(struct collect_ctx *c, const struct stream_re
 	json_object_object_add(rec, "pid", json_object_new_int64(a->pid));
 	json_object_object_add(rec, "uid", json_object_new_int64(collect_proc_id(c, "Uid", a->uid)));
 	json_object_object_add(rec, "gid", json_object_new_int64(collect_proc_id(c, "Gid", a->gid)));
-	json_object_object_add(rec, "signal", json_object_new_int(a->signal));
+	json_object_object_add(rec, "signal", json_object_new_int(signo));
 	json_object_object_add(rec, "signal_name", json_object_new_string(sig ? sig : "unknown"));
 	json_object_object_add(rec, "comm", json_object_new_string(collect_proc_str(c, "comm") ?: ""));
 	json_object_object_add(rec, "exe", json_object_new_string(collect_proc_str(c, "exe") ?: ""));
@@ -557,6 +566,15 @@ void collect_capture_free(struct collect_capture *cap)
 	if (cap->lock_fd >= 0)
 		(void)close(cap->lock_fd);
 	cap->root_fd = cap->lock_fd = -1;
+}
+
+void collect_capture_abandon(const struct mortem_config *cfg, struct collect_capture *cap)
+{
+	struct store st = { 0 };
+	if (cap->lock_fd >= 0 && store_init(&st, cfg->store_path) >= 0)
+		store_discard(&st, cap->id);
+	store_free(&st);
+	collect_capture_free(cap);
 }
 
 int collect_run(const struct mortem_config *cfg, const struct collect_args *a, struct collect_capture *cap,

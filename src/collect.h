@@ -51,6 +51,9 @@ struct collect_capture {
 void collect_capture(const struct mortem_config *cfg, const struct collect_args *a, const char *mode,
 		     struct collect_capture *cap);
 void collect_capture_free(struct collect_capture *cap);
+/* The crash will not be collected after all (the collector took it back):
+ * remove the pending note and the lock file, then free. */
+void collect_capture_abandon(const struct mortem_config *cfg, struct collect_capture *cap);
 
 /* Where the core comes from: bytes already in memory (mortemd's pool), then fd
  * (-1: none). With held_usec >= 0 the process was released already (mortemd

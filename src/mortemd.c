@@ -1,0 +1,927 @@
+/* mortemd: takes cores from the kernel's coredump socket (core_pattern "@@DIR/
+ * coredump.socket", Linux >= 6.16) and from mortem-collect's hand-off in pipe
+ * mode, reads them at the kernel's speed into a pool of memory faulted in at
+ * start-up, lets the process go, and then runs the collector's pipeline on
+ * them in forked workers, at most MaxConcurrent at once, at a lower priority.
+ *
+ * One thread, one poll loop: accepting, verifying the peer, capturing /proc
+ * (milliseconds) and copying bytes into the pool are all quick; everything
+ * slow happens in the workers. A worker is forked from this single-threaded
+ * process, so it may use every library freely.
+ *
+ *   mortemd [-c CONFIG]        foreground; systemd Type=notify */
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <systemd/sd-daemon.h>
+
+#include "collect.h"
+#include "config.h"
+#include "handoff.h"
+#include "journal.h"
+#include "pool.h"
+#include "store.h"
+#include "util.h"
+
+/* The kernel's side of the coredump socket (linux/coredump.h, linux/pidfd.h:
+ * newer than this system's headers). */
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+#define MD_COREDUMP_KERNEL (1ULL << 0)
+#define MD_COREDUMP_WAIT   (1ULL << 3)
+#define MD_PIDFD_INFO_COREDUMP (1ULL << 4)
+#define MD_PIDFD_INFO_COREDUMP_SIGNAL (1ULL << 6)
+#define MD_PIDFD_COREDUMPED  (1U << 0)
+#define MD_PIDFD_COREDUMP_USER (1U << 2)
+#define MD_PIDFD_COREDUMP_ROOT (1U << 3)
+
+struct md_pidfd_info {
+	uint64_t mask, cgroupid;
+	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+	int32_t exit_code;
+	uint32_t coredump_mask, coredump_signal;
+	uint64_t supported_mask;
+};
+#define MD_PIDFD_GET_INFO _IOWR(0xFF, 11, struct md_pidfd_info)
+
+struct md_coredump_req { uint32_t size, size_ack; uint64_t mask; };
+struct md_coredump_ack { uint32_t size, spare; uint64_t mask; };
+
+#define MD_CONN_MAX 1024          /* cores being drained or handed off at once */
+#define MD_DRAIN_SLICE (16u << 20) /* bytes per connection per loop turn: fairness */
+#define MD_HANDSHAKE_MS 2000      /* the kernel's request, or the hand-off message */
+
+enum md_state {
+	MD_HANDOFF_MSG,  /* hand-off: waiting for the collector's message */
+	MD_HANDOFF_GO,   /* hand-off: captured, "R" sent, waiting for "G" */
+	MD_DRAIN,        /* reading the core into the pool */
+};
+
+/* A core on its way: first a connection, then (after the release) a job. */
+struct md_crash {
+	enum md_state state;
+	int fd;             /* the coredump socket or the pipe; -1 once released */
+	int ctl;            /* hand-off: the collector's connection; -1 otherwise */
+	int pidfd;
+	const char *mode;
+	char argbuf[HANDOFF_MSG_MAX + 1];
+	struct collect_args args;
+	struct collect_capture cap;
+	bool captured;
+	int64_t t_start, t_progress, held_usec;
+	uint64_t bytes;
+	int *chunks;
+	size_t n_chunks, cap_chunks, fill; /* fill: bytes used in the last chunk */
+	pid_t worker;        /* 0: queued or draining */
+	int pool_rd;         /* EOF when the worker no longer needs the chunks */
+	struct md_crash *next; /* the queue */
+};
+
+struct md {
+	struct mortem_config cfg;
+	struct pool pool;
+	int sfd, lfd_core, lfd_handoff, lock_fd;
+	char *core_path, *handoff_path;
+	struct md_crash *conns[MD_CONN_MAX];
+	struct md_crash *queue_head, *queue_tail;
+	struct md_crash *running[MD_CONN_MAX];
+	unsigned n_running, max_workers;
+	bool stopping;
+	uint64_t watchdog_usec;
+	int64_t last_watchdog, last_status;
+	unsigned long taken, rejected, inline_fallbacks;
+};
+
+static void md_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void md_log(int prio, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "mortemd: %s\n", buf);
+	(void)journal_log(prio, buf);
+}
+
+static void md_crash_free(struct md *d, struct md_crash *c)
+{
+	if (c->fd >= 0)
+		(void)close(c->fd);
+	if (c->ctl >= 0)
+		(void)close(c->ctl);
+	if (c->pidfd >= 0)
+		(void)close(c->pidfd);
+	if (c->pool_rd >= 0)
+		(void)close(c->pool_rd);
+	for (size_t i = 0; i < c->n_chunks; i++)
+		pool_put(&d->pool, c->chunks[i]);
+	free(c->chunks);
+	if (c->captured)
+		collect_capture_free(&c->cap);
+	free(c);
+}
+
+static int md_listen(const char *path, int type)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat sb;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	/* A socket left by an earlier run (the instance lock says none runs). */
+	if (lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode))
+		(void)unlink(path);
+	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	mode_t old = umask(0177);
+	int r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	/* The kernel's connect() does not wait: a full backlog loses the core. */
+	if (r < 0 || chmod(path, 0600) < 0 || listen(fd, SOMAXCONN) < 0) {
+		r = -errno;
+		(void)close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static int md_setup(struct md *d)
+{
+	struct stat sb;
+	int r;
+
+	if (mkdir(d->cfg.socket_dir, 0700) < 0 && errno != EEXIST) {
+		r = -errno;
+		md_log(3, "cannot create %s: %s", d->cfg.socket_dir, strerror(-r));
+		return r;
+	}
+	if (lstat(d->cfg.socket_dir, &sb) < 0 || !S_ISDIR(sb.st_mode) || sb.st_uid != geteuid()) {
+		md_log(3, "%s is not a directory owned by us: refusing to listen there", d->cfg.socket_dir);
+		return -EPERM;
+	}
+	(void)chmod(d->cfg.socket_dir, 0700);
+	d->core_path = handoff_socket_path(d->cfg.socket_dir, HANDOFF_COREDUMP_SOCKET);
+	d->handoff_path = handoff_socket_path(d->cfg.socket_dir, HANDOFF_SOCKET);
+	_cleanup_free_ char *lock = handoff_socket_path(d->cfg.socket_dir, "mortemd.lock");
+	if (!d->core_path || !d->handoff_path || !lock) {
+		md_log(3, "SocketDirectory=%s: too long for a socket path", d->cfg.socket_dir);
+		return -ENAMETOOLONG;
+	}
+	if (strchr(d->core_path, ' ')) {
+		md_log(3, "SocketDirectory=%s: the kernel takes no spaces in a socket path", d->cfg.socket_dir);
+		return -EINVAL;
+	}
+	d->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (d->lock_fd < 0 || flock(d->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		md_log(3, "another mortemd runs on %s", d->cfg.socket_dir);
+		return -EBUSY;
+	}
+	if ((r = md_listen(d->core_path, SOCK_STREAM)) < 0) {
+		md_log(3, "cannot listen on %s: %s", d->core_path, strerror(-r));
+		return r;
+	}
+	d->lfd_core = r;
+	if ((r = md_listen(d->handoff_path, SOCK_SEQPACKET)) < 0) {
+		md_log(3, "cannot listen on %s: %s", d->handoff_path, strerror(-r));
+		return r;
+	}
+	d->lfd_handoff = r;
+	return 0;
+}
+
+static int md_add_conn(struct md *d, struct md_crash *c)
+{
+	for (size_t i = 0; i < MD_CONN_MAX; i++)
+		if (!d->conns[i]) {
+			d->conns[i] = c;
+			return 0;
+		}
+	return -ENOSPC;
+}
+
+static void md_drop_conn(struct md *d, struct md_crash *c)
+{
+	for (size_t i = 0; i < MD_CONN_MAX; i++)
+		if (d->conns[i] == c)
+			d->conns[i] = NULL;
+}
+
+/* What the pidfd says about the crashing process; -EPERM when it is not
+ * dumping core (then the peer is not the kernel). */
+static int md_pidfd_info(int pidfd, struct md_pidfd_info *info)
+{
+	*info = (struct md_pidfd_info){ .mask = MD_PIDFD_INFO_COREDUMP };
+	if (ioctl(pidfd, MD_PIDFD_GET_INFO, info) < 0)
+		return -errno;
+	if (!(info->mask & MD_PIDFD_INFO_COREDUMP) || !(info->coredump_mask & MD_PIDFD_COREDUMPED))
+		return -EPERM;
+	return 0;
+}
+
+static void md_args_from_info(struct collect_args *a, const struct md_pidfd_info *info)
+{
+	struct utsname u;
+	*a = (struct collect_args){ .uid = info->ruid, .gid = info->rgid, .dumpable = -1, .pidfd = -1 };
+	a->pid = (pid_t)(info->tgid ? info->tgid : info->pid);
+	if (info->mask & MD_PIDFD_INFO_COREDUMP_SIGNAL)
+		a->signal = (int)info->coredump_signal;
+	a->kernel_time = now_usec() / 1000000;
+	if (info->coredump_mask & MD_PIDFD_COREDUMP_ROOT)
+		a->dumpable = 2;
+	else if (info->coredump_mask & MD_PIDFD_COREDUMP_USER)
+		a->dumpable = 1;
+	if (uname(&u) == 0)
+		snprintf(a->hostname, sizeof(a->hostname), "%s", u.nodename);
+}
+
+/* "@@": the kernel asks first. Take the core from it and have it wait for
+ * our close, so that /proc/PID stays until the pool has every byte. */
+static int md_request_ack(int fd)
+{
+	struct md_coredump_req req = { 0 };
+	unsigned char skip[256];
+	ssize_t n = recv(fd, &req, sizeof(req), MSG_WAITALL);
+	if (n != (ssize_t)sizeof(req) || req.size < sizeof(req))
+		return -EPROTO;
+	for (uint32_t left = req.size - (uint32_t)sizeof(req); left > 0;) {
+		size_t k = left < sizeof(skip) ? left : sizeof(skip);
+		if (recv(fd, skip, k, MSG_WAITALL) != (ssize_t)k)
+			return -EPROTO;
+		left -= (uint32_t)k;
+	}
+	if (!(req.mask & MD_COREDUMP_KERNEL) || req.size_ack < sizeof(struct md_coredump_ack))
+		return -EPROTO;
+	struct md_coredump_ack ack = { .size = sizeof(ack), .mask = MD_COREDUMP_KERNEL };
+	if (req.mask & MD_COREDUMP_WAIT)
+		ack.mask |= MD_COREDUMP_WAIT;
+	if (send(fd, &ack, sizeof(ack), MSG_NOSIGNAL) != (ssize_t)sizeof(ack))
+		return -errno;
+	uint32_t mark = UINT32_MAX;
+	if (recv(fd, &mark, sizeof(mark), MSG_WAITALL) != (ssize_t)sizeof(mark) || mark != 0)
+		return -EPROTO;
+	return 0;
+}
+
+static struct md_crash *md_crash_new(const char *mode)
+{
+	struct md_crash *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->fd = c->ctl = c->pidfd = c->pool_rd = -1;
+	c->mode = mode;
+	c->held_usec = -1;
+	c->t_start = c->t_progress = now_usec();
+	return c;
+}
+
+/* The kernel connected: verify, capture, then start reading. */
+static void md_accept_core(struct md *d)
+{
+	struct timeval tv = { .tv_sec = MD_HANDSHAKE_MS / 1000, .tv_usec = (MD_HANDSHAKE_MS % 1000) * 1000 };
+	struct md_pidfd_info info;
+	struct ucred cr;
+	socklen_t len;
+	int fd = accept4(d->lfd_core, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	struct md_crash *c = md_crash_new("socket");
+	if (!c) {
+		(void)close(fd);
+		return;
+	}
+	c->fd = fd;
+	len = sizeof(c->pidfd);
+	int r = getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &c->pidfd, &len) < 0 ? -errno : 0;
+	if (r >= 0)
+		r = md_pidfd_info(c->pidfd, &info);
+	if (r < 0) {
+		len = sizeof(cr);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+			cr = (struct ucred){ .pid = 0, .uid = (uid_t)-1 };
+		md_log(4, "coredump socket: peer pid %d uid %d is not a process dumping core (%s): rejected",
+		       (int)cr.pid, (int)cr.uid, strerror(-r));
+		d->rejected++;
+		md_crash_free(d, c);
+		return;
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	md_args_from_info(&c->args, &info);
+	/* Capture first: the kernel holds the process while its core is unread. */
+	collect_capture(&d->cfg, &c->args, c->mode, &c->cap);
+	c->captured = true;
+	/* "@" starts with the core itself, "@@" with the kernel's request. */
+	unsigned char magic[4];
+	if (recv(fd, magic, sizeof(magic), MSG_PEEK | MSG_WAITALL) == 4 && memcmp(magic, "\177ELF", 4) != 0) {
+		r = md_request_ack(fd);
+		if (r < 0) {
+			md_log(4, "coredump socket: pid %d: request/ack failed (%s): taking what comes",
+			       (int)c->args.pid, strerror(-r));
+		}
+	}
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	c->state = MD_DRAIN;
+	c->t_progress = now_usec();
+	if (md_add_conn(d, c) < 0) {
+		md_log(3, "too many cores at once: pid %d not taken", (int)c->args.pid);
+		collect_capture_abandon(&d->cfg, &c->cap);
+		c->captured = false;
+		md_crash_free(d, c);
+	}
+}
+
+static void md_accept_handoff(struct md *d)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	int fd = accept4(d->lfd_handoff, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 || cr.uid != 0) {
+		md_log(4, "hand-off socket: peer uid %d is not root: rejected", (int)cr.uid);
+		d->rejected++;
+		(void)close(fd);
+		return;
+	}
+	struct md_crash *c = md_crash_new("handoff");
+	if (!c) {
+		(void)close(fd);
+		return;
+	}
+	c->ctl = fd;
+	c->state = MD_HANDOFF_MSG;
+	if (md_add_conn(d, c) < 0)
+		md_crash_free(d, c);
+}
+
+/* The collector's message: arguments, the pipe, maybe a pidfd. */
+static void md_handoff_msg(struct md *d, struct md_crash *c)
+{
+	struct handoff_msg m;
+	struct md_pidfd_info info;
+	int r = handoff_recv(c->ctl, &m);
+	if (r == -EAGAIN)
+		return;
+	if (r < 0) {
+		md_log(4, "hand-off: malformed message: rejected");
+		md_drop_conn(d, c);
+		md_crash_free(d, c);
+		return;
+	}
+	memcpy(c->argbuf, m.buf, sizeof(c->argbuf));
+	const char *argv[HANDOFF_ARGS_MAX];
+	for (int i = 0; i < m.argc; i++)
+		argv[i] = c->argbuf + (m.argv[i] - m.buf);
+	/* %F names a number in the collector's table, not ours: the fd came with
+	 * the message. */
+	collect_parse_args(m.argc > 8 ? 8 : m.argc, argv, &c->args);
+	c->fd = m.core_fd;
+	c->pidfd = m.pidfd;
+	if (c->pidfd >= 0) {
+		r = md_pidfd_info(c->pidfd, &info);
+		if (r < 0 || (pid_t)(info.tgid ? info.tgid : info.pid) != c->args.pid) {
+			md_log(4, "hand-off: pid %d is not the process dumping core: rejected", (int)c->args.pid);
+			md_drop_conn(d, c);
+			md_crash_free(d, c);
+			return;
+		}
+	}
+	collect_capture(&d->cfg, &c->args, c->mode, &c->cap);
+	c->captured = true;
+	if (send(c->ctl, "R", 1, MSG_NOSIGNAL) != 1) {
+		collect_capture_abandon(&d->cfg, &c->cap);
+		c->captured = false;
+		md_drop_conn(d, c);
+		md_crash_free(d, c);
+		return;
+	}
+	c->state = MD_HANDOFF_GO;
+	c->t_progress = now_usec();
+}
+
+static void md_handoff_go(struct md *d, struct md_crash *c)
+{
+	char g = 0;
+	ssize_t n = recv(c->ctl, &g, 1, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n != 1 || g != 'G') {
+		/* The collector gave up waiting and reads the pipe itself. */
+		collect_capture_abandon(&d->cfg, &c->cap);
+		c->captured = false;
+		md_drop_conn(d, c);
+		md_crash_free(d, c);
+		return;
+	}
+	(void)close(c->ctl);
+	c->ctl = -1;
+	(void)fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
+	(void)fcntl(c->fd, F_SETPIPE_SZ, 1 << 20);
+	c->state = MD_DRAIN;
+	c->t_progress = now_usec();
+}
+
+static void md_queue(struct md *d, struct md_crash *c)
+{
+	c->next = NULL;
+	if (d->queue_tail)
+		d->queue_tail->next = c;
+	else
+		d->queue_head = c;
+	d->queue_tail = c;
+}
+
+/* In the worker: drop what belongs to the daemon and the other crashes; an
+ * open copy of another core's socket would keep its process held. */
+static void md_worker_close_others(struct md *d, struct md_crash *self)
+{
+	(void)close(d->sfd);
+	(void)close(d->lfd_core);
+	(void)close(d->lfd_handoff);
+	(void)close(d->lock_fd);
+	for (size_t i = 0; i < MD_CONN_MAX; i++) {
+		struct md_crash *o = d->conns[i];
+		if (!o || o == self)
+			continue;
+		if (o->fd >= 0)
+			(void)close(o->fd);
+		if (o->ctl >= 0)
+			(void)close(o->ctl);
+		if (o->captured && o->cap.lock_fd >= 0)
+			(void)close(o->cap.lock_fd);
+	}
+	for (struct md_crash *o = d->queue_head; o; o = o->next)
+		if (o != self && o->captured && o->cap.lock_fd >= 0)
+			(void)close(o->cap.lock_fd);
+	for (size_t i = 0; i < MD_CONN_MAX; i++) {
+		struct md_crash *o = d->running[i];
+		if (o && o != self && o->pool_rd >= 0)
+			(void)close(o->pool_rd);
+	}
+}
+
+static void md_ioprio_idle_ish(void)
+{
+	/* IOPRIO_CLASS_BE (2) level 7, the lowest best-effort: background. */
+	(void)syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (2 << 13) | 7);
+	(void)setpriority(PRIO_PROCESS, 0, 10);
+}
+
+/* Fork the worker for c: inline (c->fd still open: the process is held and
+ * waits for us, full priority) or from the pool (background). */
+static int md_start_worker(struct md *d, struct md_crash *c)
+{
+	int pp[2];
+	if (pipe2(pp, O_CLOEXEC) < 0)
+		return -errno;
+	pid_t pid = fork();
+	if (pid < 0) {
+		int r = -errno;
+		(void)close(pp[0]);
+		(void)close(pp[1]);
+		return r;
+	}
+	if (pid == 0) {
+		(void)close(pp[0]);
+		md_worker_close_others(d, c);
+		struct sigaction sa = { .sa_handler = SIG_DFL };
+		sigset_t all;
+		(void)sigaction(SIGPIPE, &sa, NULL);
+		sigemptyset(&all);
+		(void)sigprocmask(SIG_SETMASK, &all, NULL);
+		if (c->fd < 0)
+			md_ioprio_idle_ish();
+		struct iovec *iov = calloc(c->n_chunks ? c->n_chunks : 1, sizeof(*iov));
+		if (!iov)
+			_exit(1);
+		uint64_t left = c->bytes;
+		for (size_t i = 0; i < c->n_chunks; i++) {
+			iov[i].iov_base = pool_chunk(&d->pool, c->chunks[i]);
+			iov[i].iov_len = left < POOL_CHUNK ? (size_t)left : POOL_CHUNK;
+			left -= iov[i].iov_len;
+		}
+		struct collect_source src = { .pre = iov, .n_pre = c->n_chunks, .fd = c->fd,
+					      .held_usec = c->held_usec, .pool_fd = pp[1] };
+		struct collect_outcome out;
+		int r = collect_run(&d->cfg, &c->args, &c->cap, &src, &out);
+		_exit(r < 0 ? 1 : 0);
+	}
+	(void)close(pp[1]);
+	c->pool_rd = pp[0];
+	c->worker = pid;
+	/* The worker has its own copies now. */
+	if (c->fd >= 0) {
+		(void)close(c->fd);
+		c->fd = -1;
+	}
+	collect_capture_free(&c->cap);
+	c->captured = false;
+	for (size_t i = 0; i < MD_CONN_MAX; i++)
+		if (!d->running[i]) {
+			d->running[i] = c;
+			break;
+		}
+	d->n_running++;
+	return 0;
+}
+
+/* Released: the core is all in the pool. */
+static void md_released(struct md *d, struct md_crash *c, const char *why)
+{
+	if (c->fd >= 0)
+		(void)close(c->fd);
+	c->fd = -1;
+	c->held_usec = now_usec() - c->t_start;
+	md_drop_conn(d, c);
+	if (why)
+		md_log(4, "pid %d: %s after %llu bytes", (int)c->args.pid, why, (unsigned long long)c->bytes);
+	d->taken++;
+	md_queue(d, c);
+}
+
+/* Read what is there into the pool, MD_DRAIN_SLICE at most this turn. */
+static void md_drain(struct md *d, struct md_crash *c)
+{
+	size_t done = 0;
+	while (done < MD_DRAIN_SLICE) {
+		if (c->n_chunks == 0 || c->fill == POOL_CHUNK) {
+			int k = pool_get(&d->pool);
+			if (k < 0) {
+				/* The pool is full: this core is compressed as it comes,
+				 * by a worker of its own, while the process waits. */
+				d->inline_fallbacks++;
+				md_drop_conn(d, c);
+				if (md_start_worker(d, c) < 0) {
+					md_log(3, "pid %d: cannot start a worker: core not taken", (int)c->args.pid);
+					md_crash_free(d, c);
+				}
+				return;
+			}
+			if (c->n_chunks == c->cap_chunks) {
+				size_t nc = c->cap_chunks ? c->cap_chunks * 2 : 16;
+				int *n = realloc(c->chunks, nc * sizeof(*n));
+				if (!n) {
+					pool_put(&d->pool, k);
+					return;
+				}
+				c->chunks = n;
+				c->cap_chunks = nc;
+			}
+			c->chunks[c->n_chunks++] = k;
+			c->fill = 0;
+		}
+		unsigned char *dst = pool_chunk(&d->pool, c->chunks[c->n_chunks - 1]) + c->fill;
+		ssize_t n = read(c->fd, dst, POOL_CHUNK - c->fill);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n < 0) {
+			md_released(d, c, "reading the core failed");
+			return;
+		}
+		if (n == 0) {
+			md_released(d, c, NULL);
+			return;
+		}
+		c->fill += (size_t)n;
+		c->bytes += (uint64_t)n;
+		done += (size_t)n;
+		c->t_progress = now_usec();
+	}
+}
+
+static void md_start_queued(struct md *d)
+{
+	while (d->queue_head && d->n_running < d->max_workers) {
+		struct md_crash *c = d->queue_head;
+		d->queue_head = c->next;
+		if (!d->queue_head)
+			d->queue_tail = NULL;
+		if (md_start_worker(d, c) < 0) {
+			/* Try again on the next turn. */
+			c->next = d->queue_head;
+			d->queue_head = c;
+			if (!d->queue_tail)
+				d->queue_tail = c;
+			return;
+		}
+	}
+}
+
+static struct md_crash **md_running_slot(struct md *d, pid_t pid)
+{
+	for (size_t i = 0; i < MD_CONN_MAX; i++)
+		if (d->running[i] && d->running[i]->worker == pid)
+			return &d->running[i];
+	return NULL;
+}
+
+static void md_reap(struct md *d)
+{
+	int st;
+	pid_t pid;
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		struct md_crash **slot = md_running_slot(d, pid);
+		if (!slot)
+			continue;
+		struct md_crash *c = *slot;
+		*slot = NULL;
+		d->n_running--;
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			md_log(4, "worker for pid %d ended with status %d", (int)c->args.pid, st);
+		md_crash_free(d, c);
+	}
+}
+
+/* The worker is done with its chunks (EOF on its pipe): reuse them now. */
+static void md_pool_done(struct md *d, struct md_crash *c)
+{
+	(void)close(c->pool_rd);
+	c->pool_rd = -1;
+	for (size_t i = 0; i < c->n_chunks; i++)
+		pool_put(&d->pool, c->chunks[i]);
+	c->n_chunks = 0;
+}
+
+static void md_status(struct md *d, bool force)
+{
+	int64_t now = now_usec();
+	if (d->watchdog_usec && now - d->last_watchdog >= (int64_t)d->watchdog_usec / 2) {
+		(void)sd_notify(0, "WATCHDOG=1");
+		d->last_watchdog = now;
+	}
+	if (!force && now - d->last_status < 1000000)
+		return;
+	d->last_status = now;
+	unsigned draining = 0, queued = 0;
+	for (size_t i = 0; i < MD_CONN_MAX; i++)
+		draining += d->conns[i] != NULL;
+	for (struct md_crash *c = d->queue_head; c; c = c->next)
+		queued++;
+	(void)sd_notifyf(0, "STATUS=%s%u receiving, %u queued, %u working; pool %zu/%zu MiB free; %lu taken, %lu inline, %lu rejected",
+			 d->stopping ? "stopping: " : "", draining, queued, d->n_running,
+			 d->pool.n_free * (POOL_CHUNK >> 20), d->pool.n * (POOL_CHUNK >> 20), d->taken,
+			 d->inline_fallbacks, d->rejected);
+}
+
+static void md_stop_listening(struct md *d)
+{
+	/* Gone first, so that collectors see no daemon and work inline. */
+	if (d->handoff_path)
+		(void)unlink(d->handoff_path);
+	if (d->core_path)
+		(void)unlink(d->core_path);
+	if (d->lfd_core >= 0)
+		(void)close(d->lfd_core);
+	if (d->lfd_handoff >= 0)
+		(void)close(d->lfd_handoff);
+	d->lfd_core = d->lfd_handoff = -1;
+}
+
+static bool md_idle(const struct md *d)
+{
+	for (size_t i = 0; i < MD_CONN_MAX; i++)
+		if (d->conns[i])
+			return false;
+	return !d->queue_head && d->n_running == 0;
+}
+
+static void md_check_stalls(struct md *d)
+{
+	int64_t now = now_usec();
+	int64_t stall = (int64_t)d->cfg.stall_timeout_sec * 1000000;
+	for (size_t i = 0; i < MD_CONN_MAX; i++) {
+		struct md_crash *c = d->conns[i];
+		if (!c)
+			continue;
+		if (c->state == MD_DRAIN && now - c->t_progress > stall) {
+			md_released(d, c, "the core stalled (StallTimeout)");
+		} else if (c->state != MD_DRAIN && now - c->t_progress > (int64_t)MD_HANDSHAKE_MS * 1000) {
+			if (c->captured) {
+				collect_capture_abandon(&d->cfg, &c->cap);
+				c->captured = false;
+			}
+			md_drop_conn(d, c);
+			md_crash_free(d, c);
+		}
+	}
+}
+
+static int md_loop(struct md *d)
+{
+	struct pollfd pfd[3 + 2 * MD_CONN_MAX];
+	struct md_crash *who[3 + 2 * MD_CONN_MAX];
+
+	for (;;) {
+		md_start_queued(d);
+		md_status(d, false);
+		if (d->stopping && md_idle(d))
+			return 0;
+		size_t n = 0;
+		pfd[n] = (struct pollfd){ .fd = d->sfd, .events = POLLIN };
+		who[n++] = NULL;
+		if (d->lfd_core >= 0) {
+			pfd[n] = (struct pollfd){ .fd = d->lfd_core, .events = POLLIN };
+			who[n++] = NULL;
+		}
+		if (d->lfd_handoff >= 0) {
+			pfd[n] = (struct pollfd){ .fd = d->lfd_handoff, .events = POLLIN };
+			who[n++] = NULL;
+		}
+		size_t first_conn = n;
+		for (size_t i = 0; i < MD_CONN_MAX; i++) {
+			struct md_crash *c = d->conns[i];
+			if (!c)
+				continue;
+			pfd[n] = (struct pollfd){ .fd = c->state == MD_DRAIN ? c->fd : c->ctl, .events = POLLIN };
+			who[n++] = c;
+		}
+		size_t first_run = n;
+		for (size_t i = 0; i < MD_CONN_MAX; i++) {
+			struct md_crash *c = d->running[i];
+			if (!c || c->pool_rd < 0)
+				continue;
+			pfd[n] = (struct pollfd){ .fd = c->pool_rd, .events = POLLIN };
+			who[n++] = c;
+		}
+		int k = poll(pfd, n, 1000);
+		if (k < 0 && errno != EINTR)
+			return -errno;
+		md_check_stalls(d);
+		if (k <= 0)
+			continue;
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			while (read(d->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+				if (si.ssi_signo == SIGCHLD) {
+					md_reap(d);
+				} else if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) && !d->stopping) {
+					d->stopping = true;
+					(void)sd_notify(0, "STOPPING=1");
+					md_log(6, "stopping: finishing the crashes in flight");
+					md_stop_listening(d);
+				}
+			}
+		}
+		for (size_t i = 1; i < first_conn; i++) {
+			if (!(pfd[i].revents & POLLIN))
+				continue;
+			if (pfd[i].fd == d->lfd_core)
+				md_accept_core(d);
+			else if (pfd[i].fd == d->lfd_handoff)
+				md_accept_handoff(d);
+		}
+		for (size_t i = first_conn; i < first_run; i++) {
+			struct md_crash *c = who[i];
+			if (!pfd[i].revents)
+				continue;
+			/* Still the same connection (an earlier step may have ended it). */
+			bool live = false;
+			for (size_t j = 0; j < MD_CONN_MAX && !live; j++)
+				live = d->conns[j] == c;
+			if (!live)
+				continue;
+			if (c->state == MD_HANDOFF_MSG)
+				md_handoff_msg(d, c);
+			else if (c->state == MD_HANDOFF_GO)
+				md_handoff_go(d, c);
+			else
+				md_drain(d, c);
+		}
+		for (size_t i = first_run; i < n; i++) {
+			if (!pfd[i].revents)
+				continue;
+			struct md_crash *c = who[i];
+			bool live = false;
+			for (size_t j = 0; j < MD_CONN_MAX && !live; j++)
+				live = d->running[j] == c;
+			if (live && c->pool_rd == pfd[i].fd) {
+				char b;
+				if (read(c->pool_rd, &b, 1) <= 0)
+					md_pool_done(d, c);
+			}
+		}
+	}
+}
+
+static void md_config_warn(void *userdata, const char *msg)
+{
+	md_log(4, "config: %s (using the default)", msg);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: mortemd [-c CONFIG]\n"
+		   "Takes cores from the kernel's coredump socket and from mortem-collect;\n"
+		   "runs in the foreground (systemd: mortemd.service).\n");
+}
+
+int main(int argc, char **argv)
+{
+	const char *config_path = CONFIG_DEFAULT_PATH;
+	struct md d = { .sfd = -1, .lfd_core = -1, .lfd_handoff = -1, .lock_fd = -1 };
+	int opt, r;
+
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	/* If mortemd itself crashed into its own socket, nobody would read it. */
+	(void)prctl(PR_SET_DUMPABLE, 0);
+	umask(077);
+	if (geteuid() != 0) {
+		fprintf(stderr, "mortemd: must run as root (it reads /proc of every process)\n");
+		return 1;
+	}
+	if (config_init(&d.cfg) < 0)
+		return 1;
+	r = config_load(&d.cfg, config_path, md_config_warn, NULL);
+	if (r < 0 && r != -EINVAL) {
+		fprintf(stderr, "mortemd: cannot read %s: %s\n", config_path, strerror(-r));
+		return 1;
+	}
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	d.max_workers = d.cfg.max_concurrent > 0 ? (unsigned)d.cfg.max_concurrent : (unsigned)(ncpu > 0 ? ncpu : 1);
+
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	(void)sigprocmask(SIG_BLOCK, &mask, NULL);
+	(void)signal(SIGPIPE, SIG_IGN);
+	d.sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (d.sfd < 0)
+		return 1;
+
+	uint64_t pool = d.cfg.pool_size ? d.cfg.pool_size : pool_default_size();
+	int64_t t = now_usec();
+	r = pool_init(&d.pool, pool);
+	if (r < 0) {
+		md_log(3, "cannot map a pool of %llu bytes: %s", (unsigned long long)pool, strerror(-r));
+		return 1;
+	}
+	char pbuf[32];
+	format_size(d.pool.n * (uint64_t)POOL_CHUNK, pbuf, sizeof(pbuf));
+	md_log(6, "pool of %s faulted in in %lld ms", pbuf, (long long)((now_usec() - t) / 1000));
+
+	/* What a killed predecessor or collector left: its leftovers go first. */
+	struct store st;
+	if (store_init(&st, d.cfg.store_path) >= 0 && store_mkdirs(&st) >= 0)
+		(void)store_clean_spool(&st, NULL, NULL);
+	store_free(&st);
+
+	if (md_setup(&d) < 0)
+		return 1;
+	if (sd_watchdog_enabled(0, &d.watchdog_usec) <= 0)
+		d.watchdog_usec = 0;
+	md_log(6, "listening on %s and %s (%u workers)", d.core_path, d.handoff_path, d.max_workers);
+	(void)sd_notify(0, "READY=1");
+	md_status(&d, true);
+	r = md_loop(&d);
+	md_stop_listening(&d);
+	md_log(6, "stopped");
+	pool_free(&d.pool);
+	free(d.core_path);
+	free(d.handoff_path);
+	config_free(&d.cfg);
+	return r < 0 ? 1 : 0;
+}
