@@ -12,11 +12,44 @@
 #pragma once
 
 #include <json-c/json.h>
+#include <sqlite3.h>
+#include <stdbool.h>
 
+#include "index.h"
 #include "store.h"
+
+#define PENDING_NOTE_MAX (64u << 10) /* a larger note is not read: it was not written by us */
+#define PENDING_LOST_REASON "the collector or mortemd stopped before the crash was stored"
 
 /* Write spool/<id>.pending atomically (temp + rename). The note is a copy of
  * the fields named above, taken from obj (other keys are ignored). */
 int pending_write(const struct store *st, const char *id, json_object *note);
 /* Remove spool/<id>.pending (no error when missing). */
 void pending_remove(const struct store *st, const char *id);
+
+/* The live notes (someone holds their lock) as a new JSON array, sorted by
+ * time_usec, then id. Each note keeps only the fields above that have the
+ * right type; "id" (the file's, a valid id) and "time_usec" are always there.
+ * Malformed notes and notes over PENDING_NOTE_MAX are skipped. A missing
+ * spool directory gives an empty array. */
+int pending_list(const struct store *st, json_object **ret_array);
+
+/* Does the note pass f's time bounds and MATCH (f's limit and order are not
+ * looked at)? MATCH as index_query reads it: the id, a PID when by_pid (the
+ * caller decides, over the stored crashes and the notes, that an all-digit
+ * MATCH is a PID), an id prefix, an executable path (with a '/') or a comm. */
+bool pending_match(json_object *note, const struct index_filter *f, bool by_pid);
+/* Some note of the array has the PID that match spells (all digits). */
+bool pending_has_pid(json_object *notes, const char *match);
+
+/* Record as lost every crash whose note outlived its collector: the lock is
+ * abandoned (store_lock_abandoned; a note without any lock file counts when
+ * older than STORE_STALE_LOCK_SEC) and store/<id>.json does not exist. It
+ * writes a minimal valid record with core.status "lost" and the note's fields
+ * (spool temp + store_publish, holding the lock meanwhile), indexes it when db
+ * is not NULL, and removes the note. Store files of that id that never got a
+ * record are removed first, as store_clean_spool() would. Must run before
+ * store_clean_spool(), which discards the notes with the locks. Returns how
+ * many crashes were recorded, or a negative errno when the spool cannot be
+ * read (a missing spool is 0). */
+int pending_recover(const struct store *st, sqlite3 *db);

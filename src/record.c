@@ -13,8 +13,12 @@
 
 #include "util.h"
 
+/* What became of the core (mortem-collect(8) documents each). "lost" is written
+ * by pending_recover() for a crash whose collector or mortemd stopped before
+ * storing it. "pending" is what `mortem list` shows for a crash still being
+ * processed: it only exists in the spool, never in a stored record. */
 static const char *const core_statuses[] = {
-	"stored", "truncated", "too-large", "skipped", "deleted", "error",
+	"stored", "truncated", "too-large", "skipped", "deleted", "error", "lost",
 };
 
 int record_core_status_valid(const char *s)
@@ -177,7 +181,7 @@ int record_validate(json_object *rec, const char **why)
 		goto bad;
 	}
 	if (!record_core_status_valid(record_str(core, "status", NULL))) {
-		w = "\"core.status\" is not one of stored, truncated, too-large, skipped, deleted, error";
+		w = "\"core.status\" is not one of stored, truncated, too-large, skipped, deleted, error, lost";
 		goto bad;
 	}
 	if (!is_uint(core, "size")) {

@@ -173,8 +173,7 @@ void store_discard(const struct store *st, const char *id)
 		(void)unlink(lock);
 }
 
-/* The lock of id is abandoned: nobody holds it and it is not brand new. */
-static bool store_lock_abandoned(const struct store *st, const char *id)
+bool store_lock_abandoned(const struct store *st, const char *id)
 {
 	_cleanup_free_ char *p = store_path(st->spool_dir, id, ".lock");
 	_cleanup_close_ int fd = -1;

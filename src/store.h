@@ -49,6 +49,10 @@ int store_replace(const struct store *st, const char *id, const char *tmp_suffix
 /* Remove spool/<id>*.tmp and the lock file. */
 void store_discard(const struct store *st, const char *id);
 
+/* The lock of id is abandoned: the file exists, nobody holds it and it is
+ * older than STORE_STALE_LOCK_SEC (a collector creates it, then flocks it). */
+bool store_lock_abandoned(const struct store *st, const char *id);
+
 /* Remove what killed collectors left: for every lock file that nobody holds (and
  * older than STORE_STALE_LOCK_SEC), its temp files, and store files of that id
  * when the record was never published. Ids whose record was published but maybe
