@@ -509,6 +509,8 @@ static int md_start_worker(struct md *d, struct md_crash *c)
 		(void)sigprocmask(SIG_SETMASK, &all, NULL);
 		if (c->fd < 0)
 			md_ioprio_idle_ish();
+		else /* the collector's path reads blocking; the parent let go of it */
+			(void)fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) & ~O_NONBLOCK);
 		struct iovec *iov = calloc(c->n_chunks ? c->n_chunks : 1, sizeof(*iov));
 		if (!iov)
 			_exit(1);

@@ -1,0 +1,204 @@
+#!/bin/bash
+# mortemd with the real kernel: the coredump socket ("@@" request/ack and plain
+# "@"), mortem-collect's hand-off in pipe mode, a storm of 50 that overflows the
+# pool (inline fallback), the daemon down (the collector works alone), the
+# daemon killed mid-core (the process is let go; the crash is recorded as lost),
+# a peer that is not the kernel, a stalled hand-off, and a clean stop that
+# finishes what is in flight.
+set -eu
+. "$(dirname "$0")/lib.sh"
+e2e_setup "$1" "[Daemon]" "PoolSize=256M" "StallTimeout=2s"
+build=$(cd "$1" && pwd)
+RUN=$E2E_DIR/run
+echo "SocketDirectory=$RUN" >> "$E2E_CONF"
+cp "$build/mortemd" "$E2E_DIR/mortemd"
+SOCK=$RUN/coredump.socket
+MD_PID=
+
+md_start() {
+	"$E2E_DIR/mortemd" -c "$E2E_CONF" 2>>"$E2E_DIR/mortemd.log" &
+	MD_PID=$!
+	local i
+	for i in $(seq 100); do
+		[ -S "$RUN/handoff.socket" ] && [ -S "$SOCK" ] && return 0
+		kill -0 "$MD_PID" 2>/dev/null || { cat "$E2E_DIR/mortemd.log" >&2; fail "mortemd did not start"; }
+		sleep 0.1
+	done
+	fail "mortemd did not listen within 10 s"
+}
+md_stop() {
+	[ -n "$MD_PID" ] || return 0
+	kill -TERM "$MD_PID" 2>/dev/null || true
+	wait "$MD_PID" 2>/dev/null || true
+	MD_PID=
+}
+cleanup() {
+	[ -n "$MD_PID" ] && kill -KILL "$MD_PID" 2>/dev/null
+	e2e_restore
+}
+trap cleanup EXIT
+
+# check PID SIGNAME MODE [THREADS]: the crash is stored whole by MODE.
+check() {
+	local p=$1 name=$2 mode=$3 threads=${4:-} j
+	E2E_CTX="$mode $name (pid $p)"
+	e2e_wait_pid "$p" 60
+	# the daemon's workers are not mortem-collect: wait for the record's last form
+	for _ in $(seq 100); do
+		j=$($MORTEM info --json "$p")
+		[ "$(printf '%s' "$j" | jq -r .core.level)" = 3 ] && break
+		sleep 0.1
+	done
+	e2e_jeq "$j" .signal_name "$name"
+	e2e_jeq "$j" .collector.mode "$mode"
+	e2e_jeq "$j" .core.status stored
+	e2e_jeq "$j" .comm crasher
+	e2e_jeq "$j" .uid "$(id -u)"
+	e2e_jeq "$j" .exe "$(readlink -f "$CRASHER")"
+	e2e_jtrue "$j" '.core.size == .core.expected_size and .core.size > 0'
+	e2e_jtrue "$j" '.core.held_usec > 0'
+	e2e_jtrue "$j" '.proc.environ | type == "object"'
+	[ -z "$threads" ] || e2e_jeq "$j" .minicore.threads "$threads"
+	# the core restores to exactly the size the kernel wrote, as an ELF core
+	$MORTEM dump -o "$E2E_DIR/dump" "$p" >/dev/null || fail "$E2E_CTX: mortem dump failed"
+	[ "$(stat -c %s "$E2E_DIR/dump")" = "$(printf '%s' "$j" | jq -r .core.size)" ] ||
+		fail "$E2E_CTX: dumped core has the wrong size"
+	[ "$(head -c 4 "$E2E_DIR/dump" | od -An -c | tr -d ' ')" = '177ELF' ] || fail "$E2E_CTX: dump is not ELF"
+	rm -f "$E2E_DIR/dump"
+}
+
+md_start
+
+# 1. "@@": the kernel asks, mortemd answers KERNEL|WAIT.
+e2e_install 0 "@@$SOCK"
+read -r p _ < <(e2e_crash_pid "$CRASHER" -t 7 segv)
+check "$p" SIGSEGV socket 8
+read -r p _ < <(e2e_crash_pid "$CRASHER" abort)
+check "$p" SIGABRT socket
+read -r p _ < <(e2e_crash_pid "$CRASHER" -m 64 fpe)
+check "$p" SIGFPE socket
+j=$($MORTEM info --json "$p")
+e2e_jtrue "$j" '.slogan | test("SIGFPE")'
+# 2. "@": no request, the core comes at once.
+e2e_install 0 "@$SOCK"
+read -r p _ < <(e2e_crash_pid "$CRASHER" bus)
+check "$p" SIGBUS socket
+
+# 3. Pipe mode: mortem-collect hands the pipe to mortemd.
+e2e_install
+read -r p _ < <(e2e_crash_pid "$CRASHER" -t 3 ill)
+check "$p" SIGILL handoff 4
+read -r p _ < <(e2e_crash_pid "$CRASHER" -m 32 segv)
+check "$p" SIGSEGV handoff
+
+# 4. Not the kernel: a root process connecting to the coredump socket, and a
+# malformed hand-off, are turned away; mortemd goes on.
+before=$($MORTEM list --json | jq length)
+python3 - "$SOCK" "$RUN/handoff.socket" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+try:
+    s.sendall(b"\x7fELF" + b"x" * 4096)
+except OSError:
+    pass
+s.settimeout(5)
+try:
+    s.recv(1)   # closed by mortemd
+except OSError:
+    pass
+h = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+h.connect(sys.argv[2])
+h.send(b"not a hand-off")
+h.settimeout(5)
+try:
+    h.recv(1)
+except OSError:
+    pass
+PY
+sleep 0.5
+grep -q "is not a process dumping core" "$E2E_DIR/mortemd.log" || fail "the fake kernel peer was not rejected"
+grep -q "hand-off: malformed message: rejected" "$E2E_DIR/mortemd.log" || fail "the malformed hand-off was not rejected"
+[ "$($MORTEM list --json | jq length)" = "$before" ] || fail "a rejected peer became a crash record"
+kill -0 "$MD_PID" || fail "mortemd died of a bad peer"
+
+# 5. A hand-off whose pipe stalls: cut after StallTimeout, recorded, not hung.
+python3 - "$RUN/handoff.socket" <<'PY' &
+import os, socket, sys, time
+r, w = os.pipe()
+h = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+h.connect(sys.argv[1])
+args = [b"mortem-handoff 1", str(os.getpid()).encode(), b"0", b"0", b"11", b"1795000000", b"0", b"host"]
+h.sendmsg([b"\0".join(args) + b"\0"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, bytes(memoryview(__import__("array").array("i", [r]))))])
+assert h.recv(1) == b"R"
+h.send(b"G")
+os.close(r)
+os.write(w, b"\x7fELF stalled core")
+time.sleep(8)
+PY
+stall=$!
+t0=$(date +%s)
+for _ in $(seq 100); do
+	n=$($MORTEM list --json | jq "[.[] | select(.pid == $stall)] | length")
+	[ "$n" = 1 ] && break
+	sleep 0.1
+done
+[ "$n" = 1 ] || fail "the stalled hand-off was never recorded"
+[ $(( $(date +%s) - t0 )) -le 8 ] || fail "the stall was not cut by StallTimeout=2s"
+kill "$stall" 2>/dev/null || true
+wait "$stall" 2>/dev/null || true
+
+# 6. A storm of 50 through the socket, 16 MiB each, more than the 256M pool
+# takes: the overflow is compressed inline, none is lost.
+e2e_install 0 "@@$SOCK"
+before=$($MORTEM list --json | jq length)
+pids=()
+for i in $(seq 50); do
+	( ulimit -c unlimited; exec "$CRASHER" -m 16 segv ) >/dev/null 2>&1 &
+	pids+=($!)
+done
+for q in "${pids[@]}"; do wait "$q" 2>/dev/null || true; done
+e2e_wait_crashes $((before + 50)) 180
+for _ in $(seq 600); do
+	pgrep -P "$MD_PID" >/dev/null || break
+	sleep 0.1
+done
+for q in "${pids[@]}"; do
+	j=$($MORTEM info --json "$q") || fail "storm: crash of $q not recorded"
+	e2e_jeq "$j" .core.status stored
+done
+
+# 7. Clean stop while a worker compresses: the crash is finished first.
+read -r p _ < <(e2e_crash_pid "$CRASHER" -m 128 abort)
+md_stop
+j=$($MORTEM info --json "$p") || fail "clean stop: the crash in flight was not finished"
+e2e_jeq "$j" .core.status stored
+[ ! -e "$SOCK" ] || fail "mortemd left its socket behind"
+
+# 8. mortemd down: the pipe collector does the whole job.
+e2e_install
+read -r p _ < <(e2e_crash_pid "$CRASHER" segv)
+check "$p" SIGSEGV pipe
+
+# 9. mortemd killed mid-core: the kernel lets the process go, and the next
+# start records the crash as lost instead of leaving it pending for ever.
+md_start
+e2e_install 0 "@@$SOCK"
+( ulimit -c unlimited; exec "$CRASHER" -m 768 segv ) >/dev/null 2>&1 &
+victim=$!
+for _ in $(seq 300); do
+	ls "$E2E_STORE"/spool/*.pending >/dev/null 2>&1 && break
+	sleep 0.01
+done
+kill -KILL "$MD_PID"
+wait "$MD_PID" 2>/dev/null || true
+MD_PID=
+t0=$(date +%s)
+wait "$victim" 2>/dev/null || true
+[ $(( $(date +%s) - t0 )) -le 10 ] || fail "the process was held after mortemd died"
+# meanwhile the collector path works
+e2e_install
+read -r p _ < <(e2e_crash_pid "$CRASHER" abort)
+check "$p" SIGABRT pipe
+echo "  daemon: $(grep -c . "$E2E_DIR/mortemd.log") log lines"
+exit 0
