@@ -7,6 +7,10 @@
  * RLIMIT_CORE of exactly 1, config values rejected, low free space, spool
  * leftovers). Only failures make the exit status 1.
  *
+ * The mode: a socket core_pattern that nobody listens on loses every crash
+ * (the kernel cannot connect), so it fails; a pipe works with or without
+ * mortemd, which only takes the work over when it runs.
+ *
  * RLIMIT_CORE: with a pipe core_pattern the kernel does not enforce it
  * (core(5)); it only skips the dump when the soft limit is exactly 1, the value
  * it uses to catch a collector that crashes itself (fs/coredump.c). 0 is
@@ -30,6 +34,7 @@
 
 #include "config.h"
 #include "enable.h"
+#include "handoff.h"
 #include "index.h"
 #include "parse.h"
 #include "policy.h"
@@ -89,6 +94,7 @@ json_object *doctor_json(const struct doctor *d)
 		json_object_array_add(arr, c);
 	}
 	json_object_object_add(o, "ok", json_object_new_boolean(doctor_worst(d) != DOCTOR_FAIL));
+	json_object_object_add(o, "mode", d->mode ? json_object_new_string(d->mode) : NULL);
 	json_object_object_add(o, "checks", arr);
 	return o;
 }
@@ -120,9 +126,14 @@ void doctor_check_core_pattern(struct doctor *d, const char *pattern, const char
 	_cleanup_free_ char *prog = NULL, *conf = NULL;
 	const char *collector_conf;
 
+	if (enable_pattern_is_mortem_socket(pattern)) {
+		doctor_add(d, "core_pattern", DOCTOR_OK, "hands cores to mortemd's socket %s%s",
+			   enable_pattern_socket_path(pattern), pattern[1] == '@' ? " (request/ack)" : "");
+		return;
+	}
 	if (!enable_pattern_is_mortem(pattern) || enable_pattern_parse(pattern, &prog, &conf) < 0) {
 		doctor_add(d, "core_pattern", DOCTOR_FAIL, "'%s' does not pipe to mortem-collect: crashes go %s; run 'mortem enable'",
-			   pattern, pattern[0] == '|' ? "to another handler" : "to core files, not to mortem");
+			   pattern, pattern[0] == '|' || pattern[0] == '@' ? "to another handler" : "to core files, not to mortem");
 		return;
 	}
 	if (access(prog, X_OK) < 0) {
@@ -142,6 +153,64 @@ void doctor_check_core_pattern(struct doctor *d, const char *pattern, const char
 		return;
 	}
 	doctor_add(d, "core_pattern", DOCTOR_OK, "pipes to %s (config %s)", prog, collector_conf);
+}
+
+/* Does the socket path lie in dir (repeated and trailing slashes aside)? */
+static bool doctor_socket_in(const char *path, const char *dir)
+{
+	_cleanup_free_ char *want = NULL;
+	char *p;
+
+	if (enable_socket_pattern(dir, false, &want) < 0)
+		return false;
+	/* Collapse repeated slashes of path the way the pattern has none. */
+	_cleanup_free_ char *got = strdup(path);
+	if (!got)
+		return false;
+	p = got;
+	for (const char *q = path; *q; q++)
+		if (!(*q == '/' && q[1] == '/'))
+			*p++ = *q;
+	*p = '\0';
+	return strcmp(got, want + 1) == 0;
+}
+
+void doctor_check_mode(struct doctor *d, const char *pattern, const char *socket_dir, int coredump_listening,
+		       int handoff_listening)
+{
+	if (enable_pattern_is_mortem_socket(pattern)) {
+		const char *path = enable_pattern_socket_path(pattern);
+		d->mode = "socket";
+		if (coredump_listening < 0)
+			doctor_add(d, "mode", DOCTOR_WARN, "socket (%s), but whether mortemd listens cannot be told: %s",
+				   pattern, strerror(-coredump_listening));
+		else if (coredump_listening == 0)
+			doctor_add(d, "mode", DOCTOR_FAIL, "socket (%s), but mortemd is not listening: crashes are lost "
+				   "until it runs; start mortemd.service, or 'mortem enable --mode pipe'", pattern);
+		else if (socket_dir && !doctor_socket_in(path, socket_dir))
+			doctor_add(d, "mode", DOCTOR_WARN, "socket (%s): mortemd listens, but SocketDirectory= is %s "
+				   "here: the checks below may be about another mortemd", pattern, socket_dir);
+		else
+			doctor_add(d, "mode", DOCTOR_OK, "socket (%s): mortemd takes the cores from the kernel", pattern);
+		return;
+	}
+	if (!enable_pattern_is_mortem(pattern)) {
+		d->mode = "none";
+		doctor_add(d, "mode", DOCTOR_WARN, "none: crashes do not reach mortem (see core_pattern)");
+		return;
+	}
+	if (handoff_listening == 1) {
+		d->mode = "pipe+handoff";
+		doctor_add(d, "mode", DOCTOR_OK, "pipe with hand-off to mortemd (%s/%s)", socket_dir ? socket_dir : "?",
+			   HANDOFF_SOCKET);
+		return;
+	}
+	d->mode = "pipe";
+	if (handoff_listening < 0)
+		doctor_add(d, "mode", DOCTOR_OK, "pipe (whether mortemd listens for hand-offs cannot be told: %s)",
+			   strerror(-handoff_listening));
+	else
+		doctor_add(d, "mode", DOCTOR_OK, "pipe: mortem-collect does the whole job (mortemd is not running)");
 }
 
 void doctor_check_pipe_limit(struct doctor *d, const char *value)
@@ -472,6 +541,22 @@ static void doctor_check_spool(struct doctor *d, const struct store *s)
 		doctor_add(d, "spool", DOCTOR_OK, "no leftovers in %s", s->spool_dir);
 }
 
+/* The mode check with what /proc/net/unix says about mortemd's sockets. */
+static void doctor_check_machine_mode(struct doctor *d, const char *pattern, const char *socket_dir)
+{
+	const char *path = enable_pattern_socket_path(pattern);
+	_cleanup_free_ char *handoff = NULL;
+	int coredump = 0, hand = 0;
+
+	if (path)
+		coredump = enable_socket_listening(path);
+	if (socket_dir && asprintf(&handoff, "%s/%s", socket_dir, HANDOFF_SOCKET) >= 0)
+		hand = enable_socket_listening(handoff);
+	else
+		handoff = NULL;
+	doctor_check_mode(d, pattern, socket_dir, coredump, hand);
+}
+
 /* Config warnings, collected for the report. */
 struct doctor_config_warns {
 	char *msgs[DOCTOR_CONFIG_WARN_MAX];
@@ -521,10 +606,12 @@ int doctor_main(const char *config_path, bool json)
 		free(w.msgs[i]);
 
 	pattern = doctor_sysctl(ENABLE_PROC_PATTERN);
-	if (pattern)
+	if (pattern) {
 		doctor_check_core_pattern(&d, pattern, uname(&u) == 0 ? u.release : NULL, config_path);
-	else
+		doctor_check_machine_mode(&d, pattern, cfg.socket_dir);
+	} else {
 		doctor_add(&d, "core_pattern", DOCTOR_FAIL, "cannot read %s", ENABLE_PROC_PATTERN);
+	}
 	limit = doctor_sysctl(ENABLE_PROC_PIPE_LIMIT);
 	doctor_check_pipe_limit(&d, limit);
 	suid = doctor_sysctl("/proc/sys/fs/suid_dumpable");

@@ -1,7 +1,8 @@
 /* mortem doctor: will crashes be caught, and if not, why not. One check per
  * line, each ok, warn or fail; --json prints {ok, checks: [{name, status,
  * message}]}. A fail means crashes are (or may be) lost: exit status 1. A warn
- * is printed but leaves the exit status 0. The checks that look at a value
+ * is printed but leaves the exit status 0. --json also says the "mode" in
+ * force. The checks that look at a value
  * (a sysctl, a limit, the pattern) are separate so the unit suite can feed them. */
 #pragma once
 
@@ -26,6 +27,7 @@ struct doctor_check {
 struct doctor {
 	struct doctor_check checks[DOCTOR_CHECKS_MAX];
 	size_t n;
+	const char *mode; /* "pipe", "pipe+handoff", "socket" or "none" (--json "mode"); a literal; NULL: not checked */
 };
 
 void doctor_add(struct doctor *d, const char *name, enum doctor_status status, const char *fmt, ...)
@@ -40,6 +42,11 @@ void doctor_print(const struct doctor *d, FILE *f);
 /* The pure checks. value: the sysctl as read; release: uname -r; config_path:
  * the config this mortem read. */
 void doctor_check_core_pattern(struct doctor *d, const char *pattern, const char *release, const char *config_path);
+/* The mode in force, from the pattern and whether mortemd listens (1, 0 or a
+ * negative errno of enable_socket_listening): on the pattern's socket
+ * (coredump_listening) or on SOCKET_DIR/handoff.socket (handoff_listening). */
+void doctor_check_mode(struct doctor *d, const char *pattern, const char *socket_dir, int coredump_listening,
+		       int handoff_listening);
 void doctor_check_pipe_limit(struct doctor *d, const char *value);
 void doctor_check_suid_dumpable(struct doctor *d, const char *value);
 /* RLIMIT_CORE soft limit: `what` says whose ("systemd services"). */

@@ -2,7 +2,8 @@
  *
  * Policy: enable saves what it replaces and disable restores exactly that, so
  * the pair leaves the machine as it was. A pattern is "ours" when it pipes to a
- * program named mortem-collect. A pipe to anything else (systemd-coredump,
+ * program named mortem-collect, or names a socket called coredump.socket ("@"
+ * or "@@", mortemd's). A pipe or a socket of anything else (systemd-coredump,
  * apport, ...) is another handler: enable refuses to replace it without
  * --force, and keeps it for disable when forced. A plain file pattern ("core",
  * the kernel's default) is the kernel writing files itself, not a handler, and
@@ -17,10 +18,25 @@
  * once, which loses crashes in a storm; the largest value gives the first
  * without the second.
  *
+ * Modes: the socket (mortemd reads the core from the kernel's coredump socket,
+ * "@@" with the request/ack protocol on Linux >= 6.17, "@" on 6.16) or the
+ * pipe (the kernel runs mortem-collect, which hands the crash off to mortemd
+ * when mortemd runs and does the whole job itself when it does not). Auto
+ * takes the socket only when the kernel has it and mortemd is listening right
+ * now: a socket nobody listens on loses every crash, a pipe loses none.
+ * core_pipe_limit is set the same in both modes (with "@" the kernel waits
+ * for mortemd as for the collector; with "@@" mortemd's answer decides), so
+ * switching modes never leaves a small one behind.
+ *
  * Without --runtime, enable also writes SYSCTL_DIR/50-mortem.conf (default
  * /etc/sysctl.d, MORTEM_SYSCTL_DIR for tests) so that the setting survives a
  * reboot; a file of that name that enable did not write is left alone, and
- * disable removes the drop-in only when it is still what enable wrote. */
+ * disable removes the drop-in only when it is still what enable wrote. The
+ * drop-in holds the pattern enable set, the socket one too: crashes between
+ * early boot and mortemd's start are then lost, which the drop-in and
+ * mortemd(8) say. The alternative, a pipe drop-in that mortemd swaps for the
+ * socket when it starts, would make a second writer of core_pattern, and a
+ * killed mortemd would leave the socket pattern behind all the same. */
 #include "enable.h"
 
 #include <ctype.h>
@@ -33,6 +49,8 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 
+#include "config.h"
+#include "handoff.h"
 #include "util.h"
 
 #define ENABLE_STATE_MAX (64u << 10) /* bytes of the saved-state file */
@@ -41,11 +59,12 @@
 
 static const char enable_pattern_args[] = " %P %u %g %s %t %c %h %d";
 
-int enable_kernel_has_pidfd(const char *release)
+/* "MAJOR.MINOR..." of a kernel release; -EINVAL when it does not start so. */
+static int enable_kernel_version(const char *release, unsigned long v[2])
 {
-	unsigned long v[2] = { 0, 0 };
 	const char *p = release;
 
+	v[0] = v[1] = 0;
 	for (int i = 0; i < 2; i++) {
 		if (!p || !isdigit((unsigned char)*p))
 			return -EINVAL;
@@ -57,7 +76,28 @@ int enable_kernel_has_pidfd(const char *release)
 		if (i == 0 && *p++ != '.')
 			return -EINVAL;
 	}
-	return v[0] > 6 || (v[0] == 6 && v[1] >= 16);
+	return 0;
+}
+
+static bool enable_kernel_at_least(const unsigned long v[2], unsigned long major, unsigned long minor)
+{
+	return v[0] > major || (v[0] == major && v[1] >= minor);
+}
+
+int enable_kernel_has_pidfd(const char *release)
+{
+	unsigned long v[2];
+	int r = enable_kernel_version(release, v);
+	return r < 0 ? r : enable_kernel_at_least(v, 6, 16);
+}
+
+int enable_kernel_socket_mode(const char *release)
+{
+	unsigned long v[2];
+	int r = enable_kernel_version(release, v);
+	if (r < 0)
+		return r;
+	return enable_kernel_at_least(v, 6, 17) ? 2 : enable_kernel_at_least(v, 6, 16) ? 1 : 0;
 }
 
 static bool enable_path_ok(const char *path)
@@ -130,6 +170,113 @@ bool enable_pattern_is_mortem(const char *pattern)
 		return false;
 	base = strrchr(prog, '/');
 	return strcmp(base ? base + 1 : prog, "mortem-collect") == 0;
+}
+
+int enable_socket_pattern(const char *socket_dir, bool request, char **ret)
+{
+	_cleanup_free_ char *dir = NULL;
+	char *s = NULL;
+	size_t len;
+
+	if (!enable_path_ok(socket_dir))
+		return -EINVAL;
+	dir = strdup(socket_dir);
+	if (!dir)
+		return -ENOMEM;
+	len = strlen(dir);
+	while (len > 1 && dir[len - 1] == '/')
+		dir[--len] = '\0';
+	/* A ".." component: the kernel refuses the pattern. */
+	for (const char *p = dir; (p = strstr(p, "..")); p += 2)
+		if (p[-1] == '/' && (p[2] == '/' || p[2] == '\0'))
+			return -EINVAL;
+	if (asprintf(&s, "%s%s/%s", request ? "@@" : "@", strcmp(dir, "/") == 0 ? "" : dir, HANDOFF_COREDUMP_SOCKET) < 0)
+		return -ENOMEM;
+	if (strlen(s) - (request ? 2 : 1) > ENABLE_SUN_PATH_MAX || strlen(s) > ENABLE_PATTERN_MAX) {
+		free(s);
+		return -ENAMETOOLONG;
+	}
+	*ret = s;
+	return 0;
+}
+
+const char *enable_pattern_socket_path(const char *pattern)
+{
+	if (!pattern || pattern[0] != '@')
+		return NULL;
+	return pattern + (pattern[1] == '@' ? 2 : 1);
+}
+
+bool enable_pattern_is_mortem_socket(const char *pattern)
+{
+	const char *path = enable_pattern_socket_path(pattern), *base;
+
+	if (!path || path[0] != '/')
+		return false;
+	base = strrchr(path, '/') + 1;
+	return strcmp(base, HANDOFF_COREDUMP_SOCKET) == 0;
+}
+
+bool enable_pattern_is_ours(const char *pattern)
+{
+	return enable_pattern_is_mortem(pattern) || enable_pattern_is_mortem_socket(pattern);
+}
+
+/* The same path but for repeated slashes ("/run//mortem" is "/run/mortem"). */
+static bool enable_same_path(const char *a, const char *b)
+{
+	for (;;) {
+		if (*a != *b)
+			return false;
+		if (*a == '\0')
+			return true;
+		if (*a == '/') {
+			while (a[1] == '/')
+				a++;
+			while (b[1] == '/')
+				b++;
+		}
+		a++;
+		b++;
+	}
+}
+
+#define ENABLE_SO_ACCEPTCON 0x10000u /* /proc/net/unix Flags: listening (__SO_ACCEPTCON) */
+#define ENABLE_SS_UNCONNECTED 1u     /* /proc/net/unix St: what a listening socket shows */
+
+int enable_socket_listening_in(const char *table, const char *path)
+{
+	FILE *f = fopen(table, "re");
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int found = 0;
+
+	if (!f)
+		return -errno;
+	/* "%pK: RefCount Protocol Flags Type St Inode[ Path]", one socket a line. */
+	while (!found && (len = getline(&line, &cap, f)) >= 0) {
+		unsigned flags, st;
+		int at = -1;
+
+		if (len > 0 && line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (sscanf(line, "%*x: %*x %*x %x %*x %x %*u%n", &flags, &st, &at) != 2 || at < 0 || line[at] != ' ')
+			continue;
+		found = (flags & ENABLE_SO_ACCEPTCON) && st == ENABLE_SS_UNCONNECTED &&
+			enable_same_path(line + at + 1, path);
+	}
+	if (!found && ferror(f)) {
+		fclose(f);
+		return -EIO;
+	}
+	fclose(f);
+	return found;
+}
+
+int enable_socket_listening(const char *path)
+{
+	return enable_socket_listening_in(ENABLE_PROC_NET_UNIX, path);
 }
 
 void enable_state_free(struct enable_state *s)
@@ -246,15 +393,26 @@ int enable_state_load(const char *path, struct enable_state *ret)
 char *enable_dropin_text(const char *pattern)
 {
 	char *s = NULL;
-	if (asprintf(&s,
-		     "# Written by 'mortem enable'; 'mortem disable' removes it unless it was edited.\n"
-		     "# core_pipe_limit: the kernel waits for the collector (so /proc/PID stays\n"
-		     "# readable) and skips no crash in a storm. See mortem(1).\n"
-		     "kernel.core_pipe_limit = %s\n"
-		     "kernel.core_pattern = %s\n",
-		     ENABLE_PIPE_LIMIT, pattern) < 0)
-		return NULL;
-	return s;
+	int n;
+
+	if (pattern[0] == '@')
+		n = asprintf(&s,
+			     "# Written by 'mortem enable'; 'mortem disable' removes it unless it was edited.\n"
+			     "# Socket mode: the kernel hands each core to mortemd. While mortemd is not\n"
+			     "# running (at boot, until mortemd.service has started) crashes are lost.\n"
+			     "# core_pipe_limit: the kernel waits for mortemd. See mortem(1), mortemd(8).\n"
+			     "kernel.core_pipe_limit = %s\n"
+			     "kernel.core_pattern = %s\n",
+			     ENABLE_PIPE_LIMIT, pattern);
+	else
+		n = asprintf(&s,
+			     "# Written by 'mortem enable'; 'mortem disable' removes it unless it was edited.\n"
+			     "# core_pipe_limit: the kernel waits for the collector (so /proc/PID stays\n"
+			     "# readable) and skips no crash in a storm. See mortem(1).\n"
+			     "kernel.core_pipe_limit = %s\n"
+			     "kernel.core_pattern = %s\n",
+			     ENABLE_PIPE_LIMIT, pattern);
+	return n < 0 ? NULL : s;
 }
 
 /* ---- The verbs: they talk to the kernel and print their messages. ---- */
@@ -381,12 +539,11 @@ static void enable_dropin_remove(const char *path, const char *pattern)
 	}
 }
 
-static int enable_build(const struct enable_opts *o, char **ret)
+static int enable_build_pipe(const struct enable_opts *o, const char *release, char **ret)
 {
 	const char *collector = o->collector ? o->collector : ENABLE_COLLECTOR;
 	_cleanup_free_ char *conf = NULL;
-	struct utsname u;
-	int pidfd, r;
+	int r;
 
 	if (o->config && !(conf = realpath(o->config, NULL))) {
 		enable_msg("enable", "cannot resolve config %s: %m", o->config);
@@ -396,8 +553,7 @@ static int enable_build(const struct enable_opts *o, char **ret)
 		enable_msg("enable", "collector %s is not an executable file: %m", collector);
 		return -errno;
 	}
-	pidfd = uname(&u) == 0 ? enable_kernel_has_pidfd(u.release) : -EINVAL;
-	r = enable_pattern_build(collector, conf, pidfd == 1, ret);
+	r = enable_pattern_build(collector, conf, release && enable_kernel_has_pidfd(release) == 1, ret);
 	if (r == -EINVAL)
 		enable_msg("enable", "the collector path '%s'%s%s must be absolute, without spaces or '%%'", collector,
 			   conf ? " and the config path " : "", conf ? conf : "");
@@ -408,6 +564,82 @@ static int enable_build(const struct enable_opts *o, char **ret)
 	else if (r < 0)
 		enable_msg("enable", "out of memory");
 	return r;
+}
+
+/* The socket pattern when o->mode allows it and it can work now: 0 with *ret
+ * set; 0 with *ret NULL when auto falls back to the pipe (said why); negative
+ * when --mode socket cannot be honoured (said why). */
+static int enable_build_socket(const struct enable_opts *o, const char *release, char **ret)
+{
+	bool must = o->mode == ENABLE_MODE_SOCKET;
+	const char *dir = o->socket_dir ? o->socket_dir : CONFIG_DEFAULT_SOCKET_DIR;
+	_cleanup_free_ char *pattern = NULL;
+	int kmode, r;
+
+	*ret = NULL;
+	kmode = release ? enable_kernel_socket_mode(release) : -EINVAL;
+	if (kmode <= 0) {
+		if (must) {
+			enable_msg("enable", "kernel %s has no coredump socket (Linux 6.16 and later): use --mode pipe",
+				   release ? release : "(unknown)");
+			return -EOPNOTSUPP;
+		}
+		return 0; /* an older kernel: the pipe, as always, without a word */
+	}
+	r = enable_socket_pattern(dir, kmode == 2, &pattern);
+	if (r < 0) {
+		if (r == -ENOMEM) {
+			enable_msg("enable", "out of memory");
+			return r;
+		}
+		enable_msg("enable", "%sSocketDirectory=%s cannot be a coredump socket's directory: %s", must ? "" : "warning: ",
+			   dir, r == -ENAMETOOLONG ? "the socket path is longer than 107 bytes"
+						   : "it must be absolute, without spaces, '%' or '..'");
+		if (must)
+			return r;
+		printf("pipe mode: mortem-collect takes the crashes\n");
+		return 0;
+	}
+	const char *path = enable_pattern_socket_path(pattern);
+	r = enable_socket_listening(path);
+	if (r == 1) {
+		if (!must)
+			printf("socket mode: mortemd listens on %s\n", path);
+		*ret = TAKE_PTR(pattern);
+		return 0;
+	}
+	if (must) {
+		if (r < 0)
+			enable_msg("enable", "cannot tell whether mortemd listens on %s (%s: %s)", path, ENABLE_PROC_NET_UNIX,
+				   strerror(-r));
+		else
+			enable_msg("enable", "mortemd is not listening on %s: the kernel could not hand it a single crash; "
+					     "start it first (systemctl start mortemd.service), or use --mode pipe", path);
+		return r < 0 ? r : -ENOTCONN;
+	}
+	printf("pipe mode: mortemd is not listening on %s (mortem-collect hands crashes off to it once it runs)\n",
+	       path);
+	return 0;
+}
+
+/* The pattern that o asks for on this kernel. */
+static int enable_build(const struct enable_opts *o, char **ret)
+{
+	struct utsname u;
+	const char *release = uname(&u) == 0 ? u.release : NULL;
+	int r;
+
+	if (o->mode == ENABLE_MODE_SOCKET && o->collector) {
+		enable_msg("enable", "--collector names the collector of the pipe mode; the socket mode has none");
+		return -EINVAL;
+	}
+	/* Naming a collector asks for the pipe. */
+	if (o->mode != ENABLE_MODE_PIPE && !o->collector) {
+		r = enable_build_socket(o, release, ret);
+		if (r < 0 || *ret)
+			return r;
+	}
+	return enable_build_pipe(o, release, ret);
 }
 
 int enable_on(const struct enable_opts *o)
@@ -469,7 +701,7 @@ int enable_on(const struct enable_opts *o)
 		if (saved.dropin && !(st.dropin = strdup(saved.dropin)))
 			goto out;
 	} else {
-		if (cur[0] == '|' && !enable_pattern_is_mortem(cur)) {
+		if ((cur[0] == '|' || cur[0] == '@') && !enable_pattern_is_ours(cur)) {
 			if (!o->force) {
 				enable_msg("enable", "core_pattern belongs to another handler: '%s'; "
 						     "use --force to replace it (mortem disable puts it back)", cur);
@@ -513,6 +745,9 @@ int enable_on(const struct enable_opts *o)
 	}
 	printf("enabled: core_pattern is '%s' (was '%s'), core_pipe_limit %s (was %s)\n", want, st.prev_pattern,
 	       ENABLE_PIPE_LIMIT, st.prev_pipe_limit);
+	if (want[0] == '@')
+		printf("socket mode: crashes are lost while mortemd is not running; keep mortemd.service enabled "
+		       "(systemctl enable mortemd.service)\n");
 	if (o->runtime)
 		printf("the running kernel only (--runtime): a reboot restores the boot-time settings\n");
 	rc = 0;
@@ -545,7 +780,7 @@ int enable_off(const struct enable_opts *o)
 		return 1;
 	r = enable_state_load(state_path, &saved);
 	if (r == -ENOENT) {
-		if (enable_pattern_is_mortem(cur)) {
+		if (enable_pattern_is_ours(cur)) {
 			enable_msg("disable", "core_pattern is '%s' but mortem enable saved nothing in %s: "
 					      "set kernel.core_pattern by hand", cur, state_path);
 			return 1;

@@ -1,5 +1,6 @@
-/* mortem enable / disable: point kernel.core_pattern at mortem-collect, and put
- * back what was there before.
+/* mortem enable / disable: point kernel.core_pattern at mortem-collect (pipe
+ * mode) or at mortemd's coredump socket (socket mode), and put back what was
+ * there before.
  *
  *   ROOT/saved-core-pattern          what enable found (JSON, written atomically)
  *   SYSCTL_DIR/50-mortem.conf        the boot-time drop-in (not with --runtime)
@@ -20,10 +21,47 @@
 #define ENABLE_COLLECTOR LIBEXECDIR "/mortem-collect"
 #define ENABLE_PROC_PATTERN "/proc/sys/kernel/core_pattern"
 #define ENABLE_PROC_PIPE_LIMIT "/proc/sys/kernel/core_pipe_limit"
+#define ENABLE_PROC_NET_UNIX "/proc/net/unix"
+#define ENABLE_SUN_PATH_MAX 107         /* bytes of a socket path: sun_path[108] with the NUL */
+
+/* What enable points the kernel at. */
+enum enable_mode {
+	ENABLE_MODE_AUTO,   /* the socket when the kernel has it and mortemd listens, else the pipe */
+	ENABLE_MODE_SOCKET, /* mortemd's coredump socket, "@@" on Linux >= 6.17, "@" on 6.16 */
+	ENABLE_MODE_PIPE,   /* mortem-collect, which hands off to mortemd by itself when it runs */
+};
 
 /* 1 when the kernel release (uname -r, "6.16.0-1-amd64") passes a pidfd for %F
  * (Linux 6.16 and later), 0 when older, -EINVAL when it cannot be parsed. */
 int enable_kernel_has_pidfd(const char *release);
+
+/* The coredump socket of the kernel release: 2 when it has "@@" (the
+ * request/ack protocol, Linux 6.17 and later), 1 when only "@" (6.16), 0 when
+ * neither, -EINVAL when the release cannot be parsed. */
+int enable_kernel_socket_mode(const char *release);
+
+/* "@@SOCKET_DIR/coredump.socket" (request) or "@SOCKET_DIR/coredump.socket" in
+ * a heap string; trailing slashes of socket_dir are dropped. -EINVAL unless
+ * socket_dir is absolute, without white space, control characters, '%' or a
+ * ".." component (the kernel refuses those); -ENAMETOOLONG when the socket path
+ * does not fit in sun_path (ENABLE_SUN_PATH_MAX bytes). */
+int enable_socket_pattern(const char *socket_dir, bool request, char **ret);
+
+/* An "@" or "@@" pattern naming a socket file called coredump.socket: mortemd's. */
+bool enable_pattern_is_mortem_socket(const char *pattern);
+
+/* The socket path of an "@" or "@@" pattern (points into pattern); NULL for
+ * other patterns. */
+const char *enable_pattern_socket_path(const char *pattern);
+
+/* 1 when some process listens on the unix socket bound to path (a line of
+ * /proc/net/unix with that path, the listening flag and state 01), 0 when
+ * none does, negative errno when the table cannot be read. It does not
+ * connect: mortemd would log a peer that sends nothing. Repeated slashes do
+ * not count. Only sockets of this network namespace are listed. */
+int enable_socket_listening(const char *path);
+/* The same on another copy of the table (for tests). */
+int enable_socket_listening_in(const char *table, const char *path);
 
 /* "|COLLECTOR [-c CONFIG] %P %u %g %s %t %c %h %d[ %F]" in a heap string.
  * config may be NULL (the default file). Paths must be absolute and hold no
@@ -38,6 +76,8 @@ int enable_pattern_parse(const char *pattern, char **ret_program, char **ret_con
 
 /* The pattern pipes to a program named mortem-collect. */
 bool enable_pattern_is_mortem(const char *pattern);
+/* Either of mortem's patterns: the pipe or the socket. */
+bool enable_pattern_is_ours(const char *pattern);
 
 /* What enable found and what it wrote. */
 struct enable_state {
@@ -53,13 +93,15 @@ int enable_state_save(const char *path, const struct enable_state *s);
 int enable_state_load(const char *path, struct enable_state *ret);
 void enable_state_free(struct enable_state *s);
 
-/* The drop-in's text for our pattern (heap string). */
+/* The drop-in's text for our pattern, pipe or socket (heap string). */
 char *enable_dropin_text(const char *pattern);
 
 struct enable_opts {
 	const char *root;      /* the store root: where the state lives; not owned */
 	const char *collector; /* NULL: ENABLE_COLLECTOR */
 	const char *config;    /* NULL: the default config, not named in the pattern */
+	const char *socket_dir; /* [Daemon] SocketDirectory=; not owned */
+	enum enable_mode mode;
 	bool force;            /* replace another handler */
 	bool runtime;          /* the running kernel only, no drop-in */
 };

@@ -50,6 +50,7 @@ struct cli {
 	size_t limit;
 	bool force, runtime;   /* enable */
 	const char *collector; /* enable --collector */
+	enum enable_mode mode; /* enable --mode */
 };
 
 static void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -699,7 +700,8 @@ static void cli_usage(FILE *f)
 	      "      --debugger CMD  debugger for debug (default gdb)\n"
 	      "      --force         enable: replace another core handler\n"
 	      "      --runtime       enable: the running kernel only, no sysctl.d drop-in\n"
-	      "      --collector PATH  enable: the collector to point the kernel at\n"
+	      "      --collector PATH  enable: the collector to point the kernel at (pipe mode)\n"
+	      "      --mode MODE     enable: auto (default: the socket if mortemd listens), socket or pipe\n"
 	      "  -h, --help          this help\n"
 	      "\n"
 	      "MATCH: an id or unique id prefix, a PID, a command name, or an executable path.\n"
@@ -720,7 +722,7 @@ int main(int argc, char **argv)
 		{ "debugger", required_argument, NULL, 'D' }, { "help", no_argument, NULL, 'h' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "force", no_argument, NULL, 'F' },        { "runtime", no_argument, NULL, 'R' },
-		{ "collector", required_argument, NULL, 'C' },
+		{ "collector", required_argument, NULL, 'C' }, { "mode", required_argument, NULL, 'M' },
 		{ "group", no_argument, NULL, 'G' },        { "dry-run", no_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -737,6 +739,18 @@ int main(int argc, char **argv)
 		case 'F': c.force = true; break;
 		case 'R': c.runtime = true; break;
 		case 'C': c.collector = optarg; break;
+		case 'M':
+			if (strcmp(optarg, "auto") == 0)
+				c.mode = ENABLE_MODE_AUTO;
+			else if (strcmp(optarg, "socket") == 0)
+				c.mode = ENABLE_MODE_SOCKET;
+			else if (strcmp(optarg, "pipe") == 0)
+				c.mode = ENABLE_MODE_PIPE;
+			else {
+				cli_err("invalid mode '%s' for --mode: auto, socket or pipe", optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'G': c.group = true; break;
 		case 'N': c.dry_run = true; break;
 		case 'n':
@@ -821,6 +835,8 @@ int main(int argc, char **argv)
 			.root = c.st.root,
 			.collector = c.collector,
 			.config = strcmp(c.config_path, CONFIG_DEFAULT_PATH) != 0 ? c.config_path : NULL,
+			.socket_dir = c.cfg.socket_dir,
+			.mode = c.mode,
 			.force = c.force,
 			.runtime = c.runtime,
 		};

@@ -3,6 +3,12 @@
 # real crash collected through it, idempotence, exact restoration, another
 # handler (refused without --force, restored after it), a core_pattern changed
 # behind mortem's back, --runtime, a too-long pattern and the non-root refusal.
+# Then the modes: --mode pipe, --mode socket refused while nothing listens on
+# the coredump socket of SocketDirectory= (a private one), and, with a python3
+# listener standing in for mortemd (it accepts nothing: the kernel points at it
+# only for the few commands that check the pattern), auto choosing the socket,
+# doctor's mode, the switch back to the pipe and disable; doctor's "pipe with
+# hand-off" with a listener on handoff.socket.
 # The collector is lib.sh's private copy (--collector) and the sysctl.d
 # directory a temp one (MORTEM_SYSCTL_DIR): the kernel never points into the
 # build tree and /etc is never touched. lib.sh restores both sysctls on exit.
@@ -146,4 +152,151 @@ grep -q "longer than the kernel's 127 bytes" "$E2E_DIR/o.out" || fail "long patt
 st=$(run "$E2E_DIR/o" $M enable --collector "$E2E_DIR/nope")
 [ "$st" = 1 ] || fail "enable with a missing collector exited $st"
 grep -q "not an executable file" "$E2E_DIR/o.out" || fail "missing collector: $(out)"
+
+# ---- Modes. mortemd's sockets in a private SocketDirectory.
+RUN=$E2E_DIR/run
+mkdir -m 0700 "$RUN"
+printf '[Daemon]\nSocketDirectory=%s\n' "$RUN" >> "$E2E_CONF"
+SOCK=$RUN/coredump.socket
+kmode=0
+if [ "$maj" -gt 6 ] || { [ "$maj" = 6 ] && [ "$min" -ge 17 ]; }; then kmode=2
+elif [ "$maj" = 6 ] && [ "$min" = 16 ]; then kmode=1; fi
+want_sock="@$SOCK"; [ "$kmode" = 2 ] && want_sock="@@$SOCK"
+
+# --- usage errors
+st=$(run "$E2E_DIR/o" $M enable --mode sideways)
+[ "$st" = 2 ] || fail "enable --mode sideways exited $st: $(out)"
+grep -q "invalid mode 'sideways'" "$E2E_DIR/o.out" || fail "bad mode: $(out)"
+st=$(run "$E2E_DIR/o" $M enable --mode socket --collector "$COL")
+[ "$st" = 1 ] || fail "enable --mode socket --collector exited $st: $(out)"
+grep -q "collector of the pipe mode" "$E2E_DIR/o.out" || fail "--mode socket --collector: $(out)"
+[ "$(cat "$CP")" = core ] || fail "refused enable changed core_pattern to '$(cat "$CP")'"
+
+# --- --mode pipe: the pipe, whatever listens
+set_kernel core 0
+st=$(run "$E2E_DIR/o" $M enable --mode pipe --collector "$COL")
+[ "$st" = 0 ] || fail "enable --mode pipe exited $st: $(out)"
+[ "$(cat "$CP")" = "$want" ] || fail "enable --mode pipe: core_pattern '$(cat "$CP")'"
+grep -qx "kernel.core_pattern = $want" "$DROPIN" || fail "--mode pipe drop-in: $(cat "$DROPIN" 2>&1)"
+j=$($M doctor --json) || fail "doctor --json exited non-zero in pipe mode: $j"
+e2e_jeq "$j" .mode pipe
+e2e_jeq "$j" '.checks[] | select(.name == "mode") | .status' ok
+$M disable > /dev/null 2>&1 || fail "disable after --mode pipe failed"
+[ "$(cat "$CP")" = core ] || fail "disable after --mode pipe left '$(cat "$CP")'"
+
+# --- --mode socket while nothing listens: refused, nothing changed
+st=$(run "$E2E_DIR/o" $M enable --mode socket)
+[ "$st" = 1 ] || fail "enable --mode socket with nothing listening exited $st: $(out)"
+if [ "$kmode" = 0 ]; then
+	grep -q "has no coredump socket" "$E2E_DIR/o.out" || fail "--mode socket on $rel: $(out)"
+	echo "  NOTE    test_enable: kernel $rel has no coredump socket; socket mode not tested further"
+	exit 0
+fi
+grep -q "mortemd is not listening on $SOCK.*systemctl start mortemd.service" "$E2E_DIR/o.out" ||
+	fail "--mode socket with nothing listening: $(out)"
+[ "$(cat "$CP")" = core ] || fail "refused --mode socket changed core_pattern to '$(cat "$CP")'"
+[ "$(cat "$CPL")" = 0 ] || fail "refused --mode socket changed core_pipe_limit to $(cat "$CPL")"
+[ ! -e "$STATE" ] || fail "refused --mode socket saved state"
+[ ! -e "$DROPIN" ] || fail "refused --mode socket wrote a drop-in"
+# Auto with nothing listening: the pipe, and it says why (the installed
+# collector may be missing here: only the choice matters).
+st=$(run "$E2E_DIR/o" $M enable)
+[ "$st" = 0 ] && { $M disable > /dev/null 2>&1 || fail "disable failed"; }
+grep -q "pipe mode: mortemd is not listening on $SOCK" "$E2E_DIR/o.out" || fail "auto enable without mortemd: $(out)"
+[ "$(cat "$CP")" = core ] || fail "auto enable without mortemd, then disable: core_pattern '$(cat "$CP")'"
+# Naming a collector asks for the pipe.
+st=$(run "$E2E_DIR/o" $M enable --collector "$COL")
+[ "$st" = 0 ] && [ "$(cat "$CP")" = "$want" ] || fail "auto enable without mortemd: $st, '$(cat "$CP")': $(out)"
+$M disable > /dev/null 2>&1 || fail "disable failed"
+
+# A stand-in for mortemd: listens, accepts nothing. Stopped on any exit,
+# before lib.sh puts core_pattern back.
+PY_PIDS=
+trap 'for p in $PY_PIDS; do kill "$p" 2>/dev/null || true; done; e2e_restore' EXIT
+listen() { # listen PATH TYPE(stream|seqpacket): start a listener, wait until it listens
+	python3 -c '
+import socket, sys, time
+t = socket.SOCK_STREAM if sys.argv[2] == "stream" else socket.SOCK_SEQPACKET
+s = socket.socket(socket.AF_UNIX, t)
+s.bind(sys.argv[1]); s.listen(16)
+open(sys.argv[1] + ".ready", "w").close()
+time.sleep(300)' "$1" "$2" &
+	PY_PIDS="$PY_PIDS $!"
+	local i=0
+	while [ ! -e "$1.ready" ] && [ "$i" -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	[ -e "$1.ready" ] || fail "the python3 listener on $1 did not start"
+	LAST_PY=$!
+}
+unlisten() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; rm -f "$2" "$2.ready"; }
+
+# --- auto with mortemd listening: the socket; doctor; disable
+listen "$SOCK" stream
+set_kernel core.mortem-e2e 5
+st=$(run "$E2E_DIR/o" $M enable)
+got=$(cat "$CP")
+dst=$(run "$E2E_DIR/dj" $M doctor --json)
+dis=$(run "$E2E_DIR/dis" $M disable)
+# The kernel no longer points at the stand-in: check at leisure.
+[ "$st" = 0 ] || fail "auto enable with a listener exited $st: $(out)"
+[ "$got" = "$want_sock" ] || fail "auto enable with a listener: core_pattern '$got', expected '$want_sock'"
+grep -q "socket mode: mortemd listens on $SOCK" "$E2E_DIR/o.out" || fail "auto enable did not say why: $(out)"
+grep -q "crashes are lost while mortemd is not running" "$E2E_DIR/o.out" || fail "socket enable: no warning: $(out)"
+[ "$dst" = 0 ] || fail "doctor exited $dst in socket mode: $(cat "$E2E_DIR/dj.out")"
+j=$(cat "$E2E_DIR/dj.out")
+e2e_jeq "$j" .mode socket
+e2e_jeq "$j" '.checks[] | select(.name == "mode") | .status' ok
+e2e_jeq "$j" '.checks[] | select(.name == "core_pattern") | .status' ok
+[ "$dis" = 0 ] || fail "disable of the socket mode exited $dis: $(cat "$E2E_DIR/dis.out")"
+[ "$(cat "$CP")" = core.mortem-e2e ] || fail "disable of the socket mode left core_pattern '$(cat "$CP")'"
+[ "$(cat "$CPL")" = 5 ] || fail "disable of the socket mode left core_pipe_limit $(cat "$CPL")"
+[ ! -e "$STATE" ] && [ ! -e "$DROPIN" ] || fail "disable of the socket mode left the state or the drop-in"
+
+# --- --mode socket; the drop-in; mortemd goes away; auto back to the pipe
+st=$(run "$E2E_DIR/o" $M enable --mode socket)
+got=$(cat "$CP")
+dropin_pat=$(sed -n 's/^kernel.core_pattern = //p' "$DROPIN" 2>/dev/null || true)
+dropin_says=$(grep -c "crashes are lost" "$DROPIN" 2>/dev/null || true)
+unlisten "$LAST_PY" "$SOCK"
+dst=$(run "$E2E_DIR/dj" $M doctor --json)
+run "$E2E_DIR/dt" $M doctor > /dev/null
+st2=$(run "$E2E_DIR/o2" $M enable --collector "$COL")
+got2=$(cat "$CP")
+[ "$st" = 0 ] || fail "enable --mode socket with a listener exited $st: $(out)"
+[ "$got" = "$want_sock" ] || fail "enable --mode socket: core_pattern '$got', expected '$want_sock'"
+[ "$dropin_pat" = "$want_sock" ] || fail "the socket mode's drop-in sets '$dropin_pat'"
+[ "$dropin_says" = 1 ] || fail "the socket mode's drop-in does not say that crashes are lost without mortemd"
+[ "$dst" = 1 ] || fail "doctor exited $dst with a socket nobody listens on"
+j=$(cat "$E2E_DIR/dj.out")
+e2e_jeq "$j" .mode socket
+e2e_jeq "$j" '.checks[] | select(.name == "mode") | .status' fail
+grep -q "FAIL  mode .*mortemd is not listening: crashes are lost until it runs" "$E2E_DIR/dt.out" ||
+	fail "doctor text in socket mode without mortemd: $(cat "$E2E_DIR/dt.out")"
+[ "$st2" = 0 ] || fail "auto enable after mortemd left exited $st2: $(cat "$E2E_DIR/o2.out")"
+[ "$got2" = "$want" ] || fail "auto enable after mortemd left: core_pattern '$got2', expected the pipe"
+grep -qx "kernel.core_pattern = $want" "$DROPIN" || fail "the drop-in was not switched to the pipe: $(cat "$DROPIN")"
+[ "$(jq -r .core_pattern "$STATE")" = core.mortem-e2e ] || fail "switching modes lost the saved pattern: $(cat "$STATE")"
+st=$(run "$E2E_DIR/o" $M disable)
+[ "$st" = 0 ] && [ "$(cat "$CP")" = core.mortem-e2e ] && [ "$(cat "$CPL")" = 5 ] ||
+	fail "disable after the switch: $st, '$(cat "$CP")', $(cat "$CPL"): $(out)"
+
+# --- another program's socket is another handler
+set_kernel "@$E2E_DIR/foreign.socket" 0
+st=$(run "$E2E_DIR/o" $M enable --collector "$COL")
+[ "$st" = 1 ] || fail "enable over a foreign socket exited $st: $(out)"
+grep -q "another handler.*--force" "$E2E_DIR/o.out" || fail "enable over a foreign socket: $(out)"
+# Our socket pattern without saved state: disable does not guess.
+set_kernel "$want_sock" 0
+st=$(run "$E2E_DIR/o" $M disable)
+set_kernel core 0
+[ "$st" = 1 ] || fail "disable of an unsaved socket pattern exited $st: $(out)"
+grep -q "set kernel.core_pattern by hand" "$E2E_DIR/o.out" || fail "disable of an unsaved socket pattern: $(out)"
+
+# --- doctor: the pipe with a listener on handoff.socket
+listen "$RUN/handoff.socket" seqpacket
+e2e_install
+j=$($M doctor --json) || fail "doctor --json exited non-zero with the hand-off listening: $j"
+e2e_jeq "$j" .mode pipe+handoff
+$M doctor | grep -q "ok    mode             pipe with hand-off to mortemd ($RUN/handoff.socket)" ||
+	fail "doctor text with the hand-off listening: $($M doctor)"
+unlisten "$LAST_PY" "$RUN/handoff.socket"
 exit 0

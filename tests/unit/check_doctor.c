@@ -156,12 +156,57 @@ START_TEST(test_core_pattern)
 	doctor_check_core_pattern(&d, pat, "6.16.1", conf);
 	expect(&d, "core_pattern", DOCTOR_OK, col);
 
+	doctor_check_core_pattern(&d, "@@/run/mortem/coredump.socket", "6.18.0", conf);
+	expect(&d, "core_pattern", DOCTOR_OK, "/run/mortem/coredump.socket (request/ack)");
+	doctor_check_core_pattern(&d, "@/run/mortem/coredump.socket", "6.16.0", conf);
+	expect(&d, "core_pattern", DOCTOR_OK, "mortemd's socket /run/mortem/coredump.socket");
+	doctor_check_core_pattern(&d, "@@/run/systemd/coredump", "6.18.0", conf);
+	expect(&d, "core_pattern", DOCTOR_FAIL, "another handler");
+
 	snprintf(pat, sizeof(pat), "|%s %%P", noexec);
 	doctor_check_core_pattern(&d, pat, "6.1.0", conf);
 	expect(&d, "core_pattern", DOCTOR_FAIL, "not an executable"); /* no x bit at all: even root cannot */
 	snprintf(pat, sizeof(pat), "|%s/missing/mortem-collect %%P", tmpdir);
 	doctor_check_core_pattern(&d, pat, "6.1.0", conf);
 	expect(&d, "core_pattern", DOCTOR_FAIL, "not an executable");
+}
+END_TEST
+
+/* The mode check: its status, message and the "mode" of the report. */
+static void expect_mode(struct doctor *d, enum doctor_status st, const char *mode, const char *part)
+{
+	ck_assert_str_eq(d->mode, mode);
+	expect(d, "mode", st, part);
+	d->mode = NULL;
+}
+
+START_TEST(test_mode)
+{
+	struct doctor d = { .n = 0 };
+	const char *pipe = "|/usr/libexec/mortem/mortem-collect %P %u %g %s %t %c %h %d %F";
+
+	doctor_check_mode(&d, pipe, "/run/mortem", 0, 0);
+	expect_mode(&d, DOCTOR_OK, "pipe", "pipe: mortem-collect does the whole job");
+	doctor_check_mode(&d, pipe, "/run/mortem", 0, 1);
+	expect_mode(&d, DOCTOR_OK, "pipe+handoff", "pipe with hand-off to mortemd (/run/mortem/handoff.socket)");
+	doctor_check_mode(&d, pipe, "/run/mortem", 0, -EACCES);
+	expect_mode(&d, DOCTOR_OK, "pipe", "cannot be told");
+
+	doctor_check_mode(&d, "@@/run/mortem/coredump.socket", "/run/mortem", 1, 1);
+	expect_mode(&d, DOCTOR_OK, "socket", "socket (@@/run/mortem/coredump.socket)");
+	doctor_check_mode(&d, "@/run//mortem/coredump.socket", "/run/mortem/", 1, 0);
+	expect_mode(&d, DOCTOR_OK, "socket", "socket (@/run//mortem/coredump.socket)");
+	doctor_check_mode(&d, "@@/run/mortem/coredump.socket", "/run/mortem", 0, 1);
+	expect_mode(&d, DOCTOR_FAIL, "socket", "mortemd is not listening: crashes are lost until it runs");
+	doctor_check_mode(&d, "@@/run/mortem/coredump.socket", "/run/mortem", -ENOENT, 0);
+	expect_mode(&d, DOCTOR_WARN, "socket", "cannot be told");
+	doctor_check_mode(&d, "@@/tmp/other/coredump.socket", "/run/mortem", 1, 0);
+	expect_mode(&d, DOCTOR_WARN, "socket", "SocketDirectory= is /run/mortem");
+
+	doctor_check_mode(&d, "core", "/run/mortem", 0, 1);
+	expect_mode(&d, DOCTOR_WARN, "none", "none");
+	doctor_check_mode(&d, "@@/run/systemd/coredump", "/run/mortem", 1, 1);
+	expect_mode(&d, DOCTOR_WARN, "none", "none");
 }
 END_TEST
 
@@ -177,6 +222,13 @@ START_TEST(test_report)
 	o = doctor_json(&d);
 	ck_assert(json_object_object_get_ex(o, "ok", &v));
 	ck_assert(json_object_get_boolean(v)); /* warnings alone: still ok */
+	ck_assert(json_object_object_get_ex(o, "mode", &v));
+	ck_assert_ptr_null(v); /* not checked: null */
+	json_object_put(o);
+	d.mode = "pipe+handoff";
+	o = doctor_json(&d);
+	ck_assert(json_object_object_get_ex(o, "mode", &v));
+	ck_assert_str_eq(json_object_get_string(v), "pipe+handoff");
 	json_object_put(o);
 
 	doctor_add(&d, "c", DOCTOR_FAIL, "\"quoted\"\n");
@@ -227,6 +279,7 @@ int main(void)
 	tcase_add_test(tc, test_rlimit_core);
 	tcase_add_test(tc, test_systemd_limit);
 	tcase_add_test(tc, test_report);
+	tcase_add_test(tc, test_mode);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("core_pattern");
 	tcase_add_checked_fixture(tc, setup_tmp, teardown_tmp);

@@ -45,6 +45,99 @@ START_TEST(test_kernel_pidfd)
 }
 END_TEST
 
+START_TEST(test_kernel_socket_mode)
+{
+	ck_assert_int_eq(enable_kernel_socket_mode("6.17.0"), 2);
+	ck_assert_int_eq(enable_kernel_socket_mode("6.18.44-fc-v669"), 2);
+	ck_assert_int_eq(enable_kernel_socket_mode("7.0"), 2);
+	ck_assert_int_eq(enable_kernel_socket_mode("6.16.3-1-amd64"), 1);
+	ck_assert_int_eq(enable_kernel_socket_mode("6.16"), 1);
+	ck_assert_int_eq(enable_kernel_socket_mode("6.15.9"), 0);
+	ck_assert_int_eq(enable_kernel_socket_mode("6.1.0-28-amd64"), 0);
+	ck_assert_int_eq(enable_kernel_socket_mode("5.19"), 0);
+	ck_assert_int_eq(enable_kernel_socket_mode("6"), -EINVAL);
+	ck_assert_int_eq(enable_kernel_socket_mode("x6.17"), -EINVAL);
+	ck_assert_int_eq(enable_kernel_socket_mode(""), -EINVAL);
+	ck_assert_int_eq(enable_kernel_socket_mode(NULL), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_socket_pattern)
+{
+	char *p = NULL, dir[160];
+
+	ck_assert_int_eq(enable_socket_pattern("/run/mortem", true, &p), 0);
+	ck_assert_str_eq(p, "@@/run/mortem/coredump.socket");
+	free(p);
+	ck_assert_int_eq(enable_socket_pattern("/run/mortem", false, &p), 0);
+	ck_assert_str_eq(p, "@/run/mortem/coredump.socket");
+	free(p);
+	ck_assert_int_eq(enable_socket_pattern("/run/mortem//", true, &p), 0);
+	ck_assert_str_eq(p, "@@/run/mortem/coredump.socket");
+	free(p);
+	ck_assert_int_eq(enable_socket_pattern("/", false, &p), 0);
+	ck_assert_str_eq(p, "@/coredump.socket");
+	free(p);
+	ck_assert_int_eq(enable_socket_pattern("/run/a..b/..c", true, &p), 0); /* not a ".." component */
+	free(p);
+
+	p = NULL;
+	ck_assert_int_eq(enable_socket_pattern("run/mortem", true, &p), -EINVAL);
+	ck_assert_int_eq(enable_socket_pattern("", true, &p), -EINVAL);
+	ck_assert_int_eq(enable_socket_pattern(NULL, true, &p), -EINVAL);
+	ck_assert_int_eq(enable_socket_pattern("/run/mo rtem", true, &p), -EINVAL);
+	ck_assert_int_eq(enable_socket_pattern("/run/mo\trtem", true, &p), -EINVAL);
+	ck_assert_int_eq(enable_socket_pattern("/run/%p", true, &p), -EINVAL);
+	ck_assert_int_eq(enable_socket_pattern("/run/../mortem", true, &p), -EINVAL);
+	ck_assert_int_eq(enable_socket_pattern("/run/mortem/..", true, &p), -EINVAL);
+	ck_assert_int_eq(enable_socket_pattern("/run/mortem/../", true, &p), -EINVAL);
+	ck_assert_ptr_null(p);
+
+	/* sun_path: 107 bytes of path fit, 108 do not, "@" or "@@" alike. */
+	size_t room = ENABLE_SUN_PATH_MAX - strlen("/coredump.socket");
+	memset(dir, 'd', sizeof(dir));
+	dir[0] = '/';
+	dir[room] = '\0';
+	ck_assert_int_eq(enable_socket_pattern(dir, true, &p), 0);
+	ck_assert_uint_eq(strlen(p), 2 + ENABLE_SUN_PATH_MAX);
+	free(p);
+	p = NULL;
+	dir[room] = 'd';
+	dir[room + 1] = '\0';
+	ck_assert_int_eq(enable_socket_pattern(dir, true, &p), -ENAMETOOLONG);
+	ck_assert_int_eq(enable_socket_pattern(dir, false, &p), -ENAMETOOLONG);
+	ck_assert_ptr_null(p);
+}
+END_TEST
+
+START_TEST(test_pattern_is_mortem_socket)
+{
+	ck_assert(enable_pattern_is_mortem_socket("@@/run/mortem/coredump.socket"));
+	ck_assert(enable_pattern_is_mortem_socket("@/run/mortem/coredump.socket"));
+	ck_assert(enable_pattern_is_mortem_socket("@/tmp/x/coredump.socket"));
+	ck_assert(!enable_pattern_is_mortem_socket("@/run/systemd/coredump"));
+	ck_assert(!enable_pattern_is_mortem_socket("@@/run/mortem/coredump.socket2"));
+	ck_assert(!enable_pattern_is_mortem_socket("@@/run/mortem/xcoredump.socket"));
+	ck_assert(!enable_pattern_is_mortem_socket("@coredump.socket"));
+	ck_assert(!enable_pattern_is_mortem_socket("@@@/run/coredump.socket"));
+	ck_assert(!enable_pattern_is_mortem_socket("/run/mortem/coredump.socket"));
+	ck_assert(!enable_pattern_is_mortem_socket("|/x/mortem-collect %P"));
+	ck_assert(!enable_pattern_is_mortem_socket("@"));
+	ck_assert(!enable_pattern_is_mortem_socket("@@"));
+	ck_assert(!enable_pattern_is_mortem_socket(""));
+
+	ck_assert(enable_pattern_is_ours("@@/run/mortem/coredump.socket"));
+	ck_assert(enable_pattern_is_ours("|/x/mortem-collect %P"));
+	ck_assert(!enable_pattern_is_ours("|/usr/lib/systemd/systemd-coredump %P"));
+	ck_assert(!enable_pattern_is_ours("core"));
+
+	ck_assert_str_eq(enable_pattern_socket_path("@@/run/m/coredump.socket"), "/run/m/coredump.socket");
+	ck_assert_str_eq(enable_pattern_socket_path("@/run/m/coredump.socket"), "/run/m/coredump.socket");
+	ck_assert_ptr_null(enable_pattern_socket_path("|/x"));
+	ck_assert_ptr_null(enable_pattern_socket_path(NULL));
+}
+END_TEST
+
 START_TEST(test_pattern_build)
 {
 	char *p = NULL;
@@ -214,6 +307,55 @@ START_TEST(test_state_malformed)
 }
 END_TEST
 
+START_TEST(test_dropin_text_socket)
+{
+	char *t = enable_dropin_text("@@/run/mortem/coredump.socket");
+	ck_assert_ptr_nonnull(t);
+	ck_assert_ptr_nonnull(strstr(t, "\nkernel.core_pattern = @@/run/mortem/coredump.socket\n"));
+	ck_assert_ptr_nonnull(strstr(t, "\nkernel.core_pipe_limit = 2147483647\n"));
+	ck_assert_ptr_nonnull(strstr(t, "crashes are lost")); /* says what a boot without mortemd means */
+	free(t);
+}
+END_TEST
+
+/* /proc/net/unix as the kernel prints it (net/unix/af_unix.c unix_seq_show). */
+START_TEST(test_socket_listening)
+{
+	char table[128];
+	static const char text[] =
+		"Num       RefCount Protocol Flags    Type St Inode Path\n"
+		"0000000000000000: 00000002 00000000 00010000 0001 01 31337 /run/mortem/coredump.socket\n"
+		"0000000000000000: 00000003 00000000 00000000 0001 03 31340 /run/mortem/coredump.socket\n"
+		"0000000000000000: 00000002 00000000 00000000 0005 01 31338 /run/mortem/handoff.socket\n"
+		"0000000000000000: 00000002 00000000 00010000 0005 01 31339 /run/other/handoff.socket\n"
+		"0000000000000000: 00000002 00000000 00010000 0001 01  1234 @/run/abstract/coredump.socket\n"
+		"0000000000000000: 00000003 00000000 00000000 0001 03  1062\n"
+		"0000000000000000: 00000002 00000000 00010000 0001 01 31341 /run/with space/coredump.socket\n"
+		"garbage line\n"
+		"0000000000000000: 00000002 00000000 00010000 0005 01 31342 /run/last.socket";
+
+	snprintf(table, sizeof(table), "%s/unix", tmpdir);
+	write_text(table, text);
+	ck_assert_int_eq(enable_socket_listening_in(table, "/run/mortem/coredump.socket"), 1);
+	ck_assert_int_eq(enable_socket_listening_in(table, "/run//mortem/coredump.socket"), 1);
+	/* Bound, but not listening. */
+	ck_assert_int_eq(enable_socket_listening_in(table, "/run/mortem/handoff.socket"), 0);
+	ck_assert_int_eq(enable_socket_listening_in(table, "/run/other/handoff.socket"), 1);
+	/* An abstract name is not the path. */
+	ck_assert_int_eq(enable_socket_listening_in(table, "/run/abstract/coredump.socket"), 0);
+	ck_assert_int_eq(enable_socket_listening_in(table, "/run/with space/coredump.socket"), 1);
+	ck_assert_int_eq(enable_socket_listening_in(table, "/run/with"), 0);
+	ck_assert_int_eq(enable_socket_listening_in(table, "/run/last.socket"), 1); /* no final newline */
+	ck_assert_int_eq(enable_socket_listening_in(table, "/run/mortem/coredump.socke"), 0);
+	ck_assert_int_eq(enable_socket_listening_in(table, "/run/mortem"), 0);
+
+	snprintf(table, sizeof(table), "%s/none", tmpdir);
+	ck_assert_int_eq(enable_socket_listening_in(table, "/x"), -ENOENT);
+	/* The real table parses (this process's namespace may list nothing). */
+	ck_assert_int_ge(enable_socket_listening("/nonexistent/mortem/coredump.socket"), 0);
+}
+END_TEST
+
 START_TEST(test_dropin_text)
 {
 	char *t = enable_dropin_text("|/x/mortem-collect %P");
@@ -236,11 +378,16 @@ int main(void)
 	tcase_add_test(tc, test_pattern_parse);
 	tcase_add_test(tc, test_pattern_is_mortem);
 	tcase_add_test(tc, test_dropin_text);
+	tcase_add_test(tc, test_dropin_text_socket);
+	tcase_add_test(tc, test_kernel_socket_mode);
+	tcase_add_test(tc, test_socket_pattern);
+	tcase_add_test(tc, test_pattern_is_mortem_socket);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("state");
 	tcase_add_checked_fixture(tc, setup_tmp, teardown_tmp);
 	tcase_add_test(tc, test_state_round_trip);
 	tcase_add_test(tc, test_state_malformed);
+	tcase_add_test(tc, test_socket_listening);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }
