@@ -473,9 +473,16 @@ static void collect_clean_spool(struct collect_ctx *c)
 {
 	char **pub = NULL;
 	size_t n = 0;
+	sqlite3 *db = NULL;
+	/* A crash whose collector (or mortemd) died is recorded as lost first:
+	 * cleaning the spool would take its pending note away. */
+	if (index_open(c->st.index_path, &db) >= 0) {
+		(void)pending_recover(&c->st, db);
+		index_close(db);
+		db = NULL;
+	}
 	if (store_clean_spool(&c->st, &pub, &n) <= 0 || n == 0)
 		return;
-	sqlite3 *db = NULL;
 	if (index_open(c->st.index_path, &db) >= 0) {
 		for (size_t i = 0; i < n; i++) {
 			_cleanup_free_ char *p = store_path(c->st.store_dir, pub[i], ".json");

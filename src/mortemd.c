@@ -34,7 +34,9 @@
 #include "collect.h"
 #include "config.h"
 #include "handoff.h"
+#include "index.h"
 #include "journal.h"
+#include "pending.h"
 #include "pool.h"
 #include "store.h"
 #include "util.h"
@@ -907,8 +909,17 @@ int main(int argc, char **argv)
 
 	/* What a killed predecessor or collector left: its leftovers go first. */
 	struct store st;
-	if (store_init(&st, d.cfg.store_path) >= 0 && store_mkdirs(&st) >= 0)
+	if (store_init(&st, d.cfg.store_path) >= 0 && store_mkdirs(&st) >= 0) {
+		sqlite3 *db = NULL;
+		if (index_open(st.index_path, &db) < 0)
+			db = NULL;
+		int n = pending_recover(&st, db);
+		if (n > 0)
+			md_log(4, "%d crash(es) interrupted by an earlier stop were recorded as lost", n);
+		if (db)
+			index_close(db);
 		(void)store_clean_spool(&st, NULL, NULL);
+	}
 	store_free(&st);
 
 	if (md_setup(&d) < 0)

@@ -16,11 +16,13 @@ SOCK=$RUN/coredump.socket
 MD_PID=
 
 md_start() {
+	local i n
+	# a killed mortemd leaves its socket files: wait for the new one to say it listens
+	n=$(grep -c "listening on" "$E2E_DIR/mortemd.log" 2>/dev/null || true)
 	"$E2E_DIR/mortemd" -c "$E2E_CONF" 2>>"$E2E_DIR/mortemd.log" &
 	MD_PID=$!
-	local i
 	for i in $(seq 100); do
-		[ -S "$RUN/handoff.socket" ] && [ -S "$SOCK" ] && return 0
+		[ "$(grep -c "listening on" "$E2E_DIR/mortemd.log")" -gt "${n:-0}" ] && return 0
 		kill -0 "$MD_PID" 2>/dev/null || { cat "$E2E_DIR/mortemd.log" >&2; fail "mortemd did not start"; }
 		sleep 0.1
 	done
@@ -200,5 +202,12 @@ wait "$victim" 2>/dev/null || true
 e2e_install
 read -r p _ < <(e2e_crash_pid "$CRASHER" abort)
 check "$p" SIGABRT pipe
-echo "  daemon: $(grep -c . "$E2E_DIR/mortemd.log") log lines"
+# past the stale-lock age, the next start records the interrupted crash as lost
+sleep 6
+md_start
+j=$($MORTEM info --json "$victim") || { ls -la --time-style=full-iso "$E2E_STORE/spool"; date; tail -3 "$E2E_DIR/mortemd.log"; fail "the crash interrupted by the kill was not recorded"; }
+e2e_jeq "$j" .core.status lost
+e2e_jtrue "$j" '.core.reason | test("stopped before")'
+grep -q "recorded as lost" "$E2E_DIR/mortemd.log" || fail "mortemd did not say it recorded a lost crash"
+md_stop
 exit 0
