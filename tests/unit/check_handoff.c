@@ -1,0 +1,192 @@
+/* handoff: mortem-collect's message reaches mortemd whole, with the pipe; a
+ * daemon that does not answer in time or is not there lets the collector go
+ * on by itself; malformed messages are refused and their fds closed. */
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include "handoff.h"
+#include "testutil.h"
+#include "util.h"
+
+static char dir[] = "/tmp/check_handoff.XXXXXX";
+
+static int listen_at(const char *d)
+{
+	char *p = handoff_socket_path(d, HANDOFF_SOCKET);
+	ck_assert_ptr_nonnull(p);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	strcpy(sa.sun_path, p);
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(fd, 8), 0);
+	free(p);
+	return fd;
+}
+
+static int wait_readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	return poll(&p, 1, 5000);
+}
+
+START_TEST(test_message_arrives_whole)
+{
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	int l = listen_at(dir);
+	int pp[2];
+	ck_assert_int_eq(pipe(pp), 0);
+	const char *argv[] = { "123", "1000", "1000", "11", "1795000000", "0", "host name", "1", "3" };
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* the collector */
+		int r = handoff_send(dir, 9, argv, pp[0], -1, 5000);
+		_exit(r == 0 ? 0 : 10 - r);
+	}
+	int c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	ck_assert_int_ge(c, 0);
+	ck_assert_int_gt(wait_readable(c), 0);
+	struct handoff_msg m;
+	ck_assert_int_eq(handoff_recv(c, &m), 0);
+	ck_assert_int_eq(m.argc, 9);
+	for (int i = 0; i < 9; i++)
+		ck_assert_str_eq(m.argv[i], argv[i]);
+	ck_assert_int_ge(m.core_fd, 0);
+	ck_assert_int_eq(m.pidfd, -1);
+	/* it is the same pipe */
+	ck_assert_int_eq(write(pp[1], "core", 4), 4);
+	char buf[8] = { 0 };
+	ck_assert_int_eq((int)read(m.core_fd, buf, sizeof(buf)), 4);
+	ck_assert_str_eq(buf, "core");
+	ck_assert_int_eq(send(c, "R", 1, 0), 1);
+	ck_assert_int_gt(wait_readable(c), 0);
+	ck_assert_int_eq((int)recv(c, buf, 1, 0), 1);
+	ck_assert_int_eq(buf[0], 'G');
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	handoff_msg_close(&m);
+	ck_assert_int_eq(m.core_fd, -1);
+	close(c);
+	close(l);
+}
+END_TEST
+
+START_TEST(test_no_daemon_or_no_answer)
+{
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	int pp[2];
+	ck_assert_int_eq(pipe(pp), 0);
+	const char *argv[] = { "1", "0", "0", "6", "0", "0", "h" };
+	/* nobody listens */
+	int r = handoff_send(dir, 7, argv, pp[0], -1, 200);
+	ck_assert(r == -ENOENT || r == -ECONNREFUSED);
+	/* someone listens but never answers: bounded by the timeout */
+	int l = listen_at(dir);
+	int64_t t = now_usec();
+	ck_assert_int_eq(handoff_send(dir, 7, argv, pp[0], -1, 300), -ETIMEDOUT);
+	t = now_usec() - t;
+	ck_assert_int_ge(t, 250000);
+	ck_assert_int_lt(t, 3000000);
+	/* too many arguments: refused before connecting */
+	const char *many[HANDOFF_ARGS_MAX + 1];
+	for (int i = 0; i <= HANDOFF_ARGS_MAX; i++)
+		many[i] = "x";
+	ck_assert_int_eq(handoff_send(dir, HANDOFF_ARGS_MAX + 1, many, pp[0], -1, 100), -E2BIG);
+	close(l);
+}
+END_TEST
+
+/* Raw messages as a hostile local root process might send them. */
+static int send_raw(int s, const void *buf, size_t len, int fd)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr a;
+	} u;
+	memset(&u, 0, sizeof(u));
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (fd >= 0) {
+		mh.msg_control = u.b;
+		mh.msg_controllen = sizeof(u.b);
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	return (int)sendmsg(s, &mh, 0);
+}
+
+START_TEST(test_malformed_messages)
+{
+	int pp[2];
+	ck_assert_int_eq(pipe(pp), 0);
+	static const char good[] = "mortem-handoff 1\0" "1\0" "0\0" "0\0" "11\0" "0\0" "0\0" "h";
+	struct {
+		const char *buf;
+		size_t len;
+		bool fd;
+	} cases[] = {
+		{ "mortem-handoff 2\0" "1", 19, true },         /* wrong version */
+		{ good, sizeof(good), false },                   /* no pipe */
+		{ good, sizeof(good) - 1, true },                /* last argument not ended */
+		{ "mortem-handoff 1\0a\0b\0c\0d\0e\0f\0g\0h\0i\0j", 37, true }, /* 10 arguments */
+		{ "", 1, true },                                 /* empty */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int sv[2];
+		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+		ck_assert_int_ge(send_raw(sv[0], cases[i].buf, cases[i].len, cases[i].fd ? pp[0] : -1), 0);
+		struct handoff_msg m;
+		ck_assert_msg(handoff_recv(sv[1], &m) == -EBADMSG, "case %zu accepted", i);
+		ck_assert_int_eq(m.core_fd, -1);
+		close(sv[0]);
+		close(sv[1]);
+	}
+	/* the good one passes */
+	int sv[2];
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	ck_assert_int_ge(send_raw(sv[0], good, sizeof(good), pp[0]), 0);
+	struct handoff_msg m;
+	ck_assert_int_eq(handoff_recv(sv[1], &m), 0);
+	ck_assert_int_eq(m.argc, 7);
+	ck_assert_str_eq(m.argv[6], "h");
+	handoff_msg_close(&m);
+	/* nothing there yet */
+	ck_assert_int_eq(handoff_recv(sv[1], &m), -EAGAIN);
+}
+END_TEST
+
+START_TEST(test_socket_path_bounds)
+{
+	char *p = handoff_socket_path("/run/mortem", HANDOFF_COREDUMP_SOCKET);
+	ck_assert_str_eq(p, "/run/mortem/coredump.socket");
+	free(p);
+	char longdir[200];
+	memset(longdir, 'a', sizeof(longdir) - 1);
+	longdir[0] = '/';
+	longdir[sizeof(longdir) - 1] = '\0';
+	ck_assert_ptr_null(handoff_socket_path(longdir, HANDOFF_SOCKET));
+	ck_assert_ptr_null(handoff_socket_path(NULL, HANDOFF_SOCKET));
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("handoff");
+	TCase *tc = tcase_create("core");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_message_arrives_whole);
+	tcase_add_test(tc, test_no_daemon_or_no_answer);
+	tcase_add_test(tc, test_malformed_messages);
+	tcase_add_test(tc, test_socket_path_bounds);
+	suite_add_tcase(s, tc);
+	return testutil_run(s);
+}
