@@ -740,14 +740,19 @@ static int md_loop(struct md *d)
 		md_status(d, false);
 		if (d->stopping && md_idle(d))
 			return 0;
-		size_t n = 0;
+		size_t n = 0, busy = 0;
+		for (size_t i = 0; i < MD_CONN_MAX; i++)
+			busy += d->conns[i] != NULL;
+		/* Every slot taken: leave new connections in the backlog (SOMAXCONN)
+		 * rather than accept what could not be read. */
+		bool room = busy < MD_CONN_MAX;
 		pfd[n] = (struct pollfd){ .fd = d->sfd, .events = POLLIN };
 		who[n++] = NULL;
-		if (d->lfd_core >= 0) {
+		if (room && d->lfd_core >= 0) {
 			pfd[n] = (struct pollfd){ .fd = d->lfd_core, .events = POLLIN };
 			who[n++] = NULL;
 		}
-		if (d->lfd_handoff >= 0) {
+		if (room && d->lfd_handoff >= 0) {
 			pfd[n] = (struct pollfd){ .fd = d->lfd_handoff, .events = POLLIN };
 			who[n++] = NULL;
 		}
