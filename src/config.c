@@ -82,6 +82,7 @@ static const struct config_key config_keys[] = {
 	{ "Analysis", "MaxMemory", CONFIG_SIZE, CONFIG_OFF(analysis_max_memory), 0, 0, 64u << 20, 64ull << 30 },
 	{ "Analysis", "DebuginfodURLs", CONFIG_URLS, CONFIG_OFF(debuginfod_urls), 0, 0, 0, 0 },
 	{ "Analysis", "DebuginfodTimeout", CONFIG_INT, CONFIG_OFF(debuginfod_timeout_sec), 1, 300, 0, 0 },
+	{ "Daemon", "SocketDirectory", CONFIG_ABS_PATH, CONFIG_OFF(socket_dir), 0, 0, 0, 0 },
 	{ "Daemon", "PoolSize", CONFIG_SIZE, CONFIG_OFF(pool_size), 0, 0, 0, 1ull << 40 },
 	{ "Daemon", "HandoffTimeout", CONFIG_MSEC, CONFIG_OFF(handoff_timeout_ms), 0, 0, 10, 60000 },
 	{ "Daemon", "StallTimeout", CONFIG_DURATION, CONFIG_OFF(stall_timeout_sec), 0, 0, 1, 3600 },
@@ -115,6 +116,8 @@ void config_free(struct mortem_config *c)
 	c->store_path = NULL;
 	free(c->debuginfod_urls);
 	c->debuginfod_urls = NULL;
+	free(c->socket_dir);
+	c->socket_dir = NULL;
 	config_free_redact(c);
 }
 
@@ -144,6 +147,9 @@ int config_init(struct mortem_config *c)
 	};
 	c->store_path = strdup(LOCALSTATEDIR "/lib/mortem");
 	if (!c->store_path)
+		goto oom;
+	c->socket_dir = strdup(CONFIG_DEFAULT_SOCKET_DIR);
+	if (!c->socket_dir)
 		goto oom;
 	for (size_t i = 0; i < ARRAY_SIZE(proc_redact_default); i++) {
 		c->redact[i] = strdup(proc_redact_default[i]);

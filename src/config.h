@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #define CONFIG_DEFAULT_PATH SYSCONFDIR "/mortem/mortem.conf"
+#define CONFIG_DEFAULT_SOCKET_DIR "/run/mortem"
 #define CONFIG_REDACT_MAX 64 /* RedactEnvironment= patterns */
 #define CONFIG_DEFAULT_QUOTA_CAP (UINT64_C(4) << 30) /* the "max 4G" of MaxUse=, KeepFree= defaults */
 
@@ -50,6 +51,7 @@ struct mortem_config {
 	char *debuginfod_urls;     /* DebuginfodURLs=, space-separated http(s) URLs; NULL (default) = no debuginfod */
 	int debuginfod_timeout_sec; /* DebuginfodTimeout=, DEBUGINFOD_TIMEOUT of the analysis; default 30 */
 	/* [Daemon] (mortemd) */
+	char *socket_dir;          /* SocketDirectory=, mortemd's sockets; default /run/mortem */
 	uint64_t pool_size;        /* PoolSize=, the pre-faulted buffer pool; 0 (default) = min(10% of RAM, 2G) */
 	uint64_t handoff_timeout_ms; /* HandoffTimeout=, how long mortem-collect waits for mortemd; default 1s */
 	uint64_t stall_timeout_sec; /* StallTimeout=, a core that sends nothing for this long is cut; default 30s */
