@@ -110,6 +110,10 @@ static void check_defaults(const struct mortem_config *c)
 	ck_assert(c->proc_item_max == 256u << 10);
 	ck_assert_ptr_null(c->debuginfod_urls);
 	ck_assert_int_eq(c->debuginfod_timeout_sec, 30);
+	ck_assert_str_eq(c->socket_dir, "/run/mortem");
+	ck_assert(c->pool_size == 0);
+	ck_assert(c->handoff_timeout_ms == 1000);
+	ck_assert(c->stall_timeout_sec == 30);
 	ck_assert_uint_eq(c->n_redact, ARRAY_SIZE(redact));
 	for (size_t i = 0; i < ARRAY_SIZE(redact); i++)
 		ck_assert_str_eq(c->redact[i], redact[i]);
@@ -484,6 +488,48 @@ START_TEST(test_policy_bad_values)
 }
 END_TEST
 
+/* [Daemon]: HandoffTimeout takes "ms" or any duration; bad values keep the
+ * default and name the key. */
+START_TEST(test_daemon_keys)
+{
+	struct mortem_config c;
+	struct warns w = { 0 };
+
+	put("mortem.conf", "[Daemon]\nSocketDirectory=/run/m2\nPoolSize=512M\nHandoffTimeout=250ms\nStallTimeout=2min\n");
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), 0);
+	ck_assert_str_eq(c.socket_dir, "/run/m2");
+	ck_assert(c.pool_size == 512u << 20);
+	ck_assert(c.handoff_timeout_ms == 250);
+	ck_assert(c.stall_timeout_sec == 120);
+	config_free(&c);
+
+	put("mortem.conf", "[Daemon]\nHandoffTimeout=2s\n");
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), 0);
+	ck_assert(c.handoff_timeout_ms == 2000);
+	config_free(&c);
+
+	put("mortem.conf",
+	    "[Daemon]\n"
+	    "HandoffTimeout=5ms\n"      /* 2: below 10ms */
+	    "HandoffTimeout=2min\n"     /* 3: above 60s */
+	    "HandoffTimeout=fast\n"     /* 4 */
+	    "StallTimeout=0\n"          /* 5 */
+	    "SocketDirectory=run\n"     /* 6 */
+	    "PoolSize=2T\n");           /* 7 */
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), -EINVAL);
+	ck_assert_warned(&w, "%s:2: key 'HandoffTimeout': '5ms' is not a time between 10ms and 60000ms", conf);
+	ck_assert_warned(&w, "%s:3: key 'HandoffTimeout': '2min' is not a time between 10ms and 60000ms", conf);
+	ck_assert_warned(&w, "%s:4: key 'HandoffTimeout': 'fast' is not a time between 10ms and 60000ms", conf);
+	ck_assert_uint_eq(w.n, 6);
+	check_defaults(&c);
+	warns_free(&w);
+	config_free(&c);
+}
+END_TEST
+
 /* DebuginfodURLs= is normalized to single spaces; a value with any URL that is
  * not http(s) is rejected whole and the previous value stays; empty is off. */
 START_TEST(test_debuginfod)
@@ -793,6 +839,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_bad_value_in_dropin_keeps_previous);
 	tcase_add_test(tc, test_ranges);
 	tcase_add_test(tc, test_debuginfod);
+	tcase_add_test(tc, test_daemon_keys);
 	tcase_add_test(tc, test_policy_keys);
 	tcase_add_test(tc, test_policy_bad_values);
 	tcase_add_test(tc, test_unknown_keys_warned);
