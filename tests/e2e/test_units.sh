@@ -2,9 +2,13 @@
 # The system integration files under systemd/ and catalog/, checked with
 # systemd's own tools, all offline (no root, no systemd as PID 1, nothing
 # touched outside a temporary directory):
-#   - the vacuum service and timer pass `systemd-analyze verify` without a
-#     word, and the service's `systemd-analyze security --offline=yes`
-#     exposure stays at most $MAX_EXPOSURE (README.md quotes it);
+#   - the vacuum service and timer and mortemd.service pass `systemd-analyze
+#     verify` without a word, and `systemd-analyze security --offline=yes`
+#     rates the vacuum service at most $MAX_EXPOSURE (README.md quotes it)
+#     and mortemd, which must read every process, at most
+#     $MAX_EXPOSURE_DAEMON; mortemd.service has the settings mortemd(8)
+#     relies on (Type=notify, the watchdog, the restart, the stop, its
+#     runtime directory);
 #   - sysusers.d makes the analysis user "mortem", tmpfiles.d the store;
 #   - the sysctl example sets the documented core_pattern and pipe limit;
 #   - the catalog compiles and has the entry of the collector's MESSAGE_ID.
@@ -16,11 +20,12 @@ set -u
 build=$(cd "${1:?usage: test_units.sh BUILD_DIR}" && pwd)
 top=$(cd "$(dirname "$0")/../.." && pwd)
 MAX_EXPOSURE=1.0
+MAX_EXPOSURE_DAEMON=2.5
 fails=0
 fail() { echo "  FAIL    test_units: $*" >&2; fails=$((fails + 1)); }
 
 command -v systemd-analyze >/dev/null 2>&1 || { echo "  SKIP    test_units: no systemd-analyze"; exit 77; }
-[ -x "$build/mortem" ] || { echo "test_units: $build/mortem not built" >&2; exit 1; }
+[ -x "$build/mortem" ] && [ -x "$build/mortemd" ] || { echo "test_units: $build not built" >&2; exit 1; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mortem-units.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
@@ -30,11 +35,12 @@ trap 'exit 130' INT TERM HUP
 # (verify wants every Exec binary to exist). Any output is a failure: unknown
 # keys are only warnings to it.
 mkdir -p "$tmp/units"
-for u in mortem-vacuum.service mortem-vacuum.timer; do
+for u in mortem-vacuum.service mortem-vacuum.timer mortemd.service; do
 	[ -f "$top/systemd/$u" ] || { fail "systemd/$u is missing"; continue; }
-	sed "s|/usr/bin/mortem|$build/mortem|g" "$top/systemd/$u" > "$tmp/units/$u"
+	sed -e "s|/usr/bin/mortem|$build/mortem|g" -e "s|/usr/libexec/mortem/|$build/|g" "$top/systemd/$u" > "$tmp/units/$u"
 done
-out=$(systemd-analyze verify --man=no "$tmp/units/mortem-vacuum.service" "$tmp/units/mortem-vacuum.timer" 2>&1)
+out=$(systemd-analyze verify --man=no "$tmp/units/mortem-vacuum.service" "$tmp/units/mortem-vacuum.timer" \
+	"$tmp/units/mortemd.service" 2>&1)
 rc=$?
 [ "$rc" = 0 ] && [ -z "$out" ] || fail "systemd-analyze verify (exit $rc):
 $out"
@@ -42,20 +48,34 @@ grep -qx 'Unit=mortem-vacuum.service\|WantedBy=timers.target' "$tmp/units/mortem
 	fail "mortem-vacuum.timer has no [Install] WantedBy=timers.target"
 grep -q '^ExecStart=/usr/bin/mortem vacuum$' "$top/systemd/mortem-vacuum.service" ||
 	fail "mortem-vacuum.service does not run 'mortem vacuum'"
+for line in 'Type=notify' 'ExecStart=/usr/libexec/mortem/mortemd' 'WatchdogSec=30s' 'Restart=always' \
+	'KillMode=mixed' 'TimeoutStopSec=90' 'LimitCORE=0' 'RuntimeDirectory=mortem' 'RuntimeDirectoryMode=0700' \
+	'User=root' 'NoNewPrivileges=yes' 'WantedBy=multi-user.target'; do
+	grep -qx "$line" "$top/systemd/mortemd.service" || fail "mortemd.service lacks '$line'"
+done
+# Exactly the capabilities mortemd(8) names, and not the host's network
+# namespace taken away (its sockets must show in the host's /proc/net/unix).
+caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$top/systemd/mortemd.service" | tr ' ' '\n' | sort | paste -sd ' ')
+[ "$caps" = "CAP_CHOWN CAP_DAC_READ_SEARCH CAP_KILL CAP_SETGID CAP_SETUID CAP_SYS_PTRACE" ] ||
+	fail "mortemd.service capabilities: '$caps'"
+grep -q '^PrivateNetwork=yes' "$top/systemd/mortemd.service" && fail "mortemd.service has PrivateNetwork=yes"
 
-# 2. security: the overall exposure of the service (0 to 10, lower is better).
+# 2. security: the overall exposure of each service (0 to 10, lower is better).
 if systemd-analyze security --help 2>&1 | grep -q -- '--offline'; then
-	out=$(cd "$tmp/units" && systemd-analyze security --offline=yes mortem-vacuum.service 2>&1)
-	score=$(printf '%s\n' "$out" | sed -n 's/.*Overall exposure level for mortem-vacuum.service: \([0-9.]*\) .*/\1/p')
-	if [ -z "$score" ]; then
-		fail "no exposure level from systemd-analyze security:
+	for um in mortem-vacuum.service:$MAX_EXPOSURE mortemd.service:$MAX_EXPOSURE_DAEMON; do
+		u=${um%%:*} max=${um#*:}
+		out=$(cd "$tmp/units" && systemd-analyze security --offline=yes "$u" 2>&1)
+		score=$(printf '%s\n' "$out" | sed -n "s/.*Overall exposure level for $u: \([0-9.]*\) .*/\1/p")
+		if [ -z "$score" ]; then
+			fail "no exposure level for $u from systemd-analyze security:
 $out"
-	elif awk -v s="$score" -v m="$MAX_EXPOSURE" 'BEGIN { exit !(s > m) }'; then
-		fail "mortem-vacuum.service exposure $score is over $MAX_EXPOSURE:
+		elif awk -v s="$score" -v m="$max" 'BEGIN { exit !(s > m) }'; then
+			fail "$u exposure $score is over $max:
 $(printf '%s\n' "$out" | grep '✗')"
-	else
-		echo "  INFO    test_units: mortem-vacuum.service exposure $score"
-	fi
+		else
+			echo "  INFO    test_units: $u exposure $score"
+		fi
+	done
 else
 	echo "  NOTE    test_units: systemd-analyze security has no --offline; exposure not checked"
 fi
