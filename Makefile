@@ -166,7 +166,10 @@ DOCDIR        ?= $(PREFIX)/share/doc/mortem
 # them at this installation's.
 INSTALL_SUBST = sed -e 's|/usr/bin/mortem|$(BINDIR)/mortem|g' -e 's|/usr/libexec/mortem|$(LIBEXECDIR)|g' \
 		-e 's|/var/lib/mortem|$(LOCALSTATEDIR)/lib/mortem|g' -e 's|/etc/mortem|$(SYSCONFDIR)/mortem|g'
+# mortemd and its unit go with it only when PROGS builds it.
+DAEMON        := $(filter mortemd,$(PROGS))
 INSTALLED_FILES = $(BINDIR)/mortem $(LIBEXECDIR)/mortem-collect \
+		$(if $(DAEMON),$(LIBEXECDIR)/mortemd $(UNITDIR)/mortemd.service) \
 		$(UNITDIR)/mortem-vacuum.service $(UNITDIR)/mortem-vacuum.timer \
 		$(SYSUSERSDIR)/mortem.conf $(TMPFILESDIR)/mortem.conf $(CATALOGDIR)/mortem.catalog \
 		$(BASHCOMPDIR)/mortem $(DOCDIR)/examples/50-mortem.conf
@@ -182,12 +185,14 @@ install: all
 		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(DOCDIR)/examples
 	install -m 0755 $(B)/mortem $(DESTDIR)$(BINDIR)/mortem
 	install -m 0755 $(B)/mortem-collect $(DESTDIR)$(LIBEXECDIR)/mortem-collect
+	$(if $(DAEMON),install -m 0755 $(B)/mortemd $(DESTDIR)$(LIBEXECDIR)/mortemd)
 	test -e $(DESTDIR)$(SYSCONFDIR)/mortem/mortem.conf || \
 		install -m 0644 packaging/mortem.conf $(DESTDIR)$(SYSCONFDIR)/mortem/mortem.conf
 	for m in man/*.[158]; do [ -e "$$m" ] || continue; \
 		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/; done
 	for f in systemd/mortem-vacuum.service:$(UNITDIR)/mortem-vacuum.service \
 		 systemd/mortem-vacuum.timer:$(UNITDIR)/mortem-vacuum.timer \
+		 $(if $(DAEMON),systemd/mortemd.service:$(UNITDIR)/mortemd.service) \
 		 systemd/sysusers.d/mortem.conf:$(SYSUSERSDIR)/mortem.conf \
 		 systemd/tmpfiles.d/mortem.conf:$(TMPFILESDIR)/mortem.conf \
 		 systemd/sysctl.d/50-mortem.conf.example:$(DOCDIR)/examples/50-mortem.conf \

@@ -14,7 +14,8 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 fails=0
 fail() { echo "  FAIL    test_install: $*" >&2; fails=$((fails + 1)); }
 
-[ -x "$build/mortem" ] && [ -x "$build/mortem-collect" ] || { echo "test_install: $build not built" >&2; exit 1; }
+[ -x "$build/mortem" ] && [ -x "$build/mortem-collect" ] && [ -x "$build/mortemd" ] ||
+	{ echo "test_install: $build not built" >&2; exit 1; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mortem-install.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
@@ -31,12 +32,14 @@ want="0644 etc/mortem/mortem.conf
 0644 usr/lib/systemd/catalog/mortem.catalog
 0644 usr/lib/systemd/system/mortem-vacuum.service
 0644 usr/lib/systemd/system/mortem-vacuum.timer
+0644 usr/lib/systemd/system/mortemd.service
 0644 usr/lib/sysusers.d/mortem.conf
 0644 usr/lib/tmpfiles.d/mortem.conf
 0644 usr/share/bash-completion/completions/mortem
 0644 usr/share/doc/mortem/examples/50-mortem.conf
 0755 usr/bin/mortem
-0755 usr/libexec/mortem/mortem-collect"
+0755 usr/libexec/mortem/mortem-collect
+0755 usr/libexec/mortem/mortemd"
 for m in "$top"/man/*.[158]; do
 	[ -e "$m" ] && want="$want
 0644 usr/share/man/man${m##*.}/${m##*/}"
@@ -61,6 +64,9 @@ inst install DESTDIR="$d2" || { cat "$tmp/make.out" >&2; fail "make install (PRE
 svc=$d2/usr/local/lib/systemd/system/mortem-vacuum.service
 grep -qx 'ExecStart=/usr/local/bin/mortem vacuum' "$svc" 2>/dev/null || fail "service ExecStart not rewritten for /usr/local"
 grep -q '/usr/bin/mortem' "$svc" 2>/dev/null && fail "service still names /usr/bin/mortem"
+grep -qx 'ExecStart=/usr/local/libexec/mortem/mortemd' "$d2/usr/local/lib/systemd/system/mortemd.service" 2>/dev/null ||
+	fail "mortemd.service ExecStart not rewritten for /usr/local"
+[ -x "$d2/usr/local/libexec/mortem/mortemd" ] || fail "PREFIX=/usr/local: no libexec/mortem/mortemd"
 grep -qx 'kernel.core_pattern = |/usr/local/libexec/mortem/mortem-collect %P %u %g %s %t %c %h %d' \
 	"$d2/usr/local/share/doc/mortem/examples/50-mortem.conf" 2>/dev/null ||
 	fail "sysctl example's collector path not rewritten for /usr/local"
