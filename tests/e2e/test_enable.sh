@@ -8,7 +8,8 @@
 # listener standing in for mortemd (it accepts nothing: the kernel points at it
 # only for the few commands that check the pattern), auto choosing the socket,
 # doctor's mode, the switch back to the pipe and disable; doctor's "pipe with
-# hand-off" with a listener on handoff.socket.
+# hand-off" with a listener on handoff.socket. Last, the real mortemd: auto
+# takes its socket and a crash is recorded through it.
 # The collector is lib.sh's private copy (--collector) and the sysctl.d
 # directory a temp one (MORTEM_SYSCTL_DIR): the kernel never points into the
 # build tree and /etc is never touched. lib.sh restores both sysctls on exit.
@@ -213,6 +214,7 @@ $M disable > /dev/null 2>&1 || fail "disable failed"
 # before lib.sh puts core_pattern back.
 PY_PIDS=
 trap 'for p in $PY_PIDS; do kill "$p" 2>/dev/null || true; done; e2e_restore' EXIT
+# (the real mortemd at the end joins PY_PIDS: stopped the same way)
 listen() { # listen PATH TYPE(stream|seqpacket): start a listener, wait until it listens
 	python3 -c '
 import socket, sys, time
@@ -299,4 +301,29 @@ e2e_jeq "$j" .mode pipe+handoff
 $M doctor | grep -q "ok    mode             pipe with hand-off to mortemd ($RUN/handoff.socket)" ||
 	fail "doctor text with the hand-off listening: $($M doctor)"
 unlisten "$LAST_PY" "$RUN/handoff.socket"
+
+# --- the real mortemd: auto takes its socket, a crash goes through it
+printf 'PoolSize=64M\n' >> "$E2E_CONF"
+"$build/mortemd" -c "$E2E_CONF" > "$E2E_DIR/mortemd.log" 2>&1 &
+MD=$!
+PY_PIDS="$PY_PIDS $MD"
+i=0
+until grep -q " $SOCK\$" /proc/net/unix && grep -q " $RUN/handoff.socket\$" /proc/net/unix; do
+	kill -0 "$MD" 2>/dev/null || fail "mortemd exited: $(cat "$E2E_DIR/mortemd.log")"
+	[ "$i" -lt 100 ] || fail "mortemd does not listen after 10s: $(cat "$E2E_DIR/mortemd.log")"
+	sleep 0.1; i=$((i + 1))
+done
+set_kernel core 0
+st=$(run "$E2E_DIR/o" $M enable --runtime)
+[ "$st" = 0 ] && [ "$(cat "$CP")" = "$want_sock" ] || fail "auto enable with mortemd: $st, '$(cat "$CP")': $(out)"
+read -r pid cst < <(e2e_crash_pid "$CRASHER" segv)
+[ "$cst" = 139 ] || fail "crasher exited $cst, expected 139"
+e2e_wait_pid "$pid"
+e2e_jeq "$($M info --json "$pid")" .collector.mode socket
+j=$($M doctor --json) || fail "doctor --json exited non-zero with mortemd: $j"
+e2e_jeq "$j" .mode socket
+$M disable > /dev/null 2>&1 && [ "$(cat "$CP")" = core ] || fail "disable with mortemd: '$(cat "$CP")'"
+kill "$MD"
+st=0; wait "$MD" || st=$?
+[ "$st" = 0 ] || fail "mortemd exited $st on SIGTERM: $(cat "$E2E_DIR/mortemd.log")"
 exit 0
