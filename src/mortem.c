@@ -22,6 +22,7 @@
 #include "enable.h"
 #include "index.h"
 #include "parse.h"
+#include "pending.h"
 #include "quota.h"
 #include "record.h"
 #include "show.h"
@@ -29,6 +30,9 @@
 #include "usage.h"
 #include "util.h"
 #include "zst.h"
+
+#define CLI_PENDING_WAIT_USEC (10 * 1000000) /* info on a crash still being processed waits this long */
+#define CLI_PENDING_POLL_USEC 100000        /* for its record to appear, looking this often */
 
 enum {
 	EXIT_USAGE = 2,
@@ -123,35 +127,79 @@ static int cli_time_bound(const char *s, const char *what, int64_t *ret)
 	return 0;
 }
 
-/* Rows for the filter; prints the no-match message. Returns an exit status. */
-static int cli_query(struct cli *c, const char *match, bool newest_first, size_t limit, struct index_row **rows,
-		     size_t *n)
+static void cli_nomatch(const struct cli *c, const char *match)
+{
+	if (match)
+		cli_err("no crash matches '%s'%s", match, c->since || c->until ? " in that time range" : "");
+	else if (c->since || c->until)
+		cli_err("no crashes in that time range");
+	else
+		cli_err("no crashes recorded");
+}
+
+/* Rows for the filter (*f is filled in); says nothing when there are none.
+ * Returns an exit status. */
+static int cli_rows(struct cli *c, const char *match, bool newest_first, size_t limit, struct index_filter *f,
+		    struct index_row **rows, size_t *n)
 {
 	sqlite3 *db = NULL;
-	struct index_filter f = { .match = match, .newest_first = newest_first, .limit = limit };
 	int r;
 
-	if (cli_time_bound(c->since, "--since", &f.since_usec) < 0 ||
-	    cli_time_bound(c->until, "--until", &f.until_usec) < 0)
+	*f = (struct index_filter){ .match = match, .newest_first = newest_first, .limit = limit };
+	if (cli_time_bound(c->since, "--since", &f->since_usec) < 0 ||
+	    cli_time_bound(c->until, "--until", &f->until_usec) < 0)
 		return EXIT_USAGE;
 	if (cli_open_index(c, &db) < 0)
 		return EXIT_FAILURE;
-	r = index_query(db, &f, rows, n);
+	r = index_query(db, f, rows, n);
 	index_close(db);
 	if (r < 0) {
 		cli_err("index query failed: %s", strerror(-r));
 		return EXIT_FAILURE;
 	}
+	return 0;
+}
+
+/* Rows for the filter; prints the no-match message. Returns an exit status. */
+static int cli_query(struct cli *c, const char *match, bool newest_first, size_t limit, struct index_row **rows,
+		     size_t *n)
+{
+	struct index_filter f;
+	int r = cli_rows(c, match, newest_first, limit, &f, rows, n);
+	if (r != 0)
+		return r;
 	if (*n == 0) {
-		if (match)
-			cli_err("no crash matches '%s'%s", match, c->since || c->until ? " in that time range" : "");
-		else if (c->since || c->until)
-			cli_err("no crashes in that time range");
-		else
-			cli_err("no crashes recorded");
+		cli_nomatch(c, match);
 		return EXIT_NOMATCH;
 	}
 	return 0;
+}
+
+static bool cli_is_pid(int64_t pid, const char *match)
+{
+	char buf[24];
+	snprintf(buf, sizeof(buf), "%lld", (long long)pid);
+	return strcmp(buf, match) == 0;
+}
+
+/* An id prefix that fits several crashes, stored or pending, names none (a
+ * full id, or a PID, does). */
+static bool cli_ambiguous(const char *match, const struct index_row *rows, size_t n, json_object *notes)
+{
+	size_t np = notes ? json_object_array_length(notes) : 0;
+	bool all_prefix = true, pid_match = false;
+
+	if (!match || n + np < 2)
+		return false;
+	for (size_t i = 0; i < n + np; i++) {
+		json_object *o = i < n ? NULL : json_object_array_get_idx(notes, i - n);
+		const char *id = o ? record_str(o, "id", "") : rows[i].id;
+		if (strcmp(id, match) == 0)
+			return false;
+		all_prefix &= strncmp(id, match, strlen(match)) == 0;
+		pid_match |= cli_is_pid(o ? record_i64(o, "pid", -1) : rows[i].pid, match);
+	}
+	return all_prefix && !pid_match;
 }
 
 /* One crash for info/dump/debug: newest match wins, but an id prefix that fits
@@ -161,18 +209,9 @@ static int cli_pick(struct cli *c, const char *match, struct index_row **rows, s
 	int r = cli_query(c, match, true, 0, rows, n);
 	if (r != 0)
 		return r;
-	if (match && *n > 1 && strcmp((*rows)[0].id, match) != 0) {
-		bool all_prefix = true, pid_match = false;
-		for (size_t i = 0; i < *n; i++) {
-			all_prefix &= strncmp((*rows)[i].id, match, strlen(match)) == 0;
-			char pid[24];
-			snprintf(pid, sizeof(pid), "%lld", (long long)(*rows)[i].pid);
-			pid_match |= strcmp(pid, match) == 0;
-		}
-		if (all_prefix && !pid_match) {
-			cli_err("id prefix '%s' matches %zu crashes; give more of the id", match, *n);
-			return EXIT_AMBIGUOUS;
-		}
+	if (cli_ambiguous(match, *rows, *n, NULL)) {
+		cli_err("id prefix '%s' matches %zu crashes; give more of the id", match, *n);
+		return EXIT_AMBIGUOUS;
 	}
 	return 0;
 }
@@ -196,24 +235,64 @@ static json_object *cli_row_record(const struct index_row *row, bool with_proc)
 
 static int cli_list_group(struct cli *c, struct index_row *rows, size_t n);
 
+/* A pending crash in list: TIME PID UID SIG EXE, "pending" for the size. */
+static void cli_list_pending(json_object *o)
+{
+	char t[64], pid[24] = "-", uid[24] = "-";
+	const char *sig = record_str(o, "signal_name", NULL), *exe = record_str(o, "exe", NULL);
+	if (!exe || !*exe)
+		exe = record_str(o, "comm", NULL);
+	usage_local_time(record_i64(o, "time_usec", 0), t, sizeof(t));
+	if (json_object_object_get_ex(o, "pid", NULL))
+		snprintf(pid, sizeof(pid), "%lld", (long long)record_i64(o, "pid", 0));
+	if (json_object_object_get_ex(o, "uid", NULL))
+		snprintf(uid, sizeof(uid), "%lld", (long long)record_i64(o, "uid", 0));
+	printf("%-23s %7s %5s %-7s %-40s %7s %-16s  %s\n", t, pid, uid, sig ? sig : "?", exe && *exe ? exe : "-",
+	       "pending", "-", record_str(o, "id", "?"));
+}
+
+/* The stored crashes, then those still being processed (status "pending"). */
 static int cli_list(struct cli *c, const char *match)
 {
 	struct index_row *rows = NULL;
+	struct index_filter f;
 	size_t n = 0;
-	int r = cli_query(c, match, c->group ? false : c->reverse, c->limit, &rows, &n);
-	if (r == EXIT_NOMATCH && c->json) {
-		puts("[]");
+	int r;
+
+	if (c->group) {
+		r = cli_query(c, match, false, c->limit, &rows, &n);
+		if (r == EXIT_NOMATCH && c->json) {
+			puts("[]");
+			return match ? EXIT_NOMATCH : 0;
+		}
+		if (r != 0)
+			return r == EXIT_NOMATCH && !match ? 0 : r;
+		return cli_list_group(c, rows, n);
+	}
+	r = cli_rows(c, match, c->reverse, c->limit, &f, &rows, &n);
+	if (r != 0)
+		return r;
+	json_object *pend = pending_select(&c->st, &f, &rows, &n);
+	size_t np = json_object_array_length(pend);
+	if (n == 0 && np == 0) {
+		json_object_put(pend);
+		cli_nomatch(c, match);
+		if (c->json)
+			puts("[]");
 		return match ? EXIT_NOMATCH : 0;
 	}
-	if (r != 0)
-		return r == EXIT_NOMATCH && !match ? 0 : r;
-	if (c->group)
-		return cli_list_group(c, rows, n);
 
 	if (c->json) {
 		json_object *arr = json_object_new_array();
 		for (size_t i = 0; i < n; i++)
 			json_object_array_add(arr, cli_row_record(&rows[i], false));
+		for (size_t i = 0; i < np; i++) {
+			json_object *o = json_object_array_get_idx(pend, c->reverse ? np - 1 - i : i), *core;
+			core = json_object_new_object();
+			json_object_object_add(core, "status", json_object_new_string("pending"));
+			json_object_object_add(o, "core", core);
+			json_object_array_add(arr, json_object_get(o));
+		}
 		puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(arr);
 	} else {
@@ -232,7 +311,10 @@ static int cli_list(struct cli *c, const char *match)
 			printf("%-23s %7lld %5lld %-7s %-40s %7s %-16s  %s\n", t, (long long)w->pid, (long long)w->uid,
 			       sig ? sig : "?", exe, sz, w->signature ? w->signature : "-", w->id);
 		}
+		for (size_t i = 0; i < np; i++)
+			cli_list_pending(json_object_array_get_idx(pend, c->reverse ? np - 1 - i : i));
 	}
+	json_object_put(pend);
 	index_rows_free(rows, n);
 	return 0;
 }
@@ -276,18 +358,12 @@ static int cli_list_group(struct cli *c, struct index_row *rows, size_t n)
 	return 0;
 }
 
-static int cli_info(struct cli *c, const char *match)
+static int cli_info_show(const struct cli *c, const char *path)
 {
-	struct index_row *rows = NULL;
-	size_t n = 0;
-	int r = cli_pick(c, match, &rows, &n);
-	if (r != 0)
-		return r;
 	json_object *rec = NULL;
-	r = record_load(rows[0].record_path, &rec);
+	int r = record_load(path, &rec);
 	if (r < 0) {
-		cli_err("cannot read record %s: %s", rows[0].record_path, strerror(-r));
-		index_rows_free(rows, n);
+		cli_err("cannot read record %s: %s", path, strerror(-r));
 		return EXIT_FAILURE;
 	}
 	if (c->json)
@@ -295,8 +371,70 @@ static int cli_info(struct cli *c, const char *match)
 	else
 		show_info(stdout, rec);
 	json_object_put(rec);
-	index_rows_free(rows, n);
 	return 0;
+}
+
+/* A crash still being processed (mortemd may have it queued): wait a little
+ * for its record, then show it as usual, or say that it is pending (exit 0:
+ * the crash exists). */
+static int cli_info_pending(const struct cli *c, const char *id)
+{
+	_cleanup_free_ char *rp = store_path(c->st.store_dir, id, ".json");
+	int r = rp ? pending_wait(&c->st, id, CLI_PENDING_WAIT_USEC, CLI_PENDING_POLL_USEC) : -ENOMEM;
+
+	if (r > 0)
+		return cli_info_show(c, rp);
+	if (r == -ENOENT) {
+		cli_err("crash %s was given up before it was stored", id);
+		return EXIT_NOMATCH;
+	}
+	if (r < 0) {
+		cli_err("crash %s: %s", id, strerror(-r));
+		return EXIT_FAILURE;
+	}
+	if (c->json) {
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "id", json_object_new_string(id));
+		json_object_object_add(o, "status", json_object_new_string("pending"));
+		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(o);
+	} else {
+		printf("crash %s is still being processed (pending)\n", id);
+	}
+	return 0;
+}
+
+/* The newest crash that matches, stored or still being processed. */
+static int cli_info(struct cli *c, const char *match)
+{
+	struct index_row *rows = NULL;
+	struct index_filter f;
+	size_t n = 0;
+	int r = cli_rows(c, match, true, 0, &f, &rows, &n);
+	if (r != 0)
+		return r;
+	json_object *pend = pending_select(&c->st, &f, &rows, &n), *p = NULL;
+	size_t np = json_object_array_length(pend);
+	if (n == 0 && np == 0) {
+		cli_nomatch(c, match);
+		r = EXIT_NOMATCH;
+	} else if (cli_ambiguous(match, rows, n, pend)) {
+		cli_err("id prefix '%s' matches %zu crashes; give more of the id", match, n + np);
+		r = EXIT_AMBIGUOUS;
+	} else {
+		if (np > 0)
+			p = json_object_array_get_idx(pend, np - 1);
+		for (size_t i = 0; match && i < np; i++)
+			if (strcmp(record_str(json_object_array_get_idx(pend, i), "id", ""), match) == 0)
+				p = json_object_array_get_idx(pend, i);
+		if (p && n > 0 && strcmp(record_str(p, "id", ""), match ? match : "") != 0 &&
+		    (strcmp(rows[0].id, match ? match : "") == 0 || rows[0].time_usec >= record_i64(p, "time_usec", 0)))
+			p = NULL;
+		r = p ? cli_info_pending(c, record_str(p, "id", "")) : cli_info_show(c, rows[0].record_path);
+	}
+	json_object_put(pend);
+	index_rows_free(rows, n);
+	return r;
 }
 
 static int cli_stacks(struct cli *c, const char *match)

@@ -394,3 +394,59 @@ int pending_recover(const struct store *st, sqlite3 *db)
 	closedir(d);
 	return n > 0 || r == 0 ? n : r;
 }
+
+static bool pending_is_pid(int64_t pid, const char *match)
+{
+	char buf[24];
+	snprintf(buf, sizeof(buf), "%lld", (long long)pid);
+	return strcmp(buf, match) == 0;
+}
+
+json_object *pending_select(const struct store *st, const struct index_filter *f, struct index_row **rows,
+			    size_t *n)
+{
+	json_object *all = NULL, *sel = json_object_new_array();
+	bool by_pid = false;
+
+	if (pending_list(st, &all) < 0)
+		return sel;
+	for (size_t i = 0; f->match && i < *n && !by_pid; i++)
+		by_pid = pending_is_pid((*rows)[i].pid, f->match);
+	if (f->match && !by_pid && pending_has_pid(all, f->match)) {
+		index_rows_free(*rows, *n);
+		*rows = NULL;
+		*n = 0;
+		by_pid = true;
+	}
+	for (size_t i = 0; i < json_object_array_length(all); i++) {
+		json_object *o = json_object_array_get_idx(all, i);
+		bool stored = false;
+		for (size_t k = 0; k < *n && !stored; k++)
+			stored = strcmp((*rows)[k].id, record_str(o, "id", "")) == 0;
+		if (!stored && pending_match(o, f, by_pid))
+			json_object_array_add(sel, json_object_get(o));
+	}
+	json_object_put(all);
+	return sel;
+}
+
+int pending_wait(const struct store *st, const char *id, int64_t usec, int64_t poll_usec)
+{
+	_cleanup_free_ char *rp = store_path(st->store_dir, id, ".json");
+	_cleanup_free_ char *np = store_path(st->spool_dir, id, ".pending");
+	int64_t end = now_usec() + usec;
+
+	if (!rp || !np)
+		return -ENOMEM;
+	for (;;) {
+		/* The note first: gone, the record must be there by now. */
+		bool noted = access(np, F_OK) == 0;
+		if (access(rp, F_OK) == 0)
+			return 1;
+		if (!noted)
+			return -ENOENT;
+		if (now_usec() >= end)
+			return 0;
+		(void)usleep((useconds_t)poll_usec);
+	}
+}

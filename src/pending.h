@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "index.h"
 #include "store.h"
@@ -53,3 +54,18 @@ bool pending_has_pid(json_object *notes, const char *match);
  * many crashes were recorded, or a negative errno when the spool cannot be
  * read (a missing spool is 0). */
 int pending_recover(const struct store *st, sqlite3 *db);
+
+/* The live notes that f selects (pending_match), oldest first, less those
+ * whose id is among the n rows of the same query (published meanwhile). An
+ * all-digit MATCH that is the PID of a live note is a PID for the stored
+ * crashes too: when no row has it, index_query read it as an id prefix, and
+ * the rows are freed (*rows NULL, *n 0). A spool that cannot be read (not
+ * root) gives an empty array. */
+json_object *pending_select(const struct store *st, const struct index_filter *f, struct index_row **rows,
+			    size_t *n);
+
+/* Wait up to usec, looking every poll_usec, for store/<id>.json: 1 when it
+ * exists, 0 when the crash is still pending then, -ENOENT when its note went
+ * without a record (the record is published before the note goes: the crash
+ * was given up). */
+int pending_wait(const struct store *st, const char *id, int64_t usec, int64_t poll_usec);

@@ -183,8 +183,11 @@ static void show_process(FILE *f, json_object *rec)
 		show_field(f, "Core", buf);
 		show_field(f, "Core Reason", record_str(core, "reason", NULL));
 		show_field(f, "Core File", record_str(core, "path", NULL));
-		snprintf(buf, sizeof(buf), "%.3f s", (double)record_i64(core, "held_usec", 0) / 1e6);
-		show_field(f, "Process Held", buf);
+		/* A lost crash's record (pending_recover) never knew. */
+		if (!show_is_null(core, "held_usec")) {
+			snprintf(buf, sizeof(buf), "%.3f s", (double)record_i64(core, "held_usec", 0) / 1e6);
+			show_field(f, "Process Held", buf);
+		}
 	}
 	if (mini && record_str(mini, "path", NULL)) {
 		format_size((uint64_t)record_i64(mini, "size", 0), a, sizeof(a));
