@@ -116,6 +116,11 @@ static int cli_open_index(struct cli *c, sqlite3 **db)
 	return 0;
 }
 
+static int cli_cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static int cli_time_bound(const char *s, const char *what, int64_t *ret)
 {
 	if (!s)
@@ -557,6 +562,15 @@ static int cli_reindex(struct cli *c)
 		cli_err("no crash store at %s", c->st.root);
 		return EXIT_FAILURE;
 	}
+	/* First, before anything cleans the spool: crashes whose collector died
+	 * become records (the rebuild below indexes them). */
+	int lost = pending_recover(&c->st, NULL);
+	if (lost < 0)
+		cli_err("cannot read the spool %s: %s (crashes lost there are not recorded)", c->st.spool_dir,
+			strerror(-lost));
+	else if (lost > 0)
+		printf("recorded %d crash%s as lost (%s collector or mortemd stopped before storing %s)\n", lost,
+		       lost == 1 ? "" : "es", lost == 1 ? "its" : "their", lost == 1 ? "it" : "them");
 	r = index_open(c->st.index_path, &db);
 	if (r == -EBADMSG || r == -ENOTSUP) {
 		/* Corrupt or from the future: it is only a cache, start over. */
@@ -581,16 +595,32 @@ static int cli_reindex(struct cli *c)
 	return 0;
 }
 
-/* One line per deletion (what, id, bytes, why), then the totals. */
+/* Pointers to the rows' ids, sorted for usage_foreign_scan (heap array). */
+static char **cli_sorted_ids(const struct index_row *rows, size_t n)
+{
+	char **ids = calloc(n ? n : 1, sizeof(*ids));
+	for (size_t i = 0; ids && i < n; i++)
+		ids[i] = rows[i].id;
+	if (ids)
+		qsort(ids, n, sizeof(*ids), cli_cmp_str);
+	return ids;
+}
+
+/* Record the lost crashes first (not in a dry run: it changes nothing), then
+ * one line per deletion (what, id, bytes, why), the totals, and the files in
+ * the store that no crash accounts for. */
 static int cli_vacuum(struct cli *c)
 {
 	struct quota_planned *plan = NULL;
 	struct policy_limits lim;
-	size_t n = 0, cores = 0, records = 0;
-	uint64_t freed = 0, bytes = 0;
+	struct usage_foreign fo;
+	struct index_filter all = { 0 };
+	struct index_row *rows = NULL;
+	size_t n = 0, nrows = 0;
+	bool scanned = false;
+	uint64_t freed = 0;
 	int64_t now = now_usec();
-	char a[16], b[16];
-	int r;
+	int r, lost = 0;
 
 	if (access(c->st.store_dir, F_OK) < 0) {
 		cli_err("no crash store at %s", c->st.root);
@@ -601,32 +631,41 @@ static int cli_vacuum(struct cli *c)
 	sqlite3 *db = NULL;
 	if (cli_open_index(c, &db) < 0)
 		return EXIT_FAILURE;
+	if (!c->dry_run && (lost = pending_recover(&c->st, db)) < 0) {
+		cli_err("cannot read the spool %s: %s (crashes lost there are not recorded)", c->st.spool_dir,
+			strerror(-lost));
+		lost = 0;
+	}
 	index_close(db);
 	r = quota_vacuum(&c->st, &c->cfg, NULL, now, c->dry_run, &plan, &n, &freed);
 	if (r < 0) {
 		cli_err("vacuum of %s failed: %s", c->st.root, strerror(-r));
 		return EXIT_FAILURE;
 	}
-	if (n > 0)
-		printf("%-6s %-40s %8s  %s\n", "DELETE", "ID", "SIZE", "REASON");
-	for (size_t i = 0; i < n; i++) {
-		bool core = plan[i].what == POLICY_DELETE_CORE;
-		format_size(plan[i].bytes, a, sizeof(a));
-		printf("%-6s %-40s %8s  %s\n", core ? "core" : "record", plan[i].id, a, plan[i].reason);
-		cores += core;
-		records += !core;
-		bytes += plan[i].bytes;
+	/* What is left, against the crashes the index knows now. */
+	if (index_open(c->st.index_path, &db) >= 0) {
+		if (index_query(db, &all, &rows, &nrows) >= 0) {
+			_cleanup_free_ char **ids = cli_sorted_ids(rows, nrows);
+			scanned = ids && usage_foreign_scan(c->st.store_dir, c->st.spool_dir, ids, nrows, &fo) >= 0;
+		}
+		index_close(db);
 	}
-	format_size(c->dry_run ? bytes : freed, a, sizeof(a));
-	if (n == 0)
-		printf("nothing to delete\n");
-	else
-		printf("%s %zu core%s and %zu whole record%s, %s %s (%llu bytes)\n", c->dry_run ? "would delete" : "deleted",
-		       cores, cores == 1 ? "" : "s", records, records == 1 ? "" : "s", c->dry_run ? "freeing" : "freed", a,
-		       (unsigned long long)(c->dry_run ? bytes : freed));
+	_cleanup_free_ struct usage_deletion *del = calloc(n ? n : 1, sizeof(*del));
+	for (size_t i = 0; del && i < n; i++)
+		del[i] = (struct usage_deletion){ .id = plan[i].id, .reason = plan[i].reason, .bytes = plan[i].bytes,
+						  .core_only = plan[i].what == POLICY_DELETE_CORE };
+	quota_limits(&c->st, &c->cfg, &lim);
+	struct usage_vacuum v = {
+		.dry_run = c->dry_run, .del = del, .n_del = del ? n : 0, .freed = freed, .lost = lost, .over = r == 1,
+		.max_use = lim.max_use, .keep_free = lim.keep_free, .foreign = scanned ? &fo : NULL,
+	};
+	usage_print_vacuum(stdout, &v, c->json);
+	if (scanned)
+		usage_foreign_free(&fo);
+	index_rows_free(rows, nrows);
 	quota_planned_free(plan, n);
 	if (r == 1) {
-		quota_limits(&c->st, &c->cfg, &lim);
+		char a[16], b[16];
 		format_size(lim.max_use, a, sizeof(a));
 		format_size(lim.keep_free, b, sizeof(b));
 		cli_err("the store stays over its limits (MaxUse=%s, KeepFree=%s) with nothing left that may go",
@@ -651,8 +690,8 @@ static int cli_disk_usage(struct cli *c)
 	uint64_t fs_free = 0, fs_size = 0;
 	int r;
 
-	if ((r = usage_scan(c->st.store_dir, &t)) < 0) {
-		cli_err("cannot read %s: %s", c->st.store_dir, strerror(-r));
+	if (access(c->st.store_dir, F_OK) < 0) {
+		cli_err("cannot read %s: %m", c->st.store_dir);
 		return EXIT_FAILURE;
 	}
 	if (cli_open_index(c, &db) < 0)
@@ -661,6 +700,14 @@ static int cli_disk_usage(struct cli *c)
 	index_close(db);
 	if (r < 0) {
 		cli_err("index query failed: %s", strerror(-r));
+		return EXIT_FAILURE;
+	}
+	/* A file no crash accounts for is "other", whatever its name. */
+	_cleanup_free_ char **ids = cli_sorted_ids(rows, n);
+	r = ids ? usage_scan_accounted(c->st.store_dir, c->st.spool_dir, ids, n, &t) : -ENOMEM;
+	if (r < 0) {
+		cli_err("cannot read %s: %s", c->st.store_dir, strerror(-r));
+		index_rows_free(rows, n);
 		return EXIT_FAILURE;
 	}
 	_cleanup_free_ struct usage_item *items = cli_usage_items(c, rows, n, true);
@@ -826,7 +873,7 @@ static void cli_usage(FILE *f)
 	      "\n"
 	      "Options:\n"
 	      "  -c, --config FILE   configuration file (also MORTEM_CONFIG)\n"
-	      "      --json          JSON output (list, info, doctor, disk-usage)\n"
+	      "      --json          JSON output (list, info, doctor, vacuum, disk-usage)\n"
 	      "  -S, --since TIME    only crashes at or after TIME\n"
 	      "  -U, --until TIME    only crashes at or before TIME\n"
 	      "  -r, --reverse       newest first\n"

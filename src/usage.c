@@ -179,7 +179,15 @@ int usage_kind_of(const char *name)
 	return 3;
 }
 
+static bool usage_accounted(const char *name, const char *spool_dir, char *const *ids, size_t n_ids);
+
 int usage_scan(const char *dir, struct usage_totals *out)
+{
+	return usage_scan_accounted(dir, NULL, NULL, 0, out);
+}
+
+int usage_scan_accounted(const char *dir, const char *spool_dir, char *const *ids, size_t n_ids,
+			 struct usage_totals *out)
 {
 	struct usage_totals t = { 0 };
 	struct dirent *de;
@@ -189,11 +197,14 @@ int usage_scan(const char *dir, struct usage_totals *out)
 	if (!d)
 		return -errno;
 	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' || fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
+		if ((de->d_name[0] == '.' && !ids) || fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    !S_ISREG(sb.st_mode))
 			continue;
 		struct usage_kind *k[] = { &t.cores, &t.minis, &t.records, &t.other };
-		struct usage_kind *w = k[usage_kind_of(de->d_name)];
+		int kind = usage_kind_of(de->d_name);
+		if (ids && !usage_accounted(de->d_name, spool_dir, ids, n_ids))
+			kind = 3;
+		struct usage_kind *w = k[kind];
 		w->files++;
 		w->bytes += (uint64_t)sb.st_size;
 		t.total += (uint64_t)sb.st_size;
@@ -361,8 +372,10 @@ void usage_print_report(FILE *f, const struct usage_report *r, bool json)
 	usage_print_kind(f, "Cores:", &t->cores);
 	usage_print_kind(f, "Minicores:", &t->minis);
 	usage_print_kind(f, "Records:", &t->records);
-	if (t->other.files)
+	if (t->other.files) {
 		usage_print_kind(f, "Other:", &t->other);
+		fprintf(f, "%-13s not made by mortem, or records the index lacks: not counted against MaxUse\n", "");
+	}
 	format_size(t->total, a, sizeof(a));
 	fprintf(f, "%-13s %8s %6s %-6s (%llu bytes)\n", "Total:", a, "", "", (unsigned long long)t->total);
 	format_size(r->fs_free, a, sizeof(a));
@@ -370,9 +383,181 @@ void usage_print_report(FILE *f, const struct usage_report *r, bool json)
 	fprintf(f, "File system:  %s free of %s\n", a, b);
 	format_size(r->max_use, a, sizeof(a));
 	format_size(r->keep_free, b, sizeof(b));
+	/* MaxUse bounds what mortem stores, as the vacuum counts it: not the others' files. */
 	fprintf(f, "Limits:       MaxUse=%s%s, KeepFree=%s%s\n", r->max_use ? a : "none",
-		r->max_use && t->total > r->max_use ? " (over)" : "", r->keep_free ? b : "none",
+		r->max_use && t->total - t->other.bytes > r->max_use ? " (over)" : "", r->keep_free ? b : "none",
 		r->keep_free && r->fs_free < r->keep_free ? " (under)" : "");
 	(void)usage_print_table(f, r->by_exe, r->n_exe, false, false);
 	(void)usage_print_table(f, r->by_signature, r->n_signature, true, false);
+}
+
+static int usage_cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A regular file named <id>.core.zst, .mini or .json whose id is indexed, or
+ * whose collector is at work (its files come before its index row). */
+static bool usage_accounted(const char *name, const char *spool_dir, char *const *ids, size_t n_ids)
+{
+	static const char *const sfx[] = { ".core.zst", ".mini", ".json" };
+	int k = usage_kind_of(name);
+	char id[STORE_ID_MAX + 1];
+
+	if (k < 0 || k >= (int)ARRAY_SIZE(sfx))
+		return false;
+	size_t n = strlen(name) - strlen(sfx[k]);
+	if (n == 0 || n > STORE_ID_MAX)
+		return false;
+	memcpy(id, name, n);
+	id[n] = '\0';
+	if (!store_id_valid(id))
+		return false;
+	const char *key = id;
+	if (n_ids > 0 && bsearch(&key, ids, n_ids, sizeof(*ids), usage_cmp_str))
+		return true;
+	_cleanup_free_ char *lock = spool_dir ? store_path(spool_dir, id, ".lock") : NULL;
+	return lock && access(lock, F_OK) == 0;
+}
+
+int usage_foreign_scan(const char *dir, const char *spool_dir, char *const *ids, size_t n_ids,
+		       struct usage_foreign *out)
+{
+	struct usage_foreign fo = { 0 };
+	struct dirent *de;
+	struct stat sb;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		const char *name = de->d_name;
+		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+			continue;
+		if (fstatat(dirfd(d), name, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT) /* deleted meanwhile */
+				continue;
+			sb.st_mode = 0;
+		}
+		bool reg = S_ISREG(sb.st_mode);
+		if (reg && usage_accounted(name, spool_dir, ids, n_ids))
+			continue;
+		fo.files++;
+		if (reg) {
+			fo.bytes += (uint64_t)sb.st_size;
+			fo.records += usage_kind_of(name) == 2;
+		}
+		if (fo.n_names < USAGE_FOREIGN_NAMES && (fo.names[fo.n_names] = strdup(name)))
+			fo.n_names++;
+	}
+	closedir(d);
+	*out = fo;
+	return 0;
+}
+
+void usage_foreign_free(struct usage_foreign *f)
+{
+	for (size_t i = 0; i < f->n_names; i++)
+		free(f->names[i]);
+	memset(f, 0, sizeof(*f));
+}
+
+static json_object *usage_vacuum_json(const struct usage_vacuum *v, size_t cores, size_t records, uint64_t bytes)
+{
+	json_object *o = json_object_new_object(), *del = json_object_new_array(), *tot = json_object_new_object();
+	char name[1024];
+
+	for (size_t i = 0; i < v->n_del; i++) {
+		json_object *e = json_object_new_object();
+		json_object_object_add(e, "id", usage_json_str(v->del[i].id));
+		json_object_object_add(e, "what", json_object_new_string(v->del[i].core_only ? "core" : "record"));
+		json_object_object_add(e, "reason", usage_json_str(v->del[i].reason));
+		json_object_object_add(e, "bytes", usage_json_u64(v->del[i].bytes));
+		json_object_array_add(del, e);
+	}
+	json_object_object_add(tot, "cores", usage_json_u64(cores));
+	json_object_object_add(tot, "records", usage_json_u64(records));
+	json_object_object_add(tot, "bytes", usage_json_u64(bytes));
+	json_object_object_add(o, "dry_run", json_object_new_boolean(v->dry_run));
+	json_object_object_add(o, "deleted", del);
+	json_object_object_add(o, "totals", tot);
+	json_object_object_add(o, "lost", json_object_new_int(v->lost));
+	json_object_object_add(o, "over_limits", json_object_new_boolean(v->over));
+	json_object_object_add(o, "max_use", usage_json_u64(v->max_use));
+	json_object_object_add(o, "keep_free", usage_json_u64(v->keep_free));
+	if (v->foreign) {
+		json_object *u = json_object_new_object(), *names = json_object_new_array();
+		for (size_t i = 0; i < v->foreign->n_names; i++) {
+			/* Names are bytes from anyone: valid UTF-8 without control characters. */
+			usage_truncate(v->foreign->names[i], sizeof(name) / 4, name, sizeof(name));
+			json_object_array_add(names, json_object_new_string(name));
+		}
+		json_object_object_add(u, "files", usage_json_u64(v->foreign->files));
+		json_object_object_add(u, "bytes", usage_json_u64(v->foreign->bytes));
+		json_object_object_add(u, "records", usage_json_u64(v->foreign->records));
+		json_object_object_add(u, "names", names);
+		json_object_object_add(o, "unaccounted", u);
+	} else {
+		json_object_object_add(o, "unaccounted", NULL);
+	}
+	return o;
+}
+
+/* What could not be accounted for: said, never deleted. */
+static void usage_print_foreign(FILE *f, const struct usage_foreign *fo)
+{
+	char h[16], name[1024];
+
+	if (!fo || fo->files == 0)
+		return;
+	format_size(fo->bytes, h, sizeof(h));
+	fprintf(f, "not accounted for: %zu file%s in the store directory (%s, %llu bytes) that no indexed crash "
+		   "owns, left alone and not counted against MaxUse:\n",
+		fo->files, fo->files == 1 ? "" : "s", h, (unsigned long long)fo->bytes);
+	for (size_t i = 0; i < fo->n_names; i++) {
+		usage_truncate(fo->names[i], 80, name, sizeof(name));
+		fprintf(f, "  %s\n", name);
+	}
+	if (fo->files > fo->n_names)
+		fprintf(f, "  ... and %zu more\n", fo->files - fo->n_names);
+	if (fo->records)
+		fprintf(f, "%zu of them named like records: 'mortem reindex' indexes those that are valid\n",
+			fo->records);
+}
+
+void usage_print_vacuum(FILE *f, const struct usage_vacuum *v, bool json)
+{
+	size_t cores = 0, records = 0;
+	uint64_t bytes = 0;
+	char a[16];
+
+	for (size_t i = 0; i < v->n_del; i++) {
+		cores += v->del[i].core_only;
+		records += !v->del[i].core_only;
+		bytes += v->del[i].bytes;
+	}
+	if (!v->dry_run)
+		bytes = v->freed;
+	if (json) {
+		usage_json_print(f, usage_vacuum_json(v, cores, records, bytes));
+		return;
+	}
+	if (v->lost > 0)
+		fprintf(f, "recorded %d crash%s as lost (%s collector or mortemd stopped before storing %s)\n", v->lost,
+			v->lost == 1 ? "" : "es", v->lost == 1 ? "its" : "their", v->lost == 1 ? "it" : "them");
+	if (v->n_del > 0)
+		fprintf(f, "%-6s %-40s %8s  %s\n", "DELETE", "ID", "SIZE", "REASON");
+	for (size_t i = 0; i < v->n_del; i++) {
+		format_size(v->del[i].bytes, a, sizeof(a));
+		fprintf(f, "%-6s %-40s %8s  %s\n", v->del[i].core_only ? "core" : "record", v->del[i].id, a,
+			v->del[i].reason);
+	}
+	format_size(bytes, a, sizeof(a));
+	if (v->n_del == 0)
+		fprintf(f, "nothing to delete\n");
+	else
+		fprintf(f, "%s %zu core%s and %zu whole record%s, %s %s (%llu bytes)\n",
+			v->dry_run ? "would delete" : "deleted", cores, cores == 1 ? "" : "s", records,
+			records == 1 ? "" : "s", v->dry_run ? "freeing" : "freed", a, (unsigned long long)bytes);
+	usage_print_foreign(f, v->foreign);
 }

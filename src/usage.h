@@ -1,5 +1,5 @@
-/* What the store takes and how its crashes group: `mortem disk-usage` and
- * `mortem list --group`. The grouping and the text helpers are pure (no I/O);
+/* What the store takes and how its crashes group: `mortem disk-usage`,
+ * `mortem list --group` and the report of `mortem vacuum`. The grouping and the text helpers are pure (no I/O);
  * usage_scan() and usage_file_bytes() measure the files on disk; the
  * usage_print_* functions write the tables and the JSON of those commands. */
 #pragma once
@@ -62,15 +62,20 @@ struct usage_totals {
 	struct usage_kind cores;   /* *.core.zst */
 	struct usage_kind minis;   /* *.mini */
 	struct usage_kind records; /* *.json */
-	struct usage_kind other;   /* anything else (left-overs) */
+	struct usage_kind other;   /* anything else: left-overs, someone else's files */
 	uint64_t total;
 };
 
 /* Which kind a file name of the store directory is: 0 core, 1 minicore,
  * 2 record, 3 other. */
 int usage_kind_of(const char *name);
-/* Sum the regular files of dir by kind. 0 or negative errno. */
+/* Sum the regular files of dir by kind (by name; hidden files are skipped).
+ * 0 or negative errno. */
 int usage_scan(const char *dir, struct usage_totals *out);
+/* The same, but a file that no crash accounts for (see usage_foreign_scan;
+ * ids sorted, not NULL) is "other" whatever its name, hidden ones included. */
+int usage_scan_accounted(const char *dir, const char *spool_dir, char *const *ids, size_t n_ids,
+			 struct usage_totals *out);
 /* Bytes of dir/<id><suffix>; 0 when missing. */
 uint64_t usage_file_bytes(const char *dir, const char *id, const char *suffix);
 
@@ -96,3 +101,42 @@ struct usage_report {
 	size_t n_signature;
 };
 void usage_print_report(FILE *f, const struct usage_report *r, bool json);
+
+/* Files of the store directory that no crash accounts for: anything but
+ * <id>.core.zst, <id>.mini and <id>.json of an indexed crash or of one being
+ * written (spool/<id>.lock exists). Someone else's files, or records the index
+ * lacks: the vacuum neither counts nor deletes them. */
+#define USAGE_FOREIGN_NAMES 10 /* names kept for the report; the rest are only counted */
+struct usage_foreign {
+	size_t files;          /* directory entries, of any type */
+	uint64_t bytes;        /* sizes of the regular files among them */
+	size_t records;        /* <id>.json files among them (a reindex may claim them) */
+	char *names[USAGE_FOREIGN_NAMES]; /* heap, the first ones in directory order */
+	size_t n_names;
+};
+/* ids: the indexed crashes, sorted by strcmp. 0 or negative errno. */
+int usage_foreign_scan(const char *dir, const char *spool_dir, char *const *ids, size_t n_ids,
+		       struct usage_foreign *out);
+void usage_foreign_free(struct usage_foreign *f);
+
+/* The report of `mortem vacuum`. Pointers not owned. */
+struct usage_deletion {
+	const char *id, *reason;
+	bool core_only;        /* the core only: the record and minicore stay */
+	uint64_t bytes;        /* what it frees */
+};
+struct usage_vacuum {
+	bool dry_run;
+	const struct usage_deletion *del;
+	size_t n_del;
+	uint64_t freed;        /* bytes actually freed (0 in a dry run) */
+	int lost;              /* crashes recorded as lost first (pending_recover) */
+	bool over;             /* the store stays over its limits */
+	uint64_t max_use, keep_free;          /* effective limits; 0 = none */
+	const struct usage_foreign *foreign;  /* may be NULL: not scanned */
+};
+/* Text: DELETE ID SIZE REASON lines and the totals, then what was not
+ * accounted for. JSON: {dry_run, deleted: [{id, what, reason, bytes}], totals:
+ * {cores, records, bytes}, lost, over_limits, max_use, keep_free,
+ * unaccounted: {files, bytes, records, names}}. */
+void usage_print_vacuum(FILE *f, const struct usage_vacuum *v, bool json);
