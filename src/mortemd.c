@@ -69,6 +69,7 @@ struct md_coredump_ack { uint32_t size, spare; uint64_t mask; };
 #define MD_CONN_MAX 1024          /* cores being drained or handed off at once */
 #define MD_DRAIN_SLICE (16u << 20) /* bytes per connection per loop turn: fairness */
 #define MD_HANDSHAKE_MS 2000      /* the kernel's request, or the hand-off message */
+#define MD_PROGRESS (64u << 10)   /* bytes that count as progress against StallTimeout */
 
 enum md_state {
 	MD_HANDOFF_MSG,  /* hand-off: waiting for the collector's message */
@@ -88,7 +89,7 @@ struct md_crash {
 	struct collect_capture cap;
 	bool captured;
 	int64_t t_start, t_progress, held_usec;
-	uint64_t bytes;
+	uint64_t bytes, bytes_at_progress;
 	int *chunks;
 	size_t n_chunks, cap_chunks, fill; /* fill: bytes used in the last chunk */
 	pid_t worker;        /* 0: queued or draining */
@@ -609,7 +610,13 @@ static void md_drain(struct md *d, struct md_crash *c)
 		c->fill += (size_t)n;
 		c->bytes += (uint64_t)n;
 		done += (size_t)n;
-		c->t_progress = now_usec();
+		/* A deadline on throughput, not on the total: a big core may take
+		 * long, but a trickle under MD_PROGRESS bytes per StallTimeout is
+		 * treated as stalled. */
+		if (c->bytes - c->bytes_at_progress >= MD_PROGRESS) {
+			c->bytes_at_progress = c->bytes;
+			c->t_progress = now_usec();
+		}
 	}
 }
 
