@@ -28,6 +28,12 @@
 				     * cannot hold a collector for minutes */
 #define INDEX_QUERY_SQL_MAX   1024  /* the SELECT we assemble from fixed fragments */
 
+/* The bytes one row accounts for: its core while it has one, its minicore and
+ * its record. P is "", "NEW." or "OLD.". */
+#define INDEX_ROW_BYTES(P) \
+	"(CASE WHEN " P "core_path IS NULL THEN 0 ELSE coalesce(" P "stored_size, 0) END" \
+	" + coalesce(" P "mini_size, 0) + coalesce(" P "record_size, 0))"
+
 /* Migrations: migrations[i] takes the schema from version i to i + 1. Add a
  * version by appending an entry and bumping INDEX_SCHEMA_VERSION. */
 static const char *const migrations[] = {
@@ -55,6 +61,18 @@ static const char *const migrations[] = {
 	"  id TEXT PRIMARY KEY, exe TEXT, unit TEXT, bytes INTEGER NOT NULL,"
 	"  time_usec INTEGER NOT NULL, pid INTEGER NOT NULL);"
 	"CREATE INDEX crashes_unit ON crashes(unit);",
+	/* 3 -> 4: a running total of the bytes the rows account for, kept by
+	 * triggers, so that an admission reads one row instead of summing the
+	 * table. REPLACE fires the delete trigger because index_open turns on
+	 * recursive_triggers. */
+	"CREATE TABLE totals (id INTEGER PRIMARY KEY CHECK (id = 1), bytes INTEGER NOT NULL, n INTEGER NOT NULL);"
+	"INSERT INTO totals SELECT 1, coalesce(sum(" INDEX_ROW_BYTES("") "), 0), count(*) FROM crashes;"
+	"CREATE TRIGGER crashes_total_ins AFTER INSERT ON crashes BEGIN"
+	"  UPDATE totals SET bytes = bytes + " INDEX_ROW_BYTES("NEW.") ", n = n + 1 WHERE id = 1; END;"
+	"CREATE TRIGGER crashes_total_del AFTER DELETE ON crashes BEGIN"
+	"  UPDATE totals SET bytes = bytes - " INDEX_ROW_BYTES("OLD.") ", n = n - 1 WHERE id = 1; END;"
+	"CREATE TRIGGER crashes_total_upd AFTER UPDATE ON crashes BEGIN"
+	"  UPDATE totals SET bytes = bytes - " INDEX_ROW_BYTES("OLD.") " + " INDEX_ROW_BYTES("NEW.") " WHERE id = 1; END;",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == INDEX_SCHEMA_VERSION,
 	       "one migration step per schema version");
@@ -274,6 +292,10 @@ int index_open(const char *path, sqlite3 **ret)
 	r = exec_retry(db, "PRAGMA synchronous = NORMAL");
 	if (r < 0)
 		goto fail;
+	/* INSERT OR REPLACE must run the delete trigger of the running total. */
+	r = exec_retry(db, "PRAGMA recursive_triggers = ON");
+	if (r < 0)
+		goto fail;
 	r = index_migrate(db);
 	if (r < 0)
 		goto fail;
@@ -414,15 +436,12 @@ int index_usage(sqlite3 *db, uint64_t *ret_bytes)
 
 	if (!db || !ret_bytes)
 		return -EINVAL;
-	rc = sqlite3_prepare_v2(db,
-				"SELECT total(CASE WHEN core_path IS NULL THEN 0 ELSE stored_size END"
-				" + mini_size + record_size) FROM crashes",
-				-1, &st, NULL);
+	rc = sqlite3_prepare_v2(db, "SELECT bytes FROM totals WHERE id = 1", -1, &st, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW)
-		return errno_from_sqlite(db, rc);
-	double v = sqlite3_column_double(st, 0);
+		return errno_from_sqlite(db, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc);
+	int64_t v = sqlite3_column_int64(st, 0);
 	*ret_bytes = v > 0 ? (uint64_t)v : 0;
 	return 0;
 }

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define INDEX_SCHEMA_VERSION 3
+#define INDEX_SCHEMA_VERSION 4
 
 struct index_row {
 	char *id;
@@ -54,7 +54,8 @@ void index_rows_free(struct index_row *rows, size_t n);
 /* 1 when a row was removed, 0 when there was none. */
 int index_delete(sqlite3 *db, const char *id);
 
-/* Bytes the indexed crashes take: cores still on disk, minicores, records. */
+/* Bytes the indexed crashes take: cores still on disk, minicores, records.
+ * A running total kept by triggers (schema 4): one row read, not a sum. */
 int index_usage(sqlite3 *db, uint64_t *ret_bytes);
 /* Times of the crashes of unit (or, when unit is NULL, of exe) at or after
  * since_usec whose core is still stored: the rate limit's window. */

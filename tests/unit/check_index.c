@@ -176,7 +176,7 @@ START_TEST(test_create)
 	fds_snapshot(before);
 	ck_assert_int_eq(index_open(dbpath, &db), 0);
 	ck_assert_int_eq(pragma_i64(db, "PRAGMA user_version"), INDEX_SCHEMA_VERSION);
-	ck_assert_int_eq(INDEX_SCHEMA_VERSION, 3);
+	ck_assert_int_eq(INDEX_SCHEMA_VERSION, 4);
 	mode = pragma_text(db, "PRAGMA journal_mode");
 	ck_assert_str_eq(mode, "wal");
 	ck_assert_int_eq(pragma_i64(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
@@ -447,6 +447,29 @@ START_TEST(test_usage_and_core_times)
 	ck_assert_uint_eq(n, 2);
 	free(t);
 	ck_assert_int_eq(index_core_times(db, NULL, NULL, 0, &t, &n), -EINVAL);
+	/* the running total follows replacements (a recompressed core), deletions
+	 * and a reindex, and always equals the sum over the rows */
+	{
+		json_object *r = make_record("u4", 400, 1, "c", "/b");
+		json_object *core = json_object_object_get(r, "core");
+		json_object_object_add(core, "stored_size", json_object_new_int64(300));
+		json_object_object_add(core, "path", json_object_new_string("/p"));
+		ck_assert_int_eq(index_insert(db, r, "/nonexistent"), 0);
+		json_object_put(r);
+	}
+	ck_assert_int_eq(index_usage(db, &used), 0);
+	ck_assert_uint_eq(used, 50 + 5 + 300);
+	ck_assert_int_eq(index_delete(db, "u1"), 1);
+	ck_assert_int_eq(index_usage(db, &used), 0);
+	ck_assert_uint_eq(used, 5 + 300);
+	{
+		sqlite3_stmt *q;
+		ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT total(CASE WHEN core_path IS NULL THEN 0 ELSE stored_size END"
+						    " + mini_size + record_size), count(*) FROM crashes", -1, &q, NULL), SQLITE_OK);
+		ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+		ck_assert_uint_eq((uint64_t)sqlite3_column_double(q, 0), used);
+		sqlite3_finalize(q);
+	}
 	index_close(db);
 }
 END_TEST
