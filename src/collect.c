@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "analyze.h"
@@ -663,6 +664,8 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, s
 	/* The pool's bytes are compressed: mortemd may reuse them. */
 	if (src->pool_fd >= 0)
 		(void)close(src->pool_fd);
+	if (src->pool_map)
+		(void)munmap(src->pool_map, src->pool_map_len);
 	out->held_usec = src->held_usec >= 0 ? src->held_usec : now_usec() - c.t0;
 
 	/* 4. After the release: finish, decide, publish. */

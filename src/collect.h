@@ -66,6 +66,10 @@ struct collect_source {
 	int fd;
 	int64_t held_usec;
 	int pool_fd;
+	/* mortemd's whole pool mapping, unmapped once the core is compressed: the
+	 * analysis child's address-space limit (MaxMemory=) must not count it. */
+	void *pool_map;
+	size_t pool_map_len;
 };
 
 struct collect_outcome {

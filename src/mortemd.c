@@ -524,7 +524,8 @@ static int md_start_worker(struct md *d, struct md_crash *c)
 			left -= iov[i].iov_len;
 		}
 		struct collect_source src = { .pre = iov, .n_pre = c->n_chunks, .fd = c->fd,
-					      .held_usec = c->held_usec, .pool_fd = pp[1] };
+					      .held_usec = c->held_usec, .pool_fd = pp[1],
+					      .pool_map = d->pool.base, .pool_map_len = d->pool.n * (size_t)POOL_CHUNK };
 		struct collect_outcome out;
 		int r = collect_run(&d->cfg, &c->args, &c->cap, &src, &out);
 		_exit(r < 0 ? 1 : 0);

@@ -7,7 +7,9 @@
 # finishes what is in flight.
 set -eu
 . "$(dirname "$0")/lib.sh"
-e2e_setup "$1" "[Daemon]" "PoolSize=256M" "StallTimeout=2s"
+# MaxMemory as small as the pool: the analysis child must not inherit the pool
+# in its address space (RLIMIT_AS), or it dies of the first allocation.
+e2e_setup "$1" "[Analysis]" "MaxMemory=256M" "[Daemon]" "PoolSize=256M" "StallTimeout=2s"
 build=$(cd "$1" && pwd)
 RUN=$E2E_DIR/run
 echo "SocketDirectory=$RUN" >> "$E2E_CONF"
@@ -60,6 +62,7 @@ check() {
 	e2e_jtrue "$j" '.core.size == .core.expected_size and .core.size > 0'
 	e2e_jtrue "$j" '.core.held_usec > 0'
 	e2e_jtrue "$j" '.proc.environ | type == "object"'
+	e2e_jeq "$j" .analysis.status ok
 	[ -z "$threads" ] || e2e_jeq "$j" .minicore.threads "$threads"
 	# the core restores to exactly the size the kernel wrote, as an ELF core
 	$MORTEM dump -o "$E2E_DIR/dump" "$p" >/dev/null || fail "$E2E_CTX: mortem dump failed"
