@@ -165,6 +165,8 @@ static json_object *collect_record(struct collect_ctx *c, const struct stream_re
 		if (n >= 1 && n <= 64)
 			signo = (int)n;
 	}
+	if (signo <= 0 && sr->signo > 0)
+		signo = sr->signo;
 	const char *sig = signal_name(signo);
 
 	format_rfc3339(c->t0, tbuf, sizeof(tbuf));

@@ -16,6 +16,19 @@ struct stream_state {
 	bool head_done;      /* parsed, or given up on */
 };
 
+/* The signal from the first NT_SIGINFO note ("SIGI"): the coredump socket's
+ * peer information does not carry it on every kernel. */
+static int stream_siginfo_note(void *userdata, const struct elfcore_note *n)
+{
+	int32_t signo;
+	if (n->type != 0x53494749 || strcmp(n->name, "CORE") != 0 || n->descsz < sizeof(signo))
+		return 0;
+	memcpy(&signo, n->desc, sizeof(signo));
+	if (signo >= 1 && signo <= 64)
+		*(int *)userdata = signo;
+	return 1;
+}
+
 /* Head complete: plan the minicore and give it the bytes read so far. */
 static int stream_head_complete(struct stream_state *s)
 {
@@ -26,6 +39,8 @@ static int stream_head_complete(struct stream_state *s)
 	s->head_done = true;
 	res->elf = true;
 	res->expected = elfcore_expected_size(s->head);
+	bool capped;
+	(void)elfcore_notes_foreach(s->head, s->head_len, stream_siginfo_note, &res->signo, &capped);
 	if (o->mini_fd < 0)
 		return 0;
 	r = minicore_new(o->mini_fd, o->mini_max, o->mini_stack_max, &s->mc);

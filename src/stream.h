@@ -33,6 +33,7 @@ struct stream_result {
 	bool elf;              /* a complete ELF core head was parsed */
 	bool too_large;        /* stopped at max_core_size */
 	const char *not_core;  /* static: why the input is not a usable ELF core, or NULL */
+	int signo;             /* si_signo of the first NT_SIGINFO note; 0 when none */
 	bool mini;             /* the minicore was written */
 	struct minicore_info mini_info;
 	const char *mini_error; /* static: why there is no minicore */
