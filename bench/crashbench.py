@@ -12,6 +12,15 @@ Subcommands
   storm   N crashers crash at the same CLOCK_MONOTONIC instant
   report  results .jsonl -> markdown (median [min-max], ratios, targets)
   storm-report  storm records -> the "Crash storm" section of BENCHMARKS.md
+  daemon-report run/storm records of bench/daemon.sh -> the "mortemd" section
+  notify-listen SOCK LOG   a stand-in for systemd's NOTIFY_SOCKET: logs what
+          mortemd sends (READY=1, STATUS=...) with a CLOCK_MONOTONIC stamp
+
+With --daemon-pid (mortemd, bench/daemon.sh) `run` and `storm` also sample the
+daemon and its workers (/proc/PID/status: RssAnon, RssFile, RssShmem) every
+--daemon-sample-ms, wait until the daemon has had no worker for --idle-quiet s
+after each crash set ("done"), and read the daemon's taken/inline/rejected
+counters from its STATUS lines (--notify-log) before and after.
 
 Timing (all CLOCK_MONOTONIC, from the crasher's "CRASH pid ns" line):
   held    until the harness's waitpid() on the crasher returns
@@ -175,12 +184,15 @@ def reap(pid, out, i):
 
 
 def poll_listed(cmd, want, poll, timeout, out):
-    """Run `cmd` (prints a JSON array) until it has >= want entries."""
+    """Run `cmd` (prints a JSON array) until it has >= want entries, not counting
+    crashes still being processed (`mortem list` shows those with core.status
+    "pending" since the pending notes; they have no record yet)."""
     t_end = time.monotonic() + timeout
     while time.monotonic() < t_end:
         try:
             p = subprocess.run(cmd, shell=True, capture_output=True, timeout=30)
-            if p.returncode == 0 and len(json.loads(p.stdout or b"[]")) >= want:
+            rows = json.loads(p.stdout or b"[]") if p.returncode == 0 else []
+            if sum(1 for r in rows if ((r.get("core") or {}).get("status")) != "pending") >= want:
                 out["t"] = time.monotonic_ns()
                 return
         except (ValueError, subprocess.TimeoutExpired):
@@ -202,6 +214,7 @@ def one_crash_set(args, n, lead_s):
         ln = p.stdout.readline().decode().split()
         crash_ts.append(int(ln[2]) if len(ln) == 3 and ln[0] == "CRASH" else None)
         p.stdout.close()
+    args.crash_pids = [p.pid for p in procs]
     for t in ths:
         t.join()
     for p in procs:
@@ -239,8 +252,13 @@ def drain_bytes():
 
 
 def base_rec(args, kind):
-    return dict(type=kind, label=args.label, handler=args.handler, pipe_limit=args.pipe_limit,
-                size_mib=args.size, threads=args.threads, mode=args.mode, crash=args.kind)
+    rec = dict(type=kind, label=args.label, handler=args.handler, pipe_limit=args.pipe_limit,
+               size_mib=args.size, threads=args.threads, mode=args.mode, crash=args.kind)
+    if args.phase is not None:
+        rec["phase"] = args.phase
+    if args.daemon_label is not None:
+        rec["daemon"] = args.daemon_label
+    return rec
 
 
 def emit(args, rec):
@@ -274,13 +292,20 @@ def prepare(args):
 def cmd_run(args):
     for i in range(args.runs):
         prepare(args)
+        dm = daemon_begin(args)
         cts, reaped, lt, listed = one_crash_set(args, 1, 0)
         t0, (t_reap, st) = cts[0], reaped[0]
         rec = base_rec(args, "run")
-        rec.update(run=i, held_ms=(t_reap - t0) / 1e6,
+        rec.update(run=i, round=args.round, held_ms=(t_reap - t0) / 1e6,
                    signal=os.WTERMSIG(st) if os.WIFSIGNALED(st) else None, wcoredump=bool(os.WCOREDUMP(st)))
         rec.update(finish_set(args, t0, lt, listed, args.expect, 0))
+        if dm:
+            rec.update(daemon_end(args, dm, t0))
+        if args.list_cmd:
+            rec.update(list_census(args.list_cmd, args.crash_pids))
         emit(args, rec)
+        if dm and not rec["md_alive"]:
+            sys.exit("crashbench: mortemd (pid %d) died during the run" % args.daemon_pid)
 
 
 class RssSampler(threading.Thread):
@@ -331,7 +356,192 @@ class RssSampler(threading.Thread):
                     rss_sample_ms=self.period * 1e3, rss_sample_exe=self.exe)
 
 
-def list_census(cmd):
+def proc_rss_kb(pid):
+    """RssAnon, RssFile, RssShmem of /proc/PID/status in KiB, or None (gone)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            txt = f.read()
+    except OSError:
+        return None
+    v = dict(RssAnon=0, RssFile=0, RssShmem=0)
+    for ln in txt.splitlines():
+        k, _, rest = ln.partition(":")
+        if k in v:
+            v[k] = int(rest.split()[0])
+    return v
+
+
+def proc_children(pid):
+    out = []
+    try:
+        for t in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/children" % (pid, t)) as f:
+                out += [int(x) for x in f.read().split()]
+    except OSError:
+        pass
+    return out
+
+
+class DaemonSampler(threading.Thread):
+    """Every `period` s: mortemd's own RssAnon, RssFile, RssShmem (the pool is
+    its shared anonymous mapping, so RssShmem; "outside the pool" is RssAnon +
+    RssFile), each worker's (its direct children, forks: the same split; a
+    worker's RssShmem is the part of the pool it has touched), and below them
+    the workers' own children (the analysis sandbox). Peaks are of samples: a
+    spike shorter than the period can be missed. Also remembers when it last
+    saw a worker, to tell when the daemon has finished the crash set."""
+
+    def __init__(self, pid, period):
+        super().__init__(daemon=True)
+        self.pid, self.period = pid, period
+        self.stop_ev = threading.Event()
+        self.alive = True
+        self.first = None                      # the daemon before the crash set
+        self.d_af = self.d_anon = self.d_file = 0
+        self.d_shm_min = self.d_shm_max = None
+        self.w_af = self.w_anon = self.w_shm = self.w_sum = self.w_n = 0
+        self.sub_af = 0
+        self.samples = 0
+        self.last_ns = self.last_child_ns = 0
+        self.saw_child = False
+
+    def sample(self):
+        d = proc_rss_kb(self.pid)
+        now = time.monotonic_ns()
+        if d is None:
+            self.alive = False
+            return
+        if self.first is None:
+            self.first = d
+        self.d_anon = max(self.d_anon, d["RssAnon"])
+        self.d_file = max(self.d_file, d["RssFile"])
+        self.d_af = max(self.d_af, d["RssAnon"] + d["RssFile"])
+        sh = d["RssShmem"]
+        self.d_shm_min = sh if self.d_shm_min is None else min(self.d_shm_min, sh)
+        self.d_shm_max = sh if self.d_shm_max is None else max(self.d_shm_max, sh)
+        kids = proc_children(self.pid)
+        tot = n = 0
+        for k in kids:
+            w = proc_rss_kb(k)
+            if w is None:
+                continue
+            n += 1
+            af = w["RssAnon"] + w["RssFile"]
+            tot += af
+            self.w_af = max(self.w_af, af)
+            self.w_anon = max(self.w_anon, w["RssAnon"])
+            self.w_shm = max(self.w_shm, w["RssShmem"])
+            todo = proc_children(k)
+            while todo:
+                g = todo.pop()
+                r = proc_rss_kb(g)
+                if r is not None:
+                    self.sub_af = max(self.sub_af, r["RssAnon"] + r["RssFile"])
+                    todo += proc_children(g)
+        self.w_sum = max(self.w_sum, tot)
+        self.w_n = max(self.w_n, n)
+        if kids:
+            self.last_child_ns = now
+            self.saw_child = True
+        self.last_ns = now
+        self.samples += 1
+
+    def run(self):
+        while not self.stop_ev.is_set() and self.alive:
+            self.sample()
+            self.stop_ev.wait(self.period)
+
+    def wait_idle(self, quiet, timeout):
+        """Until no worker has been seen for `quiet` s (counted from now at the
+        earliest): the CLOCK_MONOTONIC ns of the last sample that saw one, or
+        None (none seen, or still busy after `timeout` s, or the daemon died)."""
+        since = time.monotonic_ns()
+        t_end = time.monotonic() + timeout
+        while time.monotonic() < t_end and self.alive:
+            if self.last_ns - max(self.last_child_ns, since) >= quiet * 1e9:
+                return self.last_child_ns if self.saw_child else None
+            time.sleep(0.02)
+        return None
+
+    def result(self):
+        self.stop_ev.set()
+        self.join()
+        kib = lambda v: v / 1024 if v is not None else None
+        f = self.first or {}
+        return dict(md_alive=self.alive, md_samples=self.samples, md_sample_ms=self.period * 1e3,
+                    md_idle_anon_file_mb=kib(f.get("RssAnon", 0) + f.get("RssFile", 0)) if f else None,
+                    md_anon_file_mb=kib(self.d_af), md_anon_mb=kib(self.d_anon), md_file_mb=kib(self.d_file),
+                    md_shmem_min_mb=kib(self.d_shm_min), md_shmem_max_mb=kib(self.d_shm_max),
+                    worker_anon_file_mb=kib(self.w_af), worker_anon_mb=kib(self.w_anon),
+                    worker_shmem_mb=kib(self.w_shm), workers_sum_mb=kib(self.w_sum), workers_n=self.w_n,
+                    worker_child_anon_file_mb=kib(self.sub_af))
+
+
+STATUS_RE = None
+
+
+def notify_status(path, after_ns=None, wait_s=3.0):
+    """The last STATUS= line mortemd sent (bench notify-listen log) as a dict;
+    with after_ns, wait up to wait_s for one stamped later that says the daemon
+    is idle (0 receiving, 0 queued, 0 working)."""
+    import re
+    global STATUS_RE
+    if STATUS_RE is None:
+        STATUS_RE = re.compile(r"STATUS=(?:stopping: )?(\d+) receiving, (\d+) queued, (\d+) working; "
+                               r"pool (\d+)/(\d+) MiB free; (\d+) taken, (\d+) inline, (\d+) rejected")
+    if not path:
+        return None
+    t_end = time.monotonic() + (wait_s if after_ns else 0)
+    while True:
+        last = None
+        try:
+            with open(path) as f:
+                for ln in f:
+                    ts, _, payload = ln.partition(" ")
+                    m = STATUS_RE.search(payload)
+                    if m:
+                        v = [int(x) for x in m.groups()]
+                        last = dict(ts=int(ts), receiving=v[0], queued=v[1], working=v[2], pool_free_mib=v[3],
+                                    pool_mib=v[4], taken=v[5], inline=v[6], rejected=v[7])
+        except (OSError, ValueError):
+            pass
+        if not after_ns:
+            return last
+        if last and last["ts"] > after_ns and not (last["receiving"] or last["queued"] or last["working"]):
+            return last
+        if time.monotonic() >= t_end:
+            if last:
+                last["stale"] = True
+            return last
+        time.sleep(0.1)
+
+
+def daemon_begin(args):
+    """Before a crash set: start sampling mortemd; its counters now."""
+    if not args.daemon_pid:
+        return None
+    if proc_rss_kb(args.daemon_pid) is None:
+        sys.exit("crashbench: mortemd (pid %d) is not running" % args.daemon_pid)
+    s = DaemonSampler(args.daemon_pid, args.daemon_sample_ms / 1e3)
+    s.start()
+    return s, notify_status(args.notify_log)
+
+
+def daemon_end(args, dm, t0):
+    """After a crash set: wait until mortemd is idle; samples and counters."""
+    s, st0 = dm
+    idle = s.wait_idle(args.idle_quiet, args.timeout)
+    st1 = notify_status(args.notify_log, after_ns=max(idle or 0, s.last_child_ns) or time.monotonic_ns())
+    rec = s.result()
+    rec.update(md_done_ms=(idle - t0) / 1e6 if idle else None, md_idle=idle is not None)
+    if st0 and st1:
+        rec.update(md_taken=st1["taken"] - st0["taken"], md_inline=st1["inline"] - st0["inline"],
+                   md_rejected=st1["rejected"] - st0["rejected"], md_pool_mib=st1["pool_mib"],
+                   md_pool_free_mib=st1["pool_free_mib"], md_status_stale=bool(st1.get("stale")))
+    return rec
+
+
+def list_census(cmd, pids=None):
     """After the storm: how many records the list command shows, by core.status."""
     try:
         p = subprocess.run(cmd, shell=True, capture_output=True, timeout=60)
@@ -350,13 +560,46 @@ def list_census(cmd):
             # the rate-limit reason names the executable and a count: keep its kind
             key = why.split(":")[0] if why.startswith("rate limit") else why[:60]
             reasons[key] = reasons.get(key, 0) + 1
-    return dict(n_listed=len(rows), n_listed_pids=len(set(r.get("pid") for r in rows)),
-                core_status=status, core_reasons=reasons)
+    out = dict(n_listed=len(rows), n_listed_pids=len(set(r.get("pid") for r in rows)),
+               core_status=status, core_reasons=reasons)
+    if pids is not None:
+        # mortemd: the crashers' own records, how they came (collector.mode) and in what final form
+        ours = [r for r in rows if r.get("pid") in set(pids)]
+        modes, levels, held, an_rss, an_ms, an_st = {}, {}, [], [], [], {}
+        for r in ours:
+            c = r.get("core") or {}
+            a = r.get("analysis") or {}
+            st = a.get("status", "none")
+            if st != "ok" and a.get("error"):
+                st = "%s (%s)" % (st, a["error"])
+            an_st[st] = an_st.get(st, 0) + 1
+            if a.get("max_rss_kib") is not None:
+                an_rss.append(a["max_rss_kib"] / 1024)
+            if a.get("duration_ms") is not None:
+                an_ms.append(a["duration_ms"])
+            m = (r.get("collector") or {}).get("mode", "?")
+            modes[m] = modes.get(m, 0) + 1
+            lv = str(c.get("level"))
+            levels[lv] = levels.get(lv, 0) + 1
+            if c.get("held_usec") is not None:
+                held.append(c["held_usec"])
+        out.update(n_ours=len(ours), n_ours_pids=len(set(r.get("pid") for r in ours)),
+                   n_ours_stored=sum(1 for r in ours if (r.get("core") or {}).get("status") == "stored"),
+                   n_ours_whole=sum(1 for r in ours if (r.get("core") or {}).get("size") and
+                                    (r.get("core") or {}).get("size") == (r.get("core") or {}).get("expected_size")),
+                   collector_modes=modes, core_levels=levels,
+                   rec_held_ms_max=max(held) / 1e3 if held else None,
+                   rec_held_ms_median=statistics.median(held) / 1e3 if held else None,
+                   analysis_status=an_st,
+                   analysis_rss_max_mb=max(an_rss) if an_rss else None,
+                   analysis_ms_max=max(an_ms) if an_ms else None)
+    return out
 
 
 def cmd_storm(args):
     for i in range(args.runs):
         prepare(args)
+        dm = daemon_begin(args)
         sampler = None
         if args.sample_exe:
             sampler = RssSampler(args.sample_exe, args.sample_ms / 1e3)
@@ -376,9 +619,13 @@ def cmd_storm(args):
         recs = hwrap_records()
         rec.update(round=args.round, lead_s=args.lead,
                    rss_sum_mb=sum(r["maxrss_kb"] for r in recs) / 1024 if recs else None)
+        if dm:
+            rec.update(daemon_end(args, dm, t0))
         if args.list_cmd:
-            rec.update(list_census(args.list_cmd))
+            rec.update(list_census(args.list_cmd, args.crash_pids))
         emit(args, rec)
+        if dm and not rec["md_alive"]:
+            sys.exit("crashbench: mortemd (pid %d) died during the storm" % args.daemon_pid)
 
 
 # ---------------------------------------------------------------- report
@@ -642,20 +889,303 @@ def cmd_storm_report(args):
     if not args.splice:
         sys.stdout.write(text)
         return
-    # Replace the "## Crash storm" section (up to the next "## " heading) or append it.
+    splice_section(args.splice, "## Crash storm", text)
+
+
+def splice_section(path, heading, text):
+    """Replace the section `heading` of the file (up to the next "## " heading) with
+    text, or append text when the file has no such section."""
     try:
-        old = open(args.splice).read().splitlines(keepends=True)
+        old = open(path).read().splitlines(keepends=True)
     except FileNotFoundError:
         old = []
-    start = next((i for i, ln in enumerate(old) if ln.rstrip() == "## Crash storm"), None)
+    start = next((i for i, ln in enumerate(old) if ln.rstrip() == heading), None)
     if start is None:
         body = "".join(old).rstrip("\n")
         new = (body + "\n\n" if body else "") + text
     else:
         end = next((i for i in range(start + 1, len(old)) if old[i].startswith("## ")), len(old))
         new = "".join(old[:start]) + text + ("\n" + "".join(old[end:]) if end < len(old) else "")
-    with open(args.splice, "w") as fo:
+    with open(path, "w") as fo:
         fo.write(new)
+
+
+def cmd_notify_listen(args):
+    """Bind SOCK (AF_UNIX datagram, what sd_notify() sends to) and append each
+    message to LOG as "MONO_NS payload" (newlines in the payload become " | ")."""
+    import socket
+    try:
+        os.unlink(args.sock)
+    except FileNotFoundError:
+        pass
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(args.sock)
+    os.chmod(args.sock, 0o600)
+    signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
+    with open(args.log, "a") as f:
+        while True:
+            data = s.recv(65536)
+            f.write("%d %s\n" % (time.monotonic_ns(), data.decode(errors="replace").strip().replace("\n", " | ")))
+            f.flush()
+
+
+def cmd_daemon_report(args):
+    """The "mortemd" section of BENCHMARKS.md from bench/daemon.sh's records."""
+    rs = [json.loads(ln) for path in args.files for ln in open(path) if ln.strip()]
+    held = [r for r in rs if r["type"] == "run" and r.get("phase") == "held"]
+    storms = [r for r in rs if r["type"] == "storm"]
+    if not held and not storms:
+        sys.exit("daemon-report: no records")
+    out = []
+    w = out.append
+
+    def s(ms):
+        return "%.2f" % (ms / 1e3) if ms is not None else "—"
+
+    def mb(v, nd=0):
+        return ("%%.%df" % nd) % v if v is not None else "—"
+
+    def verdict(oks):
+        oks = [o for o in oks if o is not None]
+        return "—" if not oks else ("**met**" if all(oks) else "**missed**")
+
+    def pool_name(recs, default):
+        """The mortemd label and the pool it reported (STATUS), e.g. "PoolSize default (2048 MiB)"."""
+        dl = next((r.get("daemon") for r in recs if r.get("daemon")), default)
+        mib = next((r.get("md_pool_mib") for r in recs if r.get("md_pool_mib")), None)
+        return "%s (%d MiB)" % (dl, mib) if mib else dl
+
+    def an_check(what, recs):
+        """Not a target of the issue, a check: every record has its stack trace."""
+        tot = {}
+        for r in recs:
+            for k, v in (r.get("analysis_status") or {}).items():
+                tot[k] = tot.get(k, 0) + v
+        n_all = sum(r.get("n_ours") or 0 for r in recs)
+        return ("(check) %s: every record analysed (`analysis.status` ok)" % what,
+                ", ".join("%s %d" % kv for kv in sorted(tot.items())) or "—",
+                verdict([tot.get("ok", 0) == n_all] if tot else [None]))
+
+    def labels_of(recs):
+        ls = []
+        for r in recs:
+            if r["label"] not in ls:
+                ls.append(r["label"])
+        return ls
+
+    def recs_line(r):
+        if r.get("n_ours") is None:
+            return "—"
+        n = r.get("n", 1)
+        modes = ", ".join("%s %d" % kv for kv in sorted((r.get("collector_modes") or {}).items()))
+        lv = ", ".join("%s × %d" % kv for kv in sorted((r.get("core_levels") or {}).items()))
+        an = ", ".join("%s %d" % kv for kv in sorted((r.get("analysis_status") or {}).items()))
+        return "%d/%d stored, %d whole; mode: %s; level %s; analysis: %s" % (
+            r.get("n_ours_stored", 0), n, r.get("n_ours_whole", 0), modes or "—", lv or "—", an or "—")
+
+    w("## mortemd\n")
+    w("Generated by `bench/run.sh BUILD daemon` (bench/daemon.sh: `crashbench.py run|storm "
+      "--daemon-pid` + `daemon-report`); a separate run from the tables above.\n")
+    w("- command: `%s`" % args.cmdline)
+    w("- date: %s" % (args.date or datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %z")))
+    w("- machine: %d CPUs (nproc), %.1f GiB RAM, kernel %s, %s" % (
+        os.cpu_count(), os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30,
+        platform.release(), args.machine or platform.machine()))
+    for note in args.note or []:
+        w("- %s" % note)
+    w("")
+    w("- **held**: crash → the crasher's parent's `waitpid()` returns, as in the tables above; "
+      "**/ floor**: median over the median of `drain` in this run; **per round**: the range of "
+      "the ratio to the floor of the same round")
+    w("- **listed**: crash → `mortem list --json` shows it (polled every 20 ms from the reap); "
+      "**done**: crash → mortemd has no worker left (sampled; the last sample that saw one), "
+      "or for the collector alone its exit (hwrap); **hand-off**: crash → mortem-collect "
+      "exits after handing the pipe over (hwrap; mortemd keeps the pipe, so the process "
+      "stays held until mortemd has read it all)")
+    w("- **records**: the crashers' own records in `mortem list --json` once mortemd is idle: "
+      "`core.status` stored, **whole** = `core.size` = `core.expected_size`, `collector.mode`, "
+      "`core.level` (3 = recompressed after the release)")
+    w("- **taken / inline**: mortemd's own counters (its `STATUS=` line, sent to a stand-in "
+      "NOTIFY_SOCKET), the difference over the configuration: cores taken into the pool / "
+      "compressed inline because the pool was full (the process waits)")
+    w("- **memory**: `/proc/PID/status` of mortemd and of its workers (its children; their "
+      "own children, the analysis sandbox, apart), sampled every %.0f ms during every "
+      "configuration: **outside the pool** = RssAnon + RssFile; the pool is RssShmem\n"
+      % ((held or storms)[0].get("md_sample_ms") or 50))
+
+    targets = []   # (target, measured, verdict)
+
+    # ---- held time
+    if held:
+        floor = {r["round"]: r for r in held if r["label"] == "drain"}
+        f_med = med([r["held_ms"] for r in floor.values()])
+        nr = len(floor)
+        w("### Held time: %d MiB mixed crash, %d round%s\n" % (held[0]["size_mib"], nr, "" if nr == 1 else "s"))
+        w("Each round runs the configurations one after the other, the floor first, each "
+          "with its own lock, install and restore of core_pattern; mortemd is started "
+          "before the first round and idle before every crash (the next crash waits "
+          "until it has no worker).\n")
+        w("| configuration | n | held s | / floor | per round | listed s | done s | hand-off ms | records | "
+          "mortemd RssAnon+RssFile peak MiB | worker peak MiB |")
+        w("|---|---|---|---|---|---|---|---|---|---|---|")
+        for lab in labels_of(held):
+            g = [r for r in held if r["label"] == lab]
+            h = med([r["held_ms"] for r in g])
+            per = [r["held_ms"] / floor[r["round"]]["held_ms"] for r in g if r["round"] in floor]
+            done = [r.get("md_done_ms") for r in g] if any(r.get("md_done_ms") for r in g) else \
+                ([r.get("done_ms") for r in g] if lab != "drain" else [])
+            handoff = [r.get("done_ms") for r in g] if any(r.get("md_done_ms") for r in g) and \
+                any(r.get("n_hrec") for r in g) else []
+            stored = sum(r.get("n_ours_stored", 0) for r in g)
+            modes, ans = {}, {}
+            for r in g:
+                for k, v in (r.get("collector_modes") or {}).items():
+                    modes[k] = modes.get(k, 0) + v
+                for k, v in (r.get("analysis_status") or {}).items():
+                    ans[k] = ans.get(k, 0) + v
+            recs = "—" if lab == "drain" or all(r.get("n_ours") is None for r in g) else "%d/%d stored; mode %s; analysis %s" % (
+                stored, len(g), ", ".join("%s %d" % kv for kv in sorted(modes.items())) or "?",
+                ", ".join("%s %d" % kv for kv in sorted(ans.items())) or "?")
+            w("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                lab, len(g), fmt([r["held_ms"] for r in g], 1e-3), ratio(h, f_med),
+                ("%.2f–%.2f×" % (min(per), max(per))) if per and lab != "drain" else "—",
+                fmt([r.get("listed_ms") for r in g], 1e-3), fmt(done, 1e-3) if done else "—",
+                fmt(handoff, 1, 1) if handoff else "—", recs,
+                mb(max([r["md_anon_file_mb"] for r in g if r.get("md_anon_file_mb") is not None], default=None), 1),
+                mb(max([r["worker_anon_file_mb"] for r in g if r.get("worker_anon_file_mb")], default=None), 1)))
+        w("")
+        for lab, name in (("socket", "“@@” (socket)"), ("handoff", "pipe with hand-off")):
+            g = [r for r in held if r["label"] == lab]
+            if not g:
+                continue
+            h = med([r["held_ms"] for r in g])
+            targets.append(("held, %d MiB mixed, %s ≤ 1.2 × floor (medians, same run)" % (g[0]["size_mib"], name),
+                            "%s / %s s = %s" % (s(h), s(f_med), ratio(h, f_med)),
+                            verdict([h <= 1.2 * f_med if h and f_med else None])))
+            ok = [r.get("n_ours_stored") == 1 and (r.get("collector_modes") or {}).get(lab) == 1 for r in g]
+            targets.append(("%s: every crash stored, by mortemd (`collector.mode` %s)" % (name, lab),
+                            "%d/%d" % (sum(ok), len(g)), verdict(ok)))
+            targets.append(an_check("%s, %d MiB" % (name, g[0]["size_mib"]), g))
+
+    # ---- storms
+    if storms:
+        phases = []
+        for r in storms:
+            if r.get("phase") not in phases:
+                phases.append(r.get("phase"))
+        n, size = storms[0]["n"], storms[0]["size_mib"]
+        w("### Storm: %d × %d MiB mixed crashing at the same instant\n" % (n, size))
+        w("%d crashers (`crasher -s %d -t 4 -m mixed -k segv`, one seed each) crash at the same "
+          "CLOCK_MONOTONIC instant, %.0f s after they are spawned. Per PoolSize, one mortemd "
+          "runs all its rounds; in each round the floor (`drain`, pipe, core_pipe_limit 0) runs "
+          "first and every row is paired with the floor of **its own round**. A raw core is "
+          "%.1f MiB here, so %d of them are %.2f GiB.\n" % (
+              n, size, storms[0].get("lead_s") or 6,
+              (storms[0].get("core_bytes") or 0) / n / 2**20 if storms[0].get("core_bytes") else 0,
+              n, (storms[0].get("core_bytes") or 0) / 2**30))
+        w("| PoolSize | round | configuration | crash spread ms | all released s | / floor | held median / max s | "
+          "taken / inline | records | all listed s | all done s | mortemd RssAnon+RssFile peak MiB | "
+          "worker peak / Σ at once MiB (workers) |")
+        w("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for ph in phases:
+            g = [r for r in storms if r.get("phase") == ph]
+            floor = {r["round"]: r for r in g if r["label"] == "drain"}
+            pname = pool_name(g, ph)
+            for r in sorted(g, key=lambda r: (r["round"], r["label"] != "drain")):
+                f = floor.get(r["round"])
+                isd = r["label"] != "drain"
+                w("| %s | %d | %s | %.1f | %s | %s | %s / %s | %s | %s | %s | %s | %s | %s |" % (
+                    pname, r["round"], r["label"], r["crash_spread_ms"], s(r["all_reaped_ms"]),
+                    ratio(r["all_reaped_ms"], f["all_reaped_ms"]) if f and isd else ("1.00×" if not isd else "—"),
+                    s(r["held_ms_median"]), s(r["held_ms_max"]),
+                    "%s / %s" % (r.get("md_taken", "—"), r.get("md_inline", "—")) if isd else "—",
+                    recs_line(r) if isd else "—",
+                    s(r.get("listed_ms")) if isd else "—",
+                    s(r.get("md_done_ms") if r.get("md_done_ms") is not None else r.get("done_ms")),
+                    mb(r.get("md_anon_file_mb"), 1) if isd else "—",
+                    "%s / %s (%s)" % (mb(r.get("worker_anon_file_mb"), 1), mb(r.get("workers_sum_mb")),
+                                      r.get("workers_n", "—")) if isd else "—"))
+        w("")
+        for ph in phases:
+            g = [r for r in storms if r.get("phase") == ph]
+            floor = {r["round"]: r for r in g if r["label"] == "drain"}
+            pool = pool_name(g, ph)
+            for lab in [l for l in labels_of(g) if l in ("socket", "handoff")]:
+                m = [r for r in g if r["label"] == lab]
+                ok = [r.get("n_ours") == n and r.get("n_ours_pids") == n and r.get("n_ours_stored") == n
+                      and r.get("n_ours_whole") == n and r.get("wcoredump") == n and not r.get("md_rejected")
+                      for r in m]
+                targets.append(("storm, %s, %s: all %d kept (`core.status` stored, whole)" % (pool, lab, n),
+                                "; ".join("round %d: %s/%d stored, %s whole, %s/%d WCOREDUMP, %s rejected" % (
+                                    r["round"], r.get("n_ours_stored"), n, r.get("n_ours_whole"),
+                                    r.get("wcoredump"), n, r.get("md_rejected", "?")) for r in m), verdict(ok)))
+                targets.append(an_check("storm, %s, %s" % (pool, lab), m))
+                rel = [(r, floor.get(r["round"])) for r in m]
+                targets.append(("storm, %s, %s: all released ≤ 1.5 × floor, same round" % (pool, lab),
+                                "; ".join("round %d: %s / %s s = %s (%s inline)" % (
+                                    r["round"], s(r["all_reaped_ms"]), s(f["all_reaped_ms"]) if f else "—",
+                                    ratio(r["all_reaped_ms"], f["all_reaped_ms"]) if f else "—",
+                                    r.get("md_inline", "?")) for r, f in rel),
+                                verdict([r["all_reaped_ms"] <= 1.5 * f["all_reaped_ms"] if f else None
+                                         for r, f in rel])))
+
+    # ---- memory, per mortemd (all its configurations)
+    md = [r for r in held + storms if r.get("daemon") and r.get("md_samples")]
+    if md:
+        w("### Memory of mortemd and its workers\n")
+        w("Over every sample of every configuration that mortemd served. **outside the pool** = "
+          "RssAnon + RssFile; **idle** = the first sample of a configuration (before its crash); "
+          "a worker is a fork of mortemd, so its RssAnon includes the pages it still shares "
+          "with mortemd, and its RssShmem is the part of the pool it has read. The analysis "
+          "child (a fork of the worker, milliseconds here) is too short for the sampling: its "
+          "peak is the record's `analysis.max_rss_kib` (`wait4()`), the largest of the crashes.\n")
+        w("| mortemd | samples | pool (STATUS) MiB | RssShmem min–max MiB | outside the pool: idle → peak MiB "
+          "(RssAnon / RssFile peaks) | worker peak MiB (RssAnon peak) | Σ workers at once, peak MiB "
+          "(most workers at once) | worker's pool pages, peak MiB | analysis child peak MiB (record) |")
+        w("|---|---|---|---|---|---|---|---|---|")
+        dls = []
+        for r in md:
+            if r["daemon"] not in dls:
+                dls.append(r["daemon"])
+        for dl in dls:
+            g = [r for r in md if r["daemon"] == dl]
+            mx = lambda k: max([r[k] for r in g if r.get(k) is not None], default=None)
+            mn = lambda k: min([r[k] for r in g if r.get(k) is not None], default=None)
+            pool = next((r.get("md_pool_mib") for r in g if r.get("md_pool_mib")), None)
+            w("| %s | %d | %s | %s–%s | %s → %s (%s / %s) | %s (%s) | %s (%s) | %s | %s |" % (
+                dl, sum(r["md_samples"] for r in g), pool if pool else "—",
+                mb(mn("md_shmem_min_mb"), 1), mb(mx("md_shmem_max_mb"), 1),
+                mb(mn("md_idle_anon_file_mb"), 1), mb(mx("md_anon_file_mb"), 1), mb(mx("md_anon_mb"), 1),
+                mb(mx("md_file_mb"), 1), mb(mx("worker_anon_file_mb"), 1), mb(mx("worker_anon_mb"), 1),
+                mb(mx("workers_sum_mb")), mx("workers_n"), mb(mx("worker_shmem_mb")),
+                mb(mx("analysis_rss_max_mb"), 1)))
+            targets.append(("mortemd (%s) outside the pool ≤ 64 MiB (peak of samples)" % dl,
+                            "%s MiB" % mb(mx("md_anon_file_mb"), 1),
+                            verdict([mx("md_anon_file_mb") <= 64 if mx("md_anon_file_mb") is not None else None])))
+            targets.append(("mortemd (%s): a worker's peak ≤ 64 MiB (RssAnon + RssFile, peak of samples)" % dl,
+                            "%s MiB" % mb(mx("worker_anon_file_mb"), 1),
+                            verdict([mx("worker_anon_file_mb") <= 64 if mx("worker_anon_file_mb") else None])))
+            same = pool and mn("md_shmem_min_mb") is not None and \
+                abs(mn("md_shmem_min_mb") - pool) < 1 and abs(mx("md_shmem_max_mb") - pool) < 1
+            targets.append(("mortemd (%s): the pool does not grow (RssShmem = PoolSize in every sample)" % dl,
+                            "%s–%s MiB, pool %s MiB" % (mb(mn("md_shmem_min_mb"), 1), mb(mx("md_shmem_max_mb"), 1),
+                                                       pool or "?"),
+                            verdict([bool(same)] if pool else [None])))
+        w("")
+
+    w("### Targets\n")
+    w("| target | measured | verdict |")
+    w("|---|---|---|")
+    for t in targets:
+        w("| %s | %s | %s |" % t)
+    w("")
+    text = "\n".join(out) + "\n"
+    if args.extra:
+        text += "\n" + open(args.extra).read()
+    if not args.splice:
+        sys.stdout.write(text)
+        return
+    splice_section(args.splice, "## mortemd", text)
 
 
 def main():
@@ -681,13 +1211,20 @@ def main():
         p.add_argument("--grace", type=float, default=0.2)
         p.add_argument("--pause", type=float, default=0.5)
         p.add_argument("--out", help="append JSON lines here")
+        p.add_argument("--round", type=int, default=0, help="which round of the invocation (ratios pair rounds)")
+        p.add_argument("--phase", default=None, help="a label for a group of configurations (daemon-report)")
+        p.add_argument("--daemon-pid", type=int, default=0, help="mortemd's pid: sample it, wait for it to be idle")
+        p.add_argument("--daemon-label", default=None, help="which mortemd (e.g. its PoolSize)")
+        p.add_argument("--daemon-sample-ms", type=float, default=50.0)
+        p.add_argument("--idle-quiet", type=float, default=0.5,
+                       help="mortemd is idle once it has had no worker for this long")
+        p.add_argument("--notify-log", default=None, help="the log of notify-listen (mortemd's STATUS lines)")
         if name == "storm":
             p.add_argument("--n", type=int, default=20)
             p.add_argument("--lead", type=float, default=4.0, help="seconds from spawn to the common crash instant")
             p.add_argument("--settle", type=float, default=30.0, help="stop waiting if no handler finishes for this long")
             p.add_argument("--sample-exe", default=None, help="sample the summed RSS of processes running this program")
             p.add_argument("--sample-ms", type=float, default=50.0)
-            p.add_argument("--round", type=int, default=0, help="which round of the invocation (ratios pair rounds)")
     p = sub.add_parser("report")
     p.add_argument("files", nargs="+")
     p.add_argument("--cmdline", default="bench/run.sh")
@@ -708,7 +1245,22 @@ def main():
     p.add_argument("--extra", default=None, help="append this markdown file to the section")
     p.add_argument("--splice", default=None,
                    help='replace the "## Crash storm" section of this file (or append it)')
+    p = sub.add_parser("daemon-report", help='the "mortemd" section of BENCHMARKS.md (bench/daemon.sh)')
+    p.add_argument("files", nargs="+")
+    p.add_argument("--cmdline", default="bench/run.sh BUILD daemon")
+    p.add_argument("--date", default=None)
+    p.add_argument("--machine", default=None)
+    p.add_argument("--note", action="append")
+    p.add_argument("--extra", default=None, help="append this markdown file to the section")
+    p.add_argument("--splice", default=None, help='replace the "## mortemd" section of this file (or append it)')
+    p = sub.add_parser("notify-listen", help="log what a daemon sends to NOTIFY_SOCKET")
+    p.add_argument("sock")
+    p.add_argument("log")
     args = ap.parse_args()
+    if args.cmd == "notify-listen":
+        return cmd_notify_listen(args)
+    if args.cmd == "daemon-report":
+        return cmd_daemon_report(args)
     if args.cmd == "report":
         return cmd_report(args)
     if args.cmd == "storm-report":

@@ -1,11 +1,14 @@
 #!/bin/bash
-# bench/run.sh BUILD_DIR [quick|full|storm] — crash-handler benchmark: mortem-collect
-# against the floor (drain), zstd and systemd-coredump on identical crashes, in
-# one run; writes BENCHMARKS.md at the top of the tree. See bench/README.md.
+# bench/run.sh BUILD_DIR [quick|full|storm|daemon] — crash-handler benchmark:
+# mortem-collect against the floor (drain), zstd and systemd-coredump on identical
+# crashes, in one run; writes BENCHMARKS.md at the top of the tree. See bench/README.md.
 # storm: only the crash storm (50 x 64 MiB at the same instant: drain, mortem with
 # the bench config, mortem with the default [Policy], zstd -1; BENCH_STORM_RUNS
 # rounds, default 2); it replaces the "Crash storm" section of BENCHMARKS.md and
 # leaves the rest of the file alone.
+# daemon: mortemd (bench/daemon.sh): held time of a 1 GiB core in socket and
+# hand-off mode, storms of 50 x 64 MiB with the default pool and PoolSize=4G,
+# mortemd's memory; it replaces the "mortemd" section of BENCHMARKS.md.
 #
 # Needs root (it sets kernel.core_pattern). Each configuration takes the lock of
 # tests/e2e/lib.sh while it owns core_pattern and restores core_pattern and
@@ -14,11 +17,13 @@
 set -u
 BENCH=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$BENCH/.." && pwd)
-BUILD=${1:?usage: bench/run.sh BUILD_DIR [quick|full|storm]}
+BUILD=${1:?usage: bench/run.sh BUILD_DIR [quick|full|storm|daemon]}
 WHAT=${2:-quick}
 BUILD=$(cd "$BUILD" && pwd) || exit 2
-case $WHAT in quick|full|storm) ;; *) echo "usage: bench/run.sh BUILD_DIR [quick|full|storm]" >&2; exit 2 ;; esac
+case $WHAT in quick|full|storm|daemon) ;; *) echo "usage: bench/run.sh BUILD_DIR [quick|full|storm|daemon]" >&2; exit 2 ;; esac
 CMDLINE="bench/run.sh $1 $WHAT"
+# daemon: a script of its own (its own lock handling, trap and work directory)
+[ "$WHAT" = daemon ] && BENCH_CMDLINE=$CMDLINE exec "$BENCH/daemon.sh" "$1"
 # The tree the collector was built from, as of now (others may commit during the run).
 REV=${BENCH_REV:-$(cd "$TOP" && git describe --always --dirty 2>/dev/null || echo unknown)}  # BENCH_REV: label a build made elsewhere
 
@@ -71,12 +76,17 @@ cc -O2 -Wall -DDRAIN_LOG="\"$W/drain.bytes\"" -o "$W/drain" "$BENCH/drain.c" || 
 # A private copy: the kernel must never point into a build tree.
 cp "$BUILD/mortem-collect" "$W/mc.new" && mv -f "$W/mc.new" "$W/mc" || exit 1
 STORE=$W/store
+# Every config below also says [Daemon] SocketDirectory=$W/no-mortemd, where no
+# mortemd listens: "mortem" here is the collector doing the whole job, even when
+# a mortemd runs on the machine (its default /run/mortem would take a hand-off).
+# bench/daemon.sh measures mortemd.
+ND="[Daemon]\nSocketDirectory=$W/no-mortemd\n"
 # c: the defaults (CompressLevel=-1 inline, RecompressLevel=3 after release, CompressThreads=1)
-printf '[Store]\nPath=%s\n[Policy]\nKeepPerSignature=0\nRateLimit=0\n' "$STORE" >"$W/c"
-printf '[Store]\nPath=%s\nCompressThreads=0\n[Policy]\nKeepPerSignature=0\nRateLimit=0\n' "$STORE" >"$W/c0"   # variant: no zstd worker
-printf '[Store]\nPath=%s\nCompressLevel=1\n[Policy]\nKeepPerSignature=0\nRateLimit=0\n' "$STORE" >"$W/c1"     # variant: level 1 inline
-printf '[Store]\nPath=%s\nCompressLevel=1\nCompressThreads=2\n[Policy]\nKeepPerSignature=0\nRateLimit=0\n' "$STORE" >"$W/c2"  # variant: level 1, 2 workers
-printf '[Store]\nPath=%s\n' "$STORE" >"$W/cd"   # the storm's variant: the default [Policy] (retention limits on)
+printf '[Store]\nPath=%s\n[Policy]\nKeepPerSignature=0\nRateLimit=0\n%b' "$STORE" "$ND" >"$W/c"
+printf '[Store]\nPath=%s\nCompressThreads=0\n[Policy]\nKeepPerSignature=0\nRateLimit=0\n%b' "$STORE" "$ND" >"$W/c0"   # variant: no zstd worker
+printf '[Store]\nPath=%s\nCompressLevel=1\n[Policy]\nKeepPerSignature=0\nRateLimit=0\n%b' "$STORE" "$ND" >"$W/c1"     # variant: level 1 inline
+printf '[Store]\nPath=%s\nCompressLevel=1\nCompressThreads=2\n[Policy]\nKeepPerSignature=0\nRateLimit=0\n%b' "$STORE" "$ND" >"$W/c2"  # variant: level 1, 2 workers
+printf '[Store]\nPath=%s\n%b' "$STORE" "$ND" >"$W/cd"   # the storm's variant: the default [Policy] (retention limits on)
 
 declare -A H PL EX ST MATCH LC SX
 H[drain]="|$W/h d $W/drain 1048576"; PL[drain]=0
@@ -143,7 +153,7 @@ if [ "$WHAT" = storm ]; then
 	$CB storm-report "$OUT" --cmdline "$CMDLINE" \
 		--machine "$(uname -m), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" \
 		--note "mortem-collect: tree at $REV when the run started; core_pattern \`${H[mortem]}\`, core_pipe_limit ${PL[mortem]} (no dump is skipped; the kernel waits for each collector to close the pipe)" \
-		--note "mortem = the bench config \`[Store] Path=$STORE\` + \`[Policy] KeepPerSignature=0 RateLimit=0\` (every core is kept); mortem-default = \`[Store] Path=$STORE\` only, i.e. the default [Policy] (KeepPerSignature=3, RateLimit=5/10min, MaxUse/KeepFree 10 %/15 % max 4G, MaxConcurrent=0 = CPUs); both: CompressLevel=-1 inline, CompressThreads=1, RecompressLevel=3" \
+		--note "mortem = the bench config \`[Store] Path=$STORE\` + \`[Policy] KeepPerSignature=0 RateLimit=0\` (every core is kept); mortem-default = \`[Store] Path=$STORE\` only (and the SocketDirectory where no mortemd listens), i.e. the default [Policy] (KeepPerSignature=3, RateLimit=5/10min, MaxUse/KeepFree 10 %/15 % max 4G, MaxConcurrent=0 = CPUs); both: CompressLevel=-1 inline, CompressThreads=1, RecompressLevel=3" \
 		--note "floor: \`drain 1048576\` (core_pipe_limit 0, as in ../shared/bench); zstd-1: \`zstd -1 -T0 -q -o FILE\` (core_pipe_limit 0); every handler wrapped in hwrap" \
 		--note "zstd $(zstd -V | sed -n 's/.*v\([0-9.]*\).*/\1/p'), python $(python3 -c 'import platform; print(platform.python_version())'); raw records: \`$OUT\`" \
 		${BENCH_EXTRA:+--extra "$BENCH_EXTRA"} --splice "$TOP/BENCHMARKS.md" &&
