@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -90,6 +91,7 @@ struct md_crash {
 	bool captured;
 	int64_t t_start, t_progress, held_usec;
 	uint64_t bytes, bytes_at_progress;
+	size_t reserve_left;  /* chunks of the pool promised to this core, not taken yet */
 	int *chunks;
 	size_t n_chunks, cap_chunks, fill; /* fill: bytes used in the last chunk */
 	pid_t worker;        /* 0: queued or draining */
@@ -106,6 +108,7 @@ struct md {
 	struct md_crash *queue_head, *queue_tail;
 	struct md_crash *running[MD_CONN_MAX];
 	unsigned n_running, max_workers;
+	size_t reserved;      /* chunks promised to cores being read, not taken yet */
 	bool stopping;
 	uint64_t watchdog_usec;
 	int64_t last_watchdog, last_status;
@@ -126,6 +129,8 @@ static void md_log(int prio, const char *fmt, ...)
 
 static void md_crash_free(struct md *d, struct md_crash *c)
 {
+	d->reserved -= c->reserve_left < d->reserved ? c->reserve_left : d->reserved;
+	c->reserve_left = 0;
 	if (c->fd >= 0)
 		(void)close(c->fd);
 	if (c->ctl >= 0)
@@ -296,6 +301,64 @@ static struct md_crash *md_crash_new(const char *mode)
 	return c;
 }
 
+/* Chunks a core will need, from the resident size /proc gave (a core is
+ * about the resident memory plus headers and file pages; 1/8 and 4 MiB of
+ * slack); 0 when unknown. */
+static size_t md_estimate_chunks(const struct md_crash *c)
+{
+	json_object *status, *v;
+	uint64_t kb = 0;
+	if (!c->cap.proc || !json_object_object_get_ex(c->cap.proc, "status", &status) ||
+	    !json_object_object_get_ex(status, "VmRSS", &v) || !json_object_is_type(v, json_type_string))
+		return 0;
+	if (sscanf(json_object_get_string(v), "%" SCNu64, &kb) != 1 || kb > (UINT64_C(1) << 40))
+		return 0;
+	uint64_t bytes = kb * 1024 + kb * 1024 / 8 + (4u << 20);
+	return (size_t)((bytes + POOL_CHUNK - 1) / POOL_CHUNK);
+}
+
+/* Promise the pool to a core before reading it, whole or not at all: shared
+ * among all the cores of a storm, the pool would run out with every one of
+ * them half read and all of them going inline. A core the free pool cannot
+ * hold goes inline from its first byte, leaving the pool to the others.
+ * Returns false for inline. */
+static bool md_reserve(struct md *d, struct md_crash *c)
+{
+	size_t want = md_estimate_chunks(c);
+	size_t avail = d->pool.n_free > d->reserved ? d->pool.n_free - d->reserved : 0;
+	if (want == 0)
+		return avail > 0;
+	if (want > avail)
+		return false;
+	c->reserve_left = want;
+	d->reserved += want;
+	return true;
+}
+
+static void md_unreserve(struct md *d, struct md_crash *c)
+{
+	d->reserved -= c->reserve_left < d->reserved ? c->reserve_left : d->reserved;
+	c->reserve_left = 0;
+}
+
+static int md_start_worker(struct md *d, struct md_crash *c);
+static void md_drop_conn(struct md *d, struct md_crash *c);
+
+/* Start reading c: into the pool, or inline by a worker of its own. */
+static void md_begin_drain(struct md *d, struct md_crash *c)
+{
+	c->state = MD_DRAIN;
+	c->t_progress = now_usec();
+	if (md_reserve(d, c))
+		return;
+	d->inline_fallbacks++;
+	md_drop_conn(d, c);
+	if (md_start_worker(d, c) < 0) {
+		md_log(3, "pid %d: cannot start a worker: core not taken", (int)c->args.pid);
+		md_crash_free(d, c);
+	}
+}
+
 /* The kernel connected: verify, capture, then start reading. */
 static void md_accept_core(struct md *d)
 {
@@ -341,14 +404,14 @@ static void md_accept_core(struct md *d)
 		}
 	}
 	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	c->state = MD_DRAIN;
-	c->t_progress = now_usec();
 	if (md_add_conn(d, c) < 0) {
 		md_log(3, "too many cores at once: pid %d not taken", (int)c->args.pid);
 		collect_capture_abandon(&d->cfg, &c->cap);
 		c->captured = false;
 		md_crash_free(d, c);
+		return;
 	}
+	md_begin_drain(d, c);
 }
 
 static void md_accept_handoff(struct md *d)
@@ -438,8 +501,7 @@ static void md_handoff_go(struct md *d, struct md_crash *c)
 	c->ctl = -1;
 	(void)fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
 	(void)fcntl(c->fd, F_SETPIPE_SZ, 1 << 20);
-	c->state = MD_DRAIN;
-	c->t_progress = now_usec();
+	md_begin_drain(d, c);
 }
 
 static void md_queue(struct md *d, struct md_crash *c)
@@ -556,6 +618,7 @@ static void md_released(struct md *d, struct md_crash *c, const char *why)
 		(void)close(c->fd);
 	c->fd = -1;
 	c->held_usec = now_usec() - c->t_start;
+	md_unreserve(d, c);
 	md_drop_conn(d, c);
 	if (why)
 		md_log(4, "pid %d: %s after %llu bytes", (int)c->args.pid, why, (unsigned long long)c->bytes);
@@ -569,11 +632,18 @@ static void md_drain(struct md *d, struct md_crash *c)
 	size_t done = 0;
 	while (done < MD_DRAIN_SLICE) {
 		if (c->n_chunks == 0 || c->fill == POOL_CHUNK) {
-			int k = pool_get(&d->pool);
+			/* Its own promise first; past it, only what nobody was promised. */
+			bool mine = c->reserve_left > 0;
+			int k = mine || d->pool.n_free > d->reserved ? pool_get(&d->pool) : -1;
+			if (k >= 0 && mine) {
+				c->reserve_left--;
+				d->reserved--;
+			}
 			if (k < 0) {
 				/* The pool is full: this core is compressed as it comes,
 				 * by a worker of its own, while the process waits. */
 				d->inline_fallbacks++;
+				md_unreserve(d, c);
 				md_drop_conn(d, c);
 				if (md_start_worker(d, c) < 0) {
 					md_log(3, "pid %d: cannot start a worker: core not taken", (int)c->args.pid);

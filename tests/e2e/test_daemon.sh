@@ -195,6 +195,10 @@ for _ in $(seq 300); do
 	ls "$E2E_STORE"/spool/*.pending >/dev/null 2>&1 && break
 	sleep 0.01
 done
+# the whole service, as systemd's final SIGKILL does: a core too big for the
+# pool is read by a worker of its own, which would otherwise finish it
+sleep 0.2
+pkill -KILL -P "$MD_PID" || true
 kill -KILL "$MD_PID"
 wait "$MD_PID" 2>/dev/null || true
 MD_PID=
