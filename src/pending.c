@@ -64,14 +64,6 @@ static bool pending_note_id(const char *name, char *id, size_t len)
 	return store_id_valid(id);
 }
 
-static bool pending_only_space(const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strchr(" \t\r\n", p[i]))
-			return false;
-	return true;
-}
-
 /* Read spool/<id>.pending into a note of the known keys, each of the right
  * type (strings may be null); the id must be the file's, time_usec a
  * non-negative integer. -EFBIG over PENDING_NOTE_MAX, -EBADMSG when malformed. */
@@ -80,43 +72,17 @@ static int pending_read(const struct store *st, const char *id, json_object **re
 	static const char *const strs[] = { "time", "signal_name", "comm", "exe", "unit", "mode" };
 	static const char *const ints[] = { "pid", "uid", "signal" };
 	_cleanup_free_ char *path = store_path(st->spool_dir, id, ".pending");
-	_cleanup_free_ char *buf = NULL;
-	_cleanup_close_ int fd = -1;
-	struct json_tokener *tok;
-	json_object *raw, *o, *v;
-	bool truncated = false;
-	struct stat sb;
-	size_t len = 0;
+	json_object *raw = NULL, *o, *v;
 	int r;
 
 	if (!path)
 		return -ENOMEM;
-	/* O_NONBLOCK: a FIFO in the spool must not hang `mortem list`. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &sb) < 0)
-		return -errno;
-	if (!S_ISREG(sb.st_mode))
+	r = record_read_object(path, PENDING_NOTE_MAX, &raw);
+	if (r == -EINVAL || r == -EISDIR)
 		return -EBADMSG;
-	if ((uint64_t)sb.st_size > PENDING_NOTE_MAX)
-		return -EFBIG;
-	r = read_fd_capped(fd, PENDING_NOTE_MAX, &buf, &len, &truncated);
 	if (r < 0)
 		return r;
-	if (truncated)
-		return -EFBIG;
-	if (len == 0 || memchr(buf, '\0', len))
-		return -EBADMSG;
-	tok = json_tokener_new();
-	if (!tok)
-		return -ENOMEM;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	raw = json_tokener_parse_ex(tok, buf, (int)len);
-	bool ok = json_tokener_get_error(tok) == json_tokener_success && raw &&
-		  json_object_is_type(raw, json_type_object) && json_tokener_get_parse_end(tok) <= len &&
-		  pending_only_space(buf + json_tokener_get_parse_end(tok), len - json_tokener_get_parse_end(tok));
-	json_tokener_free(tok);
+	bool ok = true;
 	if (ok && (!json_object_object_get_ex(raw, "id", &v) || !json_object_is_type(v, json_type_string) ||
 		   strcmp(json_object_get_string(v), id) != 0))
 		ok = false;

@@ -211,7 +211,7 @@ static bool only_space(const char *p, size_t n)
 	return true;
 }
 
-int record_load(const char *path, json_object **ret)
+int record_read_object(const char *path, size_t max, json_object **ret)
 {
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
@@ -223,8 +223,9 @@ int record_load(const char *path, json_object **ret)
 	struct stat st;
 	int r;
 
-	/* O_NONBLOCK so that a FIFO planted in the store cannot hang a rebuild. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	/* O_NONBLOCK so that a FIFO planted in the store or the spool cannot
+	 * hang a rebuild or a listing; O_NOFOLLOW: no link to elsewhere. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0)
@@ -233,9 +234,9 @@ int record_load(const char *path, json_object **ret)
 		return -EISDIR;
 	if (!S_ISREG(st.st_mode))
 		return -EINVAL;
-	if ((uint64_t)st.st_size > RECORD_FILE_MAX)
+	if ((uint64_t)st.st_size > max)
 		return -EFBIG;
-	r = read_fd_capped(fd, RECORD_FILE_MAX, &buf, &len, &truncated);
+	r = read_fd_capped(fd, max, &buf, &len, &truncated);
 	if (r < 0)
 		return r;
 	if (truncated)
@@ -251,14 +252,21 @@ int record_load(const char *path, json_object **ret)
 	jerr = json_tokener_get_error(tok);
 	end = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
-	if (jerr != json_tokener_success || !obj) {
+	if (jerr != json_tokener_success || !obj || !json_object_is_type(obj, json_type_object) || end > len ||
+	    !only_space(buf + end, len - end)) {
 		json_object_put(obj);
 		return -EBADMSG;
 	}
-	if (end > len || !only_space(buf + end, len - end)) {
-		json_object_put(obj);
-		return -EBADMSG;
-	}
+	*ret = obj;
+	return 0;
+}
+
+int record_load(const char *path, json_object **ret)
+{
+	json_object *obj = NULL;
+	int r = record_read_object(path, RECORD_FILE_MAX, &obj);
+	if (r < 0)
+		return r;
 	r = record_validate(obj, NULL);
 	if (r < 0) {
 		json_object_put(obj);

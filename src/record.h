@@ -19,6 +19,11 @@ bool record_id_valid(const char *id);
 /* Read, parse and validate a record file: -EFBIG over RECORD_FILE_MAX, -EBADMSG for
  * bad JSON, trailing garbage or a contract violation. */
 int record_load(const char *path, json_object **ret);
+/* Read a JSON object from a regular file of at most max bytes (strict JSON,
+ * nothing but white space after it, no NUL): the part of record_load before
+ * the validation, for the other small JSON files of the store. -EFBIG over
+ * max, -EBADMSG malformed, -EINVAL not a regular file, -EISDIR. */
+int record_read_object(const char *path, size_t max, json_object **ret);
 /* Serialize (pretty, with a trailing newline) to fd, then fsync. */
 int record_write_fd(json_object *rec, int fd);
 /* 1 when s is a valid core.status string, else 0. */
