@@ -502,8 +502,7 @@ static void collect_clean_spool(struct collect_ctx *c)
 }
 
 /* The pending note: what `mortem list` shows until the record exists. */
-static void collect_pending(const struct mortem_config *cfg, const struct collect_args *a,
-			    struct collect_capture *cap, const struct store *st)
+static void collect_pending(const struct collect_args *a, struct collect_capture *cap, const struct store *st)
 {
 	json_object *n = json_object_new_object(), *v;
 	const char *sig = signal_name(a->signal);
@@ -525,7 +524,6 @@ static void collect_pending(const struct mortem_config *cfg, const struct collec
 	if (r < 0)
 		collect_error_to(cap->errors, "pending note", r);
 	json_object_put(n);
-	(void)cfg;
 }
 
 void collect_capture(const struct mortem_config *cfg, const struct collect_args *a, const char *mode,
@@ -559,7 +557,7 @@ void collect_capture(const struct mortem_config *cfg, const struct collect_args 
 	}
 	r = store_init(&st, cfg->store_path);
 	if (r >= 0 && (r = store_mkdirs(&st)) >= 0 && (r = store_lock(&st, cap->id, &cap->lock_fd)) >= 0)
-		collect_pending(cfg, a, cap, &st);
+		collect_pending(a, cap, &st);
 	else
 		cap->store_err = r;
 	store_free(&st);
