@@ -268,7 +268,8 @@ static int md_request_ack(int fd)
 	struct md_coredump_req req = { 0 };
 	unsigned char skip[256];
 	ssize_t n = recv(fd, &req, sizeof(req), MSG_WAITALL);
-	if (n != (ssize_t)sizeof(req) || req.size < sizeof(req))
+	/* A later kernel's request may be longer; not without bound. */
+	if (n != (ssize_t)sizeof(req) || req.size < sizeof(req) || req.size > 4096)
 		return -EPROTO;
 	for (uint32_t left = req.size - (uint32_t)sizeof(req); left > 0;) {
 		size_t k = left < sizeof(skip) ? left : sizeof(skip);
