@@ -343,6 +343,22 @@ int quota_after_analysis(const struct store *st, const struct mortem_config *cfg
 		r = policy_after_analysis(&lim, v.entries, v.n_rows, &me, now_usec, out);
 		quota_view_free(&v);
 	}
+	/* Kept: make room for it before it is published, with its real size in
+	 * place of the estimate it reserved, so that the store never holds more
+	 * than the limits even for the moment between publication and the
+	 * vacuum after it (the fast inline frame is often larger than the
+	 * estimate). Still under the lock the caller holds. */
+	if (r >= 0 && out->store && locked && index_unreserve(db, id) >= 0 &&
+	    quota_view_load(st, db, NULL, NULL, &v) >= 0) {
+		struct policy_action *acts = calloc(v.n_rows ? v.n_rows : 1, sizeof(*acts));
+		size_t nacts = 0;
+		struct policy_usage usage = v.state.usage;
+		usage.store_used += v.state.in_flight + core_bytes;
+		if (acts && policy_vacuum_plan(&lim, &usage, v.entries, v.n_rows, now_usec, id, acts, &nacts) >= 0)
+			(void)quota_apply(st, db, acts, nacts, NULL);
+		free(acts);
+		quota_view_free(&v);
+	}
 	quota_close(db, lock);
 	return r;
 }
