@@ -103,6 +103,7 @@ struct collect_ctx {
 	int compress_threads;  /* zstd workers for this core: the config's, or 0 in a storm */
 	int slot_fd;           /* a MaxConcurrent slot, held for the work after release */
 	const char *mode;      /* collector.mode: "pipe", "handoff" or "socket" */
+	const char *buffer;    /* collector.buffer: "pool", "spill" or "inline" */
 };
 
 static void collect_error_to(json_object *errors, const char *what, int err)
@@ -254,6 +255,7 @@ static json_object *collect_record(struct collect_ctx *c, const struct stream_re
 	json_object *coll = json_object_new_object();
 	json_object_object_add(coll, "version", json_object_new_string(COLLECT_VERSION));
 	json_object_object_add(coll, "mode", json_object_new_string(c->mode ? c->mode : "pipe"));
+	json_object_object_add(coll, "buffer", json_object_new_string(c->buffer ? c->buffer : "inline"));
 	json_object_object_add(rec, "collector", coll);
 	json_object *probs = json_object_new_array();
 	for (unsigned i = 0; i < a->n_problems; i++)
@@ -611,6 +613,7 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, s
 	c.root_fd = TAKE_FD(cap->root_fd);
 	c.lock_fd = TAKE_FD(cap->lock_fd);
 	c.mode = cap->mode;
+	c.buffer = src->buffer;
 	r = cap->store_err;
 	if (!c.errors)
 		c.errors = json_object_new_array();
@@ -644,7 +647,8 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, s
 	/* 3. Drain, then let go. */
 	int core_fd = src->fd;
 	struct stream_opts so = {
-		.pre = src->pre, .n_pre = src->n_pre, .in_fd = core_fd, .zw = zw, .mini_fd = c.mini_tmp,
+		.pre = src->pre, .n_pre = src->n_pre, .mid_fd = src->spill_fd, .in_fd = core_fd, .zw = zw,
+		.mini_fd = c.mini_tmp,
 		.max_core_size = cfg->max_core_size, .mini_max = cfg->minicore_max,
 		.mini_stack_max = cfg->minicore_stack_max,
 	};
@@ -661,6 +665,8 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, s
 			}
 		}
 	}
+	if (src->spill_fd >= 0)
+		(void)close(src->spill_fd);
 	/* The pool's bytes are compressed: mortemd may reuse them. */
 	if (src->pool_fd >= 0)
 		(void)close(src->pool_fd);
@@ -684,6 +690,14 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, s
 
 	if (!c.store_ok || c.store_write_failed) {
 		status = "error";
+	} else if (src->spill_err < 0 && c.pd.store) {
+		/* What is stored would be a core with a hole: not kept. */
+		status = "error";
+		snprintf(reason_buf, sizeof(reason_buf), "mortemd could not spill the core to disk: %s (%llu bytes taken)",
+			 strerror(-src->spill_err), (unsigned long long)sr.bytes);
+		reason = reason_buf;
+		collect_error(&c, "spill", src->spill_err);
+		have_core = false;
 	} else if (stream_r < 0) {
 		status = "error";
 		snprintf(reason_buf, sizeof(reason_buf), "%s: %s",

@@ -63,6 +63,15 @@ void collect_capture_abandon(const struct mortem_config *cfg, struct collect_cap
 struct collect_source {
 	const struct iovec *pre;
 	size_t n_pre;
+	/* mortemd's spill: the raw bytes that followed pre, in a file (read from
+	 * its start, closed here); -1 when none. */
+	int spill_fd;
+	/* < 0: mortemd lost the rest of the core (the spill could not be
+	 * written, -errno); the record says so and no partial core is kept. */
+	int spill_err;
+	/* How the bytes were taken, for the record's collector.buffer: "pool",
+	 * "spill" or "inline" (NULL: inline, read while the process waits). */
+	const char *buffer;
 	int fd;
 	int64_t held_usec;
 	int pool_fd;

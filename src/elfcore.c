@@ -95,6 +95,27 @@ size_t elfcore_phnum(const unsigned char *head)
 	return elfcore_ehdr(head)->e_phnum;
 }
 
+int elfcore_size_known(const unsigned char *buf, size_t len, uint64_t *size)
+{
+	Elf64_Ehdr eh;
+	const char *why;
+	size_t need;
+	int r = elfcore_head_need(buf, len, &need, &why);
+	if (r <= 0) {
+		if (r == 0)
+			*size = elfcore_expected_size(buf);
+		return r;
+	}
+	/* The notes may still be coming; the program headers are enough. */
+	if (len < sizeof(eh))
+		return 1;
+	memcpy(&eh, buf, sizeof(eh));
+	if (len < eh.e_phoff + (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr))
+		return 1;
+	*size = elfcore_expected_size(buf);
+	return 0;
+}
+
 /* Copied out: a hostile e_phoff need not be aligned. */
 Elf64_Phdr elfcore_phdr(const unsigned char *head, size_t i)
 {

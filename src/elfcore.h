@@ -25,6 +25,10 @@ Elf64_Phdr elfcore_phdr(const unsigned char *head, size_t i);
 size_t elfcore_phnum(const unsigned char *head);
 /* End of the last segment's file data: the size the core should have. */
 uint64_t elfcore_expected_size(const unsigned char *head);
+/* The size the core announces, from its first len bytes: 0 and *size once the
+ * program headers are in (the notes need not be), 1 while they are not,
+ * -EBADMSG when this is not an ELF core elfcore_head_need would take. */
+int elfcore_size_known(const unsigned char *buf, size_t len, uint64_t *size);
 
 /* One note, pointing into the head buffer. */
 struct elfcore_note {

@@ -94,7 +94,7 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return 0;
 	}
-	struct collect_source src = { .fd = STDIN_FILENO, .held_usec = -1, .pool_fd = -1 };
+	struct collect_source src = { .fd = STDIN_FILENO, .spill_fd = -1, .held_usec = -1, .pool_fd = -1 };
 	int r = collect_run(&cfg, &a, NULL, &src, &out);
 	config_free(&cfg);
 	return r < 0 ? 1 : 0;

@@ -26,6 +26,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/utsname.h>
@@ -34,11 +35,13 @@
 
 #include "collect.h"
 #include "config.h"
+#include "elfcore.h"
 #include "handoff.h"
 #include "index.h"
 #include "journal.h"
 #include "pending.h"
 #include "pool.h"
+#include "quota.h"
 #include "store.h"
 #include "util.h"
 
@@ -71,6 +74,7 @@ struct md_coredump_ack { uint32_t size, spare; uint64_t mask; };
 #define MD_DRAIN_SLICE (16u << 20) /* bytes per connection per loop turn: fairness */
 #define MD_HANDSHAKE_MS 2000      /* the kernel's request, or the hand-off message */
 #define MD_PROGRESS (64u << 10)   /* bytes that count as progress against StallTimeout */
+#define MD_ACCEPT_BURST 64        /* connections accepted per loop turn and socket */
 
 enum md_state {
 	MD_HANDOFF_MSG,  /* hand-off: waiting for the collector's message */
@@ -91,7 +95,13 @@ struct md_crash {
 	bool captured;
 	int64_t t_start, t_progress, held_usec;
 	uint64_t bytes, bytes_at_progress;
+	bool sized;           /* its size is known (program headers) or guessed */
+	uint64_t expected;    /* the size its program headers announce; 0 unknown */
 	size_t reserve_left;  /* chunks of the pool promised to this core, not taken yet */
+	int spill_fd;         /* the pool could not hold it: the rest goes here, raw */
+	uint64_t spill_promised; /* bytes of SpillMax counted for it */
+	uint64_t spill_end;   /* the core's size as promised to the spill */
+	int spill_err;        /* writing the spill failed (-errno): the rest is lost */
 	int *chunks;
 	size_t n_chunks, cap_chunks, fill; /* fill: bytes used in the last chunk */
 	pid_t worker;        /* 0: queued or draining */
@@ -109,10 +119,14 @@ struct md {
 	struct md_crash *running[MD_CONN_MAX];
 	unsigned n_running, max_workers;
 	size_t reserved;      /* chunks promised to cores being read, not taken yet */
+	unsigned char *bounce; /* one read buffer for spilling */
+	char *spool_dir;      /* where spill files are made */
+	uint64_t spilling;    /* bytes promised to spill files that still exist */
+	uint64_t keep_free;   /* [Policy] KeepFree= of the store's file system */
 	bool stopping;
 	uint64_t watchdog_usec;
 	int64_t last_watchdog, last_status;
-	unsigned long taken, rejected, inline_fallbacks;
+	unsigned long taken, rejected, inline_fallbacks, spilled;
 };
 
 static void md_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -127,10 +141,21 @@ static void md_log(int prio, const char *fmt, ...)
 	(void)journal_log(prio, buf);
 }
 
+/* The spill file is gone (its worker closed it, or it never was): SpillMax
+ * has that room again. */
+static void md_spill_done(struct md *d, struct md_crash *c)
+{
+	d->spilling -= c->spill_promised < d->spilling ? c->spill_promised : d->spilling;
+	c->spill_promised = 0;
+}
+
 static void md_crash_free(struct md *d, struct md_crash *c)
 {
 	d->reserved -= c->reserve_left < d->reserved ? c->reserve_left : d->reserved;
 	c->reserve_left = 0;
+	md_spill_done(d, c);
+	if (c->spill_fd >= 0)
+		(void)close(c->spill_fd);
 	if (c->fd >= 0)
 		(void)close(c->fd);
 	if (c->ctl >= 0)
@@ -233,6 +258,14 @@ static void md_drop_conn(struct md *d, struct md_crash *c)
 			d->conns[i] = NULL;
 }
 
+static bool md_room(const struct md *d)
+{
+	for (size_t i = 0; i < MD_CONN_MAX; i++)
+		if (!d->conns[i])
+			return true;
+	return false;
+}
+
 /* What the pidfd says about the crashing process; -EPERM when it is not
  * dumping core (then the peer is not the kernel). */
 static int md_pidfd_info(int pidfd, struct md_pidfd_info *info)
@@ -295,7 +328,7 @@ static struct md_crash *md_crash_new(const char *mode)
 	struct md_crash *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	c->fd = c->ctl = c->pidfd = c->pool_rd = -1;
+	c->fd = c->ctl = c->pidfd = c->pool_rd = c->spill_fd = -1;
 	c->mode = mode;
 	c->held_usec = -1;
 	c->t_start = c->t_progress = now_usec();
@@ -318,22 +351,9 @@ static size_t md_estimate_chunks(const struct md_crash *c)
 	return (size_t)((bytes + POOL_CHUNK - 1) / POOL_CHUNK);
 }
 
-/* Promise the pool to a core before reading it, whole or not at all: shared
- * among all the cores of a storm, the pool would run out with every one of
- * them half read and all of them going inline. A core the free pool cannot
- * hold goes inline from its first byte, leaving the pool to the others.
- * Returns false for inline. */
-static bool md_reserve(struct md *d, struct md_crash *c)
+static size_t md_pool_avail(const struct md *d)
 {
-	size_t want = md_estimate_chunks(c);
-	size_t avail = d->pool.n_free > d->reserved ? d->pool.n_free - d->reserved : 0;
-	if (want == 0)
-		return avail > 0;
-	if (want > avail)
-		return false;
-	c->reserve_left = want;
-	d->reserved += want;
-	return true;
+	return d->pool.n_free > d->reserved ? d->pool.n_free - d->reserved : 0;
 }
 
 static void md_unreserve(struct md *d, struct md_crash *c)
@@ -345,14 +365,12 @@ static void md_unreserve(struct md *d, struct md_crash *c)
 static int md_start_worker(struct md *d, struct md_crash *c);
 static void md_drop_conn(struct md *d, struct md_crash *c);
 
-/* Start reading c: into the pool, or inline by a worker of its own. */
-static void md_begin_drain(struct md *d, struct md_crash *c)
+/* The collector's path for the rest of c: a worker of its own compresses it
+ * as it comes, while the process waits. */
+static void md_go_inline(struct md *d, struct md_crash *c)
 {
-	c->state = MD_DRAIN;
-	c->t_progress = now_usec();
-	if (md_reserve(d, c))
-		return;
 	d->inline_fallbacks++;
+	md_unreserve(d, c);
 	md_drop_conn(d, c);
 	if (md_start_worker(d, c) < 0) {
 		md_log(3, "pid %d: cannot start a worker: core not taken", (int)c->args.pid);
@@ -360,8 +378,109 @@ static void md_begin_drain(struct md *d, struct md_crash *c)
 	}
 }
 
+/* Park the rest of c, raw, in an unnamed file in the spool (O_TMPFILE: a
+ * killed daemon leaves nothing behind) when SpillMax and KeepFree leave room
+ * for all of it. Writing into the page cache costs about what the pool does,
+ * where compressing inline would hold the process for the whole compression;
+ * the worker compresses from the file after the release. */
+static bool md_spill_begin(struct md *d, struct md_crash *c)
+{
+	struct statvfs sv;
+	/* Before its first byte (no chunk left even for its head), the size is
+	 * guessed from VmRSS until the program headers say (md_spill_size). */
+	uint64_t end = c->expected ? c->expected : (uint64_t)md_estimate_chunks(c) * POOL_CHUNK;
+	if (d->cfg.spill_max == 0 || !d->spool_dir || end <= c->bytes)
+		return false;
+	/* Over MaxCoreSize: the collector's path reads what it may and lets go. */
+	if (d->cfg.max_core_size > 0 && end > d->cfg.max_core_size)
+		return false;
+	uint64_t rest = end - c->bytes;
+	if (statvfs(d->spool_dir, &sv) < 0 ||
+	    !pool_spill_fits(rest, d->spilling, d->cfg.spill_max, (uint64_t)sv.f_bavail * sv.f_frsize, d->keep_free))
+		return false;
+	int fd = open(d->spool_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return false;
+	c->spill_fd = fd;
+	c->spill_end = end;
+	c->spill_promised = rest;
+	d->spilling += rest;
+	d->spilled++;
+	md_unreserve(d, c);
+	return true;
+}
+
+/* A core spilled from its first byte: its size from the head in the spill
+ * file, once the program headers are in; the promise follows it. */
+static void md_spill_size(struct md *d, struct md_crash *c)
+{
+	uint64_t size = 0;
+	size_t len = c->bytes < POOL_CHUNK ? (size_t)c->bytes : POOL_CHUNK;
+	ssize_t k = pread(c->spill_fd, d->bounce, len, 0);
+	if (k < 0)
+		return;
+	int r = elfcore_size_known(d->bounce, (size_t)k, &size);
+	if (r == 1 && (size_t)k < POOL_CHUNK)
+		return;
+	c->sized = true;
+	if (r != 0 || size == 0)
+		return; /* not an ELF core we can size: the guess stays the bound */
+	c->expected = size;
+	d->spilling -= c->spill_promised < d->spilling ? c->spill_promised : d->spilling;
+	c->spill_promised = size;
+	c->spill_end = size;
+	d->spilling += size;
+}
+
+/* The pool cannot hold (the rest of) c: spill it, else inline. Returns true
+ * when c is still read here (spilling). */
+static bool md_overflow(struct md *d, struct md_crash *c)
+{
+	if (md_spill_begin(d, c))
+		return true;
+	md_go_inline(d, c);
+	return false;
+}
+
+/* As soon as the first bytes say how big c is, promise it the pool whole, or
+ * send it elsewhere while only a chunk of it is in: shared among all the cores
+ * of a storm, the pool would run out with every one of them half read. A
+ * core whose program headers do not tell (not an ELF core, a head over one
+ * chunk) is guessed from its VmRSS, or taken as it comes. Returns true when c
+ * is still read here. */
+static bool md_size(struct md *d, struct md_crash *c)
+{
+	uint64_t size = 0;
+	size_t want;
+	int r = elfcore_size_known(pool_chunk(&d->pool, c->chunks[0]), c->fill, &size);
+	if (r == 1 && c->fill < POOL_CHUNK)
+		return true;
+	c->sized = true;
+	if (r == 0 && size > 0) {
+		c->expected = size;
+		want = (size_t)((size + POOL_CHUNK - 1) / POOL_CHUNK);
+	} else {
+		want = md_estimate_chunks(c);
+	}
+	if (want <= c->n_chunks)
+		return true;
+	want -= c->n_chunks;
+	if (want > md_pool_avail(d))
+		return md_overflow(d, c);
+	c->reserve_left = want;
+	d->reserved += want;
+	return true;
+}
+
+/* Start reading c (into the pool until md_size knows better). */
+static void md_begin_drain(struct md *d, struct md_crash *c)
+{
+	c->state = MD_DRAIN;
+	c->t_progress = now_usec();
+}
+
 /* The kernel connected: verify, capture, then start reading. */
-static void md_accept_core(struct md *d)
+static bool md_accept_core(struct md *d)
 {
 	struct timeval tv = { .tv_sec = MD_HANDSHAKE_MS / 1000, .tv_usec = (MD_HANDSHAKE_MS % 1000) * 1000 };
 	struct md_pidfd_info info;
@@ -369,11 +488,11 @@ static void md_accept_core(struct md *d)
 	socklen_t len;
 	int fd = accept4(d->lfd_core, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
-		return;
+		return false;
 	struct md_crash *c = md_crash_new("socket");
 	if (!c) {
 		(void)close(fd);
-		return;
+		return true;
 	}
 	c->fd = fd;
 	len = sizeof(c->pidfd);
@@ -388,7 +507,7 @@ static void md_accept_core(struct md *d)
 		       (int)cr.pid, (int)cr.uid, strerror(-r));
 		d->rejected++;
 		md_crash_free(d, c);
-		return;
+		return true;
 	}
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	md_args_from_info(&c->args, &info);
@@ -410,33 +529,41 @@ static void md_accept_core(struct md *d)
 		collect_capture_abandon(&d->cfg, &c->cap);
 		c->captured = false;
 		md_crash_free(d, c);
-		return;
+		return true;
 	}
 	md_begin_drain(d, c);
+	return true;
 }
 
-static void md_accept_handoff(struct md *d)
+static void md_handoff_msg(struct md *d, struct md_crash *c);
+
+static bool md_accept_handoff(struct md *d)
 {
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
 	int fd = accept4(d->lfd_handoff, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
-		return;
+		return false;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 || cr.uid != 0) {
 		md_log(4, "hand-off socket: peer uid %d is not root: rejected", (int)cr.uid);
 		d->rejected++;
 		(void)close(fd);
-		return;
+		return true;
 	}
 	struct md_crash *c = md_crash_new("handoff");
 	if (!c) {
 		(void)close(fd);
-		return;
+		return true;
 	}
 	c->ctl = fd;
 	c->state = MD_HANDOFF_MSG;
-	if (md_add_conn(d, c) < 0)
+	if (md_add_conn(d, c) < 0) {
 		md_crash_free(d, c);
+		return true;
+	}
+	/* The message is usually there already: answer now, not a turn later. */
+	md_handoff_msg(d, c);
+	return true;
 }
 
 /* The collector's message: arguments, the pipe, maybe a pidfd. */
@@ -531,12 +658,20 @@ static void md_worker_close_others(struct md *d, struct md_crash *self)
 			(void)close(o->fd);
 		if (o->ctl >= 0)
 			(void)close(o->ctl);
+		if (o->spill_fd >= 0)
+			(void)close(o->spill_fd);
 		if (o->captured && o->cap.lock_fd >= 0)
 			(void)close(o->cap.lock_fd);
 	}
-	for (struct md_crash *o = d->queue_head; o; o = o->next)
-		if (o != self && o->captured && o->cap.lock_fd >= 0)
+	/* (A spill file is freed when its last descriptor is closed.) */
+	for (struct md_crash *o = d->queue_head; o; o = o->next) {
+		if (o == self)
+			continue;
+		if (o->captured && o->cap.lock_fd >= 0)
 			(void)close(o->cap.lock_fd);
+		if (o->spill_fd >= 0)
+			(void)close(o->spill_fd);
+	}
 	for (size_t i = 0; i < MD_CONN_MAX; i++) {
 		struct md_crash *o = d->running[i];
 		if (o && o != self && o->pool_rd >= 0)
@@ -580,13 +715,18 @@ static int md_start_worker(struct md *d, struct md_crash *c)
 		struct iovec *iov = calloc(c->n_chunks ? c->n_chunks : 1, sizeof(*iov));
 		if (!iov)
 			_exit(1);
-		uint64_t left = c->bytes;
+		/* Every chunk full but the last; the spill holds what came after. */
+		uint64_t left = c->n_chunks ? (uint64_t)(c->n_chunks - 1) * POOL_CHUNK + c->fill : 0;
 		for (size_t i = 0; i < c->n_chunks; i++) {
 			iov[i].iov_base = pool_chunk(&d->pool, c->chunks[i]);
 			iov[i].iov_len = left < POOL_CHUNK ? (size_t)left : POOL_CHUNK;
 			left -= iov[i].iov_len;
 		}
-		struct collect_source src = { .pre = iov, .n_pre = c->n_chunks, .fd = c->fd,
+		if (c->spill_fd >= 0)
+			(void)lseek(c->spill_fd, 0, SEEK_SET);
+		struct collect_source src = { .pre = iov, .n_pre = c->n_chunks, .spill_fd = c->spill_fd,
+					      .spill_err = c->spill_err, .fd = c->fd,
+					      .buffer = c->fd >= 0 ? "inline" : c->spill_fd >= 0 ? "spill" : "pool",
 					      .held_usec = c->held_usec, .pool_fd = pp[1],
 					      .pool_map = d->pool.base, .pool_map_len = d->pool.n * (size_t)POOL_CHUNK };
 		struct collect_outcome out;
@@ -600,6 +740,10 @@ static int md_start_worker(struct md *d, struct md_crash *c)
 	if (c->fd >= 0) {
 		(void)close(c->fd);
 		c->fd = -1;
+	}
+	if (c->spill_fd >= 0) {
+		(void)close(c->spill_fd);
+		c->spill_fd = -1;
 	}
 	collect_capture_free(&c->cap);
 	c->captured = false;
@@ -627,46 +771,54 @@ static void md_released(struct md *d, struct md_crash *c, const char *why)
 	md_queue(d, c);
 }
 
-/* Read what is there into the pool, MD_DRAIN_SLICE at most this turn. */
+/* Read what is there into the pool (or the spill), MD_DRAIN_SLICE at most
+ * this turn. */
 static void md_drain(struct md *d, struct md_crash *c)
 {
 	size_t done = 0;
 	while (done < MD_DRAIN_SLICE) {
-		if (c->n_chunks == 0 || c->fill == POOL_CHUNK) {
-			/* Its own promise first; past it, only what nobody was promised. */
-			bool mine = c->reserve_left > 0;
-			int k = mine || d->pool.n_free > d->reserved ? pool_get(&d->pool) : -1;
-			if (k >= 0 && mine) {
-				c->reserve_left--;
-				d->reserved--;
-			}
-			if (k < 0) {
-				/* The pool is full: this core is compressed as it comes,
-				 * by a worker of its own, while the process waits. */
-				d->inline_fallbacks++;
-				md_unreserve(d, c);
-				md_drop_conn(d, c);
-				if (md_start_worker(d, c) < 0) {
-					md_log(3, "pid %d: cannot start a worker: core not taken", (int)c->args.pid);
-					md_crash_free(d, c);
-				}
+		unsigned char *dst;
+		size_t room;
+		if (c->spill_fd >= 0) {
+			/* More than the program headers said: not on disk without
+			 * bound; the collector's path takes the rest. */
+			if (c->bytes > c->spill_end + POOL_CHUNK) {
+				md_go_inline(d, c);
 				return;
 			}
-			if (c->n_chunks == c->cap_chunks) {
-				size_t nc = c->cap_chunks ? c->cap_chunks * 2 : 16;
-				int *n = realloc(c->chunks, nc * sizeof(*n));
-				if (!n) {
-					pool_put(&d->pool, k);
+			dst = d->bounce;
+			room = POOL_CHUNK;
+		} else {
+			if (c->n_chunks == 0 || c->fill == POOL_CHUNK) {
+				/* Its own promise first; past it, only what nobody was promised. */
+				bool mine = c->reserve_left > 0;
+				int k = mine || md_pool_avail(d) > 0 ? pool_get(&d->pool) : -1;
+				if (k >= 0 && mine) {
+					c->reserve_left--;
+					d->reserved--;
+				}
+				if (k < 0) {
+					if (md_overflow(d, c))
+						continue;
 					return;
 				}
-				c->chunks = n;
-				c->cap_chunks = nc;
+				if (c->n_chunks == c->cap_chunks) {
+					size_t nc = c->cap_chunks ? c->cap_chunks * 2 : 16;
+					int *n = realloc(c->chunks, nc * sizeof(*n));
+					if (!n) {
+						pool_put(&d->pool, k);
+						return;
+					}
+					c->chunks = n;
+					c->cap_chunks = nc;
+				}
+				c->chunks[c->n_chunks++] = k;
+				c->fill = 0;
 			}
-			c->chunks[c->n_chunks++] = k;
-			c->fill = 0;
+			dst = pool_chunk(&d->pool, c->chunks[c->n_chunks - 1]) + c->fill;
+			room = POOL_CHUNK - c->fill;
 		}
-		unsigned char *dst = pool_chunk(&d->pool, c->chunks[c->n_chunks - 1]) + c->fill;
-		ssize_t n = read(c->fd, dst, POOL_CHUNK - c->fill);
+		ssize_t n = read(c->fd, dst, room);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
@@ -679,7 +831,17 @@ static void md_drain(struct md *d, struct md_crash *c)
 			md_released(d, c, NULL);
 			return;
 		}
-		c->fill += (size_t)n;
+		if (c->spill_fd >= 0) {
+			int w = write_all(c->spill_fd, d->bounce, (size_t)n);
+			if (w < 0) {
+				/* The process is let go; the record says what was lost. */
+				c->spill_err = w;
+				md_released(d, c, "writing the spill file failed");
+				return;
+			}
+		} else {
+			c->fill += (size_t)n;
+		}
 		c->bytes += (uint64_t)n;
 		done += (size_t)n;
 		/* A deadline on throughput, not on the total: a big core may take
@@ -689,6 +851,10 @@ static void md_drain(struct md *d, struct md_crash *c)
 			c->bytes_at_progress = c->bytes;
 			c->t_progress = now_usec();
 		}
+		if (!c->sized && c->spill_fd >= 0)
+			md_spill_size(d, c);
+		else if (!c->sized && !md_size(d, c))
+			return;
 	}
 }
 
@@ -743,6 +909,8 @@ static void md_pool_done(struct md *d, struct md_crash *c)
 	for (size_t i = 0; i < c->n_chunks; i++)
 		pool_put(&d->pool, c->chunks[i]);
 	c->n_chunks = 0;
+	/* The spill file was closed before the pipe. */
+	md_spill_done(d, c);
 }
 
 static void md_status(struct md *d, bool force)
@@ -760,10 +928,11 @@ static void md_status(struct md *d, bool force)
 		draining += d->conns[i] != NULL;
 	for (struct md_crash *c = d->queue_head; c; c = c->next)
 		queued++;
-	(void)sd_notifyf(0, "STATUS=%s%u receiving, %u queued, %u working; pool %zu/%zu MiB free; %lu taken, %lu inline, %lu rejected",
+	(void)sd_notifyf(0, "STATUS=%s%u receiving, %u queued, %u working; pool %zu/%zu MiB free, %" PRIu64
+			 " MiB spilled; %lu taken, %lu spilled, %lu inline, %lu rejected",
 			 d->stopping ? "stopping: " : "", draining, queued, d->n_running,
-			 d->pool.n_free * (POOL_CHUNK >> 20), d->pool.n * (POOL_CHUNK >> 20), d->taken,
-			 d->inline_fallbacks, d->rejected);
+			 d->pool.n_free * (POOL_CHUNK >> 20), d->pool.n * (POOL_CHUNK >> 20), d->spilling >> 20,
+			 d->taken, d->spilled, d->inline_fallbacks, d->rejected);
 }
 
 static void md_stop_listening(struct md *d)
@@ -873,10 +1042,13 @@ static int md_loop(struct md *d)
 		for (size_t i = 1; i < first_conn; i++) {
 			if (!(pfd[i].revents & POLLIN))
 				continue;
-			if (pfd[i].fd == d->lfd_core)
-				md_accept_core(d);
-			else if (pfd[i].fd == d->lfd_handoff)
-				md_accept_handoff(d);
+			/* All that wait, not one per turn: a storm comes at once, and a
+			 * collector waits only HandoffTimeout= for its answer. */
+			for (int k2 = 0; k2 < MD_ACCEPT_BURST; k2++) {
+				bool more = pfd[i].fd == d->lfd_core ? md_accept_core(d) : md_accept_handoff(d);
+				if (!more || !md_room(d))
+					break;
+			}
 		}
 		for (size_t i = first_conn; i < first_run; i++) {
 			struct md_crash *c = who[i];
@@ -994,6 +1166,10 @@ int main(int argc, char **argv)
 	/* What a killed predecessor or collector left: its leftovers go first. */
 	struct store st;
 	if (store_init(&st, d.cfg.store_path) >= 0 && store_mkdirs(&st) >= 0) {
+		struct policy_limits lim;
+		quota_limits(&st, &d.cfg, &lim);
+		d.keep_free = lim.keep_free;
+		d.spool_dir = strdup(st.spool_dir);
 		sqlite3 *db = NULL;
 		if (index_open(st.index_path, &db) < 0)
 			db = NULL;
@@ -1005,6 +1181,9 @@ int main(int argc, char **argv)
 		(void)store_clean_spool(&st, NULL, NULL);
 	}
 	store_free(&st);
+	d.bounce = malloc(POOL_CHUNK);
+	if (!d.bounce)
+		return 1;
 
 	if (md_setup(&d) < 0)
 		return 1;
@@ -1017,6 +1196,8 @@ int main(int argc, char **argv)
 	md_stop_listening(&d);
 	md_log(6, "stopped");
 	pool_free(&d.pool);
+	free(d.bounce);
+	free(d.spool_dir);
 	free(d.core_path);
 	free(d.handoff_path);
 	config_free(&d.cfg);

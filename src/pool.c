@@ -67,3 +67,13 @@ void pool_put(struct pool *p, int chunk)
 		return;
 	p->free[p->n_free++] = (uint32_t)chunk;
 }
+
+bool pool_spill_fits(uint64_t rest, uint64_t spilling, uint64_t spill_max, uint64_t fs_avail, uint64_t keep_free)
+{
+	if (spill_max == 0 || rest == 0 || spilling > spill_max || rest > spill_max - spilling)
+		return false;
+	if (fs_avail < keep_free)
+		return false;
+	uint64_t room = fs_avail - keep_free;
+	return spilling <= room && rest <= room - spilling;
+}

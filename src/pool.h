@@ -1,8 +1,9 @@
 /* mortemd's buffer pool: one shared anonymous mapping, faulted in at start-up
  * (fresh memory costs ~1.9 s per GiB to touch on these machines; memory that
  * is already there takes the core at the kernel's speed), cut into fixed
- * chunks. It never grows: a core that finds no free chunk is compressed
- * inline instead. Shared, so that the forked worker that compresses a core
+ * chunks. It never grows: a core that the free pool cannot hold is spilled,
+ * raw, to a file in the spool (the page cache takes it as fast as the pool
+ * would), or compressed inline when the disk has no room for that. Shared, so that the forked worker that compresses a core
  * reads the chunks its parent filled without a copy. */
 #pragma once
 
@@ -32,3 +33,9 @@ static inline unsigned char *pool_chunk(const struct pool *p, int chunk)
 {
 	return p->base + (size_t)chunk * POOL_CHUNK;
 }
+
+/* May `rest` more raw bytes be spilled to disk? Not past spill_max bytes
+ * promised at once (0: never spill), and never into the last keep_free bytes of
+ * the file system, counting the other spills (`spilling` bytes promised) as if
+ * none of them were written yet. */
+bool pool_spill_fits(uint64_t rest, uint64_t spilling, uint64_t spill_max, uint64_t fs_avail, uint64_t keep_free);

@@ -160,6 +160,43 @@ static int stream_prefix(struct stream_state *s)
 	return 0;
 }
 
+/* Read fd to its end (or to max_core_size): 0 at the end, 1 when the stream
+ * needs no more (stream_chunk said so), or a negative errno. */
+static int stream_read_fd(struct stream_state *s, int fd, unsigned char *buf)
+{
+	const struct stream_opts *o = s->o;
+	struct stream_result *res = s->res;
+
+	for (;;) {
+		size_t want = STREAM_BUF_SIZE;
+		if (o->max_core_size > 0) {
+			if (res->bytes >= o->max_core_size) {
+				/* Anything more is over the limit: look for one more byte. */
+				char c;
+				ssize_t n = read(fd, &c, 1);
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n > 0)
+					res->too_large = true;
+				return 1;
+			}
+			if (o->max_core_size - res->bytes < want)
+				want = (size_t)(o->max_core_size - res->bytes);
+		}
+		ssize_t n = read(fd, buf, want);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return 0;
+		int r = stream_chunk(s, buf, (size_t)n);
+		if (r != 0)
+			return r > 0 ? 1 : r;
+	}
+}
+
 int stream_core(const struct stream_opts *o, struct stream_result *res)
 {
 	struct stream_state s = { .o = o, .res = res };
@@ -168,7 +205,7 @@ int stream_core(const struct stream_opts *o, struct stream_result *res)
 
 	memset(res, 0, sizeof(*res));
 	r = stream_prefix(&s);
-	if (r > 0 || o->in_fd < 0) {
+	if (r > 0 || (o->in_fd < 0 && o->mid_fd < 0)) {
 		r = r > 0 ? 0 : r;
 		goto done;
 	}
@@ -176,45 +213,19 @@ int stream_core(const struct stream_opts *o, struct stream_result *res)
 		goto done;
 	/* A bigger pipe means fewer wake-ups for the kernel writing the core. Only
 	 * works on pipes and may be refused: the default still works. */
-	(void)fcntl(o->in_fd, F_SETPIPE_SZ, STREAM_PIPE_SIZE);
+	if (o->in_fd >= 0)
+		(void)fcntl(o->in_fd, F_SETPIPE_SZ, STREAM_PIPE_SIZE);
 
 	buf = malloc(STREAM_BUF_SIZE);
 	if (!buf) {
 		r = -ENOMEM;
 		goto done;
 	}
-
-	for (;;) {
-		size_t want = STREAM_BUF_SIZE;
-		if (o->max_core_size > 0) {
-			if (res->bytes >= o->max_core_size) {
-				/* Anything more is over the limit: look for one more byte. */
-				char c;
-				ssize_t n = read(o->in_fd, &c, 1);
-				if (n < 0 && errno == EINTR)
-					continue;
-				if (n > 0)
-					res->too_large = true;
-				break;
-			}
-			if (o->max_core_size - res->bytes < want)
-				want = (size_t)(o->max_core_size - res->bytes);
-		}
-		ssize_t n = read(o->in_fd, buf, want);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		r = stream_chunk(&s, buf, (size_t)n);
-		if (r != 0) {
-			r = r > 0 ? 0 : r;
-			break;
-		}
-	}
+	r = o->mid_fd >= 0 ? stream_read_fd(&s, o->mid_fd, buf) : 0;
+	if (r == 0 && o->in_fd >= 0)
+		r = stream_read_fd(&s, o->in_fd, buf);
+	if (r > 0)
+		r = 0;
 
 done:
 	if (!s.head_done && res->bytes > 0 && !res->not_core)

@@ -17,9 +17,11 @@ struct zst_writer;
 
 struct stream_opts {
 	/* The core: first the bytes already read into memory (mortemd's pool),
-	 * then whatever in_fd still has; in_fd -1 when the prefix is all of it. */
+	 * then mid_fd to its end (mortemd's spill file), then whatever in_fd still
+	 * has; either fd -1 when there is none. */
 	const struct iovec *pre;
 	size_t n_pre;
+	int mid_fd;             /* not owned; read from its current offset */
 	int in_fd;              /* not owned */
 	struct zst_writer *zw;  /* NULL: read and discard (not owned) */
 	int mini_fd;            /* -1: no minicore */

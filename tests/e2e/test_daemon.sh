@@ -1,7 +1,7 @@
 #!/bin/bash
 # mortemd with the real kernel: the coredump socket ("@@" request/ack and plain
 # "@"), mortem-collect's hand-off in pipe mode, a storm of 50 that overflows the
-# pool (inline fallback), the daemon down (the collector works alone), the
+# pool (spilled), one of 30 without the spill (inline fallback), the daemon down (the collector works alone), the
 # daemon killed mid-core (the process is let go; the crash is recorded as lost),
 # a peer that is not the kernel, a stalled hand-off, and a clean stop that
 # finishes what is in flight.
@@ -55,6 +55,8 @@ check() {
 	done
 	e2e_jeq "$j" .signal_name "$name"
 	e2e_jeq "$j" .collector.mode "$mode"
+	# one crash at a time fits the pool; the collector alone reads inline
+	if [ "$mode" = pipe ]; then e2e_jeq "$j" .collector.buffer inline; else e2e_jeq "$j" .collector.buffer pool; fi
 	e2e_jeq "$j" .core.status stored
 	e2e_jeq "$j" .comm crasher
 	e2e_jeq "$j" .uid "$(id -u)"
@@ -153,25 +155,55 @@ done
 kill "$stall" 2>/dev/null || true
 wait "$stall" 2>/dev/null || true
 
+# storm N: N crashes of 16 MiB at once through "@@"; every one stored whole.
+# Prints how many went through the pool, the spill and inline.
+storm() {
+	local n=$1 q j before pids=()
+	before=$($MORTEM list --json | jq length)
+	for i in $(seq "$n"); do
+		( ulimit -c unlimited; exec "$CRASHER" -m 16 segv ) >/dev/null 2>&1 &
+		pids+=($!)
+	done
+	for q in "${pids[@]}"; do wait "$q" 2>/dev/null || true; done
+	e2e_wait_crashes $((before + n)) 180
+	for _ in $(seq 600); do
+		pgrep -P "$MD_PID" >/dev/null || break
+		sleep 0.1
+	done
+	for q in "${pids[@]}"; do
+		j=$($MORTEM info --json "$q") || fail "storm: crash of $q not recorded"
+		E2E_CTX="storm, pid $q ($(printf '%s' "$j" | jq -r .collector.buffer))"
+		e2e_jeq "$j" .core.status stored
+		e2e_jtrue "$j" '.core.size == .core.expected_size and .core.size > 0'
+		e2e_jeq "$j" .analysis.status ok
+		printf '%s\n' "$j" | jq -r .collector.buffer >>"$E2E_DIR/buffers.$n"
+	done
+	E2E_CTX=
+	for b in pool spill inline; do printf '%s ' "$(grep -c "^$b\$" "$E2E_DIR/buffers.$n")"; done
+	echo
+}
+
 # 6. A storm of 50 through the socket, 16 MiB each, more than the 256M pool
-# takes: the overflow is compressed inline, none is lost.
+# takes: the pool is promised whole to the first cores, the rest is spilled to
+# the spool (SpillMax=, default 8G) and compressed after the release; none is
+# lost.
 e2e_install 0 "@@$SOCK"
-before=$($MORTEM list --json | jq length)
-pids=()
-for i in $(seq 50); do
-	( ulimit -c unlimited; exec "$CRASHER" -m 16 segv ) >/dev/null 2>&1 &
-	pids+=($!)
-done
-for q in "${pids[@]}"; do wait "$q" 2>/dev/null || true; done
-e2e_wait_crashes $((before + 50)) 180
-for _ in $(seq 600); do
-	pgrep -P "$MD_PID" >/dev/null || break
-	sleep 0.1
-done
-for q in "${pids[@]}"; do
-	j=$($MORTEM info --json "$q") || fail "storm: crash of $q not recorded"
-	e2e_jeq "$j" .core.status stored
-done
+storm 50 >"$E2E_DIR/storm.out"
+read -r np ns ni <"$E2E_DIR/storm.out"
+echo "storm of 50, 256M pool: $np pool, $ns spill, $ni inline"
+[ "$np" -ge 1 ] && [ "$ns" -ge 1 ] || fail "storm: expected both the pool and the spill in use (pool $np, spill $ns, inline $ni)"
+[ "$((np + ns + ni))" = 50 ] || fail "storm: $((np + ns + ni)) buffers counted for 50 crashes"
+[ -z "$(ls -A "$E2E_STORE/spool" 2>/dev/null | grep -v -e '\.lock$')" ] || fail "storm: the spool kept files: $(ls "$E2E_STORE/spool")"
+
+# 6b. Without the spill (SpillMax=0) the overflow is compressed inline, while
+# the process waits: slower, still nothing lost.
+md_stop
+echo "SpillMax=0" >>"$E2E_CONF"
+md_start
+storm 30 >"$E2E_DIR/storm.out"
+read -r np ns ni <"$E2E_DIR/storm.out"
+echo "storm of 30, 256M pool, SpillMax=0: $np pool, $ns spill, $ni inline"
+[ "$ns" = 0 ] && [ "$ni" -ge 1 ] || fail "storm without spill: pool $np, spill $ns, inline $ni"
 
 # 7. Clean stop while a worker compresses: the crash is finished first.
 read -r p _ < <(e2e_crash_pid "$CRASHER" -m 128 abort)

@@ -80,7 +80,7 @@ static int feed(const void *buf, size_t len)
 /* The collector's path: the core on an fd, captured here. */
 static int run_fd(const struct mortem_config *cfg, const struct collect_args *a, int fd, struct collect_outcome *out)
 {
-	struct collect_source src = { .fd = fd, .held_usec = -1, .pool_fd = -1 };
+	struct collect_source src = { .fd = fd, .spill_fd = -1, .held_usec = -1, .pool_fd = -1 };
 	return collect_run(cfg, a, NULL, &src, out);
 }
 
@@ -184,7 +184,8 @@ START_TEST(test_pipeline_from_memory)
 
 	ck_assert_int_eq(pipe(pool), 0);
 	struct iovec pre[2] = { { fc.buf, 1000 }, { fc.buf + 1000, fc.len - 1000 } };
-	struct collect_source src = { .pre = pre, .n_pre = 2, .fd = -1, .held_usec = 1234, .pool_fd = pool[1] };
+	struct collect_source src = { .pre = pre, .n_pre = 2, .fd = -1, .spill_fd = -1, .held_usec = 1234,
+				      .pool_fd = pool[1], .buffer = "pool" };
 	ck_assert_int_eq(collect_run(&cfg, &a, &cap, &src, &out), 0);
 	/* the pool's end was closed: mortemd sees EOF */
 	char c;
@@ -194,11 +195,62 @@ START_TEST(test_pipeline_from_memory)
 	ck_assert_int_eq(out.held_usec, 1234);
 	json_object *rec = load(&cfg, out.id);
 	ck_assert_str_eq(record_str(record_obj(rec, "collector"), "mode", ""), "socket");
+	ck_assert_str_eq(record_str(record_obj(rec, "collector"), "buffer", ""), "pool");
 	ck_assert_int_eq(record_i64(record_obj(rec, "core"), "size", 0), (int64_t)fc.len);
 	ck_assert_int_eq(record_i64(record_obj(rec, "minicore"), "threads", 0), 2);
 	/* published: the note is gone */
 	ck_assert_int_ne(access(p, F_OK), 0);
 	json_object_put(rec);
+	free(fc.buf);
+	config_free(&cfg);
+}
+END_TEST
+
+/* mortemd's spill: the head from the pool, the rest from the spill file; a
+ * spill that could not be written loses the core (not a core with a hole)
+ * but keeps the record, which says why. */
+START_TEST(test_pipeline_from_spill)
+{
+	struct mortem_config cfg;
+	struct collect_args a;
+	struct collect_outcome out;
+	struct collect_capture cap;
+	struct fakecore fc;
+	const char *v[] = { "0", "0", "0", "11", "1795000000", "0", "host", NULL };
+
+	setup_cfg(&cfg);
+	fakecore_make(&fc);
+	collect_parse_args(7, v, &a);
+	for (int fail = 0; fail < 2; fail++) {
+		collect_capture(&cfg, &a, "handoff", &cap);
+		struct iovec pre = { fc.buf, 2000 };
+		size_t spilled = fail ? (fc.len - 2000) / 2 : fc.len - 2000;
+		int sp = feed(fc.buf + 2000, spilled);
+		lseek(sp, 0, SEEK_END); /* mortemd rewinds; so does the worker */
+		lseek(sp, 0, SEEK_SET);
+		struct collect_source src = { .pre = &pre, .n_pre = 1, .fd = -1, .spill_fd = sp,
+					      .spill_err = fail ? -ENOSPC : 0, .held_usec = 99, .pool_fd = -1,
+					      .buffer = "spill" };
+		ck_assert_int_eq(collect_run(&cfg, &a, &cap, &src, &out), 0);
+		ck_assert(out.published);
+		json_object *rec = load(&cfg, out.id), *core = record_obj(rec, "core");
+		ck_assert_str_eq(record_str(record_obj(rec, "collector"), "buffer", ""), "spill");
+		char zp[600];
+		snprintf(zp, sizeof(zp), "%s/store/%s.core.zst", cfg.store_path, out.id);
+		if (!fail) {
+			ck_assert_str_eq(out.status, "stored");
+			ck_assert_int_eq(record_i64(core, "size", 0), (int64_t)fc.len);
+			ck_assert_int_eq(access(zp, F_OK), 0);
+		} else {
+			ck_assert_str_eq(out.status, "error");
+			ck_assert_ptr_nonnull(strstr(record_str(core, "reason", ""), "spill"));
+			ck_assert_ptr_nonnull(strstr(record_str(core, "reason", ""), strerror(ENOSPC)));
+			ck_assert_int_ne(access(zp, F_OK), 0);
+			/* the minicore from the head is still there */
+			ck_assert_int_eq(record_i64(record_obj(rec, "minicore"), "threads", 0), 2);
+		}
+		json_object_put(rec);
+	}
 	free(fc.buf);
 	config_free(&cfg);
 }
@@ -301,6 +353,7 @@ int main(void)
 	tcase_add_test(tc, test_pipeline_stores_indexes_and_restores);
 	tcase_add_test(tc, test_pipeline_statuses);
 	tcase_add_test(tc, test_pipeline_from_memory);
+	tcase_add_test(tc, test_pipeline_from_spill);
 	tcase_add_test(tc, test_unusable_store_still_drains);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);

@@ -538,6 +538,44 @@ START_TEST(test_headers)
 }
 END_TEST
 
+/* mortemd sizes a core from its first bytes: unknown (1) until the program
+ * headers are in, then the size they announce, whether or not the notes are;
+ * garbage is refused from the first byte that shows it. */
+START_TEST(test_size_known)
+{
+	struct cc_core c;
+	cc_reference_core(&c, EM_X86_64);
+	Elf64_Ehdr eh = cc_get_ehdr(&c);
+	size_t phend = eh.e_phoff + (size_t)eh.e_phnum * sizeof(Elf64_Phdr);
+	uint64_t want = elfcore_expected_size(c.buf);
+	ck_assert_uint_gt(want, phend);
+	for (size_t len = 0; len <= c.len; len++) {
+		unsigned char *b = malloc(len ? len : 1);
+		ck_assert_ptr_nonnull(b);
+		memcpy(b, c.buf, len);
+		uint64_t size = 0;
+		int r = elfcore_size_known(b, len, &size);
+		if (len < phend) {
+			ck_assert_msg(r == 1, "len %zu: %d", len, r);
+			ck_assert_uint_eq(size, 0);
+		} else {
+			ck_assert_msg(r == 0, "len %zu: %d", len, r);
+			ck_assert_uint_eq(size, want);
+		}
+		free(b);
+	}
+	unsigned char junk[256];
+	memset(junk, 'x', sizeof(junk));
+	uint64_t size = 0;
+	ck_assert_int_eq(elfcore_size_known(junk, 1, &size), -EBADMSG);
+	ck_assert_int_eq(elfcore_size_known(junk, sizeof(junk), &size), -EBADMSG);
+	eh.e_type = ET_EXEC;
+	cc_set_ehdr(&c, &eh);
+	ck_assert_int_eq(elfcore_size_known(c.buf, c.len, &size), -EBADMSG);
+	free(c.buf);
+}
+END_TEST
+
 START_TEST(test_segments)
 {
 	struct cc_core c;
@@ -817,6 +855,7 @@ int main(void)
 	TCase *tc = tcase_create("parse");
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_fakecore);
+	tcase_add_test(tc, test_size_known);
 	tcase_add_test(tc, test_reference_x86_64);
 	tcase_add_test(tc, test_reference_aarch64);
 	tcase_add_test(tc, test_other_machine);

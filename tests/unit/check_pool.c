@@ -55,6 +55,28 @@ START_TEST(test_shared_with_a_forked_worker)
 }
 END_TEST
 
+/* The spill rule, over a fake file system: SpillMax bounds the bytes promised
+ * at once, KeepFree is never eaten into, the other spills count in full. */
+START_TEST(test_spill_fits)
+{
+	const uint64_t M = 1u << 20, G = 1u << 30;
+	ck_assert(pool_spill_fits(100 * M, 0, 8 * G, 10 * G, 4 * G));
+	ck_assert(!pool_spill_fits(100 * M, 0, 0, 10 * G, 4 * G));           /* SpillMax=0 */
+	ck_assert(!pool_spill_fits(0, 0, 8 * G, 10 * G, 4 * G));             /* nothing to spill */
+	ck_assert(pool_spill_fits(8 * G, 0, 8 * G, 20 * G, 4 * G));          /* exactly SpillMax */
+	ck_assert(!pool_spill_fits(8 * G + 1, 0, 8 * G, 20 * G, 4 * G));
+	ck_assert(!pool_spill_fits(1 * G, 7 * G + 1, 8 * G, 20 * G, 4 * G)); /* others promised */
+	ck_assert(pool_spill_fits(1 * G, 7 * G, 8 * G, 20 * G, 4 * G));
+	ck_assert(pool_spill_fits(6 * G, 0, 8 * G, 10 * G, 4 * G));          /* up to KeepFree */
+	ck_assert(!pool_spill_fits(6 * G + 1, 0, 8 * G, 10 * G, 4 * G));
+	ck_assert(!pool_spill_fits(1 * G, 5 * G + 1, 8 * G, 10 * G, 4 * G)); /* others count */
+	ck_assert(!pool_spill_fits(1, 0, 8 * G, 3 * G, 4 * G));              /* already under KeepFree */
+	ck_assert(!pool_spill_fits(1, 9 * G, 8 * G, 100 * G, 0));           /* more promised than allowed */
+	ck_assert(!pool_spill_fits(UINT64_MAX, 1, UINT64_MAX, UINT64_MAX, 0)); /* no wrap-around */
+	ck_assert(pool_spill_fits(UINT64_MAX - 1, 1, UINT64_MAX, UINT64_MAX, 0));
+}
+END_TEST
+
 START_TEST(test_default_size)
 {
 	uint64_t s = pool_default_size();
@@ -74,6 +96,7 @@ int main(void)
 	tcase_add_test(tc, test_chunks_are_bounded_and_reused);
 	tcase_add_test(tc, test_shared_with_a_forked_worker);
 	tcase_add_test(tc, test_default_size);
+	tcase_add_test(tc, test_spill_fits);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }

@@ -30,18 +30,24 @@ struct run {
 	int r;
 };
 
-static void run_stream_pre(const struct iovec *pre, size_t n_pre, int in, uint64_t max_core, uint64_t mini_max,
-			   uint64_t stack_max, struct run *out)
+static void run_stream_mid(const struct iovec *pre, size_t n_pre, int mid, int in, uint64_t max_core,
+			   uint64_t mini_max, uint64_t stack_max, struct run *out)
 {
 	struct zst_writer *w = NULL;
 	out->z = testutil_tmpfd();
 	out->mini = testutil_tmpfd();
 	ck_assert_int_eq(zst_writer_new(out->z, 1, 0, &w), 0);
-	struct stream_opts o = { .pre = pre, .n_pre = n_pre, .in_fd = in, .zw = w, .mini_fd = out->mini,
+	struct stream_opts o = { .pre = pre, .n_pre = n_pre, .mid_fd = mid, .in_fd = in, .zw = w, .mini_fd = out->mini,
 				 .max_core_size = max_core, .mini_max = mini_max, .mini_stack_max = stack_max };
 	out->r = stream_core(&o, &out->res);
 	ck_assert_int_eq(zst_writer_finish(w), 0);
 	zst_writer_free(w);
+}
+
+static void run_stream_pre(const struct iovec *pre, size_t n_pre, int in, uint64_t max_core, uint64_t mini_max,
+			   uint64_t stack_max, struct run *out)
+{
+	run_stream_mid(pre, n_pre, -1, in, max_core, mini_max, stack_max, out);
 }
 
 static void run_stream(int in, uint64_t max_core, uint64_t mini_max, uint64_t stack_max, struct run *out)
@@ -362,6 +368,54 @@ START_TEST(test_prefix_from_memory)
 }
 END_TEST
 
+/* mortemd's spill: the pool's chunks, then the file it spilled to, then what
+ * the kernel still sends: the same bytes, the same minicore; MaxCoreSize still
+ * counts across the three parts. */
+START_TEST(test_prefix_spill_then_fd)
+{
+	struct fakecore fc;
+	struct run a, b, c;
+	fakecore_make(&fc);
+	int in = memfd_of(fc.buf, fc.len);
+	run_stream(in, 0, 32u << 20, 1u << 20, &a);
+	close(in);
+
+	size_t c1 = 4096, c2 = fc.len / 2;
+	struct iovec pre = { fc.buf, c1 };
+	int mid = memfd_of(fc.buf + c1, c2 - c1);
+	in = memfd_of(fc.buf + c2, fc.len - c2);
+	run_stream_mid(&pre, 1, mid, in, 0, 32u << 20, 1u << 20, &b);
+	ck_assert_int_eq(b.r, 0);
+	ck_assert_uint_eq(b.res.bytes, fc.len);
+	ck_assert(b.res.elf && b.res.mini && !b.res.too_large);
+	assert_zst_equals(b.z, fc.buf, fc.len);
+	ck_assert_uint_eq(b.res.mini_info.kept, a.res.mini_info.kept);
+	ck_assert_uint_eq(b.res.mini_info.stacks, a.res.mini_info.stacks);
+	close(mid);
+	close(in);
+
+	/* no live fd: the spill is the rest of it */
+	mid = memfd_of(fc.buf + c1, fc.len - c1);
+	run_stream_mid(&pre, 1, mid, -1, 0, 32u << 20, 1u << 20, &c);
+	ck_assert_int_eq(c.r, 0);
+	ck_assert_uint_eq(c.res.bytes, fc.len);
+	assert_zst_equals(c.z, fc.buf, fc.len);
+	close(mid);
+
+	/* the limit falls inside the spill: the program headers announce more,
+	 * so the stream stops at once; the live fd is not read */
+	mid = memfd_of(fc.buf + c1, c2 - c1);
+	in = memfd_of(fc.buf + c2, fc.len - c2);
+	run_stream_mid(&pre, 1, mid, in, c1 + 100, 32u << 20, 1u << 20, &c);
+	ck_assert(c.res.too_large);
+	ck_assert_uint_le(c.res.bytes, c1 + 100);
+	ck_assert_int_eq((int)lseek(in, 0, SEEK_CUR), 0);
+	close(mid);
+	close(in);
+	free(fc.buf);
+}
+END_TEST
+
 /* Mutated heads: whatever the bytes say, no crash, no read out of bounds (the
  * ASan build runs this too), and the zstd copy is always exact. */
 START_TEST(test_hostile_heads)
@@ -405,6 +459,7 @@ int main(void)
 	tcase_add_test(tc, test_garbage_and_empty);
 	tcase_add_test(tc, test_too_large);
 	tcase_add_test(tc, test_prefix_from_memory);
+	tcase_add_test(tc, test_prefix_spill_then_fd);
 	tcase_add_test(tc, test_hostile_heads);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);

@@ -130,7 +130,7 @@ static void targetcore_make(struct targetcore *tc, const char *kind, int threads
 	int out = open(tc->mini, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	ck_assert_int_ge(in, 0);
 	ck_assert_int_ge(out, 0);
-	struct stream_opts so = { .in_fd = in, .zw = NULL, .mini_fd = out, .mini_max = 64u << 20,
+	struct stream_opts so = { .mid_fd = -1, .in_fd = in, .zw = NULL, .mini_fd = out, .mini_max = 64u << 20,
 				  .mini_stack_max = 8u << 20 };
 	struct stream_result res;
 	ck_assert_int_eq(stream_core(&so, &res), 0);
