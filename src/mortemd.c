@@ -15,6 +15,7 @@
 #include <grp.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,6 +43,7 @@
 #include "pending.h"
 #include "pool.h"
 #include "quota.h"
+#include "spill.h"
 #include "store.h"
 #include "util.h"
 
@@ -102,6 +104,14 @@ struct md_crash {
 	uint64_t spill_promised; /* bytes of SpillMax counted for it */
 	uint64_t spill_end;   /* the core's size as promised to the spill */
 	int spill_err;        /* writing the spill failed (-errno): the rest is lost */
+	int stage;            /* spilling: the pool chunk bytes gather in; -1 none */
+	size_t stage_fill;
+	uint64_t spill_len;   /* bytes in the spill file */
+	bool spill_direct;    /* the file takes aligned writes only (O_DIRECT) */
+	bool spill_busy;      /* the stage is being written: not read meanwhile */
+	bool spill_eof;       /* ... and it is the last of the core */
+	const char *eof_why;  /* for md_released after that last write */
+	struct spill_job job;
 	int *chunks;
 	size_t n_chunks, cap_chunks, fill; /* fill: bytes used in the last chunk */
 	pid_t worker;        /* 0: queued or draining */
@@ -119,8 +129,9 @@ struct md {
 	struct md_crash *running[MD_CONN_MAX];
 	unsigned n_running, max_workers;
 	size_t reserved;      /* chunks promised to cores being read, not taken yet */
-	unsigned char *bounce; /* one read buffer for spilling */
 	char *spool_dir;      /* where spill files are made */
+	int spill_efd;        /* the spill writers' "done" */
+	size_t stage_reserve; /* chunks never promised, so that spills can stage */
 	uint64_t spilling;    /* bytes promised to spill files that still exist */
 	uint64_t keep_free;   /* [Policy] KeepFree= of the store's file system */
 	bool stopping;
@@ -156,6 +167,8 @@ static void md_crash_free(struct md *d, struct md_crash *c)
 	md_spill_done(d, c);
 	if (c->spill_fd >= 0)
 		(void)close(c->spill_fd);
+	if (c->stage >= 0)
+		pool_put(&d->pool, c->stage);
 	if (c->fd >= 0)
 		(void)close(c->fd);
 	if (c->ctl >= 0)
@@ -328,7 +341,7 @@ static struct md_crash *md_crash_new(const char *mode)
 	struct md_crash *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	c->fd = c->ctl = c->pidfd = c->pool_rd = c->spill_fd = -1;
+	c->fd = c->ctl = c->pidfd = c->pool_rd = c->spill_fd = c->stage = -1;
 	c->mode = mode;
 	c->held_usec = -1;
 	c->t_start = c->t_progress = now_usec();
@@ -351,9 +364,11 @@ static size_t md_estimate_chunks(const struct md_crash *c)
 	return (size_t)((bytes + POOL_CHUNK - 1) / POOL_CHUNK);
 }
 
+/* Chunks nobody was promised, less the few kept for spills to stage in. */
 static size_t md_pool_avail(const struct md *d)
 {
-	return d->pool.n_free > d->reserved ? d->pool.n_free - d->reserved : 0;
+	size_t keep = d->reserved + d->stage_reserve;
+	return d->pool.n_free > keep ? d->pool.n_free - keep : 0;
 }
 
 static void md_unreserve(struct md *d, struct md_crash *c)
@@ -369,6 +384,9 @@ static void md_drop_conn(struct md *d, struct md_crash *c);
  * as it comes, while the process waits. */
 static void md_go_inline(struct md *d, struct md_crash *c)
 {
+	if (c->stage >= 0) /* empty: flushed before this is called */
+		pool_put(&d->pool, c->stage);
+	c->stage = -1;
 	d->inline_fallbacks++;
 	md_unreserve(d, c);
 	md_drop_conn(d, c);
@@ -380,16 +398,17 @@ static void md_go_inline(struct md *d, struct md_crash *c)
 
 /* Park the rest of c, raw, in an unnamed file in the spool (O_TMPFILE: a
  * killed daemon leaves nothing behind) when SpillMax and KeepFree leave room
- * for all of it. Writing into the page cache costs about what the pool does,
- * where compressing inline would hold the process for the whole compression;
- * the worker compresses from the file after the release. */
+ * for all of it: the bytes gather in a pool chunk (the stage) and the spill
+ * writers write it out directly while the next chunk comes (spill.h), where
+ * compressing inline would hold the process for the whole compression. The
+ * worker compresses from the file after the release. */
 static bool md_spill_begin(struct md *d, struct md_crash *c)
 {
 	struct statvfs sv;
 	/* Before its first byte (no chunk left even for its head), the size is
-	 * guessed from VmRSS until the program headers say (md_spill_size). */
+	 * guessed from VmRSS until the program headers say (md_stage_size). */
 	uint64_t end = c->expected ? c->expected : (uint64_t)md_estimate_chunks(c) * POOL_CHUNK;
-	if (d->cfg.spill_max == 0 || !d->spool_dir || end <= c->bytes)
+	if (d->cfg.spill_max == 0 || !d->spool_dir || d->spill_efd < 0 || end <= c->bytes)
 		return false;
 	/* Over MaxCoreSize: the collector's path reads what it may and lets go. */
 	if (d->cfg.max_core_size > 0 && end > d->cfg.max_core_size)
@@ -398,9 +417,15 @@ static bool md_spill_begin(struct md *d, struct md_crash *c)
 	if (statvfs(d->spool_dir, &sv) < 0 ||
 	    !pool_spill_fits(rest, d->spilling, d->cfg.spill_max, (uint64_t)sv.f_bavail * sv.f_frsize, d->keep_free))
 		return false;
-	int fd = open(d->spool_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	/* A stage: any chunk nobody was promised, the spills' reserve included. */
+	if (d->pool.n_free <= d->reserved)
+		return false;
+	int fd = spill_open(d->spool_dir, &c->spill_direct);
 	if (fd < 0)
 		return false;
+	c->stage = pool_get(&d->pool);
+	c->stage_fill = 0;
+	c->spill_len = 0;
 	c->spill_fd = fd;
 	c->spill_end = end;
 	c->spill_promised = rest;
@@ -410,17 +435,17 @@ static bool md_spill_begin(struct md *d, struct md_crash *c)
 	return true;
 }
 
-/* A core spilled from its first byte: its size from the head in the spill
- * file, once the program headers are in; the promise follows it. */
-static void md_spill_size(struct md *d, struct md_crash *c)
+/* A core spilled from its first byte: its size from the head in the stage,
+ * once the program headers are in; the promise follows it. */
+static void md_stage_size(struct md *d, struct md_crash *c)
 {
 	uint64_t size = 0;
-	size_t len = c->bytes < POOL_CHUNK ? (size_t)c->bytes : POOL_CHUNK;
-	ssize_t k = pread(c->spill_fd, d->bounce, len, 0);
-	if (k < 0)
+	if (c->spill_len > 0) {
+		c->sized = true; /* the head is gone to the file: the guess stays */
 		return;
-	int r = elfcore_size_known(d->bounce, (size_t)k, &size);
-	if (r == 1 && (size_t)k < POOL_CHUNK)
+	}
+	int r = elfcore_size_known(pool_chunk(&d->pool, c->stage), c->stage_fill, &size);
+	if (r == 1 && c->stage_fill < POOL_CHUNK)
 		return;
 	c->sized = true;
 	if (r != 0 || size == 0)
@@ -430,6 +455,64 @@ static void md_spill_size(struct md *d, struct md_crash *c)
 	c->spill_promised = size;
 	c->spill_end = size;
 	d->spilling += size;
+}
+
+/* Hand the stage to the writers; c is not read until it is written. */
+static void md_spill_flush(struct md_crash *c, const struct pool *pool)
+{
+	c->job = (struct spill_job){ .owner = c, .fd = c->spill_fd, .buf = pool_chunk(pool, c->stage),
+				     .len = c->stage_fill, .off = (off_t)c->spill_len, .truncate = -1 };
+	if (c->spill_direct && c->stage_fill % SPILL_ALIGN) {
+		/* Only the last write of a core can be short: padded, then cut. */
+		c->job.len = (c->stage_fill + SPILL_ALIGN - 1) / SPILL_ALIGN * SPILL_ALIGN;
+		c->job.truncate = (off_t)(c->spill_len + c->stage_fill);
+	}
+	c->spill_busy = true;
+	spill_submit(&c->job);
+}
+
+static void md_released(struct md *d, struct md_crash *c, const char *why);
+
+/* The core ended (or is cut, or could not be read): write what is staged,
+ * then let the process go. */
+static void md_spill_end(struct md *d, struct md_crash *c, const char *why)
+{
+	c->spill_eof = true;
+	c->eof_why = why;
+	if (c->stage_fill > 0) {
+		md_spill_flush(c, &d->pool);
+		return;
+	}
+	if (c->stage >= 0)
+		pool_put(&d->pool, c->stage);
+	c->stage = -1;
+	md_released(d, c, why);
+}
+
+/* The writers are done with some stages. */
+static void md_spill_written(struct md *d)
+{
+	for (struct spill_job *j = spill_done(), *next; j; j = next) {
+		next = j->next;
+		struct md_crash *c = j->owner;
+		c->spill_busy = false;
+		if (j->err < 0) {
+			/* The process is let go; the record says what was lost. */
+			c->spill_err = j->err;
+			c->stage_fill = 0;
+			md_spill_end(d, c, "writing the spill file failed");
+			continue;
+		}
+		c->spill_len += c->stage_fill;
+		c->stage_fill = 0;
+		c->t_progress = now_usec();
+		if (c->spill_eof)
+			md_spill_end(d, c, c->eof_why);
+		else if (c->bytes > c->spill_end + POOL_CHUNK)
+			/* More than the program headers said: not on disk without
+			 * bound; the collector's path takes the rest. */
+			md_go_inline(d, c);
+	}
 }
 
 /* The pool cannot hold (the rest of) c: spill it, else inline. Returns true
@@ -684,6 +767,10 @@ static void md_ioprio_idle_ish(void)
 	/* IOPRIO_CLASS_BE (2) level 7, the lowest best-effort: background. */
 	(void)syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (2 << 13) | 7);
 	(void)setpriority(PRIO_PROCESS, 0, 10);
+	/* Only the CPU time nobody else wants: in a storm the kernel writing
+	 * the cores and this daemon reading them come first. */
+	struct sched_param sp = { 0 };
+	(void)sched_setscheduler(0, SCHED_IDLE, &sp);
 }
 
 /* Fork the worker for c: inline (c->fd still open: the process is held and
@@ -722,8 +809,8 @@ static int md_start_worker(struct md *d, struct md_crash *c)
 			iov[i].iov_len = left < POOL_CHUNK ? (size_t)left : POOL_CHUNK;
 			left -= iov[i].iov_len;
 		}
-		if (c->spill_fd >= 0)
-			(void)lseek(c->spill_fd, 0, SEEK_SET);
+		if (c->spill_fd >= 0 && spill_readable(c->spill_fd) < 0)
+			_exit(1);
 		struct collect_source src = { .pre = iov, .n_pre = c->n_chunks, .spill_fd = c->spill_fd,
 					      .spill_err = c->spill_err, .fd = c->fd,
 					      .buffer = c->fd >= 0 ? "inline" : c->spill_fd >= 0 ? "spill" : "pool",
@@ -780,14 +867,10 @@ static void md_drain(struct md *d, struct md_crash *c)
 		unsigned char *dst;
 		size_t room;
 		if (c->spill_fd >= 0) {
-			/* More than the program headers said: not on disk without
-			 * bound; the collector's path takes the rest. */
-			if (c->bytes > c->spill_end + POOL_CHUNK) {
-				md_go_inline(d, c);
+			if (c->spill_busy)
 				return;
-			}
-			dst = d->bounce;
-			room = POOL_CHUNK;
+			dst = pool_chunk(&d->pool, c->stage) + c->stage_fill;
+			room = POOL_CHUNK - c->stage_fill;
 		} else {
 			if (c->n_chunks == 0 || c->fill == POOL_CHUNK) {
 				/* Its own promise first; past it, only what nobody was promised. */
@@ -823,25 +906,18 @@ static void md_drain(struct md *d, struct md_crash *c)
 			continue;
 		if (n < 0 && errno == EAGAIN)
 			return;
-		if (n < 0) {
-			md_released(d, c, "reading the core failed");
+		if (n <= 0) {
+			const char *why = n < 0 ? "reading the core failed" : NULL;
+			if (c->spill_fd >= 0)
+				md_spill_end(d, c, why);
+			else
+				md_released(d, c, why);
 			return;
 		}
-		if (n == 0) {
-			md_released(d, c, NULL);
-			return;
-		}
-		if (c->spill_fd >= 0) {
-			int w = write_all(c->spill_fd, d->bounce, (size_t)n);
-			if (w < 0) {
-				/* The process is let go; the record says what was lost. */
-				c->spill_err = w;
-				md_released(d, c, "writing the spill file failed");
-				return;
-			}
-		} else {
+		if (c->spill_fd >= 0)
+			c->stage_fill += (size_t)n;
+		else
 			c->fill += (size_t)n;
-		}
 		c->bytes += (uint64_t)n;
 		done += (size_t)n;
 		/* A deadline on throughput, not on the total: a big core may take
@@ -851,10 +927,16 @@ static void md_drain(struct md *d, struct md_crash *c)
 			c->bytes_at_progress = c->bytes;
 			c->t_progress = now_usec();
 		}
-		if (!c->sized && c->spill_fd >= 0)
-			md_spill_size(d, c);
-		else if (!c->sized && !md_size(d, c))
+		if (c->spill_fd >= 0) {
+			if (!c->sized)
+				md_stage_size(d, c);
+			if (c->stage_fill == POOL_CHUNK) {
+				md_spill_flush(c, &d->pool);
+				return;
+			}
+		} else if (!c->sized && !md_size(d, c)) {
 			return;
+		}
 	}
 }
 
@@ -965,8 +1047,13 @@ static void md_check_stalls(struct md *d)
 		struct md_crash *c = d->conns[i];
 		if (!c)
 			continue;
-		if (c->state == MD_DRAIN && now - c->t_progress > stall) {
-			md_released(d, c, "the core stalled (StallTimeout)");
+		if (c->state == MD_DRAIN && c->spill_busy) {
+			continue; /* the writers' turn, not the kernel's */
+		} else if (c->state == MD_DRAIN && now - c->t_progress > stall) {
+			if (c->spill_fd >= 0)
+				md_spill_end(d, c, "the core stalled (StallTimeout)");
+			else
+				md_released(d, c, "the core stalled (StallTimeout)");
 		} else if (c->state != MD_DRAIN && now - c->t_progress > (int64_t)MD_HANDSHAKE_MS * 1000) {
 			if (c->captured) {
 				collect_capture_abandon(&d->cfg, &c->cap);
@@ -996,6 +1083,8 @@ static int md_loop(struct md *d)
 		bool room = busy < MD_CONN_MAX;
 		pfd[n] = (struct pollfd){ .fd = d->sfd, .events = POLLIN };
 		who[n++] = NULL;
+		pfd[n] = (struct pollfd){ .fd = d->spill_efd, .events = POLLIN }; /* -1: ignored */
+		who[n++] = NULL;
 		if (room && d->lfd_core >= 0) {
 			pfd[n] = (struct pollfd){ .fd = d->lfd_core, .events = POLLIN };
 			who[n++] = NULL;
@@ -1007,7 +1096,7 @@ static int md_loop(struct md *d)
 		size_t first_conn = n;
 		for (size_t i = 0; i < MD_CONN_MAX; i++) {
 			struct md_crash *c = d->conns[i];
-			if (!c)
+			if (!c || c->spill_busy)
 				continue;
 			pfd[n] = (struct pollfd){ .fd = c->state == MD_DRAIN ? c->fd : c->ctl, .events = POLLIN };
 			who[n++] = c;
@@ -1039,7 +1128,9 @@ static int md_loop(struct md *d)
 				}
 			}
 		}
-		for (size_t i = 1; i < first_conn; i++) {
+		if (pfd[1].revents & POLLIN)
+			md_spill_written(d);
+		for (size_t i = 2; i < first_conn; i++) {
 			if (!(pfd[i].revents & POLLIN))
 				continue;
 			/* All that wait, not one per turn: a storm comes at once, and a
@@ -1181,9 +1272,16 @@ int main(int argc, char **argv)
 		(void)store_clean_spool(&st, NULL, NULL);
 	}
 	store_free(&st);
-	d.bounce = malloc(POOL_CHUNK);
-	if (!d.bounce)
-		return 1;
+	/* Spills stage in chunks that are never promised to a core; a few
+	 * threads write them out (spill.h). Without them, the overflow goes
+	 * inline. */
+	d.stage_reserve = d.pool.n / 8 < 64 ? d.pool.n / 8 : 64;
+	d.spill_efd = -1;
+	if (d.cfg.spill_max > 0 && (r = spill_start(4, &d.spill_efd)) < 0) {
+		md_log(4, "cannot start the spill writers (%s): a core the pool cannot hold is compressed inline",
+		       strerror(-r));
+		d.spill_efd = -1;
+	}
 
 	if (md_setup(&d) < 0)
 		return 1;
@@ -1196,7 +1294,8 @@ int main(int argc, char **argv)
 	md_stop_listening(&d);
 	md_log(6, "stopped");
 	pool_free(&d.pool);
-	free(d.bounce);
+	if (d.spill_efd >= 0)
+		spill_stop();
 	free(d.spool_dir);
 	free(d.core_path);
 	free(d.handoff_path);

@@ -1,0 +1,133 @@
+/* mortemd's spill writers: see spill.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "spill.h"
+#include "util.h"
+
+#define SPILL_THREADS_MAX 8
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct spill_job *todo, *todo_tail, *done;
+	pthread_t th[SPILL_THREADS_MAX];
+	unsigned n;
+	int efd;
+	bool stop;
+} S = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .efd = -1 };
+
+static void *spill_thread(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		pthread_mutex_lock(&S.mu);
+		while (!S.todo && !S.stop)
+			pthread_cond_wait(&S.cv, &S.mu);
+		struct spill_job *j = S.todo;
+		if (!j) {
+			pthread_mutex_unlock(&S.mu);
+			return NULL;
+		}
+		S.todo = j->next;
+		if (!S.todo)
+			S.todo_tail = NULL;
+		pthread_mutex_unlock(&S.mu);
+
+		j->err = pwrite_all(j->fd, j->buf, j->len, j->off);
+		if (j->err == 0 && j->truncate >= 0 && ftruncate(j->fd, j->truncate) < 0)
+			j->err = -errno;
+
+		pthread_mutex_lock(&S.mu);
+		j->next = S.done;
+		S.done = j;
+		pthread_mutex_unlock(&S.mu);
+		uint64_t one = 1;
+		(void)!write(S.efd, &one, sizeof(one));
+	}
+}
+
+int spill_start(unsigned n, int *ret_efd)
+{
+	if (n == 0)
+		n = 1;
+	if (n > SPILL_THREADS_MAX)
+		n = SPILL_THREADS_MAX;
+	S.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (S.efd < 0)
+		return -errno;
+	S.stop = false;
+	for (S.n = 0; S.n < n; S.n++) {
+		int r = pthread_create(&S.th[S.n], NULL, spill_thread, NULL);
+		if (r != 0) {
+			if (S.n == 0) {
+				(void)close(S.efd);
+				S.efd = -1;
+				return -r;
+			}
+			break;
+		}
+	}
+	*ret_efd = S.efd;
+	return 0;
+}
+
+void spill_stop(void)
+{
+	pthread_mutex_lock(&S.mu);
+	S.stop = true;
+	pthread_cond_broadcast(&S.cv);
+	pthread_mutex_unlock(&S.mu);
+	for (unsigned i = 0; i < S.n; i++)
+		(void)pthread_join(S.th[i], NULL);
+	S.n = 0;
+	if (S.efd >= 0)
+		(void)close(S.efd);
+	S.efd = -1;
+}
+
+void spill_submit(struct spill_job *j)
+{
+	j->next = NULL;
+	j->err = 0;
+	pthread_mutex_lock(&S.mu);
+	if (S.todo_tail)
+		S.todo_tail->next = j;
+	else
+		S.todo = j;
+	S.todo_tail = j;
+	pthread_cond_signal(&S.cv);
+	pthread_mutex_unlock(&S.mu);
+}
+
+struct spill_job *spill_done(void)
+{
+	uint64_t v;
+	(void)!read(S.efd, &v, sizeof(v));
+	pthread_mutex_lock(&S.mu);
+	struct spill_job *j = S.done;
+	S.done = NULL;
+	pthread_mutex_unlock(&S.mu);
+	return j;
+}
+
+int spill_open(const char *dir, bool *direct)
+{
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC | O_DIRECT, 0600);
+	*direct = fd >= 0;
+	if (fd < 0 && errno == EINVAL) /* a file system without direct I/O (or O_TMPFILE) */
+		fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	return fd < 0 ? -errno : fd;
+}
+
+int spill_readable(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_DIRECT) < 0)
+		return -errno;
+	return lseek(fd, 0, SEEK_SET) < 0 ? -errno : 0;
+}
