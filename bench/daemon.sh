@@ -28,7 +28,10 @@
 #     (raw records: $D/results-daemon.jsonl; mortemd's stderr: $D/mortemd.log).
 #
 # Throughout, crashbench samples /proc/PID/status of mortemd and of its workers
-# (RssAnon, RssFile, RssShmem) while mortemd serves a configuration.
+# (RssAnon, RssFile, RssShmem) while mortemd serves a configuration: every 50 ms
+# for the held time, every 250 ms in storms (at 50 ms the sampler alone took
+# ~8 % of the 2 CPUs during a storm, which the floor, with no daemon to
+# sample, does not pay).
 # Needs root. Takes /run/lock/mortem-core-pattern.lock (tests/e2e/lib.sh's lock)
 # only while a configuration owns core_pattern; the EXIT trap restores
 # core_pattern/core_pipe_limit if anything of ours is still installed, then stops
@@ -205,7 +208,8 @@ for p in "c:r:PoolSize default:pool-default" "c4:r4:PoolSize=4G:pool-4G"; do
 			$CB storm --label "$l" --handler "${H[$l]}" --pipe-limit "${PL[$l]}" --expect "${EX[$l]}" \
 				--store "$STORE" --clean ${LC[$l]:+--list-cmd "${LC[$l]}"} --n "$SN" --size "$SSZ" \
 				--mode mixed --threads 4 --runs 1 --round "$r" --phase "$phase" --lead 6 --settle 30 \
-				"${DF[@]}" --out "$OUT" 8>&- || echo "daemon: storm $label $l round $r failed" >&2
+				"${DF[@]}" ${DF:+--daemon-sample-ms 250} --out "$OUT" 8>&- ||
+				echo "daemon: storm $label $l round $r failed" >&2
 			md_alive
 		done
 	done
