@@ -4,10 +4,11 @@
  * start-up, lets the process go, and then runs the collector's pipeline on
  * them in forked workers, at most MaxConcurrent at once, at a lower priority.
  *
- * One thread, one poll loop: accepting, verifying the peer, capturing /proc
- * (milliseconds) and copying bytes into the pool are all quick; everything
- * slow happens in the workers. A worker is forked from this single-threaded
- * process, so it may use every library freely.
+ * One poll loop: accepting, verifying the peer, capturing /proc (milliseconds)
+ * and copying bytes into the pool are all quick; everything slow happens in
+ * the workers. Beside it only the spill writers (spill.c), threads that call
+ * nothing but pwrite() and ftruncate(): a worker forked from this process may
+ * still use every library freely.
  *
  *   mortemd [-c CONFIG]        foreground; systemd Type=notify */
 #include <fcntl.h>
@@ -1275,13 +1276,14 @@ int main(int argc, char **argv)
 	/* Spills stage in chunks that are never promised to a core; a few
 	 * threads write them out (spill.h). Without them, the overflow goes
 	 * inline. */
-	d.stage_reserve = d.pool.n / 8 < 64 ? d.pool.n / 8 : 64;
 	d.spill_efd = -1;
 	if (d.cfg.spill_max > 0 && (r = spill_start(4, &d.spill_efd)) < 0) {
 		md_log(4, "cannot start the spill writers (%s): a core the pool cannot hold is compressed inline",
 		       strerror(-r));
 		d.spill_efd = -1;
 	}
+	/* (No spills, no reserve: all of the pool for the cores.) */
+	d.stage_reserve = d.spill_efd < 0 ? 0 : d.pool.n / 8 < 64 ? d.pool.n / 8 : 64;
 
 	if (md_setup(&d) < 0)
 		return 1;
