@@ -487,8 +487,10 @@ def notify_status(path, after_ns=None, wait_s=3.0):
     import re
     global STATUS_RE
     if STATUS_RE is None:
+        # (the spilled parts since 19aa69c)
         STATUS_RE = re.compile(r"STATUS=(?:stopping: )?(\d+) receiving, (\d+) queued, (\d+) working; "
-                               r"pool (\d+)/(\d+) MiB free; (\d+) taken, (\d+) inline, (\d+) rejected")
+                               r"pool (\d+)/(\d+) MiB free(?:, \d+ MiB spilled)?; (\d+) taken, "
+                               r"(?:(\d+) spilled, )?(\d+) inline, (\d+) rejected")
     if not path:
         return None
     t_end = time.monotonic() + (wait_s if after_ns else 0)
@@ -500,9 +502,9 @@ def notify_status(path, after_ns=None, wait_s=3.0):
                     ts, _, payload = ln.partition(" ")
                     m = STATUS_RE.search(payload)
                     if m:
-                        v = [int(x) for x in m.groups()]
+                        v = [int(x or 0) for x in m.groups()]
                         last = dict(ts=int(ts), receiving=v[0], queued=v[1], working=v[2], pool_free_mib=v[3],
-                                    pool_mib=v[4], taken=v[5], inline=v[6], rejected=v[7])
+                                    pool_mib=v[4], taken=v[5], spilled=v[6], inline=v[7], rejected=v[8])
         except (OSError, ValueError):
             pass
         if not after_ns:
@@ -536,6 +538,7 @@ def daemon_end(args, dm, t0):
     rec.update(md_done_ms=(idle - t0) / 1e6 if idle else None, md_idle=idle is not None)
     if st0 and st1:
         rec.update(md_taken=st1["taken"] - st0["taken"], md_inline=st1["inline"] - st0["inline"],
+                   md_spilled=st1["spilled"] - st0["spilled"],
                    md_rejected=st1["rejected"] - st0["rejected"], md_pool_mib=st1["pool_mib"],
                    md_pool_free_mib=st1["pool_free_mib"], md_status_stale=bool(st1.get("stale")))
     return rec
@@ -1005,9 +1008,10 @@ def cmd_daemon_report(args):
     w("- **records**: the crashers' own records in `mortem list --json` once mortemd is idle: "
       "`core.status` stored, **whole** = `core.size` = `core.expected_size`, `collector.mode`, "
       "`core.level` (3 = recompressed after the release)")
-    w("- **taken / inline**: mortemd's own counters (its `STATUS=` line, sent to a stand-in "
-      "NOTIFY_SOCKET), the difference over the configuration: cores taken into the pool / "
-      "compressed inline because the pool was full (the process waits)")
+    w("- **taken / spilled / inline**: mortemd's own counters (its `STATUS=` line, sent to a stand-in "
+      "NOTIFY_SOCKET), the difference over the configuration: cores released from the pool or the "
+      "spill / of those, spilled to disk because the pool could not hold them / compressed inline "
+      "(the process waits)")
     w("- **memory**: `/proc/PID/status` of mortemd and of its workers (its children; their "
       "own children, the analysis sandbox, apart), sampled every %.0f ms during every "
       "configuration: **outside the pool** = RssAnon + RssFile; the pool is RssShmem\n"
@@ -1084,7 +1088,7 @@ def cmd_daemon_report(args):
               (storms[0].get("core_bytes") or 0) / n / 2**20 if storms[0].get("core_bytes") else 0,
               n, (storms[0].get("core_bytes") or 0) / 2**30))
         w("| PoolSize | round | configuration | crash spread ms | all released s | / floor | held median / max s | "
-          "taken / inline | records | all listed s | all done s | mortemd RssAnon+RssFile peak MiB | "
+          "taken / spilled / inline | records | all listed s | all done s | mortemd RssAnon+RssFile peak MiB | "
           "worker peak / Σ at once MiB (workers) |")
         w("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for ph in phases:
@@ -1098,7 +1102,8 @@ def cmd_daemon_report(args):
                     pname, r["round"], r["label"], r["crash_spread_ms"], s(r["all_reaped_ms"]),
                     ratio(r["all_reaped_ms"], f["all_reaped_ms"]) if f and isd else ("1.00×" if not isd else "—"),
                     s(r["held_ms_median"]), s(r["held_ms_max"]),
-                    "%s / %s" % (r.get("md_taken", "—"), r.get("md_inline", "—")) if isd else "—",
+                    "%s / %s / %s" % (r.get("md_taken", "—"), r.get("md_spilled", "—"), r.get("md_inline", "—"))
+                    if isd else "—",
                     recs_line(r) if isd else "—",
                     s(r.get("listed_ms")) if isd else "—",
                     s(r.get("md_done_ms") if r.get("md_done_ms") is not None else r.get("done_ms")),
@@ -1122,10 +1127,10 @@ def cmd_daemon_report(args):
                 targets.append(an_check("storm, %s, %s" % (pool, lab), m))
                 rel = [(r, floor.get(r["round"])) for r in m]
                 targets.append(("storm, %s, %s: all released ≤ 1.5 × floor, same round" % (pool, lab),
-                                "; ".join("round %d: %s / %s s = %s (%s inline)" % (
+                                "; ".join("round %d: %s / %s s = %s (%s spilled, %s inline)" % (
                                     r["round"], s(r["all_reaped_ms"]), s(f["all_reaped_ms"]) if f else "—",
                                     ratio(r["all_reaped_ms"], f["all_reaped_ms"]) if f else "—",
-                                    r.get("md_inline", "?")) for r, f in rel),
+                                    r.get("md_spilled", "?"), r.get("md_inline", "?")) for r, f in rel),
                                 verdict([r["all_reaped_ms"] <= 1.5 * f["all_reaped_ms"] if f else None
                                          for r, f in rel])))
 
