@@ -7,8 +7,8 @@
  * One poll loop: accepting, verifying the peer, capturing /proc (milliseconds)
  * and copying bytes into the pool are all quick; everything slow happens in
  * the workers. Beside it only the spill writers (spill.c), threads that call
- * nothing but pwrite() and ftruncate(): a worker forked from this process may
- * still use every library freely.
+ * nothing but pwrite(), ftruncate() and a mutex: a worker forked from this
+ * process may still use every library freely.
  *
  *   mortemd [-c CONFIG]        foreground; systemd Type=notify */
 #include <fcntl.h>

@@ -14,7 +14,7 @@
 static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct spill_job *todo, *todo_tail, *done;
+	struct spill_job *queue, *queue_tail, *finished;
 	pthread_t th[SPILL_THREADS_MAX];
 	unsigned n;
 	int efd;
@@ -26,16 +26,16 @@ static void *spill_thread(void *arg)
 	(void)arg;
 	for (;;) {
 		pthread_mutex_lock(&S.mu);
-		while (!S.todo && !S.stop)
+		while (!S.queue && !S.stop)
 			pthread_cond_wait(&S.cv, &S.mu);
-		struct spill_job *j = S.todo;
+		struct spill_job *j = S.queue;
 		if (!j) {
 			pthread_mutex_unlock(&S.mu);
 			return NULL;
 		}
-		S.todo = j->next;
-		if (!S.todo)
-			S.todo_tail = NULL;
+		S.queue = j->next;
+		if (!S.queue)
+			S.queue_tail = NULL;
 		pthread_mutex_unlock(&S.mu);
 
 		j->err = pwrite_all(j->fd, j->buf, j->len, j->off);
@@ -43,8 +43,8 @@ static void *spill_thread(void *arg)
 			j->err = -errno;
 
 		pthread_mutex_lock(&S.mu);
-		j->next = S.done;
-		S.done = j;
+		j->next = S.finished;
+		S.finished = j;
 		pthread_mutex_unlock(&S.mu);
 		uint64_t one = 1;
 		(void)!write(S.efd, &one, sizeof(one));
@@ -95,11 +95,11 @@ void spill_submit(struct spill_job *j)
 	j->next = NULL;
 	j->err = 0;
 	pthread_mutex_lock(&S.mu);
-	if (S.todo_tail)
-		S.todo_tail->next = j;
+	if (S.queue_tail)
+		S.queue_tail->next = j;
 	else
-		S.todo = j;
-	S.todo_tail = j;
+		S.queue = j;
+	S.queue_tail = j;
 	pthread_cond_signal(&S.cv);
 	pthread_mutex_unlock(&S.mu);
 }
@@ -109,8 +109,8 @@ struct spill_job *spill_done(void)
 	uint64_t v;
 	(void)!read(S.efd, &v, sizeof(v));
 	pthread_mutex_lock(&S.mu);
-	struct spill_job *j = S.done;
-	S.done = NULL;
+	struct spill_job *j = S.finished;
+	S.finished = NULL;
 	pthread_mutex_unlock(&S.mu);
 	return j;
 }

@@ -5,8 +5,9 @@
  * on, ~1.9 s per GiB to touch); direct writes from the pre-faulted chunk need
  * none, take almost no CPU, and run in parallel with the drain.
  *
- * The threads only ever call pwrite(), ftruncate() and the queue's mutex, so
- * that mortemd may still fork its workers (the child never touches the queue). */
+ * The threads only ever call pwrite(), ftruncate(), write() on the eventfd and
+ * the queue's mutex, so that mortemd may still fork its workers (the child
+ * never touches the queue). */
 #pragma once
 
 #include <stdbool.h>
