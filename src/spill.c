@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -21,6 +22,51 @@ static struct {
 	bool stop;
 } S = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .efd = -1 };
 
+/* Is the block all zero bytes? Stops at the first that is not, so data costs
+ * a few loads and only zero blocks are read whole. */
+static bool spill_zero(const unsigned char *p, size_t n)
+{
+	uint64_t w;
+	for (; n >= sizeof(w); p += sizeof(w), n -= sizeof(w)) {
+		memcpy(&w, p, sizeof(w));
+		if (w)
+			return false;
+	}
+	for (; n > 0; p++, n--)
+		if (*p)
+			return false;
+	return true;
+}
+
+/* Write the job's bytes but leave its all-zero SPILL_ALIGN blocks as holes
+ * (the file is fresh, so they read back as zeros): the untouched stacks and
+ * zeroed heap of a core are often half of it, and the disk's bandwidth is what
+ * a storm of spills waits on. The last block is always written, so that the
+ * file reaches the job's end whatever the order the jobs finish in. */
+int spill_write_sparse(int fd, const void *buf, size_t len, off_t off)
+{
+	const unsigned char *p = buf;
+	size_t i = 0;
+	while (i < len) {
+		size_t n = len - i < SPILL_ALIGN ? len - i : SPILL_ALIGN;
+		if (i + n < len && spill_zero(p + i, n)) {
+			i += n;
+			continue;
+		}
+		/* a run of blocks with data (and the last block) */
+		size_t start = i;
+		for (i += n; i < len; i += n) {
+			n = len - i < SPILL_ALIGN ? len - i : SPILL_ALIGN;
+			if (i + n < len && spill_zero(p + i, n))
+				break;
+		}
+		int r = pwrite_all(fd, p + start, i - start, off + (off_t)start);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static void *spill_thread(void *arg)
 {
 	(void)arg;
@@ -38,7 +84,7 @@ static void *spill_thread(void *arg)
 			S.queue_tail = NULL;
 		pthread_mutex_unlock(&S.mu);
 
-		j->err = pwrite_all(j->fd, j->buf, j->len, j->off);
+		j->err = spill_write_sparse(j->fd, j->buf, j->len, j->off);
 		if (j->err == 0 && j->truncate >= 0 && ftruncate(j->fd, j->truncate) < 0)
 			j->err = -errno;
 

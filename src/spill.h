@@ -5,6 +5,8 @@
  * on, ~1.9 s per GiB to touch); direct writes from the pre-faulted chunk need
  * none, take almost no CPU, and run in parallel with the drain.
  *
+ * All-zero blocks are not written (holes in the file, read back as zeros).
+ *
  * The threads only ever call pwrite(), ftruncate(), write() on the eventfd and
  * the queue's mutex, so that mortemd may still fork its workers (the child
  * never touches the queue). */
@@ -35,6 +37,10 @@ void spill_stop(void);
 void spill_submit(struct spill_job *j);
 /* The jobs done since the last call, in no particular order (clears the eventfd). */
 struct spill_job *spill_done(void);
+
+/* pwrite the bytes at off, leaving all-zero SPILL_ALIGN blocks but the last
+ * as holes: for a fresh file only (or one whose range holds no data yet). */
+int spill_write_sparse(int fd, const void *buf, size_t len, off_t off);
 
 /* An unnamed file in dir (O_TMPFILE: gone with its last descriptor); *direct
  * says whether writes to it must be aligned (O_DIRECT). */

@@ -106,6 +106,47 @@ START_TEST(test_spill_tmpfs_or_other)
 }
 END_TEST
 
+/* Zero blocks become holes: the bytes read back the same, fewer blocks are
+ * allocated, and a job ending in zeros still makes the file that long. */
+static void check_sparse(const char *dir, bool expect_holes)
+{
+	bool direct;
+	int fd = spill_open(dir, &direct);
+	ck_assert_int_ge(fd, 0);
+	unsigned char *buf;
+	ck_assert_int_eq(posix_memalign((void **)&buf, SPILL_ALIGN, 2 * (size_t)CH), 0);
+	memset(buf, 0, 2 * (size_t)CH);
+	/* chunk 0: data in blocks 1, 5 (one byte, at its end) and 7..9; chunk 1 all zero */
+	buf[SPILL_ALIGN + 17] = 1;
+	buf[6 * SPILL_ALIGN - 1] = 2;
+	memset(buf + 7 * SPILL_ALIGN, 0xab, 3 * SPILL_ALIGN);
+	ck_assert_int_eq(spill_write_sparse(fd, buf, CH, 0), 0);
+	ck_assert_int_eq(spill_write_sparse(fd, buf + CH, CH, CH), 0);
+	struct stat st;
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert_int_eq(st.st_size, 2 * (off_t)CH);
+	if (expect_holes)
+		/* blocks 1, 5, 7-9 and the last block of each chunk: 7 blocks, not 512 */
+		ck_assert_int_le((long long)st.st_blocks * 512, 16 * (long long)SPILL_ALIGN);
+	ck_assert_int_eq(spill_readable(fd), 0);
+	unsigned char *back = malloc(2 * (size_t)CH);
+	ck_assert_ptr_nonnull(back);
+	ck_assert_int_eq(pread(fd, back, 2 * (size_t)CH, 0), 2 * (ssize_t)CH);
+	ck_assert(memcmp(back, buf, 2 * (size_t)CH) == 0);
+	/* an error comes back */
+	ck_assert_int_eq(spill_write_sparse(-1, buf, CH, 0), -EBADF);
+	close(fd);
+	free(back);
+	free(buf);
+}
+
+START_TEST(test_spill_sparse)
+{
+	check_sparse("/var/tmp", true);
+	check_sparse("/dev/shm", true);
+}
+END_TEST
+
 START_TEST(test_spill_no_dir)
 {
 	bool direct;
@@ -121,6 +162,7 @@ int main(void)
 	tcase_add_test(tc, test_spill_disk);
 	tcase_add_test(tc, test_spill_tmpfs_or_other);
 	tcase_add_test(tc, test_spill_no_dir);
+	tcase_add_test(tc, test_spill_sparse);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }
