@@ -10,6 +10,7 @@
 
 #include "analyze.h"
 #include "collect.h"
+#include "collect_spill.h"
 #include "index.h"
 #include "journal.h"
 #include "parse.h"
@@ -266,6 +267,21 @@ static json_object *collect_record(struct collect_ctx *c, const struct stream_re
 		json_object_put(probs);
 	json_object_object_add(rec, "errors", json_object_get(c->errors));
 	return rec;
+}
+
+/* Close the kernel's end: the process is let go. */
+static void collect_release(int core_fd)
+{
+	(void)close(core_fd);
+	if (core_fd <= STDERR_FILENO) {
+		/* Keep the standard fds taken: the next open() must not become
+		 * "stdin" for a child (the analysis) that treats 0-2 specially. */
+		int nfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (nfd >= 0 && nfd != core_fd) {
+			(void)dup2(nfd, core_fd);
+			(void)close(nfd);
+		}
+	}
 }
 
 /* Store the core or keep metadata only, decided before the drain from the
@@ -644,27 +660,45 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, s
 		reason = reason_buf;
 	}
 
-	/* 3. Drain, then let go. */
+	/* 3. Drain, then let go: a big core through the spool at the disk's
+	 * speed when the budget allows (collect_spill.c), compressed after the
+	 * release; else compressed while the process waits. */
 	int core_fd = src->fd;
+	struct collect_spill cs = { .fd = -1 };
+	int64_t held = src->held_usec;
+	if (src->spill_min > 0 && core_fd >= 0 && zw) {
+		r = collect_spill_run(&c.st, cfg, c.id, core_fd, src->spill_min, &cs);
+		if (r < 0)
+			collect_error(&c, "reading the core", r);
+		if (cs.err < 0)
+			collect_error(&c, cs.lost ? "spill" : "spill (the rest compressed inline)", cs.err);
+		if (cs.whole && cs.written > 0 && !cs.lost) {
+			collect_release(core_fd);
+			core_fd = -1;
+			held = now_usec() - c.t0;
+			c.buffer = "spill";
+			/* Compressing is heavy work after the release, too. */
+			collect_slot(&c);
+		}
+	}
 	struct stream_opts so = {
-		.pre = src->pre, .n_pre = src->n_pre, .mid_fd = src->spill_fd, .in_fd = core_fd, .zw = zw,
-		.mini_fd = c.mini_tmp,
+		.pre = src->pre, .n_pre = src->n_pre,
+		.mid_fd = cs.written > 0 && !cs.lost ? cs.fd : src->spill_fd,
+		.post = cs.lost ? NULL : cs.rest, .n_post = cs.lost ? 0 : cs.n_rest,
+		.in_fd = core_fd, .zw = zw, .mini_fd = c.mini_tmp,
 		.max_core_size = cfg->max_core_size, .mini_max = cfg->minicore_max,
 		.mini_stack_max = cfg->minicore_stack_max,
 	};
+	/* The spilled bytes could not be used: the rest is only drained. */
+	if (cs.lost)
+		so.zw = NULL;
 	stream_r = stream_core(&so, &sr);
 	if (core_fd >= 0) {
-		(void)close(core_fd);
-		if (core_fd <= STDERR_FILENO) {
-			/* Keep the standard fds taken: the next open() must not become
-			 * "stdin" for a child (the analysis) that treats 0-2 specially. */
-			int nfd = open("/dev/null", O_RDWR | O_CLOEXEC);
-			if (nfd >= 0 && nfd != core_fd) {
-				(void)dup2(nfd, core_fd);
-				(void)close(nfd);
-			}
-		}
+		collect_release(core_fd);
+		held = held >= 0 ? held : now_usec() - c.t0;
 	}
+	int spill_err = cs.lost ? cs.err : src->spill_err;
+	collect_spill_free(&cs);
 	if (src->spill_fd >= 0)
 		(void)close(src->spill_fd);
 	/* The pool's bytes are compressed: mortemd may reuse them. */
@@ -672,7 +706,7 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, s
 		(void)close(src->pool_fd);
 	if (src->pool_map)
 		(void)munmap(src->pool_map, src->pool_map_len);
-	out->held_usec = src->held_usec >= 0 ? src->held_usec : now_usec() - c.t0;
+	out->held_usec = held >= 0 ? held : now_usec() - c.t0;
 
 	/* 4. After the release: finish, decide, publish. */
 	uint64_t stored = 0;
@@ -690,13 +724,13 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, s
 
 	if (!c.store_ok || c.store_write_failed) {
 		status = "error";
-	} else if (src->spill_err < 0 && c.pd.store) {
+	} else if (spill_err < 0 && c.pd.store) {
 		/* What is stored would be a core with a hole: not kept. */
 		status = "error";
-		snprintf(reason_buf, sizeof(reason_buf), "mortemd could not spill the core to disk: %s (%llu bytes taken)",
-			 strerror(-src->spill_err), (unsigned long long)sr.bytes);
+		snprintf(reason_buf, sizeof(reason_buf), "%s could not spill the core to disk: %s (%llu bytes taken)",
+			 cs.lost ? "the collector" : "mortemd", strerror(-spill_err), (unsigned long long)sr.bytes);
 		reason = reason_buf;
-		collect_error(&c, "spill", src->spill_err);
+		collect_error(&c, "spill", spill_err);
 		have_core = false;
 	} else if (stream_r < 0) {
 		status = "error";

@@ -79,6 +79,10 @@ struct collect_source {
 	 * analysis child's address-space limit (MaxMemory=) must not count it. */
 	void *pool_map;
 	size_t pool_map_len;
+	/* The collector's own spill (collect_spill.h): a core whose program
+	 * headers announce at least this many bytes is drained raw to the spool
+	 * and compressed after the release; 0: never (mortemd chose already). */
+	uint64_t spill_min;
 };
 
 struct collect_outcome {

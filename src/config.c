@@ -67,6 +67,7 @@ static const struct config_key config_keys[] = {
 	{ "Store", "CompressThreads", CONFIG_INT, CONFIG_OFF(compress_threads), 0, 16, 0, 0 },
 	{ "Store", "RecompressLevel", CONFIG_INT, CONFIG_OFF(recompress_level), 0, 19, 0, 0 },
 	{ "Store", "MiniCoreMax", CONFIG_SIZE, CONFIG_OFF(minicore_max), 0, 0, 64u << 10, 256u << 20 },
+	{ "Store", "SpillMax", CONFIG_SIZE, CONFIG_OFF(spill_max), 0, 0, 0, 1ull << 50 },
 	{ "Store", "MiniCoreStackMax", CONFIG_SIZE, CONFIG_OFF(minicore_stack_max), 0, 0, 4u << 10, UINT64_MAX },
 	{ "Policy", "MaxCoreSize", CONFIG_SIZE, CONFIG_OFF(max_core_size), 0, 0, 0, UINT64_MAX },
 	{ "Policy", "MaxUse", CONFIG_SIZE_OR_PERCENT, CONFIG_OFF(max_use), 0, 0, 0, 0 },
@@ -86,7 +87,6 @@ static const struct config_key config_keys[] = {
 	{ "Daemon", "PoolSize", CONFIG_SIZE, CONFIG_OFF(pool_size), 0, 0, 0, 1ull << 40 },
 	{ "Daemon", "HandoffTimeout", CONFIG_MSEC, CONFIG_OFF(handoff_timeout_ms), 0, 0, 10, 60000 },
 	{ "Daemon", "StallTimeout", CONFIG_DURATION, CONFIG_OFF(stall_timeout_sec), 0, 0, 1, 3600 },
-	{ "Daemon", "SpillMax", CONFIG_SIZE, CONFIG_OFF(spill_max), 0, 0, 0, 1ull << 50 },
 };
 
 /* State while one file is parsed. */

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "collect.h"
+#include "collect_spill.h"
 #include "config.h"
 #include "handoff.h"
 #include "journal.h"
@@ -94,7 +95,8 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return 0;
 	}
-	struct collect_source src = { .fd = STDIN_FILENO, .spill_fd = -1, .held_usec = -1, .pool_fd = -1 };
+	struct collect_source src = { .fd = STDIN_FILENO, .spill_fd = -1, .held_usec = -1, .pool_fd = -1,
+				      .spill_min = COLLECT_SPILL_MIN };
 	int r = collect_run(&cfg, &a, NULL, &src, &out);
 	config_free(&cfg);
 	return r < 0 ? 1 : 0;

@@ -161,8 +161,8 @@ void store_discard(const struct store *st, const char *id)
 		if ((p = store_path(st->spool_dir, id, name)))
 			(void)unlink(p);
 	}
-	/* The pending note (pending.c) goes with the lock. */
-	static const char *const extra[] = { ".pending", ".pending.tmp" };
+	/* The pending note (pending.c) and a collector's spill go with the lock. */
+	static const char *const extra[] = { ".pending", ".pending.tmp", ".raw.tmp" /* collect_spill.h */ };
 	for (size_t i = 0; i < ARRAY_SIZE(extra); i++) {
 		_cleanup_free_ char *p = store_path(st->spool_dir, id, extra[i]);
 		if (p)

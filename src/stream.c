@@ -129,17 +129,17 @@ static int stream_chunk(struct stream_state *s, const unsigned char *buf, size_t
 	return 0;
 }
 
-/* The bytes already in memory, up to the limit. Returns 1 when done (limit
- * reached or stop), 0 to go on with in_fd, or a negative errno. */
-static int stream_prefix(struct stream_state *s)
+/* Bytes in memory, up to the limit. Returns 1 when done (limit reached or
+ * stop), 0 to go on, or a negative errno. */
+static int stream_iov(struct stream_state *s, const struct iovec *iov, size_t niov)
 {
 	const struct stream_opts *o = s->o;
 	struct stream_result *res = s->res;
 	int r;
 
-	for (size_t i = 0; i < o->n_pre; i++) {
-		const unsigned char *p = o->pre[i].iov_base;
-		size_t len = o->pre[i].iov_len;
+	for (size_t i = 0; i < niov; i++) {
+		const unsigned char *p = iov[i].iov_base;
+		size_t len = iov[i].iov_len;
 		while (len > 0) {
 			size_t n = len < STREAM_BUF_SIZE ? len : STREAM_BUF_SIZE;
 			if (o->max_core_size > 0) {
@@ -204,8 +204,8 @@ int stream_core(const struct stream_opts *o, struct stream_result *res)
 	int r = 0;
 
 	memset(res, 0, sizeof(*res));
-	r = stream_prefix(&s);
-	if (r > 0 || (o->in_fd < 0 && o->mid_fd < 0)) {
+	r = stream_iov(&s, o->pre, o->n_pre);
+	if (r > 0 || (o->in_fd < 0 && o->mid_fd < 0 && o->n_post == 0)) {
 		r = r > 0 ? 0 : r;
 		goto done;
 	}
@@ -222,6 +222,8 @@ int stream_core(const struct stream_opts *o, struct stream_result *res)
 		goto done;
 	}
 	r = o->mid_fd >= 0 ? stream_read_fd(&s, o->mid_fd, buf) : 0;
+	if (r == 0)
+		r = stream_iov(&s, o->post, o->n_post);
 	if (r == 0 && o->in_fd >= 0)
 		r = stream_read_fd(&s, o->in_fd, buf);
 	if (r > 0)

@@ -17,11 +17,14 @@ struct zst_writer;
 
 struct stream_opts {
 	/* The core: first the bytes already read into memory (mortemd's pool),
-	 * then mid_fd to its end (mortemd's spill file), then whatever in_fd still
-	 * has; either fd -1 when there is none. */
+	 * then mid_fd to its end (a spill file), then the bytes in post (read
+	 * but not spilled), then whatever in_fd still has; either fd -1 when
+	 * there is none. */
 	const struct iovec *pre;
 	size_t n_pre;
 	int mid_fd;             /* not owned; read from its current offset */
+	const struct iovec *post;
+	size_t n_post;
 	int in_fd;              /* not owned */
 	struct zst_writer *zw;  /* NULL: read and discard (not owned) */
 	int mini_fd;            /* -1: no minicore */

@@ -198,7 +198,7 @@ echo "storm of 50, 256M pool: $np pool, $ns spill, $ni inline"
 # 6b. Without the spill (SpillMax=0) the overflow is compressed inline, while
 # the process waits: slower, still nothing lost.
 md_stop
-echo "SpillMax=0" >>"$E2E_CONF"
+printf '[Store]\nSpillMax=0\n' >>"$E2E_CONF"
 md_start
 storm 30 >"$E2E_DIR/storm.out"
 read -r np ns ni <"$E2E_DIR/storm.out"

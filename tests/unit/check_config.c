@@ -496,7 +496,7 @@ START_TEST(test_daemon_keys)
 	struct mortem_config c;
 	struct warns w = { 0 };
 
-	put("mortem.conf", "[Daemon]\nSocketDirectory=/run/m2\nPoolSize=512M\nHandoffTimeout=250ms\nStallTimeout=2min\nSpillMax=0\n");
+	put("mortem.conf", "[Daemon]\nSocketDirectory=/run/m2\nPoolSize=512M\nHandoffTimeout=250ms\nStallTimeout=2min\n[Store]\nSpillMax=0\n");
 	ck_assert_int_eq(config_init(&c), 0);
 	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), 0);
 	ck_assert_str_eq(c.socket_dir, "/run/m2");
@@ -520,13 +520,14 @@ START_TEST(test_daemon_keys)
 	    "StallTimeout=0\n"          /* 5 */
 	    "SocketDirectory=run\n"     /* 6 */
 	    "PoolSize=2T\n"             /* 7 */
-	    "SpillMax=-1\n");           /* 8 */
+	    "[Store]\n"                 /* 8 */
+	    "SpillMax=-1\n");           /* 9 */
 	ck_assert_int_eq(config_init(&c), 0);
 	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), -EINVAL);
 	ck_assert_warned(&w, "%s:2: key 'HandoffTimeout': '5ms' is not a time between 10ms and 60000ms", conf);
 	ck_assert_warned(&w, "%s:3: key 'HandoffTimeout': '2min' is not a time between 10ms and 60000ms", conf);
 	ck_assert_warned(&w, "%s:4: key 'HandoffTimeout': 'fast' is not a time between 10ms and 60000ms", conf);
-	ck_assert_warned(&w, "%s:8: key 'SpillMax': invalid size '-1'", conf);
+	ck_assert_warned(&w, "%s:9: key 'SpillMax': invalid size '-1'", conf);
 	ck_assert_uint_eq(w.n, 7);
 	check_defaults(&c);
 	warns_free(&w);
