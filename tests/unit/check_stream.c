@@ -30,18 +30,25 @@ struct run {
 	int r;
 };
 
-static void run_stream_mid(const struct iovec *pre, size_t n_pre, int mid, int in, uint64_t max_core,
-			   uint64_t mini_max, uint64_t stack_max, struct run *out)
+static void run_stream_post(const struct iovec *pre, size_t n_pre, int mid, const struct iovec *post, size_t n_post,
+			    int in, uint64_t max_core, uint64_t mini_max, uint64_t stack_max, struct run *out)
 {
 	struct zst_writer *w = NULL;
 	out->z = testutil_tmpfd();
 	out->mini = testutil_tmpfd();
 	ck_assert_int_eq(zst_writer_new(out->z, 1, 0, &w), 0);
-	struct stream_opts o = { .pre = pre, .n_pre = n_pre, .mid_fd = mid, .in_fd = in, .zw = w, .mini_fd = out->mini,
+	struct stream_opts o = { .pre = pre, .n_pre = n_pre, .mid_fd = mid, .post = post, .n_post = n_post,
+				 .in_fd = in, .zw = w, .mini_fd = out->mini,
 				 .max_core_size = max_core, .mini_max = mini_max, .mini_stack_max = stack_max };
 	out->r = stream_core(&o, &out->res);
 	ck_assert_int_eq(zst_writer_finish(w), 0);
 	zst_writer_free(w);
+}
+
+static void run_stream_mid(const struct iovec *pre, size_t n_pre, int mid, int in, uint64_t max_core,
+			   uint64_t mini_max, uint64_t stack_max, struct run *out)
+{
+	run_stream_post(pre, n_pre, mid, NULL, 0, in, max_core, mini_max, stack_max, out);
 }
 
 static void run_stream_pre(const struct iovec *pre, size_t n_pre, int in, uint64_t max_core, uint64_t mini_max,
@@ -401,6 +408,30 @@ START_TEST(test_prefix_spill_then_fd)
 	ck_assert_uint_eq(c.res.bytes, fc.len);
 	assert_zst_equals(c.z, fc.buf, fc.len);
 	close(mid);
+
+	/* the collector's spill that stopped: the file, then the bytes still in
+	 * memory (two pieces), then the pipe; also with nothing after them */
+	size_t c3 = c2 + (fc.len - c2) / 3, c4 = c2 + 2 * (fc.len - c2) / 3;
+	struct iovec post[2] = { { fc.buf + c2, c3 - c2 }, { fc.buf + c3, c4 - c3 } };
+	mid = memfd_of(fc.buf, c2);
+	in = memfd_of(fc.buf + c4, fc.len - c4);
+	run_stream_post(NULL, 0, mid, post, 2, in, 0, 32u << 20, 1u << 20, &c);
+	ck_assert_int_eq(c.r, 0);
+	ck_assert_uint_eq(c.res.bytes, fc.len);
+	ck_assert(c.res.elf && c.res.mini);
+	ck_assert_uint_eq(c.res.mini_info.kept, a.res.mini_info.kept);
+	assert_zst_equals(c.z, fc.buf, fc.len);
+	close(mid);
+	close(in);
+	struct iovec tail = { fc.buf + c2, fc.len - c2 };
+	mid = memfd_of(fc.buf, c2);
+	run_stream_post(NULL, 0, mid, &tail, 1, -1, 0, 32u << 20, 1u << 20, &c);
+	ck_assert_uint_eq(c.res.bytes, fc.len);
+	assert_zst_equals(c.z, fc.buf, fc.len);
+	close(mid);
+	/* only memory after nothing: pre empty, no fds */
+	run_stream_post(NULL, 0, -1, &tail, 1, -1, 0, 32u << 20, 1u << 20, &c);
+	ck_assert_uint_eq(c.res.bytes, fc.len - c2);
 
 	/* the limit falls inside the spill: the program headers announce more,
 	 * so the stream stops at once; the live fd is not read */
