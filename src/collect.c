@@ -676,6 +676,7 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, s
 			collect_release(core_fd);
 			core_fd = -1;
 			held = now_usec() - c.t0;
+			lower_priority(false);
 			c.buffer = "spill";
 			/* Compressing is heavy work after the release, too. */
 			collect_slot(&c);
@@ -697,6 +698,10 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, s
 		collect_release(core_fd);
 		held = held >= 0 ? held : now_usec() - c.t0;
 	}
+	/* The rest is background work: in a storm the collectors still draining
+	 * come first. Not SCHED_IDLE: the quota lock taken below must not wait
+	 * for CPU time nobody else wants while a drain waits for it. */
+	lower_priority(false);
 	int spill_err = cs.lost ? cs.err : src->spill_err;
 	collect_spill_free(&cs);
 	if (src->spill_fd >= 0)

@@ -763,17 +763,6 @@ static void md_worker_close_others(struct md *d, struct md_crash *self)
 	}
 }
 
-static void md_ioprio_idle_ish(void)
-{
-	/* IOPRIO_CLASS_BE (2) level 7, the lowest best-effort: background. */
-	(void)syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (2 << 13) | 7);
-	(void)setpriority(PRIO_PROCESS, 0, 10);
-	/* Only the CPU time nobody else wants: in a storm the kernel writing
-	 * the cores and this daemon reading them come first. */
-	struct sched_param sp = { 0 };
-	(void)sched_setscheduler(0, SCHED_IDLE, &sp);
-}
-
 /* Fork the worker for c: inline (c->fd still open: the process is held and
  * waits for us, full priority) or from the pool (background). */
 static int md_start_worker(struct md *d, struct md_crash *c)
@@ -797,7 +786,10 @@ static int md_start_worker(struct md *d, struct md_crash *c)
 		sigemptyset(&all);
 		(void)sigprocmask(SIG_SETMASK, &all, NULL);
 		if (c->fd < 0)
-			md_ioprio_idle_ish();
+			/* Only the CPU time nobody else wants: in a storm the
+			 * kernel writing the cores and this daemon reading
+			 * them come first. */
+			lower_priority(true);
 		else /* the collector's path reads blocking; the parent let go of it */
 			(void)fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) & ~O_NONBLOCK);
 		struct iovec *iov = calloc(c->n_chunks ? c->n_chunks : 1, sizeof(*iov));

@@ -3,10 +3,13 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 
 #define READ_CHUNK_MIN 4096 /* first allocation when reading a file of unknown size */
@@ -273,4 +276,15 @@ void format_duration(uint64_t sec, char *buf, size_t len)
 		}
 	}
 	(void)snprintf(buf, len, "%" PRIu64 "s", sec);
+}
+
+void lower_priority(bool idle)
+{
+	/* IOPRIO_CLASS_BE (2) level 7, the lowest best-effort. */
+	(void)syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (2 << 13) | 7);
+	(void)setpriority(PRIO_PROCESS, 0, 10);
+	if (idle) {
+		struct sched_param sp = { 0 };
+		(void)sched_setscheduler(0, SCHED_IDLE, &sp);
+	}
 }

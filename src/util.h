@@ -29,6 +29,10 @@ static inline void closep(int *fd)
 /* Write all of buf, retrying on EINTR and short writes. */
 int write_all(int fd, const void *buf, size_t len);
 int pwrite_all(int fd, const void *buf, size_t len, off_t off);
+/* Background work (after the process is released): nice 10 and the lowest
+ * best-effort I/O priority; with idle, also SCHED_IDLE (only CPU time nobody
+ * else wants). Best effort: failures are ignored. */
+void lower_priority(bool idle);
 /* Read up to cap bytes of a file into a NUL-terminated heap buffer. *truncated is
  * set when the file held more than cap bytes. */
 int read_file_at(int dirfd, const char *path, size_t cap, char **ret, size_t *ret_len, bool *truncated);
