@@ -269,10 +269,14 @@ static json_object *collect_record(struct collect_ctx *c, const struct stream_re
 	return rec;
 }
 
-/* Close the kernel's end: the process is let go. */
+/* Close the kernel's end: the process is let go. What follows is background
+ * work: in a storm the collectors still draining come first. Not SCHED_IDLE:
+ * the quota lock taken later must not wait for CPU time nobody else wants
+ * while a drain waits for it. */
 static void collect_release(int core_fd)
 {
 	(void)close(core_fd);
+	lower_priority(false);
 	if (core_fd <= STDERR_FILENO) {
 		/* Keep the standard fds taken: the next open() must not become
 		 * "stdin" for a child (the analysis) that treats 0-2 specially. */
@@ -676,7 +680,6 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, s
 			collect_release(core_fd);
 			core_fd = -1;
 			held = now_usec() - c.t0;
-			lower_priority(false);
 			c.buffer = "spill";
 			/* Compressing is heavy work after the release, too. */
 			collect_slot(&c);
@@ -698,10 +701,6 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, s
 		collect_release(core_fd);
 		held = held >= 0 ? held : now_usec() - c.t0;
 	}
-	/* The rest is background work: in a storm the collectors still draining
-	 * come first. Not SCHED_IDLE: the quota lock taken below must not wait
-	 * for CPU time nobody else wants while a drain waits for it. */
-	lower_priority(false);
 	int spill_err = cs.lost ? cs.err : src->spill_err;
 	collect_spill_free(&cs);
 	if (src->spill_fd >= 0)
