@@ -105,6 +105,7 @@ struct collect_ctx {
 	int slot_fd;           /* a MaxConcurrent slot, held for the work after release */
 	const char *mode;      /* collector.mode: "pipe", "handoff" or "socket" */
 	const char *buffer;    /* collector.buffer: "pool", "spill" or "inline" */
+	struct collect_spill cs; /* the collector's own spill (collect_spill.h) */
 };
 
 static void collect_error_to(json_object *errors, const char *what, int err)
@@ -288,10 +289,18 @@ static void collect_release(int core_fd)
 	}
 }
 
+/* In the policy's hold of the quota lock: the spill file, when wanted. */
+static void collect_admit_spill(void *userdata)
+{
+	struct collect_ctx *c = userdata;
+	collect_spill_reserve(&c->st, c->cfg, c->id, &c->cs);
+}
+
 /* Store the core or keep metadata only, decided before the drain from the
  * limits, the free space, the other collectors' reservations and the rate of
- * full cores of this executable (policy.c). A policy that cannot be consulted
- * stores the core: policy never loses a crash. */
+ * full cores of this executable (policy.c); when storing, the spill's budget
+ * in the same hold of the lock. A policy that cannot be consulted stores the
+ * core (inline): policy never loses a crash. */
 static void collect_admit(struct collect_ctx *c)
 {
 	const char *exe = collect_proc_str(c, "exe"), *unit = collect_proc_str(c, "unit");
@@ -310,7 +319,9 @@ static void collect_admit(struct collect_ctx *c)
 			estimate = kb * 1024 / 3 + 65536;
 	}
 	unsigned writing = 0;
-	int r = quota_admit(&c->st, c->cfg, c->id, exe ? exe : "", unit, estimate, c->t0, &c->pd, &writing);
+	struct quota_admit_hook hook = { .fn = collect_admit_spill, .userdata = c };
+	int r = quota_admit(&c->st, c->cfg, c->id, exe ? exe : "", unit, estimate, c->t0, &c->pd, &writing,
+			    c->cs.want ? &hook : NULL);
 	/* A storm: with as many collectors writing as there are CPUs, zstd worker
 	 * threads only cost memory (each brings its own buffers), so compress on
 	 * this thread alone. */
@@ -611,7 +622,7 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, s
 		const struct collect_source *src, struct collect_outcome *out)
 {
 	struct collect_ctx c = { .cfg = cfg, .a = a, .lock_fd = -1, .core_tmp = -1, .mini_tmp = -1, .root_fd = -1,
-				 .slot_fd = -1 };
+				 .slot_fd = -1, .cs = { .fd = -1 } };
 	struct collect_capture own;
 	struct stream_result sr;
 	struct zst_writer *zw = NULL;
@@ -644,8 +655,14 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, s
 	 * files. When the store is unusable the core is still drained, so the
 	 * process is released, and the crash is announced. */
 	c.pd = (struct policy_decision){ .store = true, .core_status = "stored" };
+	int core_fd = src->fd;
 	if (c.lock_fd >= 0 && (r = store_init(&c.st, cfg->store_path)) >= 0) {
 		c.store_ok = true;
+		/* The core's head first: its size decides the spill, asked
+		 * for in the policy's hold of the lock. */
+		if (src->spill_min > 0 && core_fd >= 0 &&
+		    (r = collect_spill_head(cfg, core_fd, src->spill_min, &c.cs)) < 0)
+			collect_error(&c, "reading the core", r);
 		collect_admit(&c);
 		if (store_tmp_open(&c.st, c.id, ".mini", &c.mini_tmp) < 0)
 			c.mini_tmp = -1;
@@ -667,16 +684,13 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, s
 	/* 3. Drain, then let go: a big core through the spool at the disk's
 	 * speed when the budget allows (collect_spill.c), compressed after the
 	 * release; else compressed while the process waits. */
-	int core_fd = src->fd;
-	struct collect_spill cs = { .fd = -1 };
+	struct collect_spill *cs = &c.cs;
 	int64_t held = src->held_usec;
-	if (src->spill_min > 0 && core_fd >= 0 && zw) {
-		r = collect_spill_run(&c.st, cfg, c.id, core_fd, src->spill_min, &cs);
-		if (r < 0)
-			collect_error(&c, "reading the core", r);
-		if (cs.err < 0)
-			collect_error(&c, cs.lost ? "spill" : "spill (the rest compressed inline)", cs.err);
-		if (cs.whole && cs.written > 0 && !cs.lost) {
+	if (cs->fd >= 0 && zw) {
+		collect_spill_drain(cs, core_fd);
+		if (cs->err < 0)
+			collect_error(&c, cs->lost ? "spill" : "spill (the rest compressed inline)", cs->err);
+		if (cs->whole && cs->written > 0 && !cs->lost) {
 			collect_release(core_fd);
 			core_fd = -1;
 			held = now_usec() - c.t0;
@@ -687,22 +701,22 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, s
 	}
 	struct stream_opts so = {
 		.pre = src->pre, .n_pre = src->n_pre,
-		.mid_fd = cs.written > 0 && !cs.lost ? cs.fd : src->spill_fd,
-		.post = cs.lost ? NULL : cs.rest, .n_post = cs.lost ? 0 : cs.n_rest,
+		.mid_fd = cs->written > 0 && !cs->lost ? cs->fd : src->spill_fd,
+		.post = cs->lost ? NULL : cs->rest, .n_post = cs->lost ? 0 : cs->n_rest,
 		.in_fd = core_fd, .zw = zw, .mini_fd = c.mini_tmp,
 		.max_core_size = cfg->max_core_size, .mini_max = cfg->minicore_max,
 		.mini_stack_max = cfg->minicore_stack_max,
 	};
 	/* The spilled bytes could not be used: the rest is only drained. */
-	if (cs.lost)
+	if (cs->lost)
 		so.zw = NULL;
 	stream_r = stream_core(&so, &sr);
 	if (core_fd >= 0) {
 		collect_release(core_fd);
 		held = held >= 0 ? held : now_usec() - c.t0;
 	}
-	int spill_err = cs.lost ? cs.err : src->spill_err;
-	collect_spill_free(&cs);
+	int spill_err = cs->lost ? cs->err : src->spill_err;
+	collect_spill_free(cs);
 	if (src->spill_fd >= 0)
 		(void)close(src->spill_fd);
 	/* The pool's bytes are compressed: mortemd may reuse them. */
@@ -732,7 +746,7 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, s
 		/* What is stored would be a core with a hole: not kept. */
 		status = "error";
 		snprintf(reason_buf, sizeof(reason_buf), "%s could not spill the core to disk: %s (%llu bytes taken)",
-			 cs.lost ? "the collector" : "mortemd", strerror(-spill_err), (unsigned long long)sr.bytes);
+			 cs->lost ? "the collector" : "mortemd", strerror(-spill_err), (unsigned long long)sr.bytes);
 		reason = reason_buf;
 		collect_error(&c, "spill", spill_err);
 		have_core = false;

@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -83,13 +82,11 @@ static const char *cs_budget(const struct store *st, const struct mortem_config 
 	return NULL;
 }
 
-/* Under the quota lock: the budget, then the file at its announced size. */
+/* Under the quota lock (the caller's): the budget, then the file at its
+ * announced size. */
 static const char *cs_open(const struct store *st, const struct mortem_config *cfg, const char *id,
-			   struct collect_spill *cs, bool *direct)
+			   struct collect_spill *cs)
 {
-	_cleanup_close_ int lk = -1;
-	if (quota_lock(st, &lk) < 0)
-		return "the quota lock cannot be taken";
 	const char *why = cs_budget(st, cfg, cs->size);
 	if (why)
 		return why;
@@ -98,7 +95,7 @@ static const char *cs_open(const struct store *st, const struct mortem_config *c
 		return "out of memory";
 	int fl = O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW;
 	cs->fd = open(cs->path, fl | O_DIRECT, 0600);
-	*direct = cs->fd >= 0;
+	cs->direct = cs->fd >= 0;
 	if (cs->fd < 0 && errno == EINVAL) /* a file system without direct I/O */
 		cs->fd = open(cs->path, fl, 0600);
 	if (cs->fd < 0) {
@@ -135,7 +132,7 @@ static void cs_wait(int efd)
 
 /* Write chunk after chunk while the next is read, until the end of in_fd, a
  * failed write, or more bytes than announced. */
-static void cs_drain(struct collect_spill *cs, int in_fd, size_t fill, bool eof, bool direct, int efd)
+static void cs_drain(struct collect_spill *cs, int in_fd, size_t fill, bool eof, int efd)
 {
 	struct spill_job job;
 	unsigned cur = 0;
@@ -145,7 +142,7 @@ static void cs_drain(struct collect_spill *cs, int in_fd, size_t fill, bool eof,
 		unsigned char *next = cs->bufs + (size_t)(1 - cur) * COLLECT_SPILL_CHUNK;
 		job = (struct spill_job){ .fd = cs->fd, .buf = buf, .len = fill, .off = (off_t)cs->written,
 					  .truncate = -1 };
-		if (direct && fill % SPILL_ALIGN) /* only the last; cut back below */
+		if (cs->direct && fill % SPILL_ALIGN) /* only the last; cut back below */
 			job.len = (fill + SPILL_ALIGN - 1) / SPILL_ALIGN * SPILL_ALIGN;
 		spill_submit(&job);
 		ssize_t k = 0;
@@ -185,11 +182,9 @@ static void cs_drain(struct collect_spill *cs, int in_fd, size_t fill, bool eof,
 	}
 }
 
-int collect_spill_run(const struct store *st, const struct mortem_config *cfg, const char *id, int in_fd,
-		      uint64_t min, struct collect_spill *cs)
+int collect_spill_head(const struct mortem_config *cfg, int in_fd, uint64_t min, struct collect_spill *cs)
 {
-	bool eof = false, direct = false;
-	int efd = -1;
+	bool eof = false;
 
 	memset(cs, 0, sizeof(*cs));
 	cs->fd = -1;
@@ -221,14 +216,30 @@ int collect_spill_run(const struct store *st, const struct mortem_config *cfg, c
 		cs->why = "small enough to compress at once";
 		return 0;
 	}
-	if ((cs->why = cs_open(st, cfg, id, cs, &direct)))
-		return 0;
+	cs->want = true;
+	return 0;
+}
+
+void collect_spill_reserve(const struct store *st, const struct mortem_config *cfg, const char *id,
+			   struct collect_spill *cs)
+{
+	if (cs->want && cs->fd < 0)
+		cs->why = cs_open(st, cfg, id, cs);
+}
+
+void collect_spill_drain(struct collect_spill *cs, int in_fd)
+{
+	int efd = -1;
+
+	if (cs->fd < 0 || cs->written > 0 || cs->n_rest != 1)
+		return;
 	if (spill_start(1, &efd) < 0) {
 		cs->why = "no writer thread for the spill";
-		return 0;
+		return;
 	}
+	size_t n = cs->rest[0].iov_len;
 	cs->n_rest = 0;
-	cs_drain(cs, in_fd, (size_t)n, false, direct, efd);
+	cs_drain(cs, in_fd, n, false, efd);
 	spill_stop();
 	/* The announced size, or a padded last block: cut to what was written.
 	 * Should that fail, the file is not the core's bytes: not used. */
@@ -237,7 +248,6 @@ int collect_spill_run(const struct store *st, const struct mortem_config *cfg, c
 		cs->why = "the spill file cannot be cut to size";
 		cs->lost = true;
 	}
-	return 0;
 }
 
 void collect_spill_free(struct collect_spill *cs)

@@ -30,20 +30,34 @@ struct collect_spill {
 	bool whole;            /* in_fd is at its end: every byte is in the file and rest */
 	int err;               /* the spill stopped on this error (-errno) */
 	bool lost;             /* the file could not be cut to size: its bytes are not used */
+	bool want;             /* the head says: spill, if the budget allows */
+	bool direct;           /* the file is open with O_DIRECT */
 	const char *why;       /* static: why there is no spill or it stopped early; NULL when none */
 	unsigned char *bufs;   /* the two chunks (aligned for direct writes) */
 	char *path;
 };
 
-/* Read the core's head from in_fd and, when its program headers announce at
- * least min bytes (min 0: never), no more than MaxCoreSize, and the spool's
- * budget takes it all (SpillMax= for all the collectors' spills together, and
- * the free space above KeepFree less what the others have promised), drain
- * in_fd into spool/<id>.raw.tmp. The caller then reads the core as: the file
- * from its start (when written > 0), rest, then in_fd unless whole.
- * Returns 0, or a negative errno when in_fd could not be read at all (cs is
- * still usable: whatever was read is in it). */
-int collect_spill_run(const struct store *st, const struct mortem_config *cfg, const char *id, int in_fd,
-		      uint64_t min, struct collect_spill *cs);
+/* Three steps, so that the budget is asked in the same hold of the quota lock
+ * as the retention policy (a storm queues on that lock; each hold costs every
+ * collector behind it):
+ *
+ * collect_spill_head reads the core's first chunk from in_fd into rest and
+ * sets want when its program headers announce at least min bytes (min 0:
+ * never). Returns 0, or a negative errno when in_fd could not be read at all
+ * (cs is still usable: whatever was read is in it).
+ *
+ * collect_spill_reserve, with the quota lock held: when wanted, and the size
+ * is no more than MaxCoreSize and the spool's budget takes it all (SpillMax=
+ * for all the collectors' spills together, and the free space above KeepFree
+ * less what the others have promised), creates spool/<id>.raw.tmp at that
+ * size. Else why says why not.
+ *
+ * collect_spill_drain, without the lock: when the file exists, drains in_fd
+ * into it. The caller then reads the core as: the file from its start (when
+ * written > 0), rest, then in_fd unless whole. */
+int collect_spill_head(const struct mortem_config *cfg, int in_fd, uint64_t min, struct collect_spill *cs);
+void collect_spill_reserve(const struct store *st, const struct mortem_config *cfg, const char *id,
+			   struct collect_spill *cs);
+void collect_spill_drain(struct collect_spill *cs, int in_fd);
 /* Close, remove and free (the file is gone when it is closed). */
 void collect_spill_free(struct collect_spill *cs);

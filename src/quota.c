@@ -244,31 +244,33 @@ void quota_limits(const struct store *st, const struct mortem_config *cfg, struc
 	policy_limits_resolve(cfg, fs_size, ncpu > 0 ? (unsigned)ncpu : 1, out);
 }
 
-/* Open the index and take the lock; both released by quota_close. */
+/* Open the index, then take the lock; both released by quota_close. In a
+ * storm every collector queues on this lock: opening SQLite (and closing it,
+ * which may checkpoint the WAL) is done outside the hold. */
 static int quota_open(const struct store *st, sqlite3 **db, int *lock_fd)
 {
-	int r = quota_lock(st, lock_fd);
+	int r = index_open(st->index_path, db);
 	if (r < 0)
 		return r;
-	r = index_open(st->index_path, db);
+	r = quota_lock(st, lock_fd);
 	if (r < 0) {
-		(void)close(*lock_fd);
-		*lock_fd = -1;
+		index_close(*db);
+		*db = NULL;
 	}
 	return r;
 }
 
 static void quota_close(sqlite3 *db, int lock_fd)
 {
-	if (db)
-		index_close(db);
 	if (lock_fd >= 0)
 		(void)close(lock_fd);
+	if (db)
+		index_close(db);
 }
 
 int quota_admit(const struct store *st, const struct mortem_config *cfg, const char *id, const char *exe,
 		const char *unit, uint64_t estimate, int64_t now_usec, struct policy_decision *out,
-		unsigned *ret_writing)
+		unsigned *ret_writing, const struct quota_admit_hook *hook)
 {
 	struct policy_limits lim;
 	struct quota_view v;
@@ -306,6 +308,8 @@ int quota_admit(const struct store *st, const struct mortem_config *cfg, const c
 							 .time_usec = now_usec, .pid = getpid() };
 			(void)index_reserve(db, &res);
 		}
+		if (d.store && hook)
+			hook->fn(hook->userdata);
 	}
 	quota_close(db, lock);
 	return r;

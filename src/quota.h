@@ -45,12 +45,18 @@ int quota_mark_core(const struct store *st, sqlite3 *db, const char *id, const c
 void quota_limits(const struct store *st, const struct mortem_config *cfg, struct policy_limits *out);
 
 /* Before the drain, under the lock: store the core or keep metadata only; when
- * storing, reserve out->reserve bytes for id until quota_unreserve. A store
- * whose index cannot be read admits the core (policy never loses a crash). */
+ * storing, reserve out->reserve bytes for id until quota_unreserve, and run
+ * hook (optional) while the lock is still held: the caller's own claim on the
+ * disk is decided in the same hold. A store whose index cannot be read admits
+ * the core (policy never loses a crash) without running the hook.
+ * *ret_writing (optional): how many other collectors are writing a core now. */
+struct quota_admit_hook {
+	void (*fn)(void *userdata);
+	void *userdata;
+};
 int quota_admit(const struct store *st, const struct mortem_config *cfg, const char *id, const char *exe,
 		const char *unit, uint64_t estimate, int64_t now_usec, struct policy_decision *out,
-		unsigned *ret_writing);
-/* *ret_writing (optional): how many other collectors are writing a core now. */
+		unsigned *ret_writing, const struct quota_admit_hook *hook);
 int quota_unreserve(const struct store *st, const char *id);
 
 /* After the analysis, under the lock: keep the new core or skip it because

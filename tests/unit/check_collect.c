@@ -256,6 +256,70 @@ START_TEST(test_pipeline_from_spill)
 }
 END_TEST
 
+/* The collector's own spill (mortem-collect): a core whose head announces at
+ * least spill_min goes raw into the spool, claimed in the policy's hold of the
+ * quota lock, and is compressed after the release; a core the policy will not
+ * keep is never spilled, and its head, read before the policy was asked,
+ * still reaches the minicore. */
+START_TEST(test_pipeline_collector_spill)
+{
+	struct mortem_config cfg;
+	struct collect_args a;
+	struct collect_outcome out;
+	struct fakecore fc;
+	const char *v[] = { "0", "0", "0", "11", "1795000000", "0", "host", NULL };
+
+	setup_cfg(&cfg);
+	fakecore_make(&fc);
+	/* 3 MiB more in the last segment, every other page zero */
+	size_t extra = 3u << 20, len = fc.len + extra;
+	unsigned char *big = realloc(fc.buf, len);
+	ck_assert_ptr_nonnull(big);
+	Elf64_Phdr *l = (Elf64_Phdr *)(big + sizeof(Elf64_Ehdr) + FC_SEGS * sizeof(Elf64_Phdr));
+	ck_assert_uint_eq(l->p_offset + l->p_filesz, fc.len);
+	l->p_filesz += extra;
+	l->p_memsz += extra;
+	for (size_t b = fc.len; b < len; b++)
+		big[b] = (b / FC_PAGE) % 2 ? 0 : fc_byte(l->p_vaddr + (b - l->p_offset));
+	collect_parse_args(7, v, &a);
+	a.pid = 0;
+	for (int skip = 0; skip < 2; skip++) {
+		if (skip)
+			cfg.max_use = (struct config_quota){ .bytes = 1000 }; /* metadata only */
+		struct collect_source src = { .fd = feed(big, len), .spill_fd = -1, .held_usec = -1, .pool_fd = -1,
+					      .spill_min = 1u << 20 };
+		ck_assert_int_eq(collect_run(&cfg, &a, NULL, &src, &out), 0);
+		json_object *rec = load(&cfg, out.id), *core = record_obj(rec, "core");
+		ck_assert_str_eq(record_str(record_obj(rec, "collector"), "buffer", ""), skip ? "inline" : "spill");
+		ck_assert_str_eq(out.status, skip ? "skipped" : "stored");
+		ck_assert_int_eq(record_i64(record_obj(rec, "minicore"), "threads", 0), 2);
+		if (!skip) {
+			ck_assert_int_eq(record_i64(core, "size", 0), (int64_t)len);
+			int in = open(record_str(core, "path", ""), O_RDONLY);
+			FILE *f = tmpfile();
+			int out_fd = dup(fileno(f));
+			uint64_t n = 0;
+			ck_assert_int_eq(zst_decompress_fd(in, out_fd, &n), 0);
+			ck_assert_uint_eq(n, len);
+			unsigned char *back = malloc(len);
+			ck_assert_int_eq((int)pread(out_fd, back, len, 0), (int)len);
+			ck_assert_int_eq(memcmp(back, big, len), 0);
+			free(back);
+			close(in);
+			close(out_fd);
+			fclose(f);
+		}
+		json_object_put(rec);
+		/* no spill file (nor anything else) is left in the spool */
+		char cmd[600];
+		snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A %s/spool)\"", cfg.store_path);
+		ck_assert_int_eq(system(cmd), 0);
+	}
+	free(big);
+	config_free(&cfg);
+}
+END_TEST
+
 START_TEST(test_pipeline_statuses)
 {
 	struct mortem_config cfg;
@@ -354,6 +418,7 @@ int main(void)
 	tcase_add_test(tc, test_pipeline_statuses);
 	tcase_add_test(tc, test_pipeline_from_memory);
 	tcase_add_test(tc, test_pipeline_from_spill);
+	tcase_add_test(tc, test_pipeline_collector_spill);
 	tcase_add_test(tc, test_unusable_store_still_drains);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
