@@ -15,14 +15,16 @@
 #     and starts a stand-in for systemd's NOTIFY_SOCKET (crashbench.py
 #     notify-listen) to learn when mortemd is ready and its STATUS counters;
 #  2. held time: mortemd -c c (foreground, root); BENCH_RUNS rounds (default 5)
-#     of a 1 GiB mixed crash, each round: drain (the floor), socket
+#     of a 1 GiB mixed crash, each round: drain (the floor), sockfloor
+#     ("@$D/sf/core.sock", where bench/sockdrain.c reads to nowhere: the floor
+#     of socket mode, i.e. what the kernel's socket path costs), socket
 #     ("@@$D/r/coredump.socket"), handoff ("|h m mc -c c ... %F": the collector
 #     hands the pipe to mortemd), alone ("|h m mc -c ca ... %F"); every
 #     configuration takes the core_pattern lock, installs, crashes once, restores
 #     and lets go; crashbench waits until mortemd has no worker left before it
 #     lets go of the lock, so every crash starts with mortemd idle;
 #  3. storms: 50 x 64 MiB crashing at the same instant, BENCH_STORM_RUNS rounds
-#     (default 2) of drain, socket, handoff, alone; once with mortemd -c c (default
+#     (default 2) of drain, sockfloor, socket, handoff, alone; once with mortemd -c c (default
 #     pool) and once with mortemd -c c4 (PoolSize=4G), one mortemd at a time;
 #  4. crashbench.py daemon-report -> the "## mortemd" section of BENCHMARKS.md
 #     (raw records: $D/results-daemon.jsonl; mortemd's stderr: $D/mortemd.log).
@@ -95,6 +97,7 @@ md_stop() { # [timeout_s]: SIGTERM (mortemd finishes what is in flight), then SI
 	wait "$MD_PID" 2>/dev/null
 	MD_PID=
 }
+SF_PID=
 cleanup() {
 	# core_pattern first: no crash may go to a daemon that is going away
 	if grep -q "$D/" "$CP" 2>/dev/null; then
@@ -107,6 +110,7 @@ cleanup() {
 	fi
 	md_stop 60
 	[ -n "$NL_PID" ] && kill "$NL_PID" 2>/dev/null
+	[ -n "$SF_PID" ] && kill "$SF_PID" 2>/dev/null
 	return 0
 }
 trap cleanup EXIT
@@ -117,7 +121,8 @@ mkdir -p "$W" "$D" "$D/store" && chmod 755 "$W" "$D" || exit 1
 echo "== building helpers into $D"
 cc -O1 -g -fno-omit-frame-pointer -Wall -Wno-infinite-recursion -pthread -o "$D/crasher" "$BENCH/crasher.c" &&
 cc -O2 -Wall -DHWRAP_LOG="\"$D/hwrap.log\"" -o "$D/h" "$BENCH/hwrap.c" &&
-cc -O2 -Wall -DDRAIN_LOG="\"$D/drain.bytes\"" -o "$D/drain" "$BENCH/drain.c" || exit 1
+cc -O2 -Wall -DDRAIN_LOG="\"$D/drain.bytes\"" -o "$D/drain" "$BENCH/drain.c" &&
+cc -O2 -Wall -o "$D/sockdrain" "$BENCH/sockdrain.c" || exit 1
 for f in mortemd:mortemd mortem-collect:mc mortem:mortem; do
 	cp "$BUILD/${f%%:*}" "$D/${f#*:}.new" && mv -f "$D/${f#*:}.new" "$D/${f#*:}" || exit 1
 done
@@ -138,6 +143,10 @@ $CB notify-listen "$D/notify" "$NLOG" 8>&- &
 NL_PID=$!
 for _ in $(seq 50); do [ -S "$D/notify" ] && break; sleep 0.1; done
 [ -S "$D/notify" ] || { echo "daemon: the notify stand-in did not start" >&2; exit 1; }
+
+# The socket floor: "@" (no request/ack) to a listener that reads to nowhere.
+mkdir -p "$D/sf" && "$D/sockdrain" "$D/sf/core.sock" 8>&- &
+SF_PID=$!
 
 MD_CONF= MD_LABEL=
 md_start() { # CONF LABEL: mortemd in the foreground, up once it says READY=1
@@ -167,6 +176,7 @@ md_alive() { # stop the benchmark when mortemd is gone: that is a finding, not n
 declare -A H PL EX LC
 cfg_patterns() { # CONF RUN_DIR
 	H[drain]="|$D/h d $D/drain 1048576"; PL[drain]=0; EX[drain]=1; LC[drain]=
+	H[sockfloor]="@$D/sf/core.sock"; PL[sockfloor]=0; EX[sockfloor]=0; LC[sockfloor]=
 	H[socket]="@@$2/coredump.socket"; PL[socket]=2147483647; EX[socket]=0
 	H[handoff]="|$D/h m $D/mc -c $1 %P %u %g %s %t %c %h %d %F"; PL[handoff]=2147483647; EX[handoff]=1
 	H[alone]="|$D/h m $D/mc -c $D/ca %P %u %g %s %t %c %h %d %F"; PL[alone]=2147483647; EX[alone]=1
@@ -185,7 +195,7 @@ T0=$(date +%s)
 cfg_patterns "$D/c" "$D/r"
 md_start "$D/c" "PoolSize default"
 for r in $(seq 1 "$RUNS"); do
-	for l in ${BENCH_HELD_HANDLERS:-drain socket handoff alone}; do
+	for l in ${BENCH_HELD_HANDLERS:-drain sockfloor socket handoff alone}; do
 		echo "== held, round $r/$RUNS, $l: $HSZ MiB mixed"
 		dflags "$l"
 		$CB run --label "$l" --handler "${H[$l]}" --pipe-limit "${PL[$l]}" --expect "${EX[$l]}" \
@@ -202,7 +212,7 @@ for p in "c:r:PoolSize default:pool-default" "c4:r4:PoolSize=4G:pool-4G"; do
 	cfg_patterns "$D/$conf" "$D/$rdir"
 	md_start "$D/$conf" "$label"
 	for r in $(seq 1 "$SRUNS"); do
-		for l in ${BENCH_STORM_HANDLERS:-drain socket handoff alone}; do
+		for l in ${BENCH_STORM_HANDLERS:-drain sockfloor socket handoff alone}; do
 			echo "== storm, $label, round $r/$SRUNS, $l: $SN x $SSZ MiB mixed"
 			dflags "$l"
 			$CB storm --label "$l" --handler "${H[$l]}" --pipe-limit "${PL[$l]}" --expect "${EX[$l]}" \
@@ -224,7 +234,7 @@ $CB daemon-report "$OUT" --cmdline "$CMDLINE" \
 	--machine "$(uname -m), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" \
 	--note "mortemd, mortem-collect: tree at $REV when the run started (mortemd sha256 $(sha256sum "$D/mortemd" | cut -c1-12)…); mortemd runs in the foreground as root with NOTIFY_SOCKET set to the stand-in; pools faulted in at start: ${faulted:-?}" \
 	--note "configs: \`[Store] Path=$STORE\` + \`[Policy] KeepPerSignature=0 RateLimit=0\` (every core kept) + \`[Daemon] SocketDirectory=$D/r\` (default PoolSize) or \`SocketDirectory=$D/r4\` + \`PoolSize=4G\`; everything else default (CompressLevel=-1 inline, RecompressLevel=3, CompressThreads=1, MaxConcurrent=0 = CPUs, StallTimeout=30s, HandoffTimeout=1s)" \
-	--note "core_pattern: floor \`${H[drain]}\` (core_pipe_limit 0, as in the tables above); socket \`@@$D/r/coredump.socket\` (r4 for PoolSize=4G); handoff \`|$D/h m $D/mc -c $D/c %P %u %g %s %t %c %h %d %F\` (c4 for PoolSize=4G); alone: the same with config \`ca\` (\`SocketDirectory=$D/none\`, where nothing listens: mortem-collect does the whole job, for reference); core_pipe_limit 2147483647 for all but the floor, as \`mortem enable\` sets it" \
+	--note "core_pattern: floor \`${H[drain]}\` (core_pipe_limit 0, as in the tables above); sockfloor \`${H[sockfloor]}\` (bench/sockdrain.c: one poll loop reads every connection to nowhere, 1 MiB reads; the floor of socket mode, no request/ack, core_pipe_limit 0); socket \`@@$D/r/coredump.socket\` (r4 for PoolSize=4G); handoff \`|$D/h m $D/mc -c $D/c %P %u %g %s %t %c %h %d %F\` (c4 for PoolSize=4G); alone: the same with config \`ca\` (\`SocketDirectory=$D/none\`, where nothing listens: mortem-collect does the whole job, for reference); core_pipe_limit 2147483647 for all but the floor, as \`mortem enable\` sets it" \
 	--note "mortemd's stderr over the whole run (other than start/stop): ${warn:-nothing}" \
 	--note "python $(python3 -c 'import platform; print(platform.python_version())'); raw records: \`$OUT\`" \
 	${BENCH_EXTRA:+--extra "$BENCH_EXTRA"} --splice "$MD_OUT" &&

@@ -106,11 +106,12 @@ struct md_crash {
 	uint64_t spill_end;   /* the core's size as promised to the spill */
 	int spill_err;        /* writing the spill failed (-errno): the rest is lost */
 	int stage;            /* spilling: the pool chunk bytes gather in; -1 none */
+	int stage_spare;      /* the other chunk: the one being written, or free; -1 none */
 	size_t stage_fill;
-	uint64_t spill_len;   /* bytes in the spill file */
+	uint64_t spill_len;   /* bytes handed to the writers for the spill file */
 	bool spill_direct;    /* the file takes aligned writes only (O_DIRECT) */
-	bool spill_busy;      /* the stage is being written: not read meanwhile */
-	bool spill_eof;       /* ... and it is the last of the core */
+	bool spill_busy;      /* a chunk is being written (one job at a time) */
+	bool spill_eof;       /* the core ended: write what is staged, then release */
 	const char *eof_why;  /* for md_released after that last write */
 	struct spill_job job;
 	int *chunks;
@@ -170,6 +171,8 @@ static void md_crash_free(struct md *d, struct md_crash *c)
 		(void)close(c->spill_fd);
 	if (c->stage >= 0)
 		pool_put(&d->pool, c->stage);
+	if (c->stage_spare >= 0)
+		pool_put(&d->pool, c->stage_spare);
 	if (c->fd >= 0)
 		(void)close(c->fd);
 	if (c->ctl >= 0)
@@ -342,7 +345,7 @@ static struct md_crash *md_crash_new(const char *mode)
 	struct md_crash *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	c->fd = c->ctl = c->pidfd = c->pool_rd = c->spill_fd = c->stage = -1;
+	c->fd = c->ctl = c->pidfd = c->pool_rd = c->spill_fd = c->stage = c->stage_spare = -1;
 	c->mode = mode;
 	c->held_usec = -1;
 	c->t_start = c->t_progress = now_usec();
@@ -387,7 +390,9 @@ static void md_go_inline(struct md *d, struct md_crash *c)
 {
 	if (c->stage >= 0) /* empty: flushed before this is called */
 		pool_put(&d->pool, c->stage);
-	c->stage = -1;
+	if (c->stage_spare >= 0)
+		pool_put(&d->pool, c->stage_spare);
+	c->stage = c->stage_spare = -1;
 	d->inline_fallbacks++;
 	md_unreserve(d, c);
 	md_drop_conn(d, c);
@@ -400,9 +405,11 @@ static void md_go_inline(struct md *d, struct md_crash *c)
 /* Park the rest of c, raw, in an unnamed file in the spool (O_TMPFILE: a
  * killed daemon leaves nothing behind) when SpillMax and KeepFree leave room
  * for all of it: the bytes gather in a pool chunk (the stage) and the spill
- * writers write it out directly while the next chunk comes (spill.h), where
- * compressing inline would hold the process for the whole compression. The
- * worker compresses from the file after the release. */
+ * writers write it out directly (spill.h) while the next chunk comes into a
+ * second one (the spare, while most of the stage reserve is left: else the
+ * reading waits for each write), where compressing inline would hold the
+ * process for the whole compression. The worker compresses from the file
+ * after the release. */
 static bool md_spill_begin(struct md *d, struct md_crash *c)
 {
 	struct statvfs sv;
@@ -425,6 +432,10 @@ static bool md_spill_begin(struct md *d, struct md_crash *c)
 	if (fd < 0)
 		return false;
 	c->stage = pool_get(&d->pool);
+	/* A quarter of the stage reserve may go to second chunks; past that,
+	 * one each, so that as many cores as before can spill in a storm. */
+	if (d->pool.n_free > d->reserved + d->stage_reserve * 3 / 4)
+		c->stage_spare = pool_get(&d->pool);
 	c->stage_fill = 0;
 	c->spill_len = 0;
 	c->spill_fd = fd;
@@ -458,21 +469,62 @@ static void md_stage_size(struct md *d, struct md_crash *c)
 	d->spilling += size;
 }
 
-/* Hand the stage to the writers; c is not read until it is written. */
-static void md_spill_flush(struct md_crash *c, const struct pool *pool)
+/* Hand the stage to the writers and read on into the spare, if there is
+ * one (else not until the write is done). One write in flight per core. */
+static void md_spill_flush(struct md *d, struct md_crash *c)
 {
-	c->job = (struct spill_job){ .owner = c, .fd = c->spill_fd, .buf = pool_chunk(pool, c->stage),
+	c->job = (struct spill_job){ .owner = c, .fd = c->spill_fd, .buf = pool_chunk(&d->pool, c->stage),
 				     .len = c->stage_fill, .off = (off_t)c->spill_len, .truncate = -1 };
 	if (c->spill_direct && c->stage_fill % SPILL_ALIGN) {
 		/* Only the last write of a core can be short: padded, then cut. */
 		c->job.len = (c->stage_fill + SPILL_ALIGN - 1) / SPILL_ALIGN * SPILL_ALIGN;
 		c->job.truncate = (off_t)(c->spill_len + c->stage_fill);
 	}
+	c->spill_len += c->stage_fill;
 	c->spill_busy = true;
+	int written = c->stage;
+	c->stage = c->stage_spare;
+	c->stage_spare = written;
+	c->stage_fill = 0;
 	spill_submit(&c->job);
 }
 
+/* Reading waits: for the write in flight, when there is nowhere to read to;
+ * for good, once the core has ended or is a chunk past its announced size. */
+static bool md_spill_paused(const struct md_crash *c)
+{
+	if (c->spill_fd < 0)
+		return false;
+	return c->spill_eof || (c->spill_busy && (c->stage < 0 || c->stage_fill == POOL_CHUNK)) ||
+	       c->bytes > c->spill_end + POOL_CHUNK;
+}
+
 static void md_released(struct md *d, struct md_crash *c, const char *why);
+
+/* After a read or a finished write: hand a full stage (or the last bytes) to
+ * the writers; at the end, once all is written, let the process go; a core
+ * longer than its program headers said is not put on disk without bound: the
+ * collector's path takes the rest. */
+static void md_spill_step(struct md *d, struct md_crash *c)
+{
+	bool over = c->bytes > c->spill_end + POOL_CHUNK;
+	if (c->spill_busy)
+		return; /* called again when the write is done */
+	if (c->stage_fill == POOL_CHUNK || ((c->spill_eof || over) && c->stage_fill > 0)) {
+		md_spill_flush(d, c);
+		return;
+	}
+	if (c->spill_eof) {
+		if (c->stage >= 0)
+			pool_put(&d->pool, c->stage);
+		if (c->stage_spare >= 0)
+			pool_put(&d->pool, c->stage_spare);
+		c->stage = c->stage_spare = -1;
+		md_released(d, c, c->eof_why);
+	} else if (over) {
+		md_go_inline(d, c);
+	}
+}
 
 /* The core ended (or is cut, or could not be read): write what is staged,
  * then let the process go. */
@@ -480,14 +532,7 @@ static void md_spill_end(struct md *d, struct md_crash *c, const char *why)
 {
 	c->spill_eof = true;
 	c->eof_why = why;
-	if (c->stage_fill > 0) {
-		md_spill_flush(c, &d->pool);
-		return;
-	}
-	if (c->stage >= 0)
-		pool_put(&d->pool, c->stage);
-	c->stage = -1;
-	md_released(d, c, why);
+	md_spill_step(d, c);
 }
 
 /* The writers are done with some stages. */
@@ -497,22 +542,19 @@ static void md_spill_written(struct md *d)
 		next = j->next;
 		struct md_crash *c = j->owner;
 		c->spill_busy = false;
-		if (j->err < 0) {
+		if (c->stage < 0) { /* no spare: the chunk just written is read into next */
+			c->stage = c->stage_spare;
+			c->stage_spare = -1;
+		}
+		c->t_progress = now_usec();
+		if (j->err < 0 && !c->spill_err) {
 			/* The process is let go; the record says what was lost. */
 			c->spill_err = j->err;
 			c->stage_fill = 0;
-			md_spill_end(d, c, "writing the spill file failed");
-			continue;
+			c->spill_eof = true;
+			c->eof_why = "writing the spill file failed";
 		}
-		c->spill_len += c->stage_fill;
-		c->stage_fill = 0;
-		c->t_progress = now_usec();
-		if (c->spill_eof)
-			md_spill_end(d, c, c->eof_why);
-		else if (c->bytes > c->spill_end + POOL_CHUNK)
-			/* More than the program headers said: not on disk without
-			 * bound; the collector's path takes the rest. */
-			md_go_inline(d, c);
+		md_spill_step(d, c);
 	}
 }
 
@@ -860,7 +902,7 @@ static void md_drain(struct md *d, struct md_crash *c)
 		unsigned char *dst;
 		size_t room;
 		if (c->spill_fd >= 0) {
-			if (c->spill_busy)
+			if (md_spill_paused(c))
 				return;
 			dst = pool_chunk(&d->pool, c->stage) + c->stage_fill;
 			room = POOL_CHUNK - c->stage_fill;
@@ -923,8 +965,8 @@ static void md_drain(struct md *d, struct md_crash *c)
 		if (c->spill_fd >= 0) {
 			if (!c->sized)
 				md_stage_size(d, c);
-			if (c->stage_fill == POOL_CHUNK) {
-				md_spill_flush(c, &d->pool);
+			if (c->stage_fill == POOL_CHUNK || c->bytes > c->spill_end + POOL_CHUNK) {
+				md_spill_step(d, c);
 				return;
 			}
 		} else if (!c->sized && !md_size(d, c)) {
@@ -1089,7 +1131,7 @@ static int md_loop(struct md *d)
 		size_t first_conn = n;
 		for (size_t i = 0; i < MD_CONN_MAX; i++) {
 			struct md_crash *c = d->conns[i];
-			if (!c || c->spill_busy)
+			if (!c || md_spill_paused(c))
 				continue;
 			pfd[n] = (struct pollfd){ .fd = c->state == MD_DRAIN ? c->fd : c->ctl, .events = POLLIN };
 			who[n++] = c;
