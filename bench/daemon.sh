@@ -16,8 +16,8 @@
 #     notify-listen) to learn when mortemd is ready and its STATUS counters;
 #  2. held time: mortemd -c c (foreground, root); BENCH_RUNS rounds (default 5)
 #     of a 1 GiB mixed crash, each round: drain (the floor), sockfloor
-#     ("@$D/sf/core.sock", where bench/sockdrain.c reads to nowhere: the floor
-#     of socket mode, i.e. what the kernel's socket path costs), socket
+#     ("@$D/sf/core.sock", where bench/sockdrain.c reads to nowhere, one process
+#     per CPU: the floor of socket mode, what the kernel's socket path costs), socket
 #     ("@@$D/r/coredump.socket"), handoff ("|h m mc -c c ... %F": the collector
 #     hands the pipe to mortemd), alone ("|h m mc -c ca ... %F"); every
 #     configuration takes the core_pattern lock, installs, crashes once, restores
@@ -110,7 +110,7 @@ cleanup() {
 	fi
 	md_stop 60
 	[ -n "$NL_PID" ] && kill "$NL_PID" 2>/dev/null
-	[ -n "$SF_PID" ] && kill "$SF_PID" 2>/dev/null
+	[ -n "$SF_PID" ] && { pkill -P "$SF_PID"; kill "$SF_PID"; } 2>/dev/null
 	return 0
 }
 trap cleanup EXIT
@@ -234,7 +234,7 @@ $CB daemon-report "$OUT" --cmdline "$CMDLINE" \
 	--machine "$(uname -m), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" \
 	--note "mortemd, mortem-collect: tree at $REV when the run started (mortemd sha256 $(sha256sum "$D/mortemd" | cut -c1-12)…); mortemd runs in the foreground as root with NOTIFY_SOCKET set to the stand-in; pools faulted in at start: ${faulted:-?}" \
 	--note "configs: \`[Store] Path=$STORE\` + \`[Policy] KeepPerSignature=0 RateLimit=0\` (every core kept) + \`[Daemon] SocketDirectory=$D/r\` (default PoolSize) or \`SocketDirectory=$D/r4\` + \`PoolSize=4G\`; everything else default (CompressLevel=-1 inline, RecompressLevel=3, CompressThreads=1, MaxConcurrent=0 = CPUs, StallTimeout=30s, HandoffTimeout=1s)" \
-	--note "core_pattern: floor \`${H[drain]}\` (core_pipe_limit 0, as in the tables above); sockfloor \`${H[sockfloor]}\` (bench/sockdrain.c: one poll loop reads every connection to nowhere, 1 MiB reads; the floor of socket mode, no request/ack, core_pipe_limit 0); socket \`@@$D/r/coredump.socket\` (r4 for PoolSize=4G); handoff \`|$D/h m $D/mc -c $D/c %P %u %g %s %t %c %h %d %F\` (c4 for PoolSize=4G); alone: the same with config \`ca\` (\`SocketDirectory=$D/none\`, where nothing listens: mortem-collect does the whole job, for reference); core_pipe_limit 2147483647 for all but the floor, as \`mortem enable\` sets it" \
+	--note "core_pattern: floor \`${H[drain]}\` (core_pipe_limit 0, as in the tables above); sockfloor \`${H[sockfloor]}\` (bench/sockdrain.c: one process per CPU, each a poll loop that reads its connections to nowhere, 1 MiB reads; the floor of socket mode, no request/ack, core_pipe_limit 0); socket \`@@$D/r/coredump.socket\` (r4 for PoolSize=4G); handoff \`|$D/h m $D/mc -c $D/c %P %u %g %s %t %c %h %d %F\` (c4 for PoolSize=4G); alone: the same with config \`ca\` (\`SocketDirectory=$D/none\`, where nothing listens: mortem-collect does the whole job, for reference); core_pipe_limit 2147483647 for all but the floor, as \`mortem enable\` sets it" \
 	--note "mortemd's stderr over the whole run (other than start/stop): ${warn:-nothing}" \
 	--note "python $(python3 -c 'import platform; print(platform.python_version())'); raw records: \`$OUT\`" \
 	${BENCH_EXTRA:+--extra "$BENCH_EXTRA"} --splice "$MD_OUT" &&
