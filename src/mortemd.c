@@ -77,7 +77,7 @@ struct md_coredump_ack { uint32_t size, spare; uint64_t mask; };
 #define MD_CONN_MAX 1024          /* cores being drained or handed off at once */
 #define MD_LOOPS_MAX 4            /* drain loops: one per CPU, at most this many */
 #define MD_LOOP_MIN_CHUNKS 32     /* ... and at least this much of the pool each */
-#define MD_DRAIN_SLICE (16u << 20) /* bytes per connection per loop turn: fairness */
+#define MD_DRAIN_SLICE (2u << 20) /* bytes per connection per loop turn: fairness, and new cores are accepted soon in a storm */
 #define MD_HANDSHAKE_MS 2000      /* the kernel's request, or the hand-off message */
 #define MD_PROGRESS (64u << 10)   /* bytes that count as progress against StallTimeout */
 #define MD_ACCEPT_BURST 64        /* connections accepted per loop turn and socket */
