@@ -383,9 +383,9 @@ def proc_children(pid):
 
 
 class DaemonSampler(threading.Thread):
-    """Every `period` s: mortemd's own RssAnon, RssFile, RssShmem, summed over
-    its drain loops (the pool is its shared anonymous mapping, so RssShmem;
-    "outside the pool" is RssAnon + RssFile), each worker's (its direct children, forks: the same split; a
+    """Every `period` s: mortemd's own RssAnon, RssFile, RssShmem (the pool is
+    its shared anonymous mapping, so RssShmem; "outside the pool" is RssAnon +
+    RssFile), each worker's (its direct children, forks: the same split; a
     worker's RssShmem is the part of the pool it has touched), and below them
     the workers' own children (the analysis sandbox). Peaks are of samples: a
     spike shorter than the period can be missed. Also remembers when it last
@@ -411,20 +411,6 @@ class DaemonSampler(threading.Thread):
         if d is None:
             self.alive = False
             return
-        # mortemd's other drain loops (forks named mortemd-loop) are mortemd:
-        # their memory counts as its own, their children are workers too.
-        kids, loops = [], []
-        for k in proc_children(self.pid):
-            try:
-                with open("/proc/%d/comm" % k) as f:
-                    (loops if f.read().strip() == "mortemd-loop" else kids).append(k)
-            except OSError:
-                pass
-        for lp in loops:
-            r = proc_rss_kb(lp)
-            if r is not None:
-                d = {key: d[key] + r[key] for key in ("RssAnon", "RssFile", "RssShmem")}
-            kids += proc_children(lp)
         if self.first is None:
             self.first = d
         self.d_anon = max(self.d_anon, d["RssAnon"])
@@ -433,6 +419,7 @@ class DaemonSampler(threading.Thread):
         sh = d["RssShmem"]
         self.d_shm_min = sh if self.d_shm_min is None else min(self.d_shm_min, sh)
         self.d_shm_max = sh if self.d_shm_max is None else max(self.d_shm_max, sh)
+        kids = proc_children(self.pid)
         tot = n = 0
         for k in kids:
             w = proc_rss_kb(k)
@@ -1026,7 +1013,7 @@ def cmd_daemon_report(args):
       "spill / of those, spilled to disk because the pool could not hold them / compressed inline "
       "(the process waits)")
     w("- **memory**: `/proc/PID/status` of mortemd and of its workers (its children; their "
-      "own children, the analysis sandbox, apart; mortemd = its drain loops summed), sampled every %.0f ms during every "
+      "own children, the analysis sandbox, apart), sampled every %.0f ms during every "
       "configuration: **outside the pool** = RssAnon + RssFile; the pool is RssShmem\n"
       % ((held or storms)[0].get("md_sample_ms") or 50))
 

@@ -23,7 +23,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -75,8 +74,6 @@ struct md_coredump_req { uint32_t size, size_ack; uint64_t mask; };
 struct md_coredump_ack { uint32_t size, spare; uint64_t mask; };
 
 #define MD_CONN_MAX 1024          /* cores being drained or handed off at once */
-#define MD_LOOPS_MAX 4            /* drain loops: one per CPU, at most this many */
-#define MD_LOOP_MIN_CHUNKS 32     /* ... and at least this much of the pool each */
 #define MD_DRAIN_SLICE (2u << 20) /* bytes per connection per loop turn: fairness, and new cores are accepted soon in a storm */
 #define MD_HANDSHAKE_MS 2000      /* the kernel's request, or the hand-off message */
 #define MD_PROGRESS (64u << 10)   /* bytes that count as progress against StallTimeout */
@@ -86,20 +83,6 @@ enum md_state {
 	MD_HANDOFF_MSG,  /* hand-off: waiting for the collector's message */
 	MD_HANDOFF_GO,   /* hand-off: captured, "R" sent, waiting for "G" */
 	MD_DRAIN,        /* reading the core into the pool */
-};
-
-/* What the drain loops share (a MAP_SHARED page made before they fork): the
- * spill promise, counted once for all of them, and each loop's counters,
- * which the first loop sums for STATUS=. */
-struct md_loop_stats {
-	unsigned draining, queued, running;
-	size_t pool_free;
-	unsigned long taken, spilled, inline_fallbacks, rejected;
-	bool gone;         /* set by the first loop when it reaps this one */
-};
-struct md_shared {
-	uint64_t spilling; /* bytes promised to spill files that still exist (atomic) */
-	struct md_loop_stats loop[MD_LOOPS_MAX];
 };
 
 /* A core on its way: first a connection, then (after the release) a job. */
@@ -151,9 +134,7 @@ struct md {
 	char *spool_dir;      /* where spill files are made */
 	int spill_efd;        /* the spill writers' "done" */
 	size_t stage_reserve; /* chunks never promised, so that spills can stage */
-	struct md_shared *sh; /* shared by the drain loops */
-	unsigned loop, n_loops; /* this loop's number (0: the first, mortemd itself), how many */
-	pid_t loop_pid[MD_LOOPS_MAX]; /* the first loop: the others, 0 once gone */
+	uint64_t spilling;    /* bytes promised to spill files that still exist */
 	uint64_t keep_free;   /* [Policy] KeepFree= of the store's file system */
 	bool stopping;
 	uint64_t watchdog_usec;
@@ -177,7 +158,7 @@ static void md_log(int prio, const char *fmt, ...)
  * has that room again. */
 static void md_spill_done(struct md *d, struct md_crash *c)
 {
-	(void)__atomic_sub_fetch(&d->sh->spilling, c->spill_promised, __ATOMIC_SEQ_CST);
+	d->spilling -= c->spill_promised < d->spilling ? c->spill_promised : d->spilling;
 	c->spill_promised = 0;
 }
 
@@ -441,23 +422,15 @@ static bool md_spill_begin(struct md *d, struct md_crash *c)
 	if (d->cfg.max_core_size > 0 && end > d->cfg.max_core_size)
 		return false;
 	uint64_t rest = end - c->bytes;
-	if (statvfs(d->spool_dir, &sv) < 0)
+	if (statvfs(d->spool_dir, &sv) < 0 ||
+	    !pool_spill_fits(rest, d->spilling, d->cfg.spill_max, (uint64_t)sv.f_bavail * sv.f_frsize, d->keep_free))
 		return false;
 	/* A stage: any chunk nobody was promised, the spills' reserve included. */
 	if (d->pool.n_free <= d->reserved)
 		return false;
-	/* The promise, for all the loops at once (two may ask together). */
-	uint64_t cur = __atomic_load_n(&d->sh->spilling, __ATOMIC_SEQ_CST);
-	do {
-		if (!pool_spill_fits(rest, cur, d->cfg.spill_max, (uint64_t)sv.f_bavail * sv.f_frsize, d->keep_free))
-			return false;
-	} while (!__atomic_compare_exchange_n(&d->sh->spilling, &cur, cur + rest, false, __ATOMIC_SEQ_CST,
-					      __ATOMIC_SEQ_CST));
 	int fd = spill_open(d->spool_dir, &c->spill_direct);
-	if (fd < 0) {
-		(void)__atomic_sub_fetch(&d->sh->spilling, rest, __ATOMIC_SEQ_CST);
+	if (fd < 0)
 		return false;
-	}
 	c->stage = pool_get(&d->pool);
 	/* A quarter of the stage reserve may go to second chunks; past that,
 	 * one each, so that as many cores as before can spill in a storm. */
@@ -468,6 +441,7 @@ static bool md_spill_begin(struct md *d, struct md_crash *c)
 	c->spill_fd = fd;
 	c->spill_end = end;
 	c->spill_promised = rest;
+	d->spilling += rest;
 	d->spilled++;
 	md_unreserve(d, c);
 	return true;
@@ -489,10 +463,10 @@ static void md_stage_size(struct md *d, struct md_crash *c)
 	if (r != 0 || size == 0)
 		return; /* not an ELF core we can size: the guess stays the bound */
 	c->expected = size;
-	(void)__atomic_sub_fetch(&d->sh->spilling, c->spill_promised, __ATOMIC_SEQ_CST);
-	(void)__atomic_add_fetch(&d->sh->spilling, size, __ATOMIC_SEQ_CST);
+	d->spilling -= c->spill_promised < d->spilling ? c->spill_promised : d->spilling;
 	c->spill_promised = size;
 	c->spill_end = size;
+	d->spilling += size;
 }
 
 /* Hand the stage to the writers and read on into the spare, if there is
@@ -1032,15 +1006,6 @@ static void md_reap(struct md *d)
 	int st;
 	pid_t pid;
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		for (unsigned k = 1; k < d->n_loops; k++) {
-			if (d->loop_pid[k] != pid)
-				continue;
-			d->loop_pid[k] = 0;
-			d->sh->loop[k].gone = true;
-			/* Its cores in flight are recorded as lost at the next start. */
-			if (!d->stopping || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
-				md_log(3, "drain loop %u ended with status %d; the other loops go on", k, st);
-		}
 		struct md_crash **slot = md_running_slot(d, pid);
 		if (!slot)
 			continue;
@@ -1065,27 +1030,8 @@ static void md_pool_done(struct md *d, struct md_crash *c)
 	md_spill_done(d, c);
 }
 
-/* This loop's counters, for the first loop's STATUS= (and the others' accept). */
-static void md_publish(struct md *d)
-{
-	struct md_loop_stats *ls = &d->sh->loop[d->loop];
-	unsigned draining = 0, queued = 0;
-	for (size_t i = 0; i < MD_CONN_MAX; i++)
-		draining += d->conns[i] != NULL;
-	for (struct md_crash *c = d->queue_head; c; c = c->next)
-		queued++;
-	*ls = (struct md_loop_stats){ .draining = draining, .queued = queued, .running = d->n_running,
-				      .pool_free = d->pool.n_free, .taken = d->taken, .spilled = d->spilled,
-				      .inline_fallbacks = d->inline_fallbacks, .rejected = d->rejected };
-}
-
-/* Every loop publishes; the first tells systemd, for all of them (the
- * others have no NOTIFY_SOCKET). */
 static void md_status(struct md *d, bool force)
 {
-	md_publish(d);
-	if (d->loop != 0)
-		return;
 	int64_t now = now_usec();
 	if (d->watchdog_usec && now - d->last_watchdog >= (int64_t)d->watchdog_usec / 2) {
 		(void)sd_notify(0, "WATCHDOG=1");
@@ -1094,32 +1040,24 @@ static void md_status(struct md *d, bool force)
 	if (!force && now - d->last_status < 1000000)
 		return;
 	d->last_status = now;
-	struct md_loop_stats t = { 0 };
-	for (unsigned k = 0; k < d->n_loops; k++) {
-		const struct md_loop_stats *ls = &d->sh->loop[k];
-		t.draining += ls->draining;
-		t.queued += ls->queued;
-		t.running += ls->running;
-		t.pool_free += ls->pool_free;
-		t.taken += ls->taken;
-		t.spilled += ls->spilled;
-		t.inline_fallbacks += ls->inline_fallbacks;
-		t.rejected += ls->rejected;
-	}
+	unsigned draining = 0, queued = 0;
+	for (size_t i = 0; i < MD_CONN_MAX; i++)
+		draining += d->conns[i] != NULL;
+	for (struct md_crash *c = d->queue_head; c; c = c->next)
+		queued++;
 	(void)sd_notifyf(0, "STATUS=%s%u receiving, %u queued, %u working; pool %zu/%zu MiB free, %" PRIu64
 			 " MiB spilled; %lu taken, %lu spilled, %lu inline, %lu rejected",
-			 d->stopping ? "stopping: " : "", t.draining, t.queued, t.running,
-			 t.pool_free * (POOL_CHUNK >> 20), d->pool.n * (POOL_CHUNK >> 20),
-			 __atomic_load_n(&d->sh->spilling, __ATOMIC_SEQ_CST) >> 20, t.taken, t.spilled,
-			 t.inline_fallbacks, t.rejected);
+			 d->stopping ? "stopping: " : "", draining, queued, d->n_running,
+			 d->pool.n_free * (POOL_CHUNK >> 20), d->pool.n * (POOL_CHUNK >> 20), d->spilling >> 20,
+			 d->taken, d->spilled, d->inline_fallbacks, d->rejected);
 }
 
 static void md_stop_listening(struct md *d)
 {
 	/* Gone first, so that collectors see no daemon and work inline. */
-	if (d->handoff_path && d->loop == 0)
+	if (d->handoff_path)
 		(void)unlink(d->handoff_path);
-	if (d->core_path && d->loop == 0)
+	if (d->core_path)
 		(void)unlink(d->core_path);
 	if (d->lfd_core >= 0)
 		(void)close(d->lfd_core);
@@ -1128,28 +1066,10 @@ static void md_stop_listening(struct md *d)
 	d->lfd_core = d->lfd_handoff = -1;
 }
 
-/* With other loops, take no more at once than the least busy of them has
- * plus one: they all wake for a new connection, and a storm is shared out
- * among the CPUs rather than read by one. */
-static bool md_busiest(struct md *d)
-{
-	if (d->n_loops < 2)
-		return false;
-	md_publish(d);
-	unsigned mine = d->sh->loop[d->loop].draining, least = mine;
-	for (unsigned k = 0; k < d->n_loops; k++)
-		if (k != d->loop && !d->sh->loop[k].gone && d->sh->loop[k].draining < least)
-			least = d->sh->loop[k].draining;
-	return mine > least + 1;
-}
-
 static bool md_idle(const struct md *d)
 {
 	for (size_t i = 0; i < MD_CONN_MAX; i++)
 		if (d->conns[i])
-			return false;
-	for (unsigned k = 1; k < d->n_loops; k++)
-		if (d->loop_pid[k] > 0)
 			return false;
 	return !d->queue_head && d->n_running == 0;
 }
@@ -1238,12 +1158,8 @@ static int md_loop(struct md *d)
 				} else if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) && !d->stopping) {
 					d->stopping = true;
 					(void)sd_notify(0, "STOPPING=1");
-					if (d->loop == 0)
-						md_log(6, "stopping: finishing the crashes in flight");
+					md_log(6, "stopping: finishing the crashes in flight");
 					md_stop_listening(d);
-					for (unsigned k2 = 1; k2 < d->n_loops; k2++)
-						if (d->loop_pid[k2] > 0)
-							(void)kill(d->loop_pid[k2], SIGTERM);
 				}
 			}
 		}
@@ -1256,7 +1172,7 @@ static int md_loop(struct md *d)
 			 * collector waits only HandoffTimeout= for its answer. */
 			for (int k2 = 0; k2 < MD_ACCEPT_BURST; k2++) {
 				bool more = pfd[i].fd == d->lfd_core ? md_accept_core(d) : md_accept_handoff(d);
-				if (!more || !md_room(d) || md_busiest(d))
+				if (!more || !md_room(d))
 					break;
 			}
 		}
@@ -1291,58 +1207,6 @@ static int md_loop(struct md *d)
 			}
 		}
 	}
-}
-
-/* One drain loop per CPU (at most MD_LOOPS_MAX, each with at least
- * MD_LOOP_MIN_CHUNKS of the pool): in a storm, one loop copying every core
- * out of the kernel's sockets is itself the bottleneck (one reader took 1.5x
- * the time of two in BENCHMARKS.md's socket floor). The others are forks of
- * this one, made after the listeners: they all accept from the same sockets,
- * each with its own part of the pool, its own workers and spill writers,
- * and share only md_shared. This process stays the first loop; it alone talks
- * to systemd and removes the sockets, and it passes SIGTERM on. */
-static int md_fork_loops(struct md *d, long ncpu)
-{
-	d->sh = mmap(NULL, sizeof(*d->sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (d->sh == MAP_FAILED) {
-		md_log(3, "cannot map the loops' shared page: %s", strerror(errno));
-		return -errno;
-	}
-	memset(d->sh, 0, sizeof(*d->sh));
-	unsigned n = ncpu > 1 ? (unsigned)ncpu : 1;
-	if (n > MD_LOOPS_MAX)
-		n = MD_LOOPS_MAX;
-	while (n > 1 && d->pool.n / n < MD_LOOP_MIN_CHUNKS)
-		n--;
-	d->n_loops = n;
-	unsigned per = (d->max_workers + n - 1) / n;
-	pid_t self = getpid();
-	for (unsigned k = 1; k < n; k++) {
-		pid_t pid = fork();
-		if (pid < 0) {
-			md_log(4, "cannot start drain loop %u: %s (its part of the pool stays unused)", k,
-			       strerror(errno));
-			d->sh->loop[k].gone = true;
-			continue;
-		}
-		if (pid == 0) {
-			d->loop = k;
-			memset(d->loop_pid, 0, sizeof(d->loop_pid));
-			/* The first loop gone (even by SIGKILL): finish and stop too. */
-			(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
-			if (getppid() != self)
-				(void)raise(SIGTERM);
-			(void)prctl(PR_SET_NAME, "mortemd-loop");
-			(void)unsetenv("NOTIFY_SOCKET");
-			pool_share(&d->pool, k, n);
-			d->max_workers = per;
-			return 0;
-		}
-		d->loop_pid[k] = pid;
-	}
-	pool_share(&d->pool, 0, n);
-	d->max_workers = per;
-	return 0;
 }
 
 static void md_config_warn(void *userdata, const char *msg)
@@ -1443,15 +1307,9 @@ int main(int argc, char **argv)
 		(void)store_clean_spool(&st, NULL, NULL);
 	}
 	store_free(&st);
-
-	if (md_setup(&d) < 0)
-		return 1;
-	unsigned workers = d.max_workers;
-	if (md_fork_loops(&d, ncpu) < 0)
-		return 1;
 	/* Spills stage in chunks that are never promised to a core; a few
-	 * threads write them out (spill.h), per loop (started after the fork:
-	 * threads do not cross it). Without them, the overflow goes inline. */
+	 * threads write them out (spill.h). Without them, the overflow goes
+	 * inline. */
 	d.spill_efd = -1;
 	if (d.cfg.spill_max > 0 && (r = spill_start(4, &d.spill_efd)) < 0) {
 		md_log(4, "cannot start the spill writers (%s): a core the pool cannot hold is compressed inline",
@@ -1459,19 +1317,18 @@ int main(int argc, char **argv)
 		d.spill_efd = -1;
 	}
 	/* (No spills, no reserve: all of the pool for the cores.) */
-	d.stage_reserve = d.spill_efd < 0 ? 0 : d.pool.n_share / 8 < 64 ? d.pool.n_share / 8 : 64;
-	if (d.loop == 0) {
-		if (sd_watchdog_enabled(0, &d.watchdog_usec) <= 0)
-			d.watchdog_usec = 0;
-		md_log(6, "listening on %s and %s (%u workers, %u drain loop%s)", d.core_path, d.handoff_path,
-		       workers, d.n_loops, d.n_loops == 1 ? "" : "s");
-		(void)sd_notify(0, "READY=1");
-	}
+	d.stage_reserve = d.spill_efd < 0 ? 0 : d.pool.n / 8 < 64 ? d.pool.n / 8 : 64;
+
+	if (md_setup(&d) < 0)
+		return 1;
+	if (sd_watchdog_enabled(0, &d.watchdog_usec) <= 0)
+		d.watchdog_usec = 0;
+	md_log(6, "listening on %s and %s (%u workers)", d.core_path, d.handoff_path, d.max_workers);
+	(void)sd_notify(0, "READY=1");
 	md_status(&d, true);
 	r = md_loop(&d);
 	md_stop_listening(&d);
-	if (d.loop == 0)
-		md_log(6, "stopped");
+	md_log(6, "stopped");
 	pool_free(&d.pool);
 	if (d.spill_efd >= 0)
 		spill_stop();

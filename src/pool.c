@@ -43,19 +43,7 @@ int pool_init(struct pool *p, uint64_t bytes)
 	for (size_t i = 0; i < n; i++)
 		p->free[i] = (uint32_t)(n - 1 - i);
 	p->n_free = n;
-	p->n_share = n;
 	return 0;
-}
-
-void pool_share(struct pool *p, size_t k, size_t of)
-{
-	if (of == 0 || k >= of)
-		return;
-	size_t lo = p->n / of * k, hi = k + 1 == of ? p->n : p->n / of * (k + 1);
-	p->n_free = 0;
-	for (size_t i = hi; i > lo; i--)
-		p->free[p->n_free++] = (uint32_t)(i - 1);
-	p->n_share = hi - lo;
 }
 
 void pool_free(struct pool *p)

@@ -19,7 +19,6 @@ struct pool {
 	size_t n;           /* chunks */
 	uint32_t *free;     /* stack of free chunk numbers */
 	size_t n_free;
-	size_t n_share;     /* chunks this process may use (pool_share); n unless shared */
 };
 
 /* min(10 % of RAM, 2G), at least one chunk. */
@@ -27,9 +26,6 @@ uint64_t pool_default_size(void);
 /* Map and fault in bytes (rounded down to chunks, at least one). */
 int pool_init(struct pool *p, uint64_t bytes);
 void pool_free(struct pool *p);
-/* After a fork: this process uses only the k-th of `of` equal parts of the
- * chunks (the last part takes the remainder); the mapping stays whole. */
-void pool_share(struct pool *p, size_t k, size_t of);
 /* A free chunk's number, or -1 when none is free. */
 int pool_get(struct pool *p);
 void pool_put(struct pool *p, int chunk);

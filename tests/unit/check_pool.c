@@ -89,31 +89,6 @@ START_TEST(test_default_size)
 }
 END_TEST
 
-/* The drain loops of mortemd split the chunks: disjoint parts, all of them
- * used, the lowest first, the last part with the remainder. */
-START_TEST(test_share)
-{
-	struct pool p;
-	int seen[5] = { 0 };
-	for (size_t k = 0; k < 2; k++) {
-		ck_assert_int_eq(pool_init(&p, 5 * (uint64_t)POOL_CHUNK), 0);
-		pool_share(&p, k, 2);
-		ck_assert_uint_eq(p.n_share, k ? 3 : 2);
-		ck_assert_uint_eq(p.n_free, p.n_share);
-		int first = pool_get(&p);
-		ck_assert_int_eq(first, k ? 2 : 0);
-		seen[first]++;
-		for (int c; (c = pool_get(&p)) >= 0;) {
-			ck_assert_int_gt(c, first);
-			seen[c]++;
-		}
-		pool_free(&p);
-	}
-	for (int i = 0; i < 5; i++)
-		ck_assert_int_eq(seen[i], 1);
-}
-END_TEST
-
 int main(void)
 {
 	Suite *s = suite_create("pool");
@@ -122,7 +97,6 @@ int main(void)
 	tcase_add_test(tc, test_shared_with_a_forked_worker);
 	tcase_add_test(tc, test_default_size);
 	tcase_add_test(tc, test_spill_fits);
-	tcase_add_test(tc, test_share);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }
