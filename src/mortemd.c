@@ -5,10 +5,12 @@
  * them in forked workers, at most MaxConcurrent at once, at a lower priority.
  *
  * One poll loop: accepting, verifying the peer, capturing /proc (milliseconds)
- * and copying bytes into the pool are all quick; everything slow happens in
- * the workers. Beside it only the spill writers (spill.c), threads that call
- * nothing but pwrite(), ftruncate() and a mutex: a worker forked from this
- * process may still use every library freely.
+ * and deciding where each core goes are all quick; everything slow happens in
+ * the workers. Beside it only threads that make plain system calls, so that a
+ * worker forked from this process may still use every library freely: the
+ * readers (reader.c, two per CPU), which copy the cores into the pool, so
+ * that a storm is read on every CPU (one reader alone is the bottleneck), and
+ * the spill writers (spill.c).
  *
  *   mortemd [-c CONFIG]        foreground; systemd Type=notify */
 #include <fcntl.h>
@@ -44,6 +46,7 @@
 #include "pending.h"
 #include "pool.h"
 #include "quota.h"
+#include "reader.h"
 #include "spill.h"
 #include "store.h"
 #include "util.h"
@@ -74,7 +77,6 @@ struct md_coredump_req { uint32_t size, size_ack; uint64_t mask; };
 struct md_coredump_ack { uint32_t size, spare; uint64_t mask; };
 
 #define MD_CONN_MAX 1024          /* cores being drained or handed off at once */
-#define MD_DRAIN_SLICE (2u << 20) /* bytes per connection per loop turn: fairness, and new cores are accepted soon in a storm */
 #define MD_HANDSHAKE_MS 2000      /* the kernel's request, or the hand-off message */
 #define MD_PROGRESS (64u << 10)   /* bytes that count as progress against StallTimeout */
 #define MD_ACCEPT_BURST 64        /* connections accepted per loop turn and socket */
@@ -114,6 +116,8 @@ struct md_crash {
 	bool spill_eof;       /* the core ended: write what is staged, then release */
 	const char *eof_why;  /* for md_released after that last write */
 	struct spill_job job;
+	bool reading;         /* a reader has rjob: not polled, not judged, not freed */
+	struct read_job rjob;
 	int *chunks;
 	size_t n_chunks, cap_chunks, fill; /* fill: bytes used in the last chunk */
 	pid_t worker;        /* 0: queued or draining */
@@ -133,6 +137,7 @@ struct md {
 	size_t reserved;      /* chunks promised to cores being read, not taken yet */
 	char *spool_dir;      /* where spill files are made */
 	int spill_efd;        /* the spill writers' "done" */
+	struct jobq readers;  /* reader.h */
 	size_t stage_reserve; /* chunks never promised, so that spills can stage */
 	uint64_t spilling;    /* bytes promised to spill files that still exist */
 	uint64_t keep_free;   /* [Policy] KeepFree= of the store's file system */
@@ -273,6 +278,14 @@ static void md_drop_conn(struct md *d, struct md_crash *c)
 	for (size_t i = 0; i < MD_CONN_MAX; i++)
 		if (d->conns[i] == c)
 			d->conns[i] = NULL;
+}
+
+static bool md_is_conn(const struct md *d, const struct md_crash *c)
+{
+	for (size_t i = 0; i < MD_CONN_MAX; i++)
+		if (d->conns[i] == c)
+			return true;
+	return false;
 }
 
 static bool md_room(const struct md *d)
@@ -893,68 +906,16 @@ static void md_released(struct md *d, struct md_crash *c, const char *why)
 	md_queue(d, c);
 }
 
-/* Read what is there into the pool (or the spill), MD_DRAIN_SLICE at most
- * this turn. */
-static void md_drain(struct md *d, struct md_crash *c)
+/* Bytes came into c's pool chunk or stage (the readers' n), or the stream
+ * ended (end: READ_EOF, or -errno): account, size, spill, release. */
+static void md_took(struct md *d, struct md_crash *c, size_t n, int end)
 {
-	size_t done = 0;
-	while (done < MD_DRAIN_SLICE) {
-		unsigned char *dst;
-		size_t room;
-		if (c->spill_fd >= 0) {
-			if (md_spill_paused(c))
-				return;
-			dst = pool_chunk(&d->pool, c->stage) + c->stage_fill;
-			room = POOL_CHUNK - c->stage_fill;
-		} else {
-			if (c->n_chunks == 0 || c->fill == POOL_CHUNK) {
-				/* Its own promise first; past it, only what nobody was promised. */
-				bool mine = c->reserve_left > 0;
-				int k = mine || md_pool_avail(d) > 0 ? pool_get(&d->pool) : -1;
-				if (k >= 0 && mine) {
-					c->reserve_left--;
-					d->reserved--;
-				}
-				if (k < 0) {
-					if (md_overflow(d, c))
-						continue;
-					return;
-				}
-				if (c->n_chunks == c->cap_chunks) {
-					size_t nc = c->cap_chunks ? c->cap_chunks * 2 : 16;
-					int *n = realloc(c->chunks, nc * sizeof(*n));
-					if (!n) {
-						pool_put(&d->pool, k);
-						return;
-					}
-					c->chunks = n;
-					c->cap_chunks = nc;
-				}
-				c->chunks[c->n_chunks++] = k;
-				c->fill = 0;
-			}
-			dst = pool_chunk(&d->pool, c->chunks[c->n_chunks - 1]) + c->fill;
-			room = POOL_CHUNK - c->fill;
-		}
-		ssize_t n = read(c->fd, dst, room);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return;
-		if (n <= 0) {
-			const char *why = n < 0 ? "reading the core failed" : NULL;
-			if (c->spill_fd >= 0)
-				md_spill_end(d, c, why);
-			else
-				md_released(d, c, why);
-			return;
-		}
+	if (n > 0) {
 		if (c->spill_fd >= 0)
-			c->stage_fill += (size_t)n;
+			c->stage_fill += n;
 		else
-			c->fill += (size_t)n;
-		c->bytes += (uint64_t)n;
-		done += (size_t)n;
+			c->fill += n;
+		c->bytes += n;
 		/* A deadline on throughput, not on the total: a big core may take
 		 * long, but a trickle under MD_PROGRESS bytes per StallTimeout is
 		 * treated as stalled. */
@@ -967,11 +928,93 @@ static void md_drain(struct md *d, struct md_crash *c)
 				md_stage_size(d, c);
 			if (c->stage_fill == POOL_CHUNK || c->bytes > c->spill_end + POOL_CHUNK) {
 				md_spill_step(d, c);
+				/* (a full stage is written first; the end is seen again) */
+				if (end != READ_MORE && !c->spill_eof && md_is_conn(d, c))
+					md_spill_end(d, c, end < 0 ? "reading the core failed" : NULL);
 				return;
 			}
 		} else if (!c->sized && !md_size(d, c)) {
-			return;
+			return; /* spilled from here on, or gone inline */
 		}
+	}
+	if (end == READ_MORE || !md_is_conn(d, c))
+		return;
+	const char *why = end < 0 ? "reading the core failed" : NULL;
+	if (c->spill_fd >= 0)
+		md_spill_end(d, c, why);
+	else
+		md_released(d, c, why);
+}
+
+/* c has bytes waiting: hand the rest of its pool chunk (a new one when it is
+ * full: its own promise first, past it only what nobody was promised), or of
+ * its stage, to the readers. */
+static void md_drain(struct md *d, struct md_crash *c)
+{
+	unsigned char *dst;
+	size_t room;
+	for (;;) {
+		if (c->spill_fd >= 0) {
+			if (md_spill_paused(c))
+				return;
+			dst = pool_chunk(&d->pool, c->stage) + c->stage_fill;
+			room = POOL_CHUNK - c->stage_fill;
+			break;
+		}
+		if (c->n_chunks == 0 || c->fill == POOL_CHUNK) {
+			bool mine = c->reserve_left > 0;
+			int k = mine || md_pool_avail(d) > 0 ? pool_get(&d->pool) : -1;
+			if (k >= 0 && mine) {
+				c->reserve_left--;
+				d->reserved--;
+			}
+			if (k < 0) {
+				if (md_overflow(d, c))
+					continue;
+				return;
+			}
+			if (c->n_chunks == c->cap_chunks) {
+				size_t nc = c->cap_chunks ? c->cap_chunks * 2 : 16;
+				int *m = realloc(c->chunks, nc * sizeof(*m));
+				if (!m) {
+					pool_put(&d->pool, k);
+					return;
+				}
+				c->chunks = m;
+				c->cap_chunks = nc;
+			}
+			c->chunks[c->n_chunks++] = k;
+			c->fill = 0;
+		}
+		dst = pool_chunk(&d->pool, c->chunks[c->n_chunks - 1]) + c->fill;
+		room = POOL_CHUNK - c->fill;
+		break;
+	}
+	/* The head is read here, in pieces as it comes: the program headers
+	 * decide at once whether the core fits the pool. */
+	if (!c->sized) {
+		ssize_t n;
+		while ((n = read(c->fd, dst, room)) < 0 && errno == EINTR)
+			;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		md_took(d, c, n > 0 ? (size_t)n : 0, n > 0 ? READ_MORE : n == 0 ? READ_EOF : -errno);
+		return;
+	}
+	c->rjob = (struct read_job){ .owner = c, .fd = c->fd, .buf = dst, .room = room };
+	c->reading = true;
+	jobq_submit(&d->readers, &c->rjob.q);
+}
+
+/* The readers are done with some buffers. */
+static void md_read_done(struct md *d)
+{
+	for (struct jobq_item *q = jobq_done(&d->readers), *next; q; q = next) {
+		next = q->next;
+		struct read_job *j = read_job_of(q);
+		struct md_crash *c = j->owner;
+		c->reading = false;
+		md_took(d, c, j->got, j->end);
 	}
 }
 
@@ -1082,8 +1125,8 @@ static void md_check_stalls(struct md *d)
 		struct md_crash *c = d->conns[i];
 		if (!c)
 			continue;
-		if (c->state == MD_DRAIN && c->spill_busy) {
-			continue; /* the writers' turn, not the kernel's */
+		if (c->state == MD_DRAIN && (c->spill_busy || c->reading)) {
+			continue; /* the writers' or the readers' turn, not the kernel's */
 		} else if (c->state == MD_DRAIN && now - c->t_progress > stall) {
 			if (c->spill_fd >= 0)
 				md_spill_end(d, c, "the core stalled (StallTimeout)");
@@ -1102,8 +1145,8 @@ static void md_check_stalls(struct md *d)
 
 static int md_loop(struct md *d)
 {
-	struct pollfd pfd[3 + 2 * MD_CONN_MAX];
-	struct md_crash *who[3 + 2 * MD_CONN_MAX];
+	struct pollfd pfd[5 + 2 * MD_CONN_MAX];
+	struct md_crash *who[5 + 2 * MD_CONN_MAX];
 
 	for (;;) {
 		md_start_queued(d);
@@ -1120,6 +1163,8 @@ static int md_loop(struct md *d)
 		who[n++] = NULL;
 		pfd[n] = (struct pollfd){ .fd = d->spill_efd, .events = POLLIN }; /* -1: ignored */
 		who[n++] = NULL;
+		pfd[n] = (struct pollfd){ .fd = d->readers.efd, .events = POLLIN };
+		who[n++] = NULL;
 		if (room && d->lfd_core >= 0) {
 			pfd[n] = (struct pollfd){ .fd = d->lfd_core, .events = POLLIN };
 			who[n++] = NULL;
@@ -1131,7 +1176,7 @@ static int md_loop(struct md *d)
 		size_t first_conn = n;
 		for (size_t i = 0; i < MD_CONN_MAX; i++) {
 			struct md_crash *c = d->conns[i];
-			if (!c || md_spill_paused(c))
+			if (!c || c->reading || md_spill_paused(c))
 				continue;
 			pfd[n] = (struct pollfd){ .fd = c->state == MD_DRAIN ? c->fd : c->ctl, .events = POLLIN };
 			who[n++] = c;
@@ -1165,7 +1210,9 @@ static int md_loop(struct md *d)
 		}
 		if (pfd[1].revents & POLLIN)
 			md_spill_written(d);
-		for (size_t i = 2; i < first_conn; i++) {
+		if (pfd[2].revents & POLLIN)
+			md_read_done(d);
+		for (size_t i = 3; i < first_conn; i++) {
 			if (!(pfd[i].revents & POLLIN))
 				continue;
 			/* All that wait, not one per turn: a storm comes at once, and a
@@ -1181,10 +1228,7 @@ static int md_loop(struct md *d)
 			if (!pfd[i].revents)
 				continue;
 			/* Still the same connection (an earlier step may have ended it). */
-			bool live = false;
-			for (size_t j = 0; j < MD_CONN_MAX && !live; j++)
-				live = d->conns[j] == c;
-			if (!live)
+			if (!md_is_conn(d, c) || c->reading)
 				continue;
 			if (c->state == MD_HANDOFF_MSG)
 				md_handoff_msg(d, c);
@@ -1316,6 +1360,12 @@ int main(int argc, char **argv)
 		       strerror(-r));
 		d.spill_efd = -1;
 	}
+	/* Readers: the copying of a storm's cores on every CPU (reader.h). */
+	unsigned nreaders = ncpu > 0 ? (unsigned)ncpu * 2 : 2;
+	if ((r = jobq_start(&d.readers, nreaders, read_job_run)) < 0) {
+		md_log(3, "cannot start the readers: %s", strerror(-r));
+		return 1;
+	}
 	/* (No spills, no reserve: all of the pool for the cores.) */
 	d.stage_reserve = d.spill_efd < 0 ? 0 : d.pool.n / 8 < 64 ? d.pool.n / 8 : 64;
 
@@ -1329,6 +1379,7 @@ int main(int argc, char **argv)
 	r = md_loop(&d);
 	md_stop_listening(&d);
 	md_log(6, "stopped");
+	jobq_stop(&d.readers);
 	pool_free(&d.pool);
 	if (d.spill_efd >= 0)
 		spill_stop();

@@ -1,26 +1,22 @@
 /* mortemd's spill writers: see spill.h. */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "jobq.h"
 #include "spill.h"
 #include "util.h"
 
-#define SPILL_THREADS_MAX 8
+static struct jobq S = { .efd = -1 };
 
-static struct {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct spill_job *queue, *queue_tail, *finished;
-	pthread_t th[SPILL_THREADS_MAX];
-	unsigned n;
-	int efd;
-	bool stop;
-} S = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .efd = -1 };
+/* The job's struct spill_job, from its queue item. */
+static struct spill_job *spill_of(struct jobq_item *q)
+{
+	return (struct spill_job *)((char *)q - offsetof(struct spill_job, q));
+}
 
 /* Is the block all zero bytes? Stops at the first that is not, so data costs
  * a few loads and only zero blocks are read whole. */
@@ -67,98 +63,44 @@ int spill_write_sparse(int fd, const void *buf, size_t len, off_t off)
 	return 0;
 }
 
-static void *spill_thread(void *arg)
+static void spill_run(struct jobq_item *q)
 {
-	(void)arg;
-	for (;;) {
-		pthread_mutex_lock(&S.mu);
-		while (!S.queue && !S.stop)
-			pthread_cond_wait(&S.cv, &S.mu);
-		struct spill_job *j = S.queue;
-		if (!j) {
-			pthread_mutex_unlock(&S.mu);
-			return NULL;
-		}
-		S.queue = j->next;
-		if (!S.queue)
-			S.queue_tail = NULL;
-		pthread_mutex_unlock(&S.mu);
-
-		j->err = spill_write_sparse(j->fd, j->buf, j->len, j->off);
-		if (j->err == 0 && j->truncate >= 0 && ftruncate(j->fd, j->truncate) < 0)
-			j->err = -errno;
-
-		pthread_mutex_lock(&S.mu);
-		j->next = S.finished;
-		S.finished = j;
-		pthread_mutex_unlock(&S.mu);
-		uint64_t one = 1;
-		(void)!write(S.efd, &one, sizeof(one));
-	}
+	struct spill_job *j = spill_of(q);
+	j->err = spill_write_sparse(j->fd, j->buf, j->len, j->off);
+	if (j->err == 0 && j->truncate >= 0 && ftruncate(j->fd, j->truncate) < 0)
+		j->err = -errno;
 }
 
 int spill_start(unsigned n, int *ret_efd)
 {
-	if (n == 0)
-		n = 1;
-	if (n > SPILL_THREADS_MAX)
-		n = SPILL_THREADS_MAX;
-	S.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (S.efd < 0)
-		return -errno;
-	S.stop = false;
-	for (S.n = 0; S.n < n; S.n++) {
-		int r = pthread_create(&S.th[S.n], NULL, spill_thread, NULL);
-		if (r != 0) {
-			if (S.n == 0) {
-				(void)close(S.efd);
-				S.efd = -1;
-				return -r;
-			}
-			break;
-		}
-	}
-	*ret_efd = S.efd;
+	int r = jobq_start(&S, n, spill_run);
+	if (r < 0)
+		return r;
+	*ret_efd = r;
 	return 0;
 }
 
 void spill_stop(void)
 {
-	pthread_mutex_lock(&S.mu);
-	S.stop = true;
-	pthread_cond_broadcast(&S.cv);
-	pthread_mutex_unlock(&S.mu);
-	for (unsigned i = 0; i < S.n; i++)
-		(void)pthread_join(S.th[i], NULL);
-	S.n = 0;
-	if (S.efd >= 0)
-		(void)close(S.efd);
-	S.efd = -1;
+	jobq_stop(&S);
 }
 
 void spill_submit(struct spill_job *j)
 {
-	j->next = NULL;
 	j->err = 0;
-	pthread_mutex_lock(&S.mu);
-	if (S.queue_tail)
-		S.queue_tail->next = j;
-	else
-		S.queue = j;
-	S.queue_tail = j;
-	pthread_cond_signal(&S.cv);
-	pthread_mutex_unlock(&S.mu);
+	jobq_submit(&S, &j->q);
 }
 
 struct spill_job *spill_done(void)
 {
-	uint64_t v;
-	(void)!read(S.efd, &v, sizeof(v));
-	pthread_mutex_lock(&S.mu);
-	struct spill_job *j = S.finished;
-	S.finished = NULL;
-	pthread_mutex_unlock(&S.mu);
-	return j;
+	struct spill_job *list = NULL;
+	for (struct jobq_item *q = jobq_done(&S), *next; q; q = next) {
+		next = q->next;
+		struct spill_job *j = spill_of(q);
+		j->next = list;
+		list = j;
+	}
+	return list;
 }
 
 int spill_open(const char *dir, bool *direct)

@@ -7,18 +7,20 @@
  *
  * All-zero blocks are not written (holes in the file, read back as zeros).
  *
- * The threads only ever call pwrite(), ftruncate(), write() on the eventfd and
- * the queue's mutex, so that mortemd may still fork its workers (the child
- * never touches the queue). */
+ * The threads (jobq.h) only ever call pwrite() and ftruncate(), so that
+ * mortemd may still fork its workers (the child never touches the queue). */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "jobq.h"
+
 #define SPILL_ALIGN 4096u /* offsets and lengths of direct writes */
 
 struct spill_job {
+	struct jobq_item q;
 	void *owner;        /* the caller's */
 	int fd;
 	const void *buf;    /* SPILL_ALIGN-aligned for a direct file */
