@@ -3,7 +3,8 @@
  * Exit statuses (documented in mortem(1)):
  *   0 success, 1 failure, 2 usage error, 3 no crash matches, 4 ambiguous id
  *   prefix (rm: a MATCH that fits several crashes, without --all), 5 the crash
- *   has no stored core. vacuum: 1 also when the store stays over its limits. */
+ *   has no stored core, 6 the crash is still being processed (stacks, dump,
+ *   debug). vacuum: 1 also when the store stays over its limits. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -31,14 +32,16 @@
 #include "util.h"
 #include "zst.h"
 
-#define CLI_PENDING_WAIT_USEC (10 * 1000000) /* info on a crash still being processed waits this long */
+#define CLI_PENDING_WAIT_USEC (10 * 1000000) /* a crash still being processed is waited for this long */
 #define CLI_PENDING_POLL_USEC 100000        /* for its record to appear, looking this often */
+#define CLI_INDEX_LAG_USEC (2 * 1000000)    /* and then for its index row, which follows the record */
 
 enum {
 	EXIT_USAGE = 2,
 	EXIT_NOMATCH = 3,
 	EXIT_AMBIGUOUS = 4,
 	EXIT_NOCORE = 5,
+	EXIT_PENDING = 6,
 };
 
 struct cli {
@@ -207,20 +210,6 @@ static bool cli_ambiguous(const char *match, const struct index_row *rows, size_
 	return all_prefix && !pid_match;
 }
 
-/* One crash for info/dump/debug: newest match wins, but an id prefix that fits
- * several crashes is refused. */
-static int cli_pick(struct cli *c, const char *match, struct index_row **rows, size_t *n)
-{
-	int r = cli_query(c, match, true, 0, rows, n);
-	if (r != 0)
-		return r;
-	if (cli_ambiguous(match, *rows, *n, NULL)) {
-		cli_err("id prefix '%s' matches %zu crashes; give more of the id", match, *n);
-		return EXIT_AMBIGUOUS;
-	}
-	return 0;
-}
-
 static json_object *cli_row_record(const struct index_row *row, bool with_proc)
 {
 	json_object *rec = NULL;
@@ -379,24 +368,82 @@ static int cli_info_show(const struct cli *c, const char *path)
 	return 0;
 }
 
-/* A crash still being processed (mortemd may have it queued): wait a little
- * for its record, then show it as usual, or say that it is pending (exit 0:
- * the crash exists). */
-static int cli_info_pending(const struct cli *c, const char *id)
+/* One crash for info, stacks, dump and debug: the newest match among the
+ * stored crashes and those still being processed, but a MATCH that is the id
+ * of one of them picks it, and an id prefix that fits several is refused. On
+ * success either *ret_pending is the id of a crash still being processed
+ * (rows freed) or it is NULL and (*rows)[0] is the crash. Returns an exit
+ * status. */
+static int cli_select(struct cli *c, const char *match, struct index_row **rows, size_t *n, char **ret_pending)
 {
-	_cleanup_free_ char *rp = store_path(c->st.store_dir, id, ".json");
-	int r = rp ? pending_wait(&c->st, id, CLI_PENDING_WAIT_USEC, CLI_PENDING_POLL_USEC) : -ENOMEM;
+	struct index_filter f;
+	int r = cli_rows(c, match, true, 0, &f, rows, n);
+	if (r != 0)
+		return r;
+	json_object *pend = pending_select(&c->st, &f, rows, n), *p = NULL;
+	size_t np = json_object_array_length(pend);
+	char *id = NULL;
+	if (*n == 0 && np == 0) {
+		cli_nomatch(c, match);
+		r = EXIT_NOMATCH;
+	} else if (cli_ambiguous(match, *rows, *n, pend)) {
+		cli_err("id prefix '%s' matches %zu crashes; give more of the id", match, *n + np);
+		r = EXIT_AMBIGUOUS;
+	} else {
+		if (np > 0)
+			p = json_object_array_get_idx(pend, np - 1);
+		for (size_t i = 0; match && i < np; i++)
+			if (strcmp(record_str(json_object_array_get_idx(pend, i), "id", ""), match) == 0)
+				p = json_object_array_get_idx(pend, i);
+		const struct index_row *w = *n > 0 ? &(*rows)[0] : NULL;
+		if (p && w && strcmp(record_str(p, "id", ""), match ? match : "") != 0 &&
+		    (strcmp(w->id, match ? match : "") == 0 || w->time_usec >= record_i64(p, "time_usec", 0)))
+			p = NULL;
+		if (p && !(id = strdup(record_str(p, "id", "")))) {
+			cli_err("out of memory");
+			r = EXIT_FAILURE;
+		}
+	}
+	json_object_put(pend);
+	if (r != 0 || id) {
+		index_rows_free(*rows, *n);
+		*rows = NULL;
+		*n = 0;
+	}
+	if (r == 0)
+		*ret_pending = id;
+	return r;
+}
 
+/* A crash still being processed (mortemd may have it queued): wait a little
+ * for its record. 0 when it is there, EXIT_PENDING (nothing said) when the
+ * crash is still pending, else an exit status, said. */
+static int cli_pending_wait(const struct cli *c, const char *id)
+{
+	int r = pending_wait(&c->st, id, CLI_PENDING_WAIT_USEC, CLI_PENDING_POLL_USEC);
 	if (r > 0)
-		return cli_info_show(c, rp);
+		return 0;
+	if (r == 0)
+		return EXIT_PENDING;
 	if (r == -ENOENT) {
 		cli_err("crash %s was given up before it was stored", id);
 		return EXIT_NOMATCH;
 	}
-	if (r < 0) {
-		cli_err("crash %s: %s", id, strerror(-r));
-		return EXIT_FAILURE;
-	}
+	cli_err("crash %s: %s", id, strerror(-r));
+	return EXIT_FAILURE;
+}
+
+/* info on a crash still being processed: its record once written, else that
+ * it is pending (exit 0: the crash exists). */
+static int cli_info_pending(const struct cli *c, const char *id)
+{
+	_cleanup_free_ char *rp = store_path(c->st.store_dir, id, ".json");
+	int r = rp ? cli_pending_wait(c, id) : (cli_err("out of memory"), EXIT_FAILURE);
+
+	if (r == 0)
+		return cli_info_show(c, rp);
+	if (r != EXIT_PENDING)
+		return r;
 	if (c->json) {
 		json_object *o = json_object_new_object();
 		json_object_object_add(o, "id", json_object_new_string(id));
@@ -413,33 +460,66 @@ static int cli_info_pending(const struct cli *c, const char *id)
 static int cli_info(struct cli *c, const char *match)
 {
 	struct index_row *rows = NULL;
-	struct index_filter f;
 	size_t n = 0;
-	int r = cli_rows(c, match, true, 0, &f, &rows, &n);
+	_cleanup_free_ char *pending = NULL;
+	int r = cli_select(c, match, &rows, &n, &pending);
 	if (r != 0)
 		return r;
-	json_object *pend = pending_select(&c->st, &f, &rows, &n), *p = NULL;
-	size_t np = json_object_array_length(pend);
-	if (n == 0 && np == 0) {
-		cli_nomatch(c, match);
-		r = EXIT_NOMATCH;
-	} else if (cli_ambiguous(match, rows, n, pend)) {
-		cli_err("id prefix '%s' matches %zu crashes; give more of the id", match, n + np);
-		r = EXIT_AMBIGUOUS;
-	} else {
-		if (np > 0)
-			p = json_object_array_get_idx(pend, np - 1);
-		for (size_t i = 0; match && i < np; i++)
-			if (strcmp(record_str(json_object_array_get_idx(pend, i), "id", ""), match) == 0)
-				p = json_object_array_get_idx(pend, i);
-		if (p && n > 0 && strcmp(record_str(p, "id", ""), match ? match : "") != 0 &&
-		    (strcmp(rows[0].id, match ? match : "") == 0 || rows[0].time_usec >= record_i64(p, "time_usec", 0)))
-			p = NULL;
-		r = p ? cli_info_pending(c, record_str(p, "id", "")) : cli_info_show(c, rows[0].record_path);
-	}
-	json_object_put(pend);
+	r = pending ? cli_info_pending(c, pending) : cli_info_show(c, rows[0].record_path);
 	index_rows_free(rows, n);
 	return r;
+}
+
+/* The index row of a crash whose record has just been written: its
+ * collector indexes it right after, so the row is waited for a little. No
+ * time bounds: the crash was chosen within them already. */
+static int cli_indexed(struct cli *c, const char *id, struct index_row **rows, size_t *n)
+{
+	struct index_filter f = { .match = id };
+	int64_t end = now_usec() + CLI_INDEX_LAG_USEC;
+
+	for (;;) {
+		struct index_row *w = NULL;
+		sqlite3 *db = NULL;
+		size_t k = 0;
+		if (cli_open_index(c, &db) < 0)
+			return EXIT_FAILURE;
+		int r = index_query(db, &f, &w, &k);
+		index_close(db);
+		if (r < 0) {
+			cli_err("index query failed: %s", strerror(-r));
+			return EXIT_FAILURE;
+		}
+		if (k > 0 && strcmp(w[0].id, id) == 0) {
+			*rows = w;
+			*n = k;
+			return 0;
+		}
+		index_rows_free(w, k);
+		if (now_usec() >= end) {
+			cli_err("crash %s is stored but not in the index: run 'mortem reindex'", id);
+			return EXIT_FAILURE;
+		}
+		(void)usleep(CLI_PENDING_POLL_USEC);
+	}
+}
+
+/* One crash for stacks, dump and debug, chosen as info chooses it. A crash
+ * still being processed is waited for as info waits, then read through the
+ * index like any other; still pending then, it is an error (EXIT_PENDING). */
+static int cli_pick(struct cli *c, const char *match, struct index_row **rows, size_t *n)
+{
+	_cleanup_free_ char *pending = NULL;
+	int r = cli_select(c, match, rows, n, &pending);
+	if (r != 0 || !pending)
+		return r;
+	r = cli_pending_wait(c, pending);
+	if (r == EXIT_PENDING)
+		cli_err("crash %s is still being processed (pending); try again when 'mortem info %s' shows it",
+			pending, pending);
+	if (r != 0)
+		return r;
+	return cli_indexed(c, pending, rows, n);
 }
 
 static int cli_stacks(struct cli *c, const char *match)

@@ -4,11 +4,13 @@
 # held by a background process with flock(1). Checks that `mortem list` shows
 # a live note as "pending" after the stored crashes, with the filters; that
 # `mortem info` waits for its record (and stops waiting when it appears), or
-# says that it is still pending after 10 s; that `mortem reindex` and `mortem
-# vacuum` record an abandoned note as a lost crash, once; `mortem vacuum
-# --json`; and a store directory that someone else filled (a big file, junk
-# names, a directory, a FIFO, a symlink): vacuum succeeds, deletes none of it
-# and says what it could not account for. core_pattern is not touched.
+# says that it is still pending after 10 s; that `mortem stacks`, `dump` and
+# `debug` wait the same way, then fail with exit 6 (or go on with the record
+# that appeared); that `mortem reindex` and `mortem vacuum` record an
+# abandoned note as a lost crash, once; `mortem vacuum --json`; and a store
+# directory that someone else filled (a big file, junk names, a directory, a
+# FIFO, a symlink): vacuum succeeds, deletes none of it and says what it could
+# not account for. core_pattern is not touched.
 #
 # usage: tests/e2e/test_pending.sh BUILD_DIR
 set -eu
@@ -153,7 +155,56 @@ wait $!
 $MORTEM reindex > /dev/null || fail "reindex failed"
 e2e_jeq "$($MORTEM list --json)" '[.[].core.status] | join(" ")' "lost error"
 
-# 5. vacuum: a dry run records nothing; the vacuum records the lost crash once.
+# 5. stacks, dump and debug choose as info does and wait as it does: still
+# pending after 10 s, they fail with exit 6 and say so (dump creates no file);
+# given up meanwhile, exit 3; when the record (and its index row) appears
+# during the wait, stacks goes on with it.
+pend3=$(mkid "$((now + 2))" 6262)
+note "$pend3" "$((now + 2))" 6262 stuck /usr/bin/stuck socket
+holder=$(hold "$pend3"); holders="$holders $holder"
+t0=$(ms)
+$MORTEM stacks stuck > "$E2E_DIR/stacks.out" 2> "$E2E_DIR/stacks.err" & j1=$!
+$MORTEM dump -o "$E2E_DIR/core" 6262 > "$E2E_DIR/dump.out" 2> "$E2E_DIR/dump.err" & j2=$!
+$MORTEM debug --debugger /bin/true "$pend3" > "$E2E_DIR/debug.out" 2> "$E2E_DIR/debug.err" & j3=$!
+sleep 1
+[ ! -e "$E2E_DIR/core" ] || fail "dump created its output file for a crash still pending"
+for j in "stacks:$j1" "dump:$j2" "debug:$j3"; do
+	cmd=${j%%:*} rc=0
+	wait "${j#*:}" || rc=$?
+	[ "$rc" = 6 ] || fail "$cmd on a crash still pending exited $rc, expected 6: $(cat "$E2E_DIR/$cmd.err")"
+	[ "$(cat "$E2E_DIR/$cmd.err")" = "mortem: crash $pend3 is still being processed (pending); try again when 'mortem info $pend3' shows it" ] ||
+		fail "$cmd on a crash still pending said: $(cat "$E2E_DIR/$cmd.err")"
+	[ ! -s "$E2E_DIR/$cmd.out" ] || fail "$cmd on a crash still pending wrote: $(cat "$E2E_DIR/$cmd.out")"
+done
+dt=$(( $(ms) - t0 ))
+[ "$dt" -ge 9900 ] && [ "$dt" -lt 15000 ] || fail "stacks, dump and debug on a crash still pending took ${dt} ms, not 10 s"
+[ ! -e "$E2E_DIR/core" ] || fail "dump left an output file for a crash still pending"
+# the record appears after 1 s, then its index row (as the collector does)
+t0=$(ms)
+( sleep 1
+  jq --arg id "$pend3" --argjson t "$((now + 2))" '.id = $id | .pid = 6262 | .comm = "stuck" |
+	.exe = "/usr/bin/stuck" | .time_usec = $t * 1000000 | .slogan = "test slogan: stuck"' \
+	"$STORE/$lost1.json" > "$SPOOL/$pend3.json.tmp"
+  mv "$SPOOL/$pend3.json.tmp" "$STORE/$pend3.json"
+  sleep 0.3; $MORTEM reindex > /dev/null ) &
+out=$($MORTEM stacks 6262) || fail "stacks on a crash whose record appeared failed: $out"
+wait $!
+dt=$(( $(ms) - t0 ))
+[ "$dt" -ge 1200 ] && [ "$dt" -lt 5000 ] || fail "stacks waited ${dt} ms for a record indexed after 1.3 s"
+[ "$(printf '%s\n' "$out" | head -n1)" = "test slogan: stuck" ] || fail "stacks did not show the record that appeared: $out"
+rm -f "$SPOOL/$pend3.pending"; kill "$holder"
+until flock -n -x "$SPOOL/$pend3.lock" true 2>/dev/null; do sleep 0.05; done
+$MORTEM rm "$pend3" > /dev/null || fail "rm $pend3 failed"
+# given up while debug waits: exit 3
+pend4=$(mkid "$((now + 3))" 7272)
+note "$pend4" "$((now + 3))" 7272 quitter /usr/bin/quitter pipe
+holder=$(hold "$pend4"); holders="$holders $holder"
+( sleep 0.5; rm -f "$SPOOL/$pend4.pending"; kill "$holder" ) &
+rc=0; $MORTEM debug --debugger /bin/true quitter > "$E2E_DIR/out" 2> "$E2E_DIR/err" || rc=$?
+wait $!
+[ "$rc" = 3 ] && grep -q "given up" "$E2E_DIR/err" || fail "debug on a crash given up: exit $rc, $(cat "$E2E_DIR/err")"
+
+# 6. vacuum: a dry run records nothing; the vacuum records the lost crash once.
 lost2=$(mkid $((now - 7200)) 202)
 note "$lost2" $((now - 7200)) 202 oldapp /usr/bin/oldapp handoff
 abandon "$lost2"
@@ -165,7 +216,7 @@ e2e_jeq "$($MORTEM info --json "$lost2")" .core.status lost
 e2e_jeq "$($MORTEM list --json oldapp)" length 1
 [ "$($MORTEM vacuum)" = "nothing to delete" ] || fail "a second vacuum: $($MORTEM vacuum)"
 
-# 6. vacuum --json: the plan (dry run), then the deletions; RecordMaxAge=1h
+# 7. vacuum --json: the plan (dry run), then the deletions; RecordMaxAge=1h
 # makes the crash of two hours ago go.
 printf '[Policy]\nRecordMaxAge=1h\n' > "$E2E_DIR/age.conf"
 cat "$E2E_CONF" "$E2E_DIR/age.conf" > "$E2E_DIR/vac.conf"
@@ -189,7 +240,7 @@ e2e_jtrue "$res" ".totals.bytes == $(printf '%s' "$plan" | jq .totals.bytes)"
 [ ! -e "$STORE/$lost2.json" ] || fail "vacuum --json did not delete the record"
 e2e_jeq "$($V vacuum --json)" '.deleted | length' 0
 
-# 7. A store directory that someone else filled.
+# 8. A store directory that someone else filled.
 truncate -s 1G "$STORE/big.img"
 echo junk > "$STORE/junk"
 echo hidden > "$STORE/.hidden"
