@@ -89,6 +89,14 @@ void jobq_submit(struct jobq *q, struct jobq_item *j)
 	pthread_mutex_unlock(&q->mu);
 }
 
+bool jobq_waiting(struct jobq *q)
+{
+	pthread_mutex_lock(&q->mu);
+	bool w = q->queue != NULL;
+	pthread_mutex_unlock(&q->mu);
+	return w;
+}
+
 struct jobq_item *jobq_done(struct jobq *q)
 {
 	uint64_t v;

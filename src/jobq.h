@@ -32,5 +32,7 @@ int jobq_start(struct jobq *q, unsigned n, void (*run)(struct jobq_item *));
 void jobq_stop(struct jobq *q);
 /* Queue a job (not copied: it lives until jobq_done returns it). */
 void jobq_submit(struct jobq *q, struct jobq_item *j);
+/* Do jobs wait for a thread? (A job may end early to let them have it.) */
+bool jobq_waiting(struct jobq *q);
 /* The jobs done since the last call, in no particular order (clears the eventfd). */
 struct jobq_item *jobq_done(struct jobq *q);

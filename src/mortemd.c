@@ -1001,7 +1001,7 @@ static void md_drain(struct md *d, struct md_crash *c)
 		md_took(d, c, n > 0 ? (size_t)n : 0, n > 0 ? READ_MORE : n == 0 ? READ_EOF : -errno);
 		return;
 	}
-	c->rjob = (struct read_job){ .owner = c, .fd = c->fd, .buf = dst, .room = room };
+	c->rjob = (struct read_job){ .owner = c, .queue = &d->readers, .fd = c->fd, .buf = dst, .room = room };
 	c->reading = true;
 	jobq_submit(&d->readers, &c->rjob.q);
 }

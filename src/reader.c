@@ -34,7 +34,10 @@ void read_job_run(struct jobq_item *q)
 		}
 		/* The writer refills a socket's ~200 KiB within microseconds
 		 * while it runs: wait a little here rather than hand the core
-		 * back to the loop for every buffer's worth. */
+		 * back to the loop for every buffer's worth; but not while
+		 * other cores' bytes wait for a thread. */
+		if (j->queue && jobq_waiting(j->queue))
+			return;
 		struct pollfd p = { .fd = j->fd, .events = POLLIN };
 		int r = poll(&p, 1, READ_IDLE_MS);
 		if (r == 0)

@@ -2,8 +2,9 @@
  * pipe into a pool chunk, so that a storm's cores are read on every CPU while
  * the daemon's loop goes on accepting and capturing. One job fills one
  * buffer: it reads until the buffer is full, the stream ends or fails, or
- * nothing came for READ_IDLE_MS (the loop then polls the descriptor itself,
- * and judges stalls). A job calls only read() and poll(). */
+ * nothing came for READ_IDLE_MS, or at once when nothing is there and other
+ * jobs wait for a thread (the loop then polls the descriptor itself, and
+ * judges stalls). A job calls only read(), poll() and the queue's mutex. */
 #pragma once
 
 #include <stddef.h>
@@ -20,6 +21,7 @@ enum read_end {
 struct read_job {
 	struct jobq_item q;
 	void *owner;        /* the caller's */
+	struct jobq *queue; /* the queue it runs on: when others wait, it does not */
 	int fd;             /* non-blocking */
 	unsigned char *buf;
 	size_t room;        /* bytes the buffer takes */
