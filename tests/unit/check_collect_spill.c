@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "collect_spill.h"
+#include "fakecore.h"
 #include "quota.h"
 #include "testutil.h"
 #include "util.h"
@@ -51,22 +52,10 @@ static unsigned char *make_core(size_t announced, size_t len)
 	for (size_t i = 4096; i < len; i++)
 		if ((i / MI) % 2 == 0)
 			b[i] = (unsigned char)(i * 31 + 7) | 1;
-	Elf64_Ehdr eh = { 0 };
-	memcpy(eh.e_ident, ELFMAG, SELFMAG);
-	eh.e_ident[EI_CLASS] = ELFCLASS64;
-	eh.e_ident[EI_DATA] = ELFDATA2LSB;
-	eh.e_ident[EI_VERSION] = EV_CURRENT;
-	eh.e_type = ET_CORE;
-	eh.e_machine = EM_X86_64;
-	eh.e_version = EV_CURRENT;
-	eh.e_phoff = sizeof(eh);
-	eh.e_ehsize = sizeof(eh);
-	eh.e_phentsize = sizeof(Elf64_Phdr);
-	eh.e_phnum = 1;
+	fc_ehdr(b, sizeof(Elf64_Ehdr), 1);
 	Elf64_Phdr ph = { .p_type = PT_LOAD, .p_flags = PF_R, .p_offset = 4096, .p_vaddr = 0x10000,
 			  .p_filesz = announced - 4096, .p_memsz = announced - 4096, .p_align = 4096 };
-	memcpy(b, &eh, sizeof(eh));
-	memcpy(b + sizeof(eh), &ph, sizeof(ph));
+	memcpy(b + sizeof(Elf64_Ehdr), &ph, sizeof(ph));
 	return b;
 }
 

@@ -24,7 +24,25 @@ struct fakecore {
 	size_t load_off[FC_SEGS];
 };
 
-static size_t fc_note(unsigned char *p, uint32_t type, const char *name, const void *desc, size_t descsz)
+/* An x86-64 little-endian ELF core header at buf, its phnum program headers at phoff. */
+static inline void fc_ehdr(unsigned char *buf, uint64_t phoff, uint16_t phnum)
+{
+	Elf64_Ehdr eh = { 0 };
+	memcpy(eh.e_ident, ELFMAG, SELFMAG);
+	eh.e_ident[EI_CLASS] = ELFCLASS64;
+	eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	eh.e_ident[EI_VERSION] = EV_CURRENT;
+	eh.e_type = ET_CORE;
+	eh.e_machine = EM_X86_64;
+	eh.e_version = EV_CURRENT;
+	eh.e_phoff = phoff;
+	eh.e_ehsize = sizeof(eh);
+	eh.e_phentsize = sizeof(Elf64_Phdr);
+	eh.e_phnum = phnum;
+	memcpy(buf, &eh, sizeof(eh));
+}
+
+static inline size_t fc_note(unsigned char *p, uint32_t type, const char *name, const void *desc, size_t descsz)
 {
 	Elf64_Nhdr nh = { (uint32_t)strlen(name) + 1, (uint32_t)descsz, type };
 	size_t off = 0;
@@ -45,7 +63,7 @@ static inline unsigned char fc_byte(uint64_t vaddr)
 	return (unsigned char)(text[(vaddr + line * line) % (sizeof(text) - 1)] ^ (line % 3 == 0));
 }
 
-static void fakecore_make(struct fakecore *fc)
+static inline void fakecore_make(struct fakecore *fc)
 {
 	unsigned char notes[4096];
 	size_t nlen = 0;
@@ -78,19 +96,7 @@ static void fakecore_make(struct fakecore *fc)
 	fc->len = off;
 	fc->buf = calloc(1, fc->len);
 
-	Elf64_Ehdr eh = { 0 };
-	memcpy(eh.e_ident, ELFMAG, SELFMAG);
-	eh.e_ident[EI_CLASS] = ELFCLASS64;
-	eh.e_ident[EI_DATA] = ELFDATA2LSB;
-	eh.e_ident[EI_VERSION] = EV_CURRENT;
-	eh.e_type = ET_CORE;
-	eh.e_machine = EM_X86_64;
-	eh.e_version = EV_CURRENT;
-	eh.e_phoff = phoff;
-	eh.e_ehsize = sizeof(eh);
-	eh.e_phentsize = sizeof(Elf64_Phdr);
-	eh.e_phnum = (uint16_t)nph;
-	memcpy(fc->buf, &eh, sizeof(eh));
+	fc_ehdr(fc->buf, phoff, (uint16_t)nph);
 	Elf64_Phdr ph = { .p_type = PT_NOTE, .p_offset = noff, .p_filesz = nlen, .p_align = 4 };
 	memcpy(fc->buf + phoff, &ph, sizeof(ph));
 	for (int i = 0; i < FC_SEGS; i++) {
