@@ -8,8 +8,8 @@
  * and deciding where each core goes are all quick; everything slow happens in
  * the workers. Beside it only threads that make plain system calls, so that a
  * worker forked from this process may still use every library freely: the
- * readers (reader.c, two per CPU), which copy the cores into the pool, so
- * that a storm is read on every CPU (one reader alone is the bottleneck), and
+ * readers (reader.c, two per CPU, at most 8), which copy the cores into the pool, so
+ * that a storm is read on every CPU (a bare listener is slower with one), and
  * the spill writers (spill.c).
  *
  *   mortemd [-c CONFIG]        foreground; systemd Type=notify */
