@@ -176,7 +176,7 @@ static bool doctor_socket_in(const char *path, const char *dir)
 }
 
 void doctor_check_mode(struct doctor *d, const char *pattern, const char *socket_dir, int coredump_listening,
-		       int handoff_listening)
+		       int handoff_listening, const char *socket_enabled)
 {
 	if (enable_pattern_is_mortem_socket(pattern)) {
 		const char *path = enable_pattern_socket_path(pattern);
@@ -197,6 +197,19 @@ void doctor_check_mode(struct doctor *d, const char *pattern, const char *socket
 	if (!enable_pattern_is_mortem(pattern)) {
 		d->mode = "none";
 		doctor_add(d, "mode", DOCTOR_WARN, "none: crashes do not reach mortem (see core_pattern)");
+		return;
+	}
+	if (socket_enabled && handoff_listening == 1) {
+		d->mode = "pipe+handoff";
+		doctor_add(d, "mode", DOCTOR_WARN, "pipe with hand-off to mortemd, but mortem enable chose the socket "
+			   "mode (%s): run 'mortem handover socket' (mortemd.service does when mortemd starts)",
+			   socket_enabled);
+		return;
+	}
+	if (socket_enabled) {
+		d->mode = "pipe";
+		doctor_add(d, "mode", DOCTOR_OK, "pipe: the socket mode's fallback while mortemd is down; mortem-collect "
+			   "does the whole job until mortemd.service hands the kernel %s", socket_enabled);
 		return;
 	}
 	if (handoff_listening == 1) {
@@ -541,9 +554,27 @@ static void doctor_check_spool(struct doctor *d, const struct store *s)
 		doctor_add(d, "spool", DOCTOR_OK, "no leftovers in %s", s->spool_dir);
 }
 
-/* The mode check with what /proc/net/unix says about mortemd's sockets. */
-static void doctor_check_machine_mode(struct doctor *d, const char *pattern, const char *socket_dir)
+/* The socket pattern mortem enable chose when the kernel now pipes to its
+ * fallback (mortemd down), from the saved state under root; else NULL. */
+static char *doctor_socket_enabled(const char *root, const char *pattern)
 {
+	_cleanup_free_ char *path = NULL;
+	struct enable_state s = { NULL };
+	char *r = NULL;
+
+	if (asprintf(&path, "%s/%s", root, ENABLE_STATE_NAME) < 0 || enable_state_load(path, &s) < 0)
+		return NULL;
+	if (s.fallback && strcmp(s.fallback, pattern) == 0)
+		r = strdup(s.pattern);
+	enable_state_free(&s);
+	return r;
+}
+
+/* The mode check with what /proc/net/unix says about mortemd's sockets. */
+static void doctor_check_machine_mode(struct doctor *d, const char *pattern, const char *socket_dir,
+				      const char *root)
+{
+	_cleanup_free_ char *socket_enabled = root ? doctor_socket_enabled(root, pattern) : NULL;
 	const char *path = enable_pattern_socket_path(pattern);
 	_cleanup_free_ char *handoff = NULL;
 	int coredump = 0, hand = 0;
@@ -554,7 +585,7 @@ static void doctor_check_machine_mode(struct doctor *d, const char *pattern, con
 		hand = enable_socket_listening(handoff);
 	else
 		handoff = NULL;
-	doctor_check_mode(d, pattern, socket_dir, coredump, hand);
+	doctor_check_mode(d, pattern, socket_dir, coredump, hand, socket_enabled);
 }
 
 /* Config warnings, collected for the report. */
@@ -605,10 +636,11 @@ int doctor_main(const char *config_path, bool json)
 	for (size_t i = 0; i < w.n; i++)
 		free(w.msgs[i]);
 
+	have_store = store_init(&st, cfg.store_path) >= 0;
 	pattern = doctor_sysctl(ENABLE_PROC_PATTERN);
 	if (pattern) {
 		doctor_check_core_pattern(&d, pattern, uname(&u) == 0 ? u.release : NULL, config_path);
-		doctor_check_machine_mode(&d, pattern, cfg.socket_dir);
+		doctor_check_machine_mode(&d, pattern, cfg.socket_dir, have_store ? st.root : NULL);
 	} else {
 		doctor_add(&d, "core_pattern", DOCTOR_FAIL, "cannot read %s", ENABLE_PROC_PATTERN);
 	}
@@ -619,10 +651,9 @@ int doctor_main(const char *config_path, bool json)
 	doctor_check_systemd(&d);
 	doctor_check_shell(&d);
 
-	if (store_init(&st, cfg.store_path) < 0) {
+	if (!have_store) {
 		doctor_add(&d, "store", DOCTOR_FAIL, "bad store path '%s'", cfg.store_path ? cfg.store_path : "");
 	} else {
-		have_store = true;
 		doctor_check_store(&d, &st, &cfg);
 		doctor_check_index(&d, &st);
 		doctor_check_spool(&d, &st);

@@ -44,9 +44,11 @@ void doctor_print(const struct doctor *d, FILE *f);
 void doctor_check_core_pattern(struct doctor *d, const char *pattern, const char *release, const char *config_path);
 /* The mode in force, from the pattern and whether mortemd listens (1, 0 or a
  * negative errno of enable_socket_listening): on the pattern's socket
- * (coredump_listening) or on SOCKET_DIR/handoff.socket (handoff_listening). */
+ * (coredump_listening) or on SOCKET_DIR/handoff.socket (handoff_listening).
+ * socket_enabled: the socket pattern mortem enable chose when the kernel pipes
+ * to its fallback instead (mortemd down), else NULL. */
 void doctor_check_mode(struct doctor *d, const char *pattern, const char *socket_dir, int coredump_listening,
-		       int handoff_listening);
+		       int handoff_listening, const char *socket_enabled);
 void doctor_check_pipe_limit(struct doctor *d, const char *value);
 void doctor_check_suid_dumpable(struct doctor *d, const char *value);
 /* RLIMIT_CORE soft limit: `what` says whose ("systemd services"). */

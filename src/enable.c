@@ -285,7 +285,14 @@ void enable_state_free(struct enable_state *s)
 	free(s->prev_pipe_limit);
 	free(s->pattern);
 	free(s->dropin);
+	free(s->fallback);
 	*s = (struct enable_state){ NULL };
+}
+
+/* Equal strings, or both NULL. */
+static bool enable_streq(const char *a, const char *b)
+{
+	return a && b ? strcmp(a, b) == 0 : a == b;
 }
 
 /* Write text to path atomically: a temp file beside it, fsync, rename. */
@@ -334,6 +341,7 @@ int enable_state_save(const char *path, const struct enable_state *s)
 	json_object_object_add(o, "core_pipe_limit", json_object_new_string(s->prev_pipe_limit));
 	json_object_object_add(o, "enabled_pattern", json_object_new_string(s->pattern));
 	json_object_object_add(o, "dropin", s->dropin ? json_object_new_string(s->dropin) : NULL);
+	json_object_object_add(o, "fallback_pattern", s->fallback ? json_object_new_string(s->fallback) : NULL);
 	_cleanup_free_ char *text = NULL;
 	if (asprintf(&text, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
 								  JSON_C_TO_STRING_NOSLASHESCAPE)) < 0)
@@ -380,7 +388,8 @@ int enable_state_load(const char *path, struct enable_state *ret)
 	if ((r = enable_json_str(o, "core_pattern", false, &s.prev_pattern)) < 0 ||
 	    (r = enable_json_str(o, "core_pipe_limit", false, &s.prev_pipe_limit)) < 0 ||
 	    (r = enable_json_str(o, "enabled_pattern", false, &s.pattern)) < 0 ||
-	    (r = enable_json_str(o, "dropin", true, &s.dropin)) < 0) {
+	    (r = enable_json_str(o, "dropin", true, &s.dropin)) < 0 ||
+	    (r = enable_json_str(o, "fallback_pattern", true, &s.fallback)) < 0) {
 		json_object_put(o);
 		enable_state_free(&s);
 		return r;
@@ -390,12 +399,22 @@ int enable_state_load(const char *path, struct enable_state *ret)
 	return 0;
 }
 
-char *enable_dropin_text(const char *pattern)
+char *enable_dropin_text(const char *pattern, const char *fallback)
 {
 	char *s = NULL;
 	int n;
 
-	if (pattern[0] == '@')
+	if (pattern[0] == '@' && fallback)
+		n = asprintf(&s,
+			     "# Written by 'mortem enable'; 'mortem disable' removes it unless it was edited.\n"
+			     "# Socket mode (%s): at boot the kernel pipes\n"
+			     "# to mortem-collect; mortemd.service points it at mortemd's socket once\n"
+			     "# mortemd listens, and back here when mortemd stops ('mortem handover').\n"
+			     "# core_pipe_limit: the kernel waits for the handler. See mortem(1), mortemd(8).\n"
+			     "kernel.core_pipe_limit = %s\n"
+			     "kernel.core_pattern = %s\n",
+			     pattern, ENABLE_PIPE_LIMIT, fallback);
+	else if (pattern[0] == '@')
 		n = asprintf(&s,
 			     "# Written by 'mortem enable'; 'mortem disable' removes it unless it was edited.\n"
 			     "# Socket mode: the kernel hands each core to mortemd. While mortemd is not\n"
@@ -487,10 +506,10 @@ static int enable_file_is(const char *path, const char *text)
 
 /* Write the drop-in unless a file of that name is there. *ret_written: its
  * path when we own it now (written now, or ours from before). */
-static int enable_dropin(const char *pattern, char **ret_written)
+static int enable_dropin(const char *pattern, const char *fallback, char **ret_written)
 {
 	_cleanup_free_ char *path = enable_join(enable_sysctl_dir(), ENABLE_DROPIN_NAME);
-	_cleanup_free_ char *text = enable_dropin_text(pattern);
+	_cleanup_free_ char *text = enable_dropin_text(pattern, fallback);
 	int r;
 
 	*ret_written = NULL;
@@ -521,9 +540,9 @@ static int enable_dropin(const char *pattern, char **ret_written)
 }
 
 /* Remove the drop-in when it is still what enable wrote for pattern. */
-static void enable_dropin_remove(const char *path, const char *pattern)
+static void enable_dropin_remove(const char *path, const char *pattern, const char *fallback)
 {
-	_cleanup_free_ char *text = enable_dropin_text(pattern);
+	_cleanup_free_ char *text = enable_dropin_text(pattern, fallback);
 	int r;
 
 	if (!path || !text)
@@ -622,29 +641,42 @@ static int enable_build_socket(const struct enable_opts *o, const char *release,
 	return 0;
 }
 
-/* The pattern that o asks for on this kernel. */
-static int enable_build(const struct enable_opts *o, char **ret)
+/* The pattern that o asks for on this kernel, and in socket mode the pipe
+ * pattern to fall back on while mortemd is down (*ret_fallback; NULL when
+ * there is no collector to fall back on, said so). */
+static int enable_build(const struct enable_opts *o, char **ret, char **ret_fallback)
 {
 	struct utsname u;
 	const char *release = uname(&u) == 0 ? u.release : NULL;
 	int r;
 
-	if (o->mode == ENABLE_MODE_SOCKET && o->collector) {
-		enable_msg("enable", "--collector names the collector of the pipe mode; the socket mode has none");
-		return -EINVAL;
-	}
-	/* Naming a collector asks for the pipe. */
-	if (o->mode != ENABLE_MODE_PIPE && !o->collector) {
+	*ret_fallback = NULL;
+	/* Naming a collector asks for the pipe, unless --mode socket: then it is the fallback. */
+	if (o->mode == ENABLE_MODE_SOCKET || (o->mode == ENABLE_MODE_AUTO && !o->collector)) {
 		r = enable_build_socket(o, release, ret);
-		if (r < 0 || *ret)
+		if (r < 0)
 			return r;
+		if (*ret) {
+			if (!o->collector && access(ENABLE_COLLECTOR, X_OK) < 0) {
+				enable_msg("enable", "warning: no collector to fall back on (%s: %m): crashes are lost "
+						     "while mortemd is down", ENABLE_COLLECTOR);
+				return 0;
+			}
+			r = enable_build_pipe(o, release, ret_fallback);
+			if (r < 0) {
+				free(*ret);
+				*ret = NULL;
+			}
+			return r;
+		}
 	}
 	return enable_build_pipe(o, release, ret);
 }
 
 int enable_on(const struct enable_opts *o)
 {
-	_cleanup_free_ char *want = NULL, *cur = NULL, *cur_limit = NULL, *state_path = NULL, *dropin = NULL;
+	_cleanup_free_ char *want = NULL, *fallback = NULL, *cur = NULL, *cur_limit = NULL, *state_path = NULL,
+			    *dropin = NULL;
 	struct enable_state st = { NULL }, saved = { NULL };
 	bool have_saved, fresh_dropin = false;
 	int r, rc = 1;
@@ -653,7 +685,7 @@ int enable_on(const struct enable_opts *o)
 		enable_msg("enable", "must be root");
 		return 1;
 	}
-	if (enable_build(o, &want) < 0)
+	if (enable_build(o, &want, &fallback) < 0)
 		return 1;
 	if ((r = enable_sysctl_read(ENABLE_PROC_PATTERN, &cur)) < 0 ||
 	    (r = enable_sysctl_read(ENABLE_PROC_PIPE_LIMIT, &cur_limit)) < 0) {
@@ -670,7 +702,8 @@ int enable_on(const struct enable_opts *o)
 	}
 	have_saved = r >= 0;
 
-	if (strcmp(cur, want) == 0 && strcmp(cur_limit, ENABLE_PIPE_LIMIT) == 0) {
+	if (strcmp(cur, want) == 0 && strcmp(cur_limit, ENABLE_PIPE_LIMIT) == 0 &&
+	    (!have_saved || enable_streq(saved.fallback, fallback))) {
 		/* Already on: the saved values stay what they were. */
 		if (!have_saved) {
 			printf("already enabled: core_pattern is '%s' (not set by mortem enable: nothing saved "
@@ -678,7 +711,7 @@ int enable_on(const struct enable_opts *o)
 			return 0;
 		}
 		if (!o->runtime && !saved.dropin) {
-			if (enable_dropin(want, &dropin) < 0)
+			if (enable_dropin(want, fallback, &dropin) < 0)
 				goto out;
 			if (dropin) {
 				saved.dropin = TAKE_PTR(dropin);
@@ -693,9 +726,9 @@ int enable_on(const struct enable_opts *o)
 		goto out;
 	}
 
-	if (have_saved && strcmp(cur, saved.pattern) == 0) {
-		/* Ours from an earlier enable (another collector or config): keep what
-		 * was there before it. */
+	if (have_saved && (strcmp(cur, saved.pattern) == 0 || enable_streq(cur, saved.fallback))) {
+		/* Ours from an earlier enable (another collector, config or mode, or
+		 * the socket mode's fallback): keep what was there before it. */
 		st.prev_pattern = strdup(saved.prev_pattern);
 		st.prev_pipe_limit = strdup(saved.prev_pipe_limit);
 		if (saved.dropin && !(st.dropin = strdup(saved.dropin)))
@@ -714,17 +747,17 @@ int enable_on(const struct enable_opts *o)
 		st.prev_pipe_limit = TAKE_PTR(cur_limit);
 	}
 	st.pattern = strdup(want);
-	if (!st.pattern || !st.prev_pattern || !st.prev_pipe_limit)
+	if (!st.pattern || !st.prev_pattern || !st.prev_pipe_limit || (fallback && !(st.fallback = strdup(fallback))))
 		goto out;
 
 	if (!o->runtime) {
-		_cleanup_free_ char *old_text = st.dropin ? enable_dropin_text(saved.pattern) : NULL;
+		_cleanup_free_ char *old_text = st.dropin ? enable_dropin_text(saved.pattern, saved.fallback) : NULL;
 		/* Our drop-in for the earlier pattern gives way to one for the new. */
 		if (st.dropin && old_text && enable_file_is(st.dropin, old_text) == 1)
 			(void)unlink(st.dropin);
 		free(st.dropin);
 		st.dropin = NULL;
-		if (enable_dropin(want, &st.dropin) < 0)
+		if (enable_dropin(want, fallback, &st.dropin) < 0)
 			goto out;
 		fresh_dropin = st.dropin != NULL;
 	}
@@ -745,7 +778,11 @@ int enable_on(const struct enable_opts *o)
 	}
 	printf("enabled: core_pattern is '%s' (was '%s'), core_pipe_limit %s (was %s)\n", want, st.prev_pattern,
 	       ENABLE_PIPE_LIMIT, st.prev_pipe_limit);
-	if (want[0] == '@')
+	if (want[0] == '@' && fallback)
+		printf("socket mode: while mortemd is down the kernel pipes to mortem-collect instead; "
+		       "mortemd.service switches between the two ('mortem handover'): keep it enabled "
+		       "(systemctl enable mortemd.service)\n");
+	else if (want[0] == '@')
 		printf("socket mode: crashes are lost while mortemd is not running; keep mortemd.service enabled "
 		       "(systemctl enable mortemd.service)\n");
 	if (o->runtime)
@@ -792,11 +829,11 @@ int enable_off(const struct enable_opts *o)
 		enable_msg("disable", "cannot read %s: %s", state_path, strerror(-r));
 		return 1;
 	}
-	if (strcmp(cur, saved.pattern) != 0) {
+	if (strcmp(cur, saved.pattern) != 0 && !enable_streq(cur, saved.fallback)) {
 		/* Someone took over since: theirs now, and not ours to undo. */
 		enable_msg("disable", "core_pattern was changed since mortem enable (it is now '%s', mortem enable "
 				      "set '%s'): left alone", cur, saved.pattern);
-		enable_dropin_remove(saved.dropin, saved.pattern);
+		enable_dropin_remove(saved.dropin, saved.pattern, saved.fallback);
 		(void)unlink(state_path);
 		goto out;
 	}
@@ -805,11 +842,81 @@ int enable_off(const struct enable_opts *o)
 		enable_msg("disable", "cannot restore the kernel's core settings: %s", strerror(-r));
 		goto out;
 	}
-	enable_dropin_remove(saved.dropin, saved.pattern);
+	enable_dropin_remove(saved.dropin, saved.pattern, saved.fallback);
 	if (unlink(state_path) < 0)
 		enable_msg("disable", "cannot remove %s: %m", state_path);
 	printf("disabled: core_pattern is '%s' again, core_pipe_limit %s\n", saved.prev_pattern,
 	       saved.prev_pipe_limit);
+	rc = 0;
+out:
+	enable_state_free(&saved);
+	return rc;
+}
+
+int enable_handover(const struct enable_opts *o, bool to_socket)
+{
+	_cleanup_free_ char *cur = NULL, *state_path = NULL;
+	struct enable_state saved = { NULL };
+	struct utsname u;
+	int r, rc = 1;
+
+	if (geteuid() != 0) {
+		enable_msg("handover", "must be root");
+		return 1;
+	}
+	state_path = enable_join(o->root, ENABLE_STATE_NAME);
+	if (!state_path)
+		return 1;
+	r = enable_state_load(state_path, &saved);
+	if (r == -ENOENT) {
+		printf("not enabled by mortem enable (nothing in %s): nothing to do\n", state_path);
+		return 0;
+	}
+	if (r < 0) {
+		enable_msg("handover", "cannot read %s: %s", state_path, strerror(-r));
+		return 1;
+	}
+	if (!saved.fallback) {
+		printf("%s: nothing to do\n", saved.pattern[0] == '@' ? "socket mode without a collector to fall back on"
+								       : "pipe mode");
+		rc = 0;
+		goto out;
+	}
+	if ((r = enable_sysctl_read(ENABLE_PROC_PATTERN, &cur)) < 0) {
+		enable_msg("handover", "cannot read kernel.core_pattern: %s", strerror(-r));
+		goto out;
+	}
+	const char *want = to_socket ? saved.pattern : saved.fallback;
+	if (strcmp(cur, want) == 0) {
+		printf("core_pattern is '%s' already\n", cur);
+		rc = 0;
+		goto out;
+	}
+	if (strcmp(cur, to_socket ? saved.fallback : saved.pattern) != 0) {
+		/* Not ours to move: somebody changed it since mortem enable. */
+		printf("core_pattern was changed since mortem enable (it is '%s'): left alone\n", cur);
+		rc = 0;
+		goto out;
+	}
+	if (to_socket) {
+		const char *path = enable_pattern_socket_path(saved.pattern);
+		if (uname(&u) < 0 || enable_kernel_socket_mode(u.release) <= 0) {
+			enable_msg("handover", "this kernel has no coredump socket: core_pattern stays '%s'", cur);
+			goto out;
+		}
+		r = enable_socket_listening(path);
+		if (r != 1) {
+			enable_msg("handover", "mortemd is not listening on %s%s%s: core_pattern stays '%s'", path,
+				   r < 0 ? ": " : "", r < 0 ? strerror(-r) : "", cur);
+			goto out;
+		}
+	}
+	if ((r = enable_sysctl_write(ENABLE_PROC_PATTERN, want)) < 0) {
+		enable_msg("handover", "cannot set kernel.core_pattern to '%s': %s", want, strerror(-r));
+		goto out;
+	}
+	printf("core_pattern is '%s' (%s)\n", want,
+	       to_socket ? "mortemd's socket" : "mortem-collect, while mortemd is down");
 	rc = 0;
 out:
 	enable_state_free(&saved);

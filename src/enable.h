@@ -5,6 +5,11 @@
  *   ROOT/saved-core-pattern          what enable found (JSON, written atomically)
  *   SYSCTL_DIR/50-mortem.conf        the boot-time drop-in (not with --runtime)
  *
+ * In socket mode enable also keeps the pipe pattern (the fallback): the boot
+ * drop-in sets it, and mortemd.service switches the kernel between the two
+ * with `mortem handover socket|pipe` as mortemd starts and stops, so that no
+ * crash is lost while mortemd is down.
+ *
  * The pure parts (pattern building and parsing, the kernel version test, the
  * saved-state file and the drop-in text) are separate so the unit suite can
  * check them without touching the kernel. */
@@ -85,6 +90,7 @@ struct enable_state {
 	char *prev_pipe_limit; /* core_pipe_limit before enable, as read */
 	char *pattern;         /* the core_pattern enable wrote */
 	char *dropin;          /* the drop-in enable wrote; NULL when none */
+	char *fallback;        /* socket mode: the pipe pattern for while mortemd is down; else NULL */
 };
 
 /* Write path atomically (temp file, fsync, rename, fsync of the directory). */
@@ -93,8 +99,10 @@ int enable_state_save(const char *path, const struct enable_state *s);
 int enable_state_load(const char *path, struct enable_state *ret);
 void enable_state_free(struct enable_state *s);
 
-/* The drop-in's text for our pattern, pipe or socket (heap string). */
-char *enable_dropin_text(const char *pattern);
+/* The drop-in's text for our pattern, pipe or socket (heap string). With a
+ * fallback (socket mode), the drop-in sets the fallback: the kernel pipes to
+ * mortem-collect from boot until mortemd.service hands it the socket. */
+char *enable_dropin_text(const char *pattern, const char *fallback);
 
 struct enable_opts {
 	const char *root;      /* the store root: where the state lives; not owned */
@@ -109,3 +117,9 @@ struct enable_opts {
 /* The verbs; they print their own messages and return an exit status. */
 int enable_on(const struct enable_opts *o);
 int enable_off(const struct enable_opts *o);
+/* mortem handover socket|pipe, run by mortemd.service as mortemd starts and
+ * stops: when enable chose the socket mode, point the kernel at mortemd's
+ * socket (to_socket: only once it listens) or back at the fallback pipe.
+ * Nothing to do (0) in pipe mode, when not enabled, or when somebody else has
+ * changed core_pattern since. */
+int enable_handover(const struct enable_opts *o, bool to_socket);

@@ -946,6 +946,7 @@ static void cli_usage(FILE *f)
 	      "  reindex           rebuild the index from the records\n"
 	      "  enable            hand the kernel's core dumps to mortem-collect (root)\n"
 	      "  disable           put back the core handler that enable replaced (root)\n"
+	      "  handover socket|pipe  socket mode: the kernel to mortemd or its fallback (root)\n"
 	      "  doctor            check that crashes will be caught, and say why not\n"
 	      "  vacuum            delete what the retention limits of mortem.conf say must go (root)\n"
 	      "  disk-usage        what the store takes, by executable and by signature\n"
@@ -965,7 +966,8 @@ static void cli_usage(FILE *f)
 	      "      --debugger CMD  debugger for debug (default gdb)\n"
 	      "      --force         enable: replace another core handler\n"
 	      "      --runtime       enable: the running kernel only, no sysctl.d drop-in\n"
-	      "      --collector PATH  enable: the collector to point the kernel at (pipe mode)\n"
+	      "      --collector PATH  enable: the collector to point the kernel at (pipe mode; in\n"
+	      "                        socket mode the one to fall back on while mortemd is down)\n"
 	      "      --mode MODE     enable: auto (default: the socket if mortemd listens), socket or pipe\n"
 	      "  -h, --help          this help\n"
 	      "\n"
@@ -1046,13 +1048,18 @@ int main(int argc, char **argv)
 		c.config_path = getenv("MORTEM_CONFIG") ? getenv("MORTEM_CONFIG") : CONFIG_DEFAULT_PATH;
 
 	bool is_enable = strcmp(verb, "enable") == 0, is_disable = strcmp(verb, "disable") == 0;
+	bool is_handover = strcmp(verb, "handover") == 0;
+	if (is_handover && (!match || (strcmp(match, "socket") != 0 && strcmp(match, "pipe") != 0))) {
+		cli_err("handover takes 'socket' or 'pipe'");
+		return EXIT_USAGE;
+	}
 	if ((is_enable || is_disable || is_vacuum || strcmp(verb, "doctor") == 0 ||
 	     strcmp(verb, "disk-usage") == 0) && match) {
 		cli_err("%s takes no argument", verb);
 		return EXIT_USAGE;
 	}
 	/* Before the config: a non-root user is told so, not about an unreadable file. */
-	if ((is_enable || is_disable || is_rm || (is_vacuum && !c.dry_run)) && geteuid() != 0) {
+	if ((is_enable || is_disable || is_handover || is_rm || (is_vacuum && !c.dry_run)) && geteuid() != 0) {
 		fprintf(stderr, "mortem %s: must be root%s\n", verb,
 			is_vacuum ? " (--dry-run only needs to read the store)" : "");
 		return EXIT_FAILURE;
@@ -1095,7 +1102,7 @@ int main(int argc, char **argv)
 		r = cli_rm(&c);
 	else if (strcmp(verb, "reindex") == 0)
 		r = match ? (cli_err("reindex takes no MATCH"), EXIT_USAGE) : cli_reindex(&c);
-	else if (is_enable || is_disable) {
+	else if (is_enable || is_disable || is_handover) {
 		struct enable_opts eo = {
 			.root = c.st.root,
 			.collector = c.collector,
@@ -1105,7 +1112,7 @@ int main(int argc, char **argv)
 			.force = c.force,
 			.runtime = c.runtime,
 		};
-		r = is_enable ? enable_on(&eo) : enable_off(&eo);
+		r = is_enable ? enable_on(&eo) : is_disable ? enable_off(&eo) : enable_handover(&eo, strcmp(match, "socket") == 0);
 	}
 	else {
 		cli_err("unknown command '%s'", verb);

@@ -168,9 +168,12 @@ want_sock="@$SOCK"; [ "$kmode" = 2 ] && want_sock="@@$SOCK"
 st=$(run "$E2E_DIR/o" $M enable --mode sideways)
 [ "$st" = 2 ] || fail "enable --mode sideways exited $st: $(out)"
 grep -q "invalid mode 'sideways'" "$E2E_DIR/o.out" || fail "bad mode: $(out)"
-st=$(run "$E2E_DIR/o" $M enable --mode socket --collector "$COL")
-[ "$st" = 1 ] || fail "enable --mode socket --collector exited $st: $(out)"
-grep -q "collector of the pipe mode" "$E2E_DIR/o.out" || fail "--mode socket --collector: $(out)"
+st=$(run "$E2E_DIR/o" $M handover sideways)
+[ "$st" = 2 ] || fail "handover sideways exited $st: $(out)"
+grep -q "handover takes 'socket' or 'pipe'" "$E2E_DIR/o.out" || fail "bad handover: $(out)"
+st=$(run "$E2E_DIR/o" $M handover socket)
+[ "$st" = 0 ] || fail "handover without enable exited $st: $(out)"
+grep -q "nothing to do" "$E2E_DIR/o.out" && [ "$(cat "$CP")" = core ] || fail "handover without enable: $(out)"
 [ "$(cat "$CP")" = core ] || fail "refused enable changed core_pattern to '$(cat "$CP")'"
 
 # --- --mode pipe: the pipe, whatever listens
@@ -281,6 +284,55 @@ st=$(run "$E2E_DIR/o" $M disable)
 [ "$st" = 0 ] && [ "$(cat "$CP")" = core.mortem-e2e ] && [ "$(cat "$CPL")" = 5 ] ||
 	fail "disable after the switch: $st, '$(cat "$CP")', $(cat "$CPL"): $(out)"
 
+# --- --mode socket with a collector to fall back on: the drop-in sets the
+# pipe, and `mortem handover` (what mortemd.service runs as mortemd starts and
+# stops) moves the kernel between the two; disable works from either.
+if [ "$kmode" != 0 ]; then
+listen "$SOCK" stream
+set_kernel core.mortem-e2e 5
+st=$(run "$E2E_DIR/o" $M enable --mode socket --collector "$COL")
+got=$(cat "$CP")
+h1=$(run "$E2E_DIR/h1" $M handover pipe)
+got1=$(cat "$CP")
+run "$E2E_DIR/dh" $M doctor --json > /dev/null
+h2=$(run "$E2E_DIR/h2" $M handover pipe)
+h3=$(run "$E2E_DIR/h3" $M handover socket)
+got3=$(cat "$CP")
+h4=$(run "$E2E_DIR/h4" $M handover pipe)
+unlisten "$LAST_PY" "$SOCK"
+h5=$(run "$E2E_DIR/h5" $M handover socket)
+got5=$(cat "$CP")
+[ "$st" = 0 ] && [ "$got" = "$want_sock" ] || fail "enable --mode socket --collector: $st, '$got': $(out)"
+grep -q "while mortemd is down the kernel pipes to mortem-collect" "$E2E_DIR/o.out" ||
+	fail "enable --mode socket --collector did not say what happens while mortemd is down: $(out)"
+[ "$(jq -r .fallback_pattern "$STATE")" = "$want" ] || fail "the state has no fallback: $(cat "$STATE")"
+grep -qx "kernel.core_pattern = $want" "$DROPIN" && grep -q "mortem handover" "$DROPIN" ||
+	fail "the socket mode's drop-in does not boot into the pipe: $(cat "$DROPIN")"
+[ "$h1" = 0 ] && [ "$got1" = "$want" ] || fail "handover pipe: $h1, '$got1': $(cat "$E2E_DIR/h1.out")"
+j=$(cat "$E2E_DIR/dh.out")
+e2e_jeq "$j" .mode pipe
+e2e_jeq "$j" '.checks[] | select(.name == "mode") | .status' ok
+grep -q "the socket mode's fallback while mortemd is down" "$E2E_DIR/dh.out" || fail "doctor on the fallback: $j"
+[ "$h2" = 0 ] && grep -q "already" "$E2E_DIR/h2.out" || fail "handover pipe twice: $h2: $(cat "$E2E_DIR/h2.out")"
+[ "$h3" = 0 ] && [ "$got3" = "$want_sock" ] || fail "handover socket: $h3, '$got3': $(cat "$E2E_DIR/h3.out")"
+[ "$h4" = 0 ] || fail "handover pipe back: $h4: $(cat "$E2E_DIR/h4.out")"
+[ "$h5" = 1 ] && [ "$got5" = "$want" ] || fail "handover socket with nobody listening: $h5, '$got5'"
+grep -q "mortemd is not listening on $SOCK" "$E2E_DIR/h5.out" || fail "handover socket, no listener: $(cat "$E2E_DIR/h5.out")"
+[ "$(cat "$CPL")" = 2147483647 ] || fail "handover changed core_pipe_limit to $(cat "$CPL")"
+# Somebody else's pattern is left alone.
+set_kernel core.other 2147483647
+st=$(run "$E2E_DIR/o" $M handover pipe)
+[ "$st" = 0 ] && [ "$(cat "$CP")" = core.other ] && grep -q "left alone" "$E2E_DIR/o.out" ||
+	fail "handover over a foreign pattern: $st, '$(cat "$CP")': $(out)"
+set_kernel "$want" 2147483647
+# Disable from the fallback: what was there before enable, and no drop-in.
+st=$(run "$E2E_DIR/o" $M disable)
+[ "$st" = 0 ] && [ "$(cat "$CP")" = core.mortem-e2e ] && [ "$(cat "$CPL")" = 5 ] ||
+	fail "disable from the fallback: $st, '$(cat "$CP")', $(cat "$CPL"): $(out)"
+[ ! -e "$STATE" ] && [ ! -e "$DROPIN" ] || fail "disable from the fallback left the state or the drop-in"
+set_kernel core 0
+fi
+
 # --- another program's socket is another handler
 set_kernel "@$E2E_DIR/foreign.socket" 0
 st=$(run "$E2E_DIR/o" $M enable --collector "$COL")
@@ -323,6 +375,36 @@ e2e_jeq "$($M info --json "$pid")" .collector.mode socket
 j=$($M doctor --json) || fail "doctor --json exited non-zero with mortemd: $j"
 e2e_jeq "$j" .mode socket
 $M disable > /dev/null 2>&1 && [ "$(cat "$CP")" = core ] || fail "disable with mortemd: '$(cat "$CP")'"
+
+# --- what mortemd.service does around a dead mortemd: killed, the kernel is
+# handed back to the collector (ExecStopPost), which takes the next crash
+# whole; mortemd started again takes the socket back (ExecStartPost).
+st=$(run "$E2E_DIR/o" $M enable --runtime --mode socket --collector "$COL")
+[ "$st" = 0 ] && [ "$(cat "$CP")" = "$want_sock" ] || fail "enable --mode socket with mortemd: $st: $(out)"
+kill -KILL "$MD"
+wait "$MD" 2>/dev/null || true
+st=$(run "$E2E_DIR/o" $M handover pipe)
+[ "$st" = 0 ] && [ "$(cat "$CP")" = "$want" ] || fail "handover pipe after mortemd died: $st: $(out)"
+read -r pid cst < <(e2e_crash_pid "$CRASHER" segv)
+[ "$cst" = 139 ] || fail "crasher exited $cst, expected 139"
+e2e_wait_pid "$pid"
+e2e_jeq "$($M info --json "$pid")" .collector.mode pipe
+"$build/mortemd" -c "$E2E_CONF" > "$E2E_DIR/mortemd.log" 2>&1 &
+MD=$!
+PY_PIDS="$PY_PIDS $MD"
+i=0
+until grep -q " $SOCK\$" /proc/net/unix; do
+	kill -0 "$MD" 2>/dev/null || fail "mortemd exited: $(cat "$E2E_DIR/mortemd.log")"
+	[ "$i" -lt 100 ] || fail "mortemd does not listen after 10s: $(cat "$E2E_DIR/mortemd.log")"
+	sleep 0.1; i=$((i + 1))
+done
+st=$(run "$E2E_DIR/o" $M handover socket)
+[ "$st" = 0 ] && [ "$(cat "$CP")" = "$want_sock" ] || fail "handover socket with mortemd back: $st: $(out)"
+read -r pid cst < <(e2e_crash_pid "$CRASHER" segv)
+[ "$cst" = 139 ] || fail "crasher exited $cst, expected 139"
+e2e_wait_pid "$pid"
+e2e_jeq "$($M info --json "$pid")" .collector.mode socket
+$M disable > /dev/null 2>&1 && [ "$(cat "$CP")" = core ] || fail "disable after the handovers: '$(cat "$CP")'"
 kill "$MD"
 st=0; wait "$MD" || st=$?
 [ "$st" = 0 ] || fail "mortemd exited $st on SIGTERM: $(cat "$E2E_DIR/mortemd.log")"

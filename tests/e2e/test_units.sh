@@ -50,7 +50,9 @@ grep -q '^ExecStart=/usr/bin/mortem vacuum$' "$top/systemd/mortem-vacuum.service
 	fail "mortem-vacuum.service does not run 'mortem vacuum'"
 for line in 'Type=notify' 'ExecStart=/usr/libexec/mortem/mortemd' 'WatchdogSec=30s' 'Restart=always' \
 	'KillMode=mixed' 'TimeoutStopSec=90' 'LimitCORE=0' 'RuntimeDirectory=mortem' 'RuntimeDirectoryMode=0700' \
-	'User=root' 'NoNewPrivileges=yes' 'WantedBy=multi-user.target'; do
+	'User=root' 'NoNewPrivileges=yes' 'WantedBy=multi-user.target' \
+	'ExecStartPost=-+/usr/bin/mortem handover socket' 'ExecStop=-+/usr/bin/mortem handover pipe' \
+	'ExecStopPost=-+/usr/bin/mortem handover pipe'; do
 	grep -qx "$line" "$top/systemd/mortemd.service" || fail "mortemd.service lacks '$line'"
 done
 # Exactly the capabilities mortemd(8) names, and not the host's network

@@ -185,27 +185,32 @@ START_TEST(test_mode)
 	struct doctor d = { .n = 0 };
 	const char *pipe = "|/usr/libexec/mortem/mortem-collect %P %u %g %s %t %c %h %d %F";
 
-	doctor_check_mode(&d, pipe, "/run/mortem", 0, 0);
+	doctor_check_mode(&d, pipe, "/run/mortem", 0, 0, NULL);
 	expect_mode(&d, DOCTOR_OK, "pipe", "pipe: mortem-collect does the whole job");
-	doctor_check_mode(&d, pipe, "/run/mortem", 0, 1);
+	doctor_check_mode(&d, pipe, "/run/mortem", 0, 1, NULL);
 	expect_mode(&d, DOCTOR_OK, "pipe+handoff", "pipe with hand-off to mortemd (/run/mortem/handoff.socket)");
-	doctor_check_mode(&d, pipe, "/run/mortem", 0, -EACCES);
+	doctor_check_mode(&d, pipe, "/run/mortem", 0, -EACCES, NULL);
 	expect_mode(&d, DOCTOR_OK, "pipe", "cannot be told");
+	/* The socket mode's fallback: fine while mortemd is down, a warning once it runs. */
+	doctor_check_mode(&d, pipe, "/run/mortem", 0, 0, "@@/run/mortem/coredump.socket");
+	expect_mode(&d, DOCTOR_OK, "pipe", "the socket mode's fallback while mortemd is down");
+	doctor_check_mode(&d, pipe, "/run/mortem", 0, 1, "@@/run/mortem/coredump.socket");
+	expect_mode(&d, DOCTOR_WARN, "pipe+handoff", "run 'mortem handover socket'");
 
-	doctor_check_mode(&d, "@@/run/mortem/coredump.socket", "/run/mortem", 1, 1);
+	doctor_check_mode(&d, "@@/run/mortem/coredump.socket", "/run/mortem", 1, 1, NULL);
 	expect_mode(&d, DOCTOR_OK, "socket", "socket (@@/run/mortem/coredump.socket)");
-	doctor_check_mode(&d, "@/run//mortem/coredump.socket", "/run/mortem/", 1, 0);
+	doctor_check_mode(&d, "@/run//mortem/coredump.socket", "/run/mortem/", 1, 0, NULL);
 	expect_mode(&d, DOCTOR_OK, "socket", "socket (@/run//mortem/coredump.socket)");
-	doctor_check_mode(&d, "@@/run/mortem/coredump.socket", "/run/mortem", 0, 1);
+	doctor_check_mode(&d, "@@/run/mortem/coredump.socket", "/run/mortem", 0, 1, NULL);
 	expect_mode(&d, DOCTOR_FAIL, "socket", "mortemd is not listening: crashes are lost until it runs");
-	doctor_check_mode(&d, "@@/run/mortem/coredump.socket", "/run/mortem", -ENOENT, 0);
+	doctor_check_mode(&d, "@@/run/mortem/coredump.socket", "/run/mortem", -ENOENT, 0, NULL);
 	expect_mode(&d, DOCTOR_WARN, "socket", "cannot be told");
-	doctor_check_mode(&d, "@@/tmp/other/coredump.socket", "/run/mortem", 1, 0);
+	doctor_check_mode(&d, "@@/tmp/other/coredump.socket", "/run/mortem", 1, 0, NULL);
 	expect_mode(&d, DOCTOR_WARN, "socket", "SocketDirectory= is /run/mortem");
 
-	doctor_check_mode(&d, "core", "/run/mortem", 0, 1);
+	doctor_check_mode(&d, "core", "/run/mortem", 0, 1, NULL);
 	expect_mode(&d, DOCTOR_WARN, "none", "none");
-	doctor_check_mode(&d, "@@/run/systemd/coredump", "/run/mortem", 1, 1);
+	doctor_check_mode(&d, "@@/run/systemd/coredump", "/run/mortem", 1, 1, NULL);
 	expect_mode(&d, DOCTOR_WARN, "none", "none");
 }
 END_TEST

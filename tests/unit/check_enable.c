@@ -250,8 +250,20 @@ START_TEST(test_state_round_trip)
 	ck_assert_str_eq(t.prev_pipe_limit, s.prev_pipe_limit);
 	ck_assert_str_eq(t.pattern, s.pattern);
 	ck_assert_str_eq(t.dropin, s.dropin);
+	ck_assert_ptr_null(t.fallback);
 	enable_state_free(&t);
 	ck_assert_ptr_null(t.pattern);
+
+	/* Socket mode: the pipe to fall back on comes back too. */
+	s.pattern = (char *)"@@/run/mortem/coredump.socket";
+	s.fallback = (char *)"|/x/mortem-collect %P %F";
+	ck_assert_int_eq(enable_state_save(path, &s), 0);
+	ck_assert_int_eq(enable_state_load(path, &t), 0);
+	ck_assert_str_eq(t.pattern, s.pattern);
+	ck_assert_str_eq(t.fallback, s.fallback);
+	enable_state_free(&t);
+	ck_assert_ptr_null(t.fallback);
+	s.fallback = NULL;
 
 	/* No drop-in (--runtime), and an empty previous pattern. */
 	s.dropin = NULL;
@@ -303,17 +315,30 @@ START_TEST(test_state_malformed)
 			 "\"dropin\": null}");
 	ck_assert_int_eq(enable_state_load(path, &t), 0);
 	ck_assert_ptr_null(t.dropin);
+	ck_assert_ptr_null(t.fallback); /* a state from before the fallback existed */
 	enable_state_free(&t);
+	write_text(path, "{\"core_pattern\": \"core\", \"core_pipe_limit\": \"0\", \"enabled_pattern\": \"@x\", "
+			 "\"fallback_pattern\": []}");
+	ck_assert_int_eq(enable_state_load(path, &t), -EBADMSG);
 }
 END_TEST
 
 START_TEST(test_dropin_text_socket)
 {
-	char *t = enable_dropin_text("@@/run/mortem/coredump.socket");
+	char *t = enable_dropin_text("@@/run/mortem/coredump.socket", NULL);
 	ck_assert_ptr_nonnull(t);
 	ck_assert_ptr_nonnull(strstr(t, "\nkernel.core_pattern = @@/run/mortem/coredump.socket\n"));
 	ck_assert_ptr_nonnull(strstr(t, "\nkernel.core_pipe_limit = 2147483647\n"));
 	ck_assert_ptr_nonnull(strstr(t, "crashes are lost")); /* says what a boot without mortemd means */
+	free(t);
+	/* With a collector to fall back on, the kernel boots into the pipe. */
+	t = enable_dropin_text("@@/run/mortem/coredump.socket", "|/x/mortem-collect %P");
+	ck_assert_ptr_nonnull(t);
+	ck_assert_ptr_nonnull(strstr(t, "\nkernel.core_pattern = |/x/mortem-collect %P\n"));
+	ck_assert_ptr_null(strstr(t, "kernel.core_pattern = @"));
+	ck_assert_ptr_nonnull(strstr(t, "mortem handover"));
+	ck_assert_ptr_null(strstr(t, "crashes are lost"));
+	ck_assert(strstr(t, "core_pipe_limit =") < strstr(t, "core_pattern ="));
 	free(t);
 }
 END_TEST
@@ -358,7 +383,7 @@ END_TEST
 
 START_TEST(test_dropin_text)
 {
-	char *t = enable_dropin_text("|/x/mortem-collect %P");
+	char *t = enable_dropin_text("|/x/mortem-collect %P", NULL);
 	ck_assert_ptr_nonnull(t);
 	ck_assert_ptr_nonnull(strstr(t, "\nkernel.core_pipe_limit = 2147483647\n"));
 	ck_assert_ptr_nonnull(strstr(t, "\nkernel.core_pattern = |/x/mortem-collect %P\n"));
