@@ -356,15 +356,18 @@ unlisten "$LAST_PY" "$RUN/handoff.socket"
 
 # --- the real mortemd: auto takes its socket, a crash goes through it
 printf 'PoolSize=64M\n' >> "$E2E_CONF"
-"$build/mortemd" -c "$E2E_CONF" > "$E2E_DIR/mortemd.log" 2>&1 &
-MD=$!
-PY_PIDS="$PY_PIDS $MD"
-i=0
-until grep -q " $SOCK\$" /proc/net/unix && grep -q " $RUN/handoff.socket\$" /proc/net/unix; do
-	kill -0 "$MD" 2>/dev/null || fail "mortemd exited: $(cat "$E2E_DIR/mortemd.log")"
-	[ "$i" -lt 100 ] || fail "mortemd does not listen after 10s: $(cat "$E2E_DIR/mortemd.log")"
-	sleep 0.1; i=$((i + 1))
-done
+md_start() { # start the real mortemd (MD) and wait until both its sockets listen
+	"$build/mortemd" -c "$E2E_CONF" > "$E2E_DIR/mortemd.log" 2>&1 &
+	MD=$!
+	PY_PIDS="$PY_PIDS $MD"
+	local i=0
+	until grep -q " $SOCK\$" /proc/net/unix && grep -q " $RUN/handoff.socket\$" /proc/net/unix; do
+		kill -0 "$MD" 2>/dev/null || fail "mortemd exited: $(cat "$E2E_DIR/mortemd.log")"
+		[ "$i" -lt 100 ] || fail "mortemd does not listen after 10s: $(cat "$E2E_DIR/mortemd.log")"
+		sleep 0.1; i=$((i + 1))
+	done
+}
+md_start
 set_kernel core 0
 st=$(run "$E2E_DIR/o" $M enable --runtime)
 [ "$st" = 0 ] && [ "$(cat "$CP")" = "$want_sock" ] || fail "auto enable with mortemd: $st, '$(cat "$CP")': $(out)"
@@ -389,15 +392,7 @@ read -r pid cst < <(e2e_crash_pid "$CRASHER" segv)
 [ "$cst" = 139 ] || fail "crasher exited $cst, expected 139"
 e2e_wait_pid "$pid"
 e2e_jeq "$($M info --json "$pid")" .collector.mode pipe
-"$build/mortemd" -c "$E2E_CONF" > "$E2E_DIR/mortemd.log" 2>&1 &
-MD=$!
-PY_PIDS="$PY_PIDS $MD"
-i=0
-until grep -q " $SOCK\$" /proc/net/unix; do
-	kill -0 "$MD" 2>/dev/null || fail "mortemd exited: $(cat "$E2E_DIR/mortemd.log")"
-	[ "$i" -lt 100 ] || fail "mortemd does not listen after 10s: $(cat "$E2E_DIR/mortemd.log")"
-	sleep 0.1; i=$((i + 1))
-done
+md_start
 st=$(run "$E2E_DIR/o" $M handover socket)
 [ "$st" = 0 ] && [ "$(cat "$CP")" = "$want_sock" ] || fail "handover socket with mortemd back: $st: $(out)"
 read -r pid cst < <(e2e_crash_pid "$CRASHER" segv)
