@@ -35,7 +35,7 @@ static void *jobq_thread(void *arg)
 	}
 }
 
-int jobq_start(struct jobq *q, unsigned n, void (*run)(struct jobq_item *))
+int jobq_start(struct jobq *q, unsigned n, void (*run)(struct jobq_item *), const char *name)
 {
 	memset(q, 0, sizeof(*q));
 	pthread_mutex_init(&q->mu, NULL);
@@ -58,6 +58,9 @@ int jobq_start(struct jobq *q, unsigned n, void (*run)(struct jobq_item *))
 			}
 			break;
 		}
+		/* Named for top -H, ps -L and perf: at most 15 bytes. */
+		if (name)
+			(void)pthread_setname_np(q->th[q->n], name);
 	}
 	return q->efd;
 }

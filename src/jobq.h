@@ -27,7 +27,7 @@ struct jobq {
 
 /* Start n threads (1..JOBQ_THREADS_MAX) that call run on each job; the
  * returned eventfd (also q->efd) becomes readable when jobs are done. */
-int jobq_start(struct jobq *q, unsigned n, void (*run)(struct jobq_item *));
+int jobq_start(struct jobq *q, unsigned n, void (*run)(struct jobq_item *), const char *name);
 /* Let the threads finish what is queued and join them. */
 void jobq_stop(struct jobq *q);
 /* Queue a job (not copied: it lives until jobq_done returns it). */

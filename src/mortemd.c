@@ -834,6 +834,7 @@ static int md_start_worker(struct md *d, struct md_crash *c)
 	}
 	if (pid == 0) {
 		(void)close(pp[0]);
+		(void)prctl(PR_SET_NAME, "mortemd-work");
 		md_worker_close_others(d, c);
 		struct sigaction sa = { .sa_handler = SIG_DFL };
 		sigset_t all;
@@ -1362,7 +1363,7 @@ int main(int argc, char **argv)
 	}
 	/* Readers: the copying of a storm's cores on every CPU (reader.h). */
 	unsigned nreaders = ncpu > 0 ? (unsigned)ncpu * 2 : 2;
-	if ((r = jobq_start(&d.readers, nreaders, read_job_run)) < 0) {
+	if ((r = jobq_start(&d.readers, nreaders, read_job_run, "mortemd-read")) < 0) {
 		md_log(3, "cannot start the readers: %s", strerror(-r));
 		return 1;
 	}

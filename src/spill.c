@@ -73,7 +73,7 @@ static void spill_run(struct jobq_item *q)
 
 int spill_start(unsigned n, int *ret_efd)
 {
-	int r = jobq_start(&S, n, spill_run);
+	int r = jobq_start(&S, n, spill_run, "mortemd-spill");
 	if (r < 0)
 		return r;
 	*ret_efd = r;

@@ -87,7 +87,9 @@ static size_t read_all(struct jobq *q, int rd, unsigned char *all, unsigned *idl
 static void check_stream(int rd, int wr)
 {
 	struct jobq q;
-	ck_assert_int_ge(jobq_start(&q, 2, read_job_run), 0);
+	ck_assert_int_ge(jobq_start(&q, 2, read_job_run, "check-read"), 0);
+	/* Both threads carry the name (top -H, perf). */
+	ck_assert_int_eq(system("test $(grep -lx check-read /proc/$PPID/task/*/comm | wc -l) = 2"), 0);
 	ck_assert_int_eq(fcntl(rd, F_SETFL, fcntl(rd, F_GETFL) | O_NONBLOCK), 0);
 	pid_t pid = writer(wr);
 	close(wr);
@@ -131,7 +133,7 @@ START_TEST(test_reader_idle_and_errors)
 	struct jobq q;
 	int sv[2];
 	unsigned char buf[4096];
-	ck_assert_int_ge(jobq_start(&q, 1, read_job_run), 0);
+	ck_assert_int_ge(jobq_start(&q, 1, read_job_run, NULL), 0);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
 	struct read_job j = { .fd = sv[0], .buf = buf, .room = sizeof(buf) };
 	run_one(&q, &j);
