@@ -386,19 +386,18 @@ st=$(run "$E2E_DIR/o" $M enable --runtime --mode socket --collector "$COL")
 [ "$st" = 0 ] && [ "$(cat "$CP")" = "$want_sock" ] || fail "enable --mode socket with mortemd: $st: $(out)"
 kill -KILL "$MD"
 wait "$MD" 2>/dev/null || true
-st=$(run "$E2E_DIR/o" $M handover pipe)
-[ "$st" = 0 ] && [ "$(cat "$CP")" = "$want" ] || fail "handover pipe after mortemd died: $st: $(out)"
-read -r pid cst < <(e2e_crash_pid "$CRASHER" segv)
-[ "$cst" = 139 ] || fail "crasher exited $cst, expected 139"
-e2e_wait_pid "$pid"
-e2e_jeq "$($M info --json "$pid")" .collector.mode pipe
+handover_crash() { # handover_crash socket|pipe PATTERN MODE: then a crash is recorded in MODE
+	local st
+	st=$(run "$E2E_DIR/o" $M handover "$1")
+	[ "$st" = 0 ] && [ "$(cat "$CP")" = "$2" ] || fail "handover $1: $st, '$(cat "$CP")': $(out)"
+	read -r pid cst < <(e2e_crash_pid "$CRASHER" segv)
+	[ "$cst" = 139 ] || fail "crasher exited $cst, expected 139"
+	e2e_wait_pid "$pid"
+	e2e_jeq "$($M info --json "$pid")" .collector.mode "$3"
+}
+handover_crash pipe "$want" pipe # mortemd is dead: the collector alone
 md_start
-st=$(run "$E2E_DIR/o" $M handover socket)
-[ "$st" = 0 ] && [ "$(cat "$CP")" = "$want_sock" ] || fail "handover socket with mortemd back: $st: $(out)"
-read -r pid cst < <(e2e_crash_pid "$CRASHER" segv)
-[ "$cst" = 139 ] || fail "crasher exited $cst, expected 139"
-e2e_wait_pid "$pid"
-e2e_jeq "$($M info --json "$pid")" .collector.mode socket
+handover_crash socket "$want_sock" socket
 $M disable > /dev/null 2>&1 && [ "$(cat "$CP")" = core ] || fail "disable after the handovers: '$(cat "$CP")'"
 kill "$MD"
 st=0; wait "$MD" || st=$?
