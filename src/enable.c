@@ -663,6 +663,12 @@ static int enable_build(const struct enable_opts *o, char **ret, char **ret_fall
 				return 0;
 			}
 			r = enable_build_pipe(o, release, ret_fallback);
+			if (r < 0 && !o->collector && r != -ENOMEM) {
+				/* Said why; the socket works all the same. */
+				enable_msg("enable", "warning: no pipe to fall back on: crashes are lost while mortemd "
+						     "is down");
+				return 0;
+			}
 			if (r < 0) {
 				free(*ret);
 				*ret = NULL;
