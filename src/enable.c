@@ -658,8 +658,8 @@ static int enable_build(const struct enable_opts *o, char **ret, char **ret_fall
 			return r;
 		if (*ret) {
 			if (!o->collector && access(ENABLE_COLLECTOR, X_OK) < 0) {
-				enable_msg("enable", "warning: no collector to fall back on (%s: %m): crashes are lost "
-						     "while mortemd is down", ENABLE_COLLECTOR);
+				enable_msg("enable", "warning: no collector to fall back on (%s: %s): crashes are lost "
+						     "while mortemd is down", ENABLE_COLLECTOR, strerror(errno));
 				return 0;
 			}
 			r = enable_build_pipe(o, release, ret_fallback);
