@@ -120,6 +120,21 @@ static unsigned char *read_back(const struct collect_spill *cs, int in_fd, size_
 	return out;
 }
 
+/* The caller's stream, read back, is the core, byte for byte; then all is
+ * released: the spill, the pipe and its writer. */
+static void expect_back(struct collect_spill *cs, int fd, pid_t child, const unsigned char *core, size_t len)
+{
+	size_t n;
+	unsigned char *back = read_back(cs, fd, &n);
+	ck_assert_uint_eq(n, len);
+	ck_assert(memcmp(back, core, len) == 0);
+	int wst;
+	ck_assert_int_eq(waitpid(child, &wst, 0), child);
+	collect_spill_free(cs);
+	close(fd);
+	free(back);
+}
+
 static void run(size_t announced, size_t len, uint64_t min, struct collect_spill *cs, bool expect_file)
 {
 	unsigned char *core = make_core(announced, len);
@@ -130,16 +145,8 @@ static void run(size_t announced, size_t len, uint64_t min, struct collect_spill
 	snprintf(p, sizeof(p), "%s/1-test.raw.tmp", st.spool_dir);
 	/* named in the spool while it lives, so that other collectors count it */
 	ck_assert_int_eq(access(p, F_OK) == 0, expect_file);
-	size_t n;
-	unsigned char *back = read_back(cs, fd, &n);
-	ck_assert_uint_eq(n, len);
-	ck_assert(memcmp(back, core, len) == 0);
-	int wst;
-	ck_assert_int_eq(waitpid(child, &wst, 0), child);
-	collect_spill_free(cs);
+	expect_back(cs, fd, child, core, len);
 	ck_assert_int_ne(access(p, F_OK), 0);
-	close(fd);
-	free(back);
 	free(core);
 }
 
@@ -240,14 +247,7 @@ START_TEST(test_longer_than_announced)
 	ck_assert_str_eq(cs.why, "the core is longer than its program headers say");
 	ck_assert_uint_eq(cs.written, 5 * MI);
 	ck_assert(!cs.whole);
-	size_t n;
-	unsigned char *back = read_back(&cs, fd, &n);
-	ck_assert_uint_eq(n, 9 * MI);
-	ck_assert(memcmp(back, core, n) == 0);
-	collect_spill_free(&cs);
-	close(fd);
-	waitpid(child, NULL, 0);
-	free(back);
+	expect_back(&cs, fd, child, core, 9 * MI);
 	free(core);
 	teardown();
 }
@@ -274,14 +274,7 @@ START_TEST(test_write_fails)
 	ck_assert(!cs.lost);
 	ck_assert_str_eq(cs.why, "writing the spill file failed");
 	ck_assert_uint_eq(cs.written, 6 * MI);
-	size_t n;
-	unsigned char *back = read_back(&cs, fd, &n);
-	ck_assert_uint_eq(n, len);
-	ck_assert(memcmp(back, core, n) == 0);
-	collect_spill_free(&cs);
-	close(fd);
-	waitpid(child, NULL, 0);
-	free(back);
+	expect_back(&cs, fd, child, core, len);
 	free(core);
 	teardown();
 }
