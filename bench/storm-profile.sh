@@ -1,6 +1,7 @@
 #!/bin/bash
 # storm-profile.sh: where the CPU time of a "@@" storm goes. One storm of 50 x
-# 64 MiB mixed crashes on the socket floor (bench/sockdrain.c) and one on each
+# 64 MiB mixed crashes on the socket floor (bench/sockdrain.c), one on the
+# same floor keeping the bytes in a 2 GiB pool (sockkeep), and one on each
 # mortemd build given, each under `perf record -a` (software clock, 499 Hz:
 # these VMs have no hardware counters), then the CPU seconds of each process
 # or thread name (crasher = the kernel writing the cores in the crashing
@@ -63,6 +64,12 @@ mkdir -p "$D/sf"
 PID=$!
 sleep 1
 profile sockfloor "@$D/sf/core.sock"
+kill -TERM "$PID"; pkill -x sockdrain; wait "$PID" 2>/dev/null
+# the same floor keeping the bytes in a 2 GiB pool, as mortemd's default
+"$D/sockdrain" "$D/sf/core.sock" "$(nproc)" 2048 8>&- &
+PID=$!
+sleep 3
+profile sockkeep "@$D/sf/core.sock"
 kill -TERM "$PID"; pkill -x sockdrain; wait "$PID" 2>/dev/null
 PID=
 for b in "$@"; do
