@@ -8,9 +8,8 @@
  * and deciding where each core goes are all quick; everything slow happens in
  * the workers. Beside it only threads that make plain system calls, so that a
  * worker forked from this process may still use every library freely: the
- * readers (reader.c, one per CPU, at least 2, at most 8), which copy the cores
- * into the pool, so that a storm is read on every CPU (a bare listener is
- * slower with one), and
+ * readers (reader.c, two per CPU, at most 8), which copy the cores into the pool, so
+ * that a storm is read on every CPU (a bare listener is slower with one), and
  * the spill writers (spill.c).
  *
  *   mortemd [-c CONFIG]        foreground; systemd Type=notify */
@@ -138,7 +137,7 @@ struct md {
 	size_t reserved;      /* chunks promised to cores being read, not taken yet */
 	char *spool_dir;      /* where spill files are made */
 	int spill_efd;        /* the spill writers' "done" */
-	struct readers readers; /* reader.h */
+	struct jobq readers;  /* reader.h */
 	size_t stage_reserve; /* chunks never promised, so that spills can stage */
 	uint64_t spilling;    /* bytes promised to spill files that still exist */
 	uint64_t keep_free;   /* [Policy] KeepFree= of the store's file system */
@@ -1003,15 +1002,15 @@ static void md_drain(struct md *d, struct md_crash *c)
 		md_took(d, c, n > 0 ? (size_t)n : 0, n > 0 ? READ_MORE : n == 0 ? READ_EOF : -errno);
 		return;
 	}
-	c->rjob = (struct read_job){ .owner = c, .fd = c->fd, .buf = dst, .room = room };
+	c->rjob = (struct read_job){ .owner = c, .queue = &d->readers, .fd = c->fd, .buf = dst, .room = room };
 	c->reading = true;
-	readers_submit(&d->readers, &c->rjob);
+	jobq_submit(&d->readers, &c->rjob.q);
 }
 
 /* The readers are done with some buffers. */
 static void md_read_done(struct md *d)
 {
-	for (struct jobq_item *q = readers_done(&d->readers), *next; q; q = next) {
+	for (struct jobq_item *q = jobq_done(&d->readers), *next; q; q = next) {
 		next = q->next;
 		struct read_job *j = read_job_of(q);
 		struct md_crash *c = j->owner;
@@ -1362,10 +1361,9 @@ int main(int argc, char **argv)
 		       strerror(-r));
 		d.spill_efd = -1;
 	}
-	/* Readers: the copying of a storm's cores on every CPU (reader.h), one
-	 * per CPU as a bare listener reads best (bench/sockdrain.c), at least two. */
-	unsigned nreaders = ncpu > 2 ? (unsigned)ncpu : 2;
-	if ((r = readers_start(&d.readers, nreaders, "mortemd-read")) < 0) {
+	/* Readers: the copying of a storm's cores on every CPU (reader.h). */
+	unsigned nreaders = ncpu > 0 ? (unsigned)ncpu * 2 : 2;
+	if ((r = jobq_start(&d.readers, nreaders, read_job_run, "mortemd-read")) < 0) {
 		md_log(3, "cannot start the readers: %s", strerror(-r));
 		return 1;
 	}
@@ -1382,7 +1380,7 @@ int main(int argc, char **argv)
 	r = md_loop(&d);
 	md_stop_listening(&d);
 	md_log(6, "stopped");
-	readers_stop(&d.readers);
+	jobq_stop(&d.readers);
 	pool_free(&d.pool);
 	if (d.spill_efd >= 0)
 		spill_stop();

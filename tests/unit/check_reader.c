@@ -1,9 +1,7 @@
-/* reader: jobs on reader threads fill buffers from a non-blocking socket or
- * pipe that a slower writer feeds: every byte arrives in order, a full buffer
- * and an idle stream come back as READ_MORE with what they got, the end as
- * READ_EOF, and a bad descriptor with its error; a stream that runs dry for
- * less than READ_IDLE_MS stays with its thread, and one thread serves many
- * streams at once. */
+/* reader: jobs on reader threads (jobq) fill buffers from a non-blocking
+ * socket or pipe that a slower writer feeds: every byte arrives in order, a
+ * full buffer and an idle stream come back as READ_MORE with what they got,
+ * the end as READ_EOF, and a bad descriptor with its error. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -11,7 +9,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 
 #include "reader.h"
 #include "testutil.h"
@@ -44,18 +41,18 @@ static pid_t writer(int fd)
 		}
 		off += n;
 		if ((off / sizeof(b)) % 7 == 0)
-			usleep((READ_IDLE_MS + 50) * 1000); /* an idle return */
+			usleep(30000); /* longer than READ_IDLE_MS: an idle return */
 	}
 	_exit(0);
 }
 
-static struct read_job *run_one(struct readers *q, struct read_job *j)
+static struct read_job *run_one(struct jobq *q, struct read_job *j)
 {
-	readers_submit(q, j);
+	jobq_submit(q, &j->q);
 	for (;;) {
 		struct pollfd p = { .fd = q->efd, .events = POLLIN };
 		ck_assert_int_eq(poll(&p, 1, 10000), 1);
-		struct jobq_item *done = readers_done(q);
+		struct jobq_item *done = jobq_done(q);
 		if (!done)
 			continue;
 		ck_assert_ptr_null(done->next);
@@ -65,7 +62,7 @@ static struct read_job *run_one(struct readers *q, struct read_job *j)
 }
 
 /* Read the writer's stream through jobs into one buffer; returns the bytes. */
-static size_t read_all(struct readers *q, int rd, unsigned char *all, unsigned *idle_returns)
+static size_t read_all(struct jobq *q, int rd, unsigned char *all, unsigned *idle_returns)
 {
 	size_t got = 0;
 	*idle_returns = 0;
@@ -89,8 +86,8 @@ static size_t read_all(struct readers *q, int rd, unsigned char *all, unsigned *
 
 static void check_stream(int rd, int wr)
 {
-	struct readers q;
-	ck_assert_int_ge(readers_start(&q, 2, "check-read"), 0);
+	struct jobq q;
+	ck_assert_int_ge(jobq_start(&q, 2, read_job_run, "check-read"), 0);
 	/* Both threads carry the name (top -H, perf). */
 	ck_assert_int_eq(system("test $(grep -lx check-read /proc/$PPID/task/*/comm | wc -l) = 2"), 0);
 	ck_assert_int_eq(fcntl(rd, F_SETFL, fcntl(rd, F_GETFL) | O_NONBLOCK), 0);
@@ -108,7 +105,7 @@ static void check_stream(int rd, int wr)
 	int st;
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	readers_stop(&q);
+	jobq_stop(&q);
 	free(all);
 	close(rd);
 }
@@ -129,42 +126,19 @@ START_TEST(test_reader_pipe)
 }
 END_TEST
 
-static int64_t ms_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Nothing comes: the job gives up after READ_IDLE_MS with nothing; bytes after
- * a pause shorter than that: the job waited for them; a few bytes then nothing:
- * it returns them, more may come; a bad fd: its error. */
+/* Nothing comes: the job gives up after READ_IDLE_MS with nothing; a few
+ * bytes then nothing: it returns them, more may come; a bad fd: its error. */
 START_TEST(test_reader_idle_and_errors)
 {
-	struct readers q;
+	struct jobq q;
 	int sv[2];
 	unsigned char buf[4096];
-	ck_assert_int_ge(readers_start(&q, 1, NULL), 0);
+	ck_assert_int_ge(jobq_start(&q, 1, read_job_run, NULL), 0);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
 	struct read_job j = { .fd = sv[0], .buf = buf, .room = sizeof(buf) };
-	int64_t t0 = ms_now();
 	run_one(&q, &j);
-	ck_assert_int_ge(ms_now() - t0, READ_IDLE_MS);
 	ck_assert_uint_eq(j.got, 0);
 	ck_assert_int_eq(j.end, READ_MORE);
-	/* dry at first, bytes 50 ms later: they come back in the same job */
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		usleep(50000);
-		_exit(write(sv[1], "late", 4) == 4 ? 0 : 1);
-	}
-	j = (struct read_job){ .fd = sv[0], .buf = buf, .room = sizeof(buf) };
-	run_one(&q, &j);
-	ck_assert_uint_eq(j.got, 4);
-	ck_assert_int_eq(j.end, READ_MORE);
-	ck_assert(memcmp(buf, "late", 4) == 0);
-	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
 	ck_assert_int_eq(write(sv[1], "hello", 5), 5);
 	j = (struct read_job){ .fd = sv[0], .buf = buf, .room = sizeof(buf) };
 	run_one(&q, &j);
@@ -182,71 +156,7 @@ START_TEST(test_reader_idle_and_errors)
 	run_one(&q, &j);
 	ck_assert_int_eq(j.end, -EBADF);
 	close(sv[0]);
-	readers_stop(&q);
-}
-END_TEST
-
-#define STREAMS 5
-
-/* One thread, five streams at once, each fed in turn by one writer (so that
- * each runs dry while the others get bytes): every job fills its whole buffer
- * with its own stream's bytes, and each comes back once, full. */
-START_TEST(test_reader_many_streams)
-{
-	struct readers q;
-	int sv[STREAMS][2];
-	static unsigned char buf[STREAMS][BUF];
-	struct read_job j[STREAMS];
-	ck_assert_int_ge(readers_start(&q, 1, NULL), 0);
-	for (int i = 0; i < STREAMS; i++) {
-		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv[i]), 0);
-		ck_assert_int_eq(fcntl(sv[i][0], F_SETFL, O_NONBLOCK), 0);
-		j[i] = (struct read_job){ .owner = &sv[i], .fd = sv[i][0], .buf = buf[i], .room = BUF };
-		readers_submit(&q, &j[i]);
-	}
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		static unsigned char b[16384];
-		for (size_t off = 0; off < BUF; off += sizeof(b))
-			for (int i = 0; i < STREAMS; i++) {
-				for (size_t k = 0; k < sizeof(b); k++)
-					b[k] = pattern(off + k + (size_t)i * 7);
-				for (size_t k = 0; k < sizeof(b);) {
-					ssize_t w = write(sv[i][1], b + k, sizeof(b) - k);
-					if (w <= 0)
-						_exit(1);
-					k += (size_t)w;
-				}
-			}
-		_exit(0);
-	}
-	int done = 0;
-	bool seen[STREAMS] = { false };
-	while (done < STREAMS) {
-		struct pollfd p = { .fd = q.efd, .events = POLLIN };
-		ck_assert_int_eq(poll(&p, 1, 10000), 1);
-		for (struct jobq_item *it = readers_done(&q); it; it = it->next) {
-			struct read_job *r = read_job_of(it);
-			int i = (int)(r - j);
-			ck_assert(i >= 0 && i < STREAMS && !seen[i]);
-			seen[i] = true;
-			ck_assert_int_eq(r->end, READ_MORE);
-			ck_assert_uint_eq(r->got, BUF);
-			for (size_t k = 0; k < BUF; k++)
-				if (buf[i][k] != pattern(k + (size_t)i * 7))
-					ck_abort_msg("stream %d: byte %zu differs", i, k);
-			done++;
-		}
-	}
-	int st;
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	for (int i = 0; i < STREAMS; i++) {
-		close(sv[i][0]);
-		close(sv[i][1]);
-	}
-	readers_stop(&q);
+	jobq_stop(&q);
 }
 END_TEST
 
@@ -258,7 +168,6 @@ int main(void)
 	tcase_add_test(tc, test_reader_socket);
 	tcase_add_test(tc, test_reader_pipe);
 	tcase_add_test(tc, test_reader_idle_and_errors);
-	tcase_add_test(tc, test_reader_many_streams);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }
