@@ -8,7 +8,9 @@
 #   bench/storm-ab.sh ROUNDS BUILD_DIR...      (as root)
 #
 # Needs the helpers that bench/daemon.sh built into $MORTEM_BENCH_DIR/md
-# (default /var/tmp/mortem-bench/md: crasher, h, drain). crashbench.py takes
+# (default /var/tmp/mortem-bench/md: crasher, h, drain; with sockdrain, each
+# round also has "sockkeep": a bare listener that keeps the bytes in a 2 GiB
+# pool, the floor of any daemon that keeps them). crashbench.py takes
 # the core_pattern lock and restores core_pattern around every storm. Results:
 # $MORTEM_BENCH_DIR/md/storm-ab.jsonl, one line per storm (label = the build
 # directory's name), and a summary of all released / floor per round.
@@ -27,7 +29,7 @@ CONF=$D/storm-ab.conf
 RUN=$D/storm-ab.r
 printf "[Store]\nPath=%s\n[Policy]\nKeepPerSignature=0\nRateLimit=0\n[Daemon]\nSocketDirectory=%s\n" "$D/store" "$RUN" >"$CONF"
 MD=
-cleanup() { [ -n "$MD" ] && { kill -TERM "$MD"; wait "$MD"; }; }
+cleanup() { [ -n "$MD" ] && { kill -TERM "$MD"; wait "$MD"; }; pkill -x sockdrain; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 rounds=$1
@@ -40,6 +42,17 @@ storm() { # LABEL HANDLER PIPE_LIMIT EXPECT ROUND
 }
 for r in $(seq "$rounds"); do
 	storm drain "|$D/h d $D/drain 1048576" 0 1 "$r"
+	if [ -x "$D/sockdrain" ]; then
+		# the floor of a daemon that keeps the bytes (bench/sockdrain.c, KEEP_MIB
+		# = mortemd's default pool): "@", one poll loop per CPU, no bookkeeping
+		mkdir -p "$D/sf"
+		"$D/sockdrain" "$D/sf/core.sock" "$(nproc)" 2048 8>&- &
+		KP=$!
+		for _ in $(seq 100); do [ -S "$D/sf/core.sock" ] && break; sleep 0.1; done
+		sleep 3 # the pool faulted in
+		storm sockkeep "@$D/sf/core.sock" 2147483647 0 "$r"
+		kill -TERM "$KP"; pkill -x sockdrain; wait "$KP" 2>/dev/null
+	fi
 	for b in "$@"; do
 		rm -rf "$RUN"
 		"$b/mortemd" -c "$CONF" 2>>"$D/storm-ab.log" &
