@@ -191,7 +191,7 @@ static int analyze_debuginfod_env(const struct analyze_child *c)
 /* Everything the child gives up, in order; 0 or the step that failed. */
 static const char *analyze_confine(const struct analyze_child *c)
 {
-	int keep[3] = { c->core_fd, c->result_fd }, nkeep = 2;
+	int keep[4 + PROC_FILES_MAX] = { c->core_fd, c->result_fd }, nkeep = 2;
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	bool debuginfod = c->cache_fd >= 0;
 
@@ -199,6 +199,9 @@ static const char *analyze_confine(const struct analyze_child *c)
 		keep[nkeep++] = c->sysroot_fd;
 	if (debuginfod)
 		keep[nkeep++] = c->cache_fd;
+	for (size_t i = 0; i < c->o->n_files && i < PROC_FILES_MAX; i++)
+		if (c->o->files[i].fd >= 0)
+			keep[nkeep++] = c->o->files[i].fd;
 	if (devnull < 0 || dup2(devnull, STDIN_FILENO) < 0 || dup2(devnull, STDOUT_FILENO) < 0)
 		return "redirecting stdio";
 	if (analyze_close_fds(keep, (size_t)nkeep) < 0)
@@ -258,7 +261,9 @@ static __attribute__((noreturn)) void analyze_child_main(const struct analyze_ch
 		analyze_send_error(c->result_fd, "sandbox", fail);
 		_exit(2);
 	}
-	struct unwind_opts uo = { .sysroot_fd = c->sysroot_fd, .crashed_tid = c->o->crashed_tid,
+	struct unwind_opts uo = { .sysroot_fd = c->sysroot_fd, .files = c->o->files,
+				  .n_files = c->o->n_files < PROC_FILES_MAX ? c->o->n_files : PROC_FILES_MAX,
+				  .crashed_tid = c->o->crashed_tid,
 				  .thread_names = c->o->thread_names, .no_debuginfod = c->cache_fd < 0 };
 	json_object *out = NULL;
 	int r = unwind_core_fd(c->core_fd, &uo, &out);

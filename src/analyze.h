@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "proc.h"
+
 #define ANALYZE_RESULT_MAX      (16u << 20)   /* bytes of JSON the child may send */
 #define ANALYZE_TIMEOUT_DEFAULT 60000         /* ms of wall clock */
 #define ANALYZE_AS_DEFAULT      (1ull << 30)  /* RLIMIT_AS of the child */
@@ -26,6 +28,10 @@ struct analyze_opts {
 	 * was alive (not owned), or -1 and a path, or -1 and NULL for "/". */
 	int sysroot_fd;
 	const char *sysroot;
+	/* Files the process had mapped, opened while it lived (proc.h: deleted or
+	 * unreadable binaries), used before their paths; not owned. */
+	const struct proc_file *files;
+	size_t n_files;
 	pid_t crashed_tid;        /* see unwind_opts */
 	json_object *thread_names; /* see unwind_opts; not owned */
 	/* debuginfod: space-separated http(s) URLs, NULL or "" = none. Only with

@@ -98,6 +98,8 @@ struct collect_ctx {
 	json_object *analysis; /* analyze_run's result, merged into the record */
 	int lock_fd, core_tmp, mini_tmp;
 	int root_fd;           /* the process's /proc/PID/root, for its binaries */
+	struct proc_file files[PROC_FILES_MAX]; /* binaries opened while it lived */
+	size_t n_files;
 	struct policy_decision pd; /* before the drain: store the core or metadata only */
 	bool reserved;         /* pd.reserve bytes are reserved in the index under id */
 	bool store_write_failed; /* the core's temp file or compressor could not be set up */
@@ -420,7 +422,7 @@ static void collect_analyze(struct collect_ctx *c, bool have_mini)
 		names = NULL;
 	struct analyze_opts ao = {
 		.timeout_ms = (unsigned)c->cfg->analysis_timeout_sec * 1000u, .max_as = c->cfg->analysis_max_memory,
-		.sysroot_fd = c->root_fd, .thread_names = names,
+		.sysroot_fd = c->root_fd, .files = c->files, .n_files = c->n_files, .thread_names = names,
 		.debuginfod_urls = c->cfg->debuginfod_urls, .debuginfod_cache = cache,
 		.debuginfod_timeout = (unsigned)c->cfg->debuginfod_timeout_sec,
 	};
@@ -587,6 +589,9 @@ void collect_capture(const struct mortem_config *cfg, const struct collect_args 
 		char rp[64];
 		snprintf(rp, sizeof(rp), "/proc/%d/root", (int)a->pid);
 		cap->root_fd = open(rp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		/* And the binaries it ran that the analysis could not open by
+		 * their paths (deleted by an upgrade, not readable by others). */
+		cap->n_files = proc_open_lost_files(a->pid, cap->files, PROC_FILES_MAX);
 	}
 	r = store_init(&st, cfg->store_path);
 	if (r >= 0 && (r = store_mkdirs(&st)) >= 0 && (r = store_lock(&st, cap->id, &cap->lock_fd)) >= 0)
@@ -604,6 +609,8 @@ void collect_capture_free(struct collect_capture *cap)
 	cap->proc = cap->sys = cap->errors = NULL;
 	if (cap->root_fd >= 0)
 		(void)close(cap->root_fd);
+	proc_files_close(cap->files, cap->n_files);
+	cap->n_files = 0;
 	if (cap->lock_fd >= 0)
 		(void)close(cap->lock_fd);
 	cap->root_fd = cap->lock_fd = -1;
@@ -642,6 +649,9 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, s
 	c.sys = TAKE_PTR(cap->sys);
 	c.errors = TAKE_PTR(cap->errors);
 	c.root_fd = TAKE_FD(cap->root_fd);
+	memcpy(c.files, cap->files, sizeof(c.files));
+	c.n_files = cap->n_files;
+	cap->n_files = 0;
 	c.lock_fd = TAKE_FD(cap->lock_fd);
 	c.mode = cap->mode;
 	c.buffer = src->buffer;
@@ -873,6 +883,7 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, s
 	json_object_put(c.analysis);
 	if (c.root_fd >= 0)
 		(void)close(c.root_fd);
+	proc_files_close(c.files, c.n_files);
 	json_object_put(c.proc);
 	json_object_put(c.sys);
 	json_object_put(c.errors);

@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 
 #include "config.h"
+#include "proc.h"
 
 #define COLLECT_HOSTNAME_MAX 256
 #define COLLECT_PROBLEMS_MAX 8
@@ -42,6 +43,8 @@ struct collect_capture {
 	char id[128];
 	json_object *proc, *sys, *errors;
 	int root_fd;            /* /proc/PID/root (O_PATH), -1 when gone */
+	struct proc_file files[PROC_FILES_MAX]; /* deleted or unreadable binaries, open (proc.h) */
+	size_t n_files;
 	int lock_fd;            /* spool/<id>.lock, -1 when the store is unusable */
 	int store_err;          /* why the store is unusable (negative errno), 0 when fine */
 	const char *mode;       /* "pipe", "handoff" or "socket" (static) */

@@ -781,6 +781,19 @@ static void md_queue(struct md *d, struct md_crash *c)
 	d->queue_tail = c;
 }
 
+/* In the worker: another crash's capture holds its lock, its root and the
+ * binaries it opened (only descriptors are closed: nothing is freed here). */
+static void md_capture_close(struct collect_capture *cap)
+{
+	if (cap->lock_fd >= 0)
+		(void)close(cap->lock_fd);
+	if (cap->root_fd >= 0)
+		(void)close(cap->root_fd);
+	for (size_t i = 0; i < cap->n_files; i++)
+		if (cap->files[i].fd >= 0)
+			(void)close(cap->files[i].fd);
+}
+
 /* In the worker: drop what belongs to the daemon and the other crashes; an
  * open copy of another core's socket would keep its process held. */
 static void md_worker_close_others(struct md *d, struct md_crash *self)
@@ -799,15 +812,15 @@ static void md_worker_close_others(struct md *d, struct md_crash *self)
 			(void)close(o->ctl);
 		if (o->spill_fd >= 0)
 			(void)close(o->spill_fd);
-		if (o->captured && o->cap.lock_fd >= 0)
-			(void)close(o->cap.lock_fd);
+		if (o->captured)
+			md_capture_close(&o->cap);
 	}
 	/* (A spill file is freed when its last descriptor is closed.) */
 	for (struct md_crash *o = d->queue_head; o; o = o->next) {
 		if (o == self)
 			continue;
-		if (o->captured && o->cap.lock_fd >= 0)
-			(void)close(o->cap.lock_fd);
+		if (o->captured)
+			md_capture_close(&o->cap);
 		if (o->spill_fd >= 0)
 			(void)close(o->spill_fd);
 	}

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cgroup.h"
@@ -991,4 +992,93 @@ int proc_env_key_is_secret(const char *key, const char *const *patterns, size_t 
 			return 1;
 	}
 	return 0;
+}
+
+/* One line of /proc/PID/maps: "START-END PERMS OFFSET DEV INODE   PATH". Sets
+ * range (the "START-END" as map_files names it) and the path, or returns false
+ * for a mapping without a file. */
+static bool proc_maps_line(char *line, char **range, char **path)
+{
+	char *sp = strchr(line, ' ');
+	if (!sp)
+		return false;
+	*sp = '\0';
+	*range = line;
+	/* perms, offset, dev, inode: four fields, then spaces, then the path */
+	char *p = sp + 1;
+	for (int i = 0; i < 4; i++) {
+		p = strchr(p, ' ');
+		if (!p)
+			return false;
+		p++;
+	}
+	p += strspn(p, " ");
+	p[strcspn(p, "\n")] = '\0';
+	if (p[0] != '/')
+		return false; /* anonymous, [heap], [stack], [vdso]... */
+	*path = p;
+	return true;
+}
+
+size_t proc_open_lost_files(pid_t pid, struct proc_file *out, size_t max)
+{
+	char name[64];
+	size_t n = 0, lines = 0, cap = 0;
+	char *line = NULL, *last = NULL;
+	snprintf(name, sizeof(name), "/proc/%d/maps", (int)pid);
+	FILE *f = fopen(name, "re");
+	if (!f)
+		return 0;
+	while (n < max && lines++ < PROC_MAPS_LINES_MAX && getline(&line, &cap, f) > 0) {
+		char *range, *path;
+		if (!proc_maps_line(line, &range, &path))
+			continue;
+		static const char del[] = " (deleted)";
+		size_t len = strlen(path);
+		bool deleted = len > sizeof(del) - 1 && strcmp(path + len - (sizeof(del) - 1), del) == 0;
+		if (deleted)
+			path[len - (sizeof(del) - 1)] = '\0';
+		/* A file's mappings come one after the other: judge each once. */
+		if (last && strcmp(last, path) == 0)
+			continue;
+		free(last);
+		last = strdup(path);
+		if (!last)
+			break;
+		bool have = false;
+		for (size_t i = 0; i < n && !have; i++)
+			have = strcmp(out[i].path, path) == 0;
+		if (have)
+			continue;
+		char mf[96];
+		struct stat st;
+		if (snprintf(mf, sizeof(mf), "/proc/%d/map_files/%s", (int)pid, range) >= (int)sizeof(mf))
+			continue;
+		if (!deleted && (stat(mf, &st) < 0 || (st.st_mode & S_IROTH)))
+			continue;
+		int fd = open(mf, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0)
+			continue;
+		char *copy = strdup(path);
+		if (!copy) {
+			(void)close(fd);
+			break;
+		}
+		out[n++] = (struct proc_file){ .path = copy, .fd = fd };
+	}
+	free(last);
+	free(line);
+	fclose(f);
+	return n;
+}
+
+void proc_files_close(struct proc_file *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(f[i].path);
+		f[i].path = NULL;
+		if (f[i].fd >= 0)
+			(void)close(f[i].fd);
+		f[i].fd = -1;
+	}
 }

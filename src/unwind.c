@@ -25,6 +25,8 @@
 /* libdwfl's find_elf callback has no user pointer: the root it searches is
  * thread-local, set for the length of one unwind_core_fd call. */
 static __thread int unwind_root_fd = -1;
+static __thread const struct proc_file *unwind_files;
+static __thread size_t unwind_nfiles;
 /* Module paths with " (deleted)" cut off, alive until unwind_core_fd returns
  * (frames point at them). */
 static __thread char **unwind_paths;
@@ -77,6 +79,24 @@ static int unwind_find_elf(Dwfl_Module *mod, void **userdata, const char *modnam
 {
 	/* libdwfl checks the build-id of what we return and rejects a mismatch. */
 	if (modname && modname[0] == '/') {
+		/* The file the process ran, opened while it lived, if it is
+		 * gone from its path or not for us to read (NT_FILE names a
+		 * deleted one "PATH (deleted)"). */
+		static const char del[] = " (deleted)";
+		size_t len = strlen(modname);
+		if (len > sizeof(del) - 1 && strcmp(modname + len - (sizeof(del) - 1), del) == 0)
+			len -= sizeof(del) - 1;
+		for (size_t i = 0; i < unwind_nfiles; i++) {
+			const char *p = unwind_files[i].path;
+			if (!p || strlen(p) != len || strncmp(p, modname, len) != 0)
+				continue;
+			int fd = fcntl(unwind_files[i].fd, F_DUPFD_CLOEXEC, 0);
+			if (fd >= 0) {
+				*file_name = strndup(modname, len);
+				*elfp = NULL;
+				return fd;
+			}
+		}
 		int fd = unwind_open_in_root(unwind_root_fd, modname);
 		if (fd >= 0) {
 			*file_name = strdup(modname);
@@ -297,7 +317,8 @@ static const char *unwind_clean_path(const char *path, bool *deleted)
 }
 
 /* Compare the build-id in the core with the file the crashed process had
- * mapped, as it is on disk now: "match", "mismatch" or "missing"; NULL when
+ * mapped, as it is on disk now: "match", "mismatch", "missing" or
+ * "unreadable" (there, but not for the analysis user); NULL when
  * there is nothing to compare. */
 static const char *unwind_on_disk(Dwfl_Module *mod, const char *path)
 {
@@ -308,8 +329,8 @@ static const char *unwind_on_disk(Dwfl_Module *mod, const char *path)
 	if (!path || path[0] != '/')
 		return NULL;
 	_cleanup_close_ int fd = unwind_open_in_root(unwind_root_fd, path);
-	if (fd < 0)
-		return "missing";
+	if (fd < 0) /* (errno is set on both of its paths) */
+		return errno == EACCES || errno == EPERM ? "unreadable" : "missing";
 	if (wlen <= 0)
 		return NULL;
 	_cleanup_elf_ Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
@@ -720,7 +741,11 @@ int unwind_core_fd(int fd, const struct unwind_opts *o, json_object **ret)
 		unwind_root_fd = -1;
 	}
 	unwind_local_only = o->no_debuginfod;
+	unwind_files = o->files;
+	unwind_nfiles = o->files ? o->n_files : 0;
 	int r = unwind_core_elf(fd, o, ret);
+	unwind_files = NULL;
+	unwind_nfiles = 0;
 	for (size_t i = 0; i < unwind_npaths; i++)
 		free(unwind_paths[i]);
 	free(unwind_paths);

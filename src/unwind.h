@@ -23,6 +23,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "proc.h"
+
 #define UNWIND_FRAMES_MAX       256    /* frames per thread, inlined ones included */
 #define UNWIND_THREADS_MAX      1024   /* threads unwound per core */
 #define UNWIND_MODULES_MAX      4096   /* modules listed per core */
@@ -36,6 +38,10 @@ struct unwind_opts {
 	/* An O_PATH directory fd of that root, opened by a more privileged caller;
 	 * -1 = open sysroot here. Not owned. */
 	int sysroot_fd;
+	/* Open files by the path the process mapped them at (proc.h), tried
+	 * before the path itself; not owned. */
+	const struct proc_file *files;
+	size_t n_files;
 	/* The thread to mark as crashed; 0 = the first NT_PRSTATUS (the kernel
 	 * writes the dumping thread first). */
 	pid_t crashed_tid;

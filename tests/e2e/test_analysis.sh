@@ -325,12 +325,12 @@ eq("executable modules", len(ex), 1)
 eq("executable build_id (the running build)", ex[0]["build_id"], old)
 want(ex[0]["build_id"] != new, "the executable build_id is the new file'"'"'s")
 eq("siginfo.fault_region", j["siginfo"]["fault_region"], "null-page")
-# The process had a file that is gone: the frames of the executable must not
-# be named from the new file at that path.
-for f in j["threads"][0]["frames"]:
-    if f["module"] == ex[0]["path"]:
-        want(f["function"] in (None, "read_field", "parse_header", "parse_request", "main", "_start"),
-             "frame at %s named %r" % (f["pc"], f["function"]))
+# The process had a file that is gone from its path: its frames are named from
+# that very file, opened through /proc/PID/map_files while the process lived
+# (src/proc.c proc_open_lost_files), never from the new file at the path.
+names = [f["function"] for f in j["threads"][0]["frames"] if f["module"] == ex[0]["path"]]
+eq("the executable frames, innermost first (named from the build that ran)",
+   names[:4], ["read_field", "parse_header", "parse_request", "main"])
 want(ex[0]["on_disk"] == "mismatch" and ex[0].get("deleted") is True and not ex[0]["path"].endswith("(deleted)"),
           "the executable replaced after start has on_disk %r (path %r), expected \"mismatch\": the kernel "
           "names the unlinked file \"PATH (deleted)\" in NT_FILE and src/unwind.c unwind_on_disk() opens that "
@@ -339,6 +339,26 @@ want(ex[0]["on_disk"] == "mismatch" and ex[0].get("deleted") is True and not ex[
 '
 }
 case_ replaced replaced
+
+# ---- a binary that only root may read (a 0700 service binary) ----
+unreadable() {
+	local exe=$E2E_DIR/an_null_private p j
+	cp "$B/an_null" "$exe"
+	chmod 700 "$exe"
+	p=$(run_crash 139 "$exe")
+	j=$(info "$p")
+	e2e_py "$j" "binary readable by root only (pid $p)" '
+eq("analysis.status", j["analysis"]["status"], "ok")
+ex = [m for m in j["modules"] if m["kind"] == "executable"]
+eq("executable modules", len(ex), 1)
+# The sandbox user cannot open it by its path: named from the file opened
+# through /proc/PID/map_files while the process lived.
+names = [f["function"] for f in j["threads"][0]["frames"] if f["module"] == ex[0]["path"]]
+eq("the executable frames, innermost first", names[:4], ["read_field", "parse_header", "parse_request", "main"])
+eq("executable on_disk (there, but not for the analysis user)", ex[0]["on_disk"], "unreadable")
+'
+}
+case_ unreadable unreadable
 
 # ---- signatures: the same bug thrice gives one signature, another bug another ----
 signatures() {

@@ -42,6 +42,23 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# private_crash MODE: a binary only root may read (0700) crashes; mortemd opens
+# it through /proc/PID/map_files while the process is held, so the analysis
+# (an unprivileged user) names the executable's frames from it.
+private_crash() {
+	local mode=$1 exe=$E2E_DIR/an_null_private p j
+	cp "$build/crashers/an_null" "$exe"
+	chmod 700 "$exe"
+	read -r p _ < <(e2e_crash_pid "$exe")
+	E2E_CTX="$mode 0700 binary (pid $p)"
+	e2e_wait_pid "$p" 60
+	j=$($MORTEM info --json "$p")
+	e2e_jeq "$j" .collector.mode "$mode"
+	e2e_jeq "$j" .analysis.status ok
+	e2e_jeq "$j" "[.threads[0].frames[] | select(.module == \"$exe\") | .function][0:4] | join(\",\")" \
+		read_field,parse_header,parse_request,main
+}
+
 # check PID SIGNAME MODE [THREADS]: the crash is stored whole by MODE.
 check() {
 	local p=$1 name=$2 mode=$3 threads=${4:-} j
@@ -86,6 +103,7 @@ read -r p _ < <(e2e_crash_pid "$CRASHER" -m 64 fpe)
 check "$p" SIGFPE socket
 j=$($MORTEM info --json "$p")
 e2e_jtrue "$j" '.slogan | test("SIGFPE")'
+private_crash socket
 # 2. "@": no request, the core comes at once.
 e2e_install 0 "@$SOCK"
 read -r p _ < <(e2e_crash_pid "$CRASHER" bus)
@@ -97,6 +115,7 @@ read -r p _ < <(e2e_crash_pid "$CRASHER" -t 3 ill)
 check "$p" SIGILL handoff 4
 read -r p _ < <(e2e_crash_pid "$CRASHER" -m 32 segv)
 check "$p" SIGSEGV handoff
+private_crash handoff
 
 # 4. Not the kernel: a root process connecting to the coredump socket, and a
 # malformed hand-off, are turned away; mortemd goes on.

@@ -58,7 +58,7 @@ done
 # Exactly the capabilities mortemd(8) names, and not the host's network
 # namespace taken away (its sockets must show in the host's /proc/net/unix).
 caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$top/systemd/mortemd.service" | tr ' ' '\n' | sort | paste -sd ' ')
-[ "$caps" = "CAP_CHOWN CAP_DAC_READ_SEARCH CAP_KILL CAP_SETGID CAP_SETUID CAP_SYS_PTRACE" ] ||
+[ "$caps" = "CAP_CHECKPOINT_RESTORE CAP_CHOWN CAP_DAC_READ_SEARCH CAP_KILL CAP_SETGID CAP_SETUID CAP_SYS_PTRACE" ] ||
 	fail "mortemd.service capabilities: '$caps'"
 grep -q '^PrivateNetwork=yes' "$top/systemd/mortemd.service" && fail "mortemd.service has PrivateNetwork=yes"
 
