@@ -1033,11 +1033,8 @@ size_t proc_open_lost_files(pid_t pid, struct proc_file *out, size_t max)
 		char *range, *path;
 		if (!proc_maps_line(line, &range, &path))
 			continue;
-		static const char del[] = " (deleted)";
-		size_t len = strlen(path);
-		bool deleted = len > sizeof(del) - 1 && strcmp(path + len - (sizeof(del) - 1), del) == 0;
-		if (deleted)
-			path[len - (sizeof(del) - 1)] = '\0';
+		bool deleted;
+		path[path_undeleted_len(path, &deleted)] = '\0';
 		/* A file's mappings come one after the other: judge each once. */
 		if (last && strcmp(last, path) == 0)
 			continue;

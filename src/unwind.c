@@ -82,10 +82,8 @@ static int unwind_find_elf(Dwfl_Module *mod, void **userdata, const char *modnam
 		/* The file the process ran, opened while it lived, if it is
 		 * gone from its path or not for us to read (NT_FILE names a
 		 * deleted one "PATH (deleted)"). */
-		static const char del[] = " (deleted)";
-		size_t len = strlen(modname);
-		if (len > sizeof(del) - 1 && strcmp(modname + len - (sizeof(del) - 1), del) == 0)
-			len -= sizeof(del) - 1;
+		bool deleted;
+		size_t len = path_undeleted_len(modname, &deleted);
 		for (size_t i = 0; i < unwind_nfiles; i++) {
 			const char *p = unwind_files[i].path;
 			if (!p || strlen(p) != len || strncmp(p, modname, len) != 0)
@@ -297,18 +295,20 @@ static int unwind_mod_cmp(const void *a, const void *b)
  * "PATH (deleted)". The module is PATH all the same (an upgraded binary is the
  * usual case): cut the suffix, so that on_disk compares with what is at PATH
  * now and the signature does not change with the upgrade. */
-#define UNWIND_DELETED " (deleted)"
 static const char *unwind_clean_path(const char *path, bool *deleted)
 {
-	size_t n = path ? strlen(path) : 0, d = strlen(UNWIND_DELETED);
 	*deleted = false;
-	if (n <= d || strcmp(path + n - d, UNWIND_DELETED) != 0)
+	if (!path)
 		return path;
+	size_t n = path_undeleted_len(path, deleted);
+	if (!*deleted)
+		return path;
+	*deleted = false;
 	char **np = realloc(unwind_paths, (unwind_npaths + 1) * sizeof(*np));
 	if (!np)
 		return path;
 	unwind_paths = np;
-	char *c = strndup(path, n - d);
+	char *c = strndup(path, n);
 	if (!c)
 		return path;
 	unwind_paths[unwind_npaths++] = c;

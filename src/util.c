@@ -288,3 +288,11 @@ void lower_priority(bool idle)
 		(void)sched_setscheduler(0, SCHED_IDLE, &sp);
 	}
 }
+
+size_t path_undeleted_len(const char *path, bool *deleted)
+{
+	static const char suffix[] = " (deleted)";
+	size_t n = strlen(path), d = sizeof(suffix) - 1;
+	*deleted = n > d && strcmp(path + n - d, suffix) == 0;
+	return *deleted ? n - d : n;
+}

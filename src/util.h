@@ -51,3 +51,7 @@ void format_rfc3339(int64_t usec, char *buf, size_t len);
 void format_duration(uint64_t sec, char *buf, size_t len);
 /* Human size: 1.2G, 340K, 12B (buf >= 16). */
 void format_size(uint64_t bytes, char *buf, size_t len);
+/* The kernel names a file removed after it was mapped "PATH (deleted)" (in
+ * /proc/PID/maps and in a core's NT_FILE): the length of PATH when path ends
+ * so, else strlen(path); *deleted says which. */
+size_t path_undeleted_len(const char *path, bool *deleted);

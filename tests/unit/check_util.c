@@ -355,6 +355,24 @@ START_TEST(test_format_size)
 }
 END_TEST
 
+/* "PATH (deleted)" as the kernel names a removed file: PATH's length. */
+START_TEST(test_path_undeleted_len)
+{
+	bool d;
+	ck_assert_uint_eq(path_undeleted_len("/usr/bin/x (deleted)", &d), 10);
+	ck_assert(d);
+	ck_assert_uint_eq(path_undeleted_len("/usr/bin/x", &d), 10);
+	ck_assert(!d);
+	/* the suffix alone is a name, not a deleted empty path */
+	ck_assert_uint_eq(path_undeleted_len(" (deleted)", &d), 10);
+	ck_assert(!d);
+	ck_assert_uint_eq(path_undeleted_len("/a (deleted) b", &d), 14);
+	ck_assert(!d);
+	ck_assert_uint_eq(path_undeleted_len("", &d), 0);
+	ck_assert(!d);
+}
+END_TEST
+
 static Suite *util_suite(void)
 {
 	Suite *s = suite_create("util");
@@ -376,6 +394,7 @@ static Suite *util_suite(void)
 	tcase_add_test(fmt, test_signal_name);
 	tcase_add_test(fmt, test_format_rfc3339);
 	tcase_add_test(fmt, test_format_size);
+	tcase_add_test(fmt, test_path_undeleted_len);
 	suite_add_tcase(s, fmt);
 	return s;
 }
