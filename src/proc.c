@@ -995,12 +995,14 @@ int proc_env_key_is_secret(const char *key, const char *const *patterns, size_t 
 }
 
 /* One line of /proc/PID/maps: "START-END PERMS OFFSET DEV INODE   PATH". Sets
- * range (the "START-END" as map_files names it) and the path, or returns false
- * for a mapping without a file. */
+ * range (the "START-END" as map_files names it) and the path of an executable
+ * mapping of a file, or returns false for any other (a binary's code is what
+ * the analysis needs its file for; data files, devices and shared memory are
+ * none of its business). */
 static bool proc_maps_line(char *line, char **range, char **path)
 {
 	char *sp = strchr(line, ' ');
-	if (!sp)
+	if (!sp || strlen(sp) < 5 || sp[3] != 'x')
 		return false;
 	*sp = '\0';
 	*range = line;
@@ -1035,6 +1037,10 @@ size_t proc_open_lost_files(pid_t pid, struct proc_file *out, size_t max)
 			continue;
 		bool deleted;
 		path[path_undeleted_len(path, &deleted)] = '\0';
+		/* Shared anonymous memory ("/dev/zero (deleted)") and memfds are
+		 * regular files that were deleted, but no binary. */
+		if (strncmp(path, "/dev/", 5) == 0 || strncmp(path, "/memfd:", 7) == 0)
+			continue;
 		/* A file's mappings come one after the other: judge each once. */
 		if (last && strcmp(last, path) == 0)
 			continue;
@@ -1051,9 +1057,11 @@ size_t proc_open_lost_files(pid_t pid, struct proc_file *out, size_t max)
 		struct stat st;
 		if (snprintf(mf, sizeof(mf), "/proc/%d/map_files/%s", (int)pid, range) >= (int)sizeof(mf))
 			continue;
-		if (!deleted && (stat(mf, &st) < 0 || (st.st_mode & S_IROTH)))
+		/* A regular file only (never a device's open), and one the
+		 * analysis would not reach by its path. */
+		if (stat(mf, &st) < 0 || !S_ISREG(st.st_mode) || (!deleted && (st.st_mode & S_IROTH)))
 			continue;
-		int fd = open(mf, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		int fd = open(mf, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 		if (fd < 0)
 			continue;
 		char *copy = strdup(path);

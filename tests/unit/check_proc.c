@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -598,6 +599,90 @@ START_TEST(test_cgroup_unit)
 }
 END_TEST
 
+/* The binaries the analysis could not open by path, opened through
+ * /proc/self/map_files (as root): an executable mapping of a 0600 file and of
+ * a deleted one are; one of a file others may read, a mapping that is not
+ * executable, and shared anonymous memory are not. */
+static void *map_file(const char *path, mode_t mode, int prot, size_t *len)
+{
+	static unsigned char page[4096];
+	for (size_t i = 0; i < sizeof(page); i++)
+		page[i] = (unsigned char)(i * 7 + mode);
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fchmod(fd, mode), 0);
+	ck_assert_int_eq(write(fd, page, sizeof(page)), (ssize_t)sizeof(page));
+	void *m = mmap(NULL, sizeof(page), prot, MAP_PRIVATE, fd, 0);
+	ck_assert_ptr_ne(m, MAP_FAILED);
+	close(fd);
+	*len = sizeof(page);
+	return m;
+}
+
+static const struct proc_file *find_file(const struct proc_file *f, size_t n, const char *path)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(f[i].path, path) == 0)
+			return &f[i];
+	return NULL;
+}
+
+START_TEST(test_open_lost_files)
+{
+	ck_assert_msg(geteuid() == 0, "needs root (CAP_SYS_ADMIN for map_files), as make check runs");
+	char dir[] = "/var/tmp/check_proc.XXXXXX", priv[64], gone[64], open_[64], data[64];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(priv, sizeof(priv), "%s/private", dir);
+	snprintf(gone, sizeof(gone), "%s/gone", dir);
+	snprintf(open_, sizeof(open_), "%s/readable", dir);
+	snprintf(data, sizeof(data), "%s/data", dir);
+	size_t len;
+	void *m1 = map_file(priv, 0600, PROT_READ | PROT_EXEC, &len);
+	void *m2 = map_file(gone, 0644, PROT_READ | PROT_EXEC, &len);
+	void *m3 = map_file(open_, 0644, PROT_READ | PROT_EXEC, &len);
+	void *m4 = map_file(data, 0600, PROT_READ, &len);
+	ck_assert_int_eq(unlink(gone), 0);
+	int zfd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(zfd, 0);
+	/* shared: the kernel shows it as "/dev/zero (deleted)", a shmem file */
+	void *m5 = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_SHARED, zfd, 0);
+	ck_assert_ptr_ne(m5, MAP_FAILED);
+	close(zfd);
+
+	struct proc_file f[PROC_FILES_MAX];
+	size_t n = proc_open_lost_files(getpid(), f, PROC_FILES_MAX);
+	const struct proc_file *p = find_file(f, n, priv), *g = find_file(f, n, gone);
+	ck_assert_msg(p != NULL, "the 0600 executable mapping was not opened");
+	ck_assert_msg(g != NULL, "the deleted executable mapping was not opened (path without \" (deleted)\")");
+	ck_assert_ptr_null(find_file(f, n, open_));
+	ck_assert_ptr_null(find_file(f, n, data));
+	for (size_t i = 0; i < n; i++)
+		ck_assert_msg(strncmp(f[i].path, "/dev/", 5) != 0, "opened a device: %s", f[i].path);
+	/* the very bytes that were mapped */
+	unsigned char b[4096];
+	ck_assert_int_eq(pread(p->fd, b, sizeof(b), 0), (ssize_t)sizeof(b));
+	ck_assert(memcmp(b, m1, sizeof(b)) == 0);
+	ck_assert_int_eq(pread(g->fd, b, sizeof(b), 0), (ssize_t)sizeof(b));
+	ck_assert(memcmp(b, m2, sizeof(b)) == 0);
+	/* never more than asked */
+	struct proc_file one[1];
+	size_t k = proc_open_lost_files(getpid(), one, 1);
+	ck_assert_uint_eq(k, 1);
+	proc_files_close(one, k);
+	ck_assert_uint_eq(proc_open_lost_files(getpid(), one, 0), 0);
+	proc_files_close(f, n);
+	munmap(m1, len);
+	munmap(m2, len);
+	munmap(m3, len);
+	munmap(m4, len);
+	munmap(m5, 4096);
+	unlink(priv);
+	unlink(open_);
+	unlink(data);
+	rmdir(dir);
+}
+END_TEST
+
 START_TEST(test_capture_system)
 {
 	json_object *o = NULL, *err, *v;
@@ -642,6 +727,7 @@ static Suite *proc_suite(void)
 	tcase_add_test(tc, test_env_key_is_secret);
 	tcase_add_test(tc, test_cgroup_unit);
 	tcase_add_test(tc, test_capture_system);
+	tcase_add_test(tc, test_open_lost_files);
 	suite_add_tcase(s, tc);
 	return s;
 }
