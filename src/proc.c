@@ -1022,8 +1022,42 @@ static bool proc_maps_line(char *line, char **range, char **path)
 	return true;
 }
 
+/* Could a user with no rights of its own (the analysis user: "others")
+ * open path? Its mode, and every directory above it searchable by others (a
+ * 0700 home directory hides a 0755 program). ok_dir remembers the last
+ * directory found searchable, since a process's files share a few. */
+static bool proc_others_can_read(const char *path, const struct stat *st, char *ok_dir, size_t ok_len)
+{
+	char dir[PATH_MAX];
+	if (!(st->st_mode & S_IROTH))
+		return false;
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 0;
+	if (n == 0 || n >= sizeof(dir))
+		return n == 0; /* a file in "/" */
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	if (strcmp(dir, ok_dir) == 0)
+		return true;
+	for (size_t i = 1; i <= n; i++) {
+		if (dir[i] != '/' && dir[i] != '\0')
+			continue;
+		char c = dir[i];
+		struct stat ds;
+		dir[i] = '\0';
+		bool ok = stat(dir, &ds) == 0 && S_ISDIR(ds.st_mode) && (ds.st_mode & S_IXOTH);
+		dir[i] = c;
+		if (!ok)
+			return false;
+	}
+	if (n < ok_len)
+		memcpy(ok_dir, dir, n + 1);
+	return true;
+}
+
 size_t proc_open_lost_files(pid_t pid, struct proc_file *out, size_t max)
 {
+	char ok_dir[PATH_MAX] = "";
 	char name[64];
 	size_t n = 0, lines = 0, cap = 0;
 	char *line = NULL, *last = NULL;
@@ -1059,7 +1093,8 @@ size_t proc_open_lost_files(pid_t pid, struct proc_file *out, size_t max)
 			continue;
 		/* A regular file only (never a device's open), and one the
 		 * analysis would not reach by its path. */
-		if (stat(mf, &st) < 0 || !S_ISREG(st.st_mode) || (!deleted && (st.st_mode & S_IROTH)))
+		if (stat(mf, &st) < 0 || !S_ISREG(st.st_mode) ||
+		    (!deleted && proc_others_can_read(path, &st, ok_dir, sizeof(ok_dir))))
 			continue;
 		int fd = open(mf, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 		if (fd < 0)

@@ -42,10 +42,11 @@ int proc_env_key_is_secret(const char *key, const char *const *patterns, size_t 
 
 /* The files a dying process has mapped that the unprivileged analysis could
  * not open by their path: deleted (an upgrade replaced the binary while it
- * ran) or not readable by others (a 0700 service binary). They are opened
- * now, through /proc/PID/map_files (root with CAP_SYS_ADMIN or
- * CAP_CHECKPOINT_RESTORE), so that the analysis unwinds and names frames from
- * the very file the process ran, handed to it as a descriptor. */
+ * ran) or not readable by others (a 0700 service binary, a program in a 0700
+ * home directory). They are opened now, through /proc/PID/map_files (root
+ * with CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE), so that the analysis unwinds
+ * and names frames from the very file the process ran, handed to it as a
+ * descriptor. */
 #define PROC_FILES_MAX 16     /* files kept per crash */
 #define PROC_MAPS_LINES_MAX 65536
 

@@ -600,9 +600,10 @@ START_TEST(test_cgroup_unit)
 END_TEST
 
 /* The binaries the analysis could not open by path, opened through
- * /proc/self/map_files (as root): an executable mapping of a 0600 file and of
- * a deleted one are; one of a file others may read, a mapping that is not
- * executable, and shared anonymous memory are not. */
+ * /proc/self/map_files (as root): an executable mapping of a 0600 file, of a
+ * deleted one and of a 0644 one in a 0700 directory are; one of a file others
+ * may read and reach, a mapping that is not executable, and shared anonymous
+ * memory are not. */
 static void *map_file(const char *path, mode_t mode, int prot, size_t *len)
 {
 	static unsigned char page[4096];
@@ -630,8 +631,12 @@ static const struct proc_file *find_file(const struct proc_file *f, size_t n, co
 START_TEST(test_open_lost_files)
 {
 	ck_assert_msg(geteuid() == 0, "needs root (CAP_SYS_ADMIN for map_files), as make check runs");
-	char dir[] = "/var/tmp/check_proc.XXXXXX", priv[64], gone[64], open_[64], data[64];
+	char dir[] = "/var/tmp/check_proc.XXXXXX", priv[64], gone[64], open_[64], data[64], hid[64], hidden[80];
 	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	snprintf(hid, sizeof(hid), "%s/home", dir);
+	ck_assert_int_eq(mkdir(hid, 0700), 0);
+	snprintf(hidden, sizeof(hidden), "%s/prog", hid);
 	snprintf(priv, sizeof(priv), "%s/private", dir);
 	snprintf(gone, sizeof(gone), "%s/gone", dir);
 	snprintf(open_, sizeof(open_), "%s/readable", dir);
@@ -641,6 +646,7 @@ START_TEST(test_open_lost_files)
 	void *m2 = map_file(gone, 0644, PROT_READ | PROT_EXEC, &len);
 	void *m3 = map_file(open_, 0644, PROT_READ | PROT_EXEC, &len);
 	void *m4 = map_file(data, 0600, PROT_READ, &len);
+	void *m6 = map_file(hidden, 0644, PROT_READ | PROT_EXEC, &len);
 	ck_assert_int_eq(unlink(gone), 0);
 	int zfd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
 	ck_assert_int_ge(zfd, 0);
@@ -654,6 +660,7 @@ START_TEST(test_open_lost_files)
 	const struct proc_file *p = find_file(f, n, priv), *g = find_file(f, n, gone);
 	ck_assert_msg(p != NULL, "the 0600 executable mapping was not opened");
 	ck_assert_msg(g != NULL, "the deleted executable mapping was not opened (path without \" (deleted)\")");
+	ck_assert_msg(find_file(f, n, hidden) != NULL, "the 0644 file in a 0700 directory was not opened");
 	ck_assert_ptr_null(find_file(f, n, open_));
 	ck_assert_ptr_null(find_file(f, n, data));
 	for (size_t i = 0; i < n; i++)
@@ -675,6 +682,9 @@ START_TEST(test_open_lost_files)
 	munmap(m2, len);
 	munmap(m3, len);
 	munmap(m4, len);
+	munmap(m6, len);
+	unlink(hidden);
+	rmdir(hid);
 	munmap(m5, 4096);
 	unlink(priv);
 	unlink(open_);
