@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1062,6 +1063,8 @@ size_t proc_open_lost_files(pid_t pid, struct proc_file *out, size_t max)
 	size_t n = 0, lines = 0, cap = 0;
 	char *line = NULL, *last = NULL;
 	snprintf(name, sizeof(name), "/proc/%d/maps", (int)pid);
+	struct rlimit rl;
+	rlim_t fd_cap = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? rl.rlim_cur / 2 : 512;
 	FILE *f = fopen(name, "re");
 	if (!f)
 		return 0;
@@ -1099,6 +1102,13 @@ size_t proc_open_lost_files(pid_t pid, struct proc_file *out, size_t max)
 		int fd = open(mf, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 		if (fd < 0)
 			continue;
+		/* Never the upper half of the descriptors: mortemd holds these
+		 * for every crash in flight, and its accepts and the store need
+		 * the rest (descriptors come lowest first). */
+		if ((rlim_t)fd >= fd_cap) {
+			(void)close(fd);
+			break;
+		}
 		char *copy = strdup(path);
 		if (!copy) {
 			(void)close(fd);

@@ -57,6 +57,7 @@ struct proc_file {
 
 /* Open up to max such files of pid into out (paths are heap strings); returns
  * how many. What cannot be opened (no capability, gone) is skipped: the
- * analysis then looks the file up by its path, as without this. */
+ * analysis then looks the file up by its path, as without this. None is
+ * opened past half of RLIMIT_NOFILE. */
 size_t proc_open_lost_files(pid_t pid, struct proc_file *out, size_t max);
 void proc_files_close(struct proc_file *f, size_t n);

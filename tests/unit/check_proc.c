@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -671,6 +672,23 @@ START_TEST(test_open_lost_files)
 	ck_assert(memcmp(b, m1, sizeof(b)) == 0);
 	ck_assert_int_eq(pread(g->fd, b, sizeof(b), 0), (ssize_t)sizeof(b));
 	ck_assert(memcmp(b, m2, sizeof(b)) == 0);
+	/* none in the upper half of the descriptors (RLIMIT_NOFILE) */
+	pid_t kid = fork();
+	ck_assert_int_ge(kid, 0);
+	if (kid == 0) {
+		struct rlimit rl = { 64, 64 };
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			_exit(2);
+		for (int fd = 3; fd < 40; fd++) /* the lower half taken */
+			if (fcntl(fd, F_GETFD) < 0 && dup2(0, fd) < 0)
+				_exit(3);
+		struct proc_file kf[PROC_FILES_MAX];
+		size_t kn = proc_open_lost_files(getpid(), kf, PROC_FILES_MAX);
+		_exit(kn == 0 ? 0 : 4);
+	}
+	int kst;
+	ck_assert_int_eq(waitpid(kid, &kst, 0), kid);
+	ck_assert_msg(WIFEXITED(kst) && WEXITSTATUS(kst) == 0, "child status %d (4: files opened past the cap)", kst);
 	/* never more than asked */
 	struct proc_file one[1];
 	size_t k = proc_open_lost_files(getpid(), one, 1);
