@@ -649,10 +649,11 @@ START_TEST(test_open_lost_files)
 	void *m4 = map_file(data, 0600, PROT_READ, &len);
 	void *m6 = map_file(hidden, 0644, PROT_READ | PROT_EXEC, &len);
 	ck_assert_int_eq(unlink(gone), 0);
-	int zfd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+	int zfd = open("/dev/zero", O_RDWR | O_CLOEXEC);
 	ck_assert_int_ge(zfd, 0);
-	/* shared: the kernel shows it as "/dev/zero (deleted)", a shmem file */
-	void *m5 = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_SHARED, zfd, 0);
+	/* shared and writable: the kernel shows it as "/dev/zero (deleted)", a
+	 * regular shmem file behind map_files (read-only, it stays the device) */
+	void *m5 = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_SHARED, zfd, 0);
 	ck_assert_ptr_ne(m5, MAP_FAILED);
 	close(zfd);
 
