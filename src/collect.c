@@ -590,7 +590,7 @@ void collect_capture(const struct mortem_config *cfg, const struct collect_args 
 		snprintf(rp, sizeof(rp), "/proc/%d/root", (int)a->pid);
 		cap->root_fd = open(rp, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		/* And the binaries it ran that the analysis could not open by
-		 * their paths (deleted by an upgrade, not readable by others). */
+		 * their paths (deleted by an upgrade, hidden from others). */
 		cap->n_files = proc_open_lost_files(a->pid, cap->files, PROC_FILES_MAX);
 	}
 	r = store_init(&st, cfg->store_path);

@@ -39,7 +39,6 @@ int proc_capture(pid_t pid, const struct proc_capture_opts *opts, json_object **
  * patterns: the built-in list), 0 when not, -EINVAL for a NULL key. */
 int proc_env_key_is_secret(const char *key, const char *const *patterns, size_t n);
 
-
 /* The files a dying process has mapped that the unprivileged analysis could
  * not open by their path: deleted (an upgrade replaced the binary while it
  * ran) or not readable by others (a 0700 service binary, a program in a 0700
