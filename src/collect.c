@@ -107,6 +107,7 @@ struct collect_ctx {
 	int slot_fd;           /* a MaxConcurrent slot, held for the work after release */
 	const char *mode;      /* collector.mode: "pipe", "handoff" or "socket" */
 	const char *buffer;    /* collector.buffer: "pool", "spill" or "inline" */
+	bool resumed;          /* collector.resumed (collect_source) */
 	struct collect_spill cs; /* the collector's own spill (collect_spill.h) */
 };
 
@@ -260,6 +261,8 @@ static json_object *collect_record(struct collect_ctx *c, const struct stream_re
 	json_object_object_add(coll, "version", json_object_new_string(COLLECT_VERSION));
 	json_object_object_add(coll, "mode", json_object_new_string(c->mode ? c->mode : "pipe"));
 	json_object_object_add(coll, "buffer", json_object_new_string(c->buffer ? c->buffer : "inline"));
+	if (c->resumed)
+		json_object_object_add(coll, "resumed", json_object_new_boolean(true));
 	json_object_object_add(rec, "collector", coll);
 	json_object *probs = json_object_new_array();
 	for (unsigned i = 0; i < a->n_problems; i++)
@@ -655,6 +658,7 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, s
 	c.lock_fd = TAKE_FD(cap->lock_fd);
 	c.mode = cap->mode;
 	c.buffer = src->buffer;
+	c.resumed = src->resumed;
 	r = cap->store_err;
 	if (!c.errors)
 		c.errors = json_object_new_array();

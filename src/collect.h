@@ -75,6 +75,9 @@ struct collect_source {
 	/* How the bytes were taken, for the record's collector.buffer: "pool",
 	 * "spill" or "inline" (NULL: inline, read while the process waits). */
 	const char *buffer;
+	/* mortemd parked it at a stop and took it up again at its next start
+	 * (park.h): the record's collector.resumed. */
+	bool resumed;
 	int fd;
 	int64_t held_usec;
 	int pool_fd;

@@ -87,6 +87,7 @@ static const struct config_key config_keys[] = {
 	{ "Daemon", "PoolSize", CONFIG_SIZE, CONFIG_OFF(pool_size), 0, 0, 0, 1ull << 40 },
 	{ "Daemon", "HandoffTimeout", CONFIG_MSEC, CONFIG_OFF(handoff_timeout_ms), 0, 0, 10, 60000 },
 	{ "Daemon", "StallTimeout", CONFIG_DURATION, CONFIG_OFF(stall_timeout_sec), 0, 0, 1, 3600 },
+	{ "Daemon", "ParkAfter", CONFIG_DURATION, CONFIG_OFF(park_after_sec), 0, 0, 0, 3600 },
 };
 
 /* State while one file is parsed. */
@@ -145,6 +146,7 @@ int config_init(struct mortem_config *c)
 		.pool_size = 0,
 		.handoff_timeout_ms = 1000,
 		.stall_timeout_sec = 30,
+		.park_after_sec = 10,
 		.spill_max = 8ull << 30,
 	};
 	c->store_path = strdup(LOCALSTATEDIR "/lib/mortem");

@@ -55,6 +55,7 @@ struct mortem_config {
 	uint64_t pool_size;        /* PoolSize=, the pre-faulted buffer pool; 0 (default) = min(10% of RAM, 2G) */
 	uint64_t handoff_timeout_ms; /* HandoffTimeout=, how long mortem-collect waits for mortemd; default 1s */
 	uint64_t stall_timeout_sec; /* StallTimeout=, a core that sends nothing for this long is cut; default 30s */
+	uint64_t park_after_sec;   /* ParkAfter=, a stop parks what is still queued after this long; default 10s */
 	uint64_t spill_max;        /* SpillMax=, raw bytes parked on disk at once when the pool is full; 0 = none (inline); default 8G */
 };
 

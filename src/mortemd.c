@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -43,6 +44,7 @@
 #include "handoff.h"
 #include "index.h"
 #include "journal.h"
+#include "park.h"
 #include "pending.h"
 #include "pool.h"
 #include "quota.h"
@@ -120,6 +122,8 @@ struct md_crash {
 	struct read_job rjob;
 	int *chunks;
 	size_t n_chunks, cap_chunks, fill; /* fill: bytes used in the last chunk */
+	struct park_crash *resumed; /* parked by a stop, taken up again (park.h) */
+	bool no_park;        /* parking it failed: the stop finishes it instead */
 	pid_t worker;        /* 0: queued or draining */
 	int pool_rd;         /* EOF when the worker no longer needs the chunks */
 	struct md_crash *next; /* the queue */
@@ -142,6 +146,8 @@ struct md {
 	uint64_t spilling;    /* bytes promised to spill files that still exist */
 	uint64_t keep_free;   /* [Policy] KeepFree= of the store's file system */
 	bool stopping;
+	int64_t park_at;      /* stopping: what is still queued then is parked */
+	unsigned long parked;
 	uint64_t watchdog_usec;
 	int64_t last_watchdog, last_status;
 	unsigned long taken, rejected, inline_fallbacks, spilled;
@@ -191,6 +197,10 @@ static void md_crash_free(struct md *d, struct md_crash *c)
 	free(c->chunks);
 	if (c->captured)
 		collect_capture_free(&c->cap);
+	if (c->resumed) {
+		park_crash_free(c->resumed);
+		free(c->resumed);
+	}
 	free(c);
 }
 
@@ -823,6 +833,8 @@ static void md_worker_close_others(struct md *d, struct md_crash *self)
 			md_capture_close(&o->cap);
 		if (o->spill_fd >= 0)
 			(void)close(o->spill_fd);
+		if (o->resumed && o->resumed->pool_fd >= 0)
+			(void)close(o->resumed->pool_fd);
 	}
 	for (size_t i = 0; i < MD_CONN_MAX; i++) {
 		struct md_crash *o = d->running[i];
@@ -878,6 +890,22 @@ static int md_start_worker(struct md *d, struct md_crash *c)
 					      .buffer = c->fd >= 0 ? "inline" : c->spill_fd >= 0 ? "spill" : "pool",
 					      .held_usec = c->held_usec, .pool_fd = pp[1],
 					      .pool_map = d->pool.base, .pool_map_len = d->pool.n * (size_t)POOL_CHUNK };
+		if (c->resumed) {
+			/* The pool's bytes are in the parked file now; the pool
+			 * itself is not this crash's. */
+			const struct park_crash *pk = c->resumed;
+			(void)munmap(d->pool.base, d->pool.n * (size_t)POOL_CHUNK);
+			size_t len = (size_t)pk->info.pool_bytes;
+			void *m = len ? mmap(NULL, len, PROT_READ, MAP_PRIVATE, pk->pool_fd, 0) : NULL;
+			if (m == MAP_FAILED)
+				_exit(1);
+			iov[0] = (struct iovec){ .iov_base = m, .iov_len = len };
+			src.n_pre = len ? 1 : 0;
+			src.pool_map = m;
+			src.pool_map_len = len;
+			src.buffer = pk->info.buffer;
+			src.resumed = true;
+		}
 		struct collect_outcome out;
 		int r = collect_run(&d->cfg, &c->args, &c->cap, &src, &out);
 		_exit(r < 0 ? 1 : 0);
@@ -893,6 +921,10 @@ static int md_start_worker(struct md *d, struct md_crash *c)
 	if (c->spill_fd >= 0) {
 		(void)close(c->spill_fd);
 		c->spill_fd = -1;
+	}
+	if (c->resumed && c->resumed->pool_fd >= 0) {
+		(void)close(c->resumed->pool_fd);
+		c->resumed->pool_fd = -1;
 	}
 	collect_capture_free(&c->cap);
 	c->captured = false;
@@ -1032,8 +1064,68 @@ static void md_read_done(struct md *d)
 	}
 }
 
+/* Park c (park.h): the pool's bytes to a file, the spill file named, the
+ * capture in a note. Only a released core (the kernel holds nobody for it),
+ * and only when the store's file system keeps KeepFree= afterwards. */
+static int md_park(struct md *d, struct md_crash *c)
+{
+	if (c->resumed)
+		return 0; /* still parked: its files stay for the next start */
+	if (c->fd >= 0 || !c->captured || !d->spool_dir)
+		return -EINVAL;
+	uint64_t pool_bytes = c->n_chunks ? (uint64_t)(c->n_chunks - 1) * POOL_CHUNK + c->fill : 0;
+	struct statvfs sv;
+	if (statvfs(d->spool_dir, &sv) < 0)
+		return -errno;
+	if ((uint64_t)sv.f_bavail * sv.f_frsize < pool_bytes + d->keep_free)
+		return -ENOSPC;
+	struct iovec *iov = calloc(c->n_chunks ? c->n_chunks : 1, sizeof(*iov));
+	if (!iov)
+		return -ENOMEM;
+	uint64_t left = pool_bytes;
+	for (size_t i = 0; i < c->n_chunks; i++) {
+		iov[i].iov_base = pool_chunk(&d->pool, c->chunks[i]);
+		iov[i].iov_len = left < POOL_CHUNK ? (size_t)left : POOL_CHUNK;
+		left -= iov[i].iov_len;
+	}
+	struct park_info pi = { .held_usec = c->held_usec, .bytes = c->bytes, .pool_bytes = pool_bytes,
+				.spill_err = c->spill_err, .buffer = c->spill_fd >= 0 ? "spill" : "pool" };
+	int r = park_write(d->spool_dir, &c->args, &c->cap, &pi, iov, c->n_chunks, c->spill_fd);
+	free(iov);
+	return r;
+}
+
+/* The stop's ParkAfter= is over: park what is still queued, so that the stop
+ * ends with the running workers; what cannot be parked is finished. */
+static void md_park_queue(struct md *d)
+{
+	struct md_crash *c = d->queue_head, *next;
+	unsigned long n = 0;
+	d->queue_head = d->queue_tail = NULL;
+	for (; c; c = next) {
+		next = c->next;
+		int r = c->no_park ? -EAGAIN : md_park(d, c);
+		if (r >= 0) {
+			n++;
+			md_crash_free(d, c);
+			continue;
+		}
+		if (!c->no_park)
+			md_log(4, "pid %d: cannot park the crash (%s): finishing it before stopping", (int)c->args.pid,
+			       strerror(-r));
+		c->no_park = true;
+		md_queue(d, c);
+	}
+	if (n) {
+		d->parked += n;
+		md_log(6, "stopping: parked %lu crash(es) in %s for the next start", n, d->spool_dir);
+	}
+}
+
 static void md_start_queued(struct md *d)
 {
+	if (d->stopping && d->queue_head && now_usec() >= d->park_at)
+		md_park_queue(d);
 	while (d->queue_head && d->n_running < d->max_workers) {
 		struct md_crash *c = d->queue_head;
 		d->queue_head = c->next;
@@ -1071,6 +1163,9 @@ static void md_reap(struct md *d)
 		d->n_running--;
 		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 			md_log(4, "worker for pid %d ended with status %d", (int)c->args.pid, st);
+		/* Resumed: stored now, or its note says lost at the next start. */
+		if (c->resumed && d->spool_dir)
+			park_remove(d->spool_dir, c->cap.id);
 		md_crash_free(d, c);
 	}
 }
@@ -1216,8 +1311,10 @@ static int md_loop(struct md *d)
 					md_reap(d);
 				} else if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) && !d->stopping) {
 					d->stopping = true;
+					d->park_at = now_usec() + (int64_t)d->cfg.park_after_sec * 1000000;
 					(void)sd_notify(0, "STOPPING=1");
-					md_log(6, "stopping: finishing the crashes in flight");
+					md_log(6, "stopping: finishing the crashes in flight; what is still queued in %llus is parked",
+					       (unsigned long long)d->cfg.park_after_sec);
 					md_stop_listening(d);
 				}
 			}
@@ -1265,6 +1362,54 @@ static int md_loop(struct md *d)
 			}
 		}
 	}
+}
+
+/* At start: queue what an earlier stop parked (park.h), before the leftovers
+ * are judged: their locks are taken here. A parked crash that cannot be read
+ * back loses its parked files, and its pending note then makes it "lost". */
+static void md_resume(struct md *d, const struct store *st)
+{
+	char **ids;
+	size_t n;
+	unsigned long resumed = 0;
+	if (park_list(st->spool_dir, &ids, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *rec = store_path(st->store_dir, ids[i], ".json");
+		struct park_crash *p = calloc(1, sizeof(*p));
+		struct md_crash *c = md_crash_new("socket");
+		int r = !rec || !p || !c ? -ENOMEM : access(rec, F_OK) == 0 ? -EEXIST : park_read(st->spool_dir, ids[i], p);
+		if (r < 0) {
+			if (r == -EEXIST) /* stored before the worker's end was seen */
+				park_remove(st->spool_dir, ids[i]);
+			else if (r != -EWOULDBLOCK && r != -ENOMEM) {
+				md_log(3, "parked crash %s cannot be resumed (%s): it is recorded as lost", ids[i],
+				       strerror(-r));
+				park_remove(st->spool_dir, ids[i]);
+			}
+			free(p);
+			free(c);
+			free(ids[i]);
+			continue;
+		}
+		c->args = p->args;
+		c->cap = p->cap;
+		c->mode = c->cap.mode;
+		c->captured = true;
+		/* The capture is the crash's now; the park keeps the rest. */
+		p->cap = (struct collect_capture){ .root_fd = -1, .lock_fd = -1 };
+		c->spill_fd = TAKE_FD(p->spill_fd);
+		c->spill_err = p->info.spill_err;
+		c->held_usec = p->info.held_usec;
+		c->bytes = p->info.bytes;
+		c->resumed = p;
+		md_queue(d, c);
+		resumed++;
+		free(ids[i]);
+	}
+	free(ids);
+	if (resumed)
+		md_log(6, "resuming %lu crash(es) parked by the last stop", resumed);
 }
 
 static void md_config_warn(void *userdata, const char *msg)
@@ -1355,6 +1500,7 @@ int main(int argc, char **argv)
 		d.keep_free = lim.keep_free;
 		d.spool_dir = strdup(st.spool_dir);
 		sqlite3 *db = NULL;
+		md_resume(&d, &st);
 		if (index_open(st.index_path, &db) < 0)
 			db = NULL;
 		int n = pending_recover(&st, db);

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "parse.h"
+#include "park.h"
 #include "pending.h"
 #include "record.h"
 #include "util.h"
@@ -116,6 +117,13 @@ static bool pending_lock_held(const struct store *st, const char *id)
 	return fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
 }
 
+/* mortemd parked it at a stop (park.h): it resumes at the next start. */
+static bool pending_parked(const struct store *st, const char *id)
+{
+	_cleanup_free_ char *p = store_path(st->spool_dir, id, PARK_SUFFIX);
+	return p && access(p, F_OK) == 0;
+}
+
 static int pending_cmp(const void *a, const void *b)
 {
 	json_object *x = *(json_object *const *)a, *y = *(json_object *const *)b;
@@ -145,7 +153,7 @@ int pending_list(const struct store *st, json_object **ret_array)
 		/* The note first: a lock without one is not a pending crash. */
 		if (!pending_note_id(de->d_name, id, sizeof(id)) || pending_read(st, id, &note) < 0)
 			continue;
-		if (pending_lock_held(st, id))
+		if (pending_lock_held(st, id) || pending_parked(st, id))
 			json_object_array_add(arr, note);
 		else
 			json_object_put(note);
@@ -255,6 +263,8 @@ static int pending_take(const struct store *st, const char *id, int *ret_fd)
 
 	if (!lock || !note)
 		return -ENOMEM;
+	if (pending_parked(st, id))
+		return 0;
 	if (access(lock, F_OK) < 0 && errno == ENOENT) {
 		if (stat(note, &sb) < 0 || time(NULL) - sb.st_mtime < STORE_STALE_LOCK_SEC)
 			return 0;

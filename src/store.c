@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "park.h"
 #include "store.h"
 #include "util.h"
 
@@ -162,7 +163,9 @@ void store_discard(const struct store *st, const char *id)
 			(void)unlink(p);
 	}
 	/* The pending note (pending.c) and a collector's spill go with the lock. */
-	static const char *const extra[] = { ".pending", ".pending.tmp", ".raw.tmp" /* collect_spill.h */ };
+	static const char *const extra[] = { ".pending", ".pending.tmp", ".raw.tmp" /* collect_spill.h */,
+					     /* what a park that did not finish wrote (park.h) */
+					     PARK_SUFFIX ".tmp", PARK_POOL_SUFFIX, PARK_SPILL_SUFFIX };
 	for (size_t i = 0; i < ARRAY_SIZE(extra); i++) {
 		_cleanup_free_ char *p = store_path(st->spool_dir, id, extra[i]);
 		if (p)
@@ -180,6 +183,10 @@ bool store_lock_abandoned(const struct store *st, const char *id)
 	struct stat sb;
 
 	if (!p)
+		return false;
+	/* A parked crash waits for mortemd's next start (park.h). */
+	_cleanup_free_ char *parked = store_path(st->spool_dir, id, PARK_SUFFIX);
+	if (!parked || access(parked, F_OK) == 0)
 		return false;
 	fd = open(p, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 || fstat(fd, &sb) < 0)

@@ -3,8 +3,9 @@
 # "@"), mortem-collect's hand-off in pipe mode, a storm of 50 that overflows the
 # pool (spilled), one of 30 without the spill (inline fallback), the daemon down (the collector works alone), the
 # daemon killed mid-core (the process is let go; the crash is recorded as lost),
-# a peer that is not the kernel, a stalled hand-off, and a clean stop that
-# finishes what is in flight.
+# a peer that is not the kernel, a stalled hand-off, a clean stop that
+# finishes what is in flight, and one that parks what is queued for the next
+# start.
 set -eu
 . "$(dirname "$0")/lib.sh"
 # MaxMemory as small as the pool: the analysis child must not inherit the pool
@@ -213,6 +214,70 @@ echo "storm of 50, 256M pool: $np pool, $ns spill, $ni inline"
 [ "$np" -ge 1 ] && [ "$ns" -ge 1 ] || fail "storm: expected both the pool and the spill in use (pool $np, spill $ns, inline $ni)"
 [ "$((np + ns + ni))" = 50 ] || fail "storm: $((np + ns + ni)) buffers counted for 50 crashes"
 [ -z "$(ls -A "$E2E_STORE/spool" 2>/dev/null | grep -v -e '\.lock$')" ] || fail "storm: the spool kept files: $(ls "$E2E_STORE/spool")"
+
+# 6a. A stop with work queued parks it, and the next start resumes it. One
+# worker (MaxConcurrent=1), frozen (SIGSTOP) on crash A, so that B (more than
+# the pool has left: pool and spill) and C wait in the queue; ParkAfter=0 parks
+# them at the stop. While mortemd is down a collector's clean-up must leave
+# them pending; the next start stores them whole, with the held time of the
+# crash and collector.resumed.
+md_stop
+cp "$E2E_CONF" "$E2E_DIR/conf.saved"
+printf '[Policy]\nMaxConcurrent=1\n[Daemon]\nParkAfter=0\n' >>"$E2E_CONF"
+md_start
+read -r pa _ < <(e2e_crash_pid "$CRASHER" -m 128 segv)
+worker=$(pgrep -P "$MD_PID" | head -n1)
+[ -n "$worker" ] && kill -STOP "$worker" || fail "park: no worker for crash A"
+! $MORTEM info --json "$pa" 2>/dev/null | jq -e '.core.status == "stored"' >/dev/null ||
+	fail "park: crash A was done before its worker could be stopped"
+read -r pb _ < <(e2e_crash_pid "$CRASHER" -m 200 -t 3 abort)
+read -r pc _ < <(e2e_crash_pid "$CRASHER" -m 16 segv)
+kill -TERM "$MD_PID"
+for _ in $(seq 100); do grep -q "parked 2 crash" "$E2E_DIR/mortemd.log" && break; sleep 0.1; done
+grep -q "parked 2 crash" "$E2E_DIR/mortemd.log" || { tail -5 "$E2E_DIR/mortemd.log"; fail "park: the stop did not park B and C"; }
+kill -CONT "$worker"
+wait "$MD_PID" 2>/dev/null || true
+MD_PID=
+e2e_jeq "$($MORTEM info --json "$pa")" .core.status stored
+ls "$E2E_STORE"/spool/*.parked-spill >/dev/null 2>&1 || fail "park: no spill file parked: $(ls "$E2E_STORE/spool")"
+# past the stale-lock age, a collector's clean-up must not take them for lost
+sleep 6
+e2e_install
+read -r pd _ < <(e2e_crash_pid "$CRASHER" abort)
+check "$pd" SIGABRT pipe
+for q in "$pb" "$pc"; do
+	E2E_CTX="parked pid $q, mortemd down"
+	e2e_jeq "$($MORTEM list --json | jq -c ".[] | select(.pid == $q)")" .core.status pending
+done
+e2e_install 0 "@@$SOCK"
+cp "$E2E_DIR/conf.saved" "$E2E_CONF"
+md_start
+grep -q "resuming 2 crash" "$E2E_DIR/mortemd.log" || fail "park: the start did not resume B and C"
+for q in "$pb" "$pc"; do
+	E2E_CTX="parked pid $q"
+	e2e_wait_pid "$q" 60
+	for _ in $(seq 100); do
+		j=$($MORTEM info --json "$q")
+		[ "$(printf '%s' "$j" | jq -r .core.level)" = 3 ] && break
+		sleep 0.1
+	done
+	e2e_jeq "$j" .core.status stored
+	e2e_jeq "$j" .collector.resumed true
+	e2e_jeq "$j" .collector.mode socket
+	e2e_jeq "$j" .analysis.status ok
+	e2e_jtrue "$j" '.core.size == .core.expected_size and .core.size > 0'
+	# the time the kernel held the process, not the wait for the next start
+	e2e_jtrue "$j" '.core.held_usec > 0 and .core.held_usec < 6000000'
+	$MORTEM dump -o "$E2E_DIR/dump" "$q" >/dev/null || fail "$E2E_CTX: mortem dump failed"
+	[ "$(stat -c %s "$E2E_DIR/dump")" = "$(printf '%s' "$j" | jq -r .core.size)" ] ||
+		fail "$E2E_CTX: dumped core has the wrong size"
+	rm -f "$E2E_DIR/dump"
+done
+E2E_CTX=
+e2e_jeq "$($MORTEM info --json "$pb")" .collector.buffer spill
+e2e_jeq "$($MORTEM info --json "$pb")" .minicore.threads 4
+for _ in $(seq 50); do ls "$E2E_STORE"/spool/*.parked* >/dev/null 2>&1 || break; sleep 0.1; done
+! ls "$E2E_STORE"/spool/*.parked* >/dev/null 2>&1 || fail "park: parked files left: $(ls "$E2E_STORE/spool")"
 
 # 6b. Without the spill (SpillMax=0) the overflow is compressed inline, while
 # the process waits: slower, still nothing lost.

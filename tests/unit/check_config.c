@@ -114,6 +114,7 @@ static void check_defaults(const struct mortem_config *c)
 	ck_assert(c->pool_size == 0);
 	ck_assert(c->handoff_timeout_ms == 1000);
 	ck_assert(c->stall_timeout_sec == 30);
+	ck_assert(c->park_after_sec == 10);
 	ck_assert(c->spill_max == 8ull << 30);
 	ck_assert_uint_eq(c->n_redact, ARRAY_SIZE(redact));
 	for (size_t i = 0; i < ARRAY_SIZE(redact); i++)
@@ -496,13 +497,14 @@ START_TEST(test_daemon_keys)
 	struct mortem_config c;
 	struct warns w = { 0 };
 
-	put("mortem.conf", "[Daemon]\nSocketDirectory=/run/m2\nPoolSize=512M\nHandoffTimeout=250ms\nStallTimeout=2min\n[Store]\nSpillMax=0\n");
+	put("mortem.conf", "[Daemon]\nSocketDirectory=/run/m2\nPoolSize=512M\nHandoffTimeout=250ms\nStallTimeout=2min\nParkAfter=0\n[Store]\nSpillMax=0\n");
 	ck_assert_int_eq(config_init(&c), 0);
 	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), 0);
 	ck_assert_str_eq(c.socket_dir, "/run/m2");
 	ck_assert(c.pool_size == 512u << 20);
 	ck_assert(c.handoff_timeout_ms == 250);
 	ck_assert(c.stall_timeout_sec == 120);
+	ck_assert(c.park_after_sec == 0);
 	ck_assert(c.spill_max == 0);
 	config_free(&c);
 
@@ -521,14 +523,17 @@ START_TEST(test_daemon_keys)
 	    "SocketDirectory=run\n"     /* 6 */
 	    "PoolSize=2T\n"             /* 7 */
 	    "[Store]\n"                 /* 8 */
-	    "SpillMax=-1\n");           /* 9 */
+	    "SpillMax=-1\n"             /* 9 */
+	    "[Daemon]\n"                /* 10 */
+	    "ParkAfter=2h\n");          /* 11: above 1h */
 	ck_assert_int_eq(config_init(&c), 0);
 	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), -EINVAL);
 	ck_assert_warned(&w, "%s:2: key 'HandoffTimeout': '5ms' is not a time between 10ms and 60000ms", conf);
 	ck_assert_warned(&w, "%s:3: key 'HandoffTimeout': '2min' is not a time between 10ms and 60000ms", conf);
 	ck_assert_warned(&w, "%s:4: key 'HandoffTimeout': 'fast' is not a time between 10ms and 60000ms", conf);
 	ck_assert_warned(&w, "%s:9: key 'SpillMax': invalid size '-1'", conf);
-	ck_assert_uint_eq(w.n, 7);
+	ck_assert_warned(&w, "%s:11: key 'ParkAfter': duration '2h' above maximum 1h", conf);
+	ck_assert_uint_eq(w.n, 8);
 	check_defaults(&c);
 	warns_free(&w);
 	config_free(&c);
