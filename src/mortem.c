@@ -241,8 +241,9 @@ static void cli_list_pending(json_object *o)
 		snprintf(pid, sizeof(pid), "%lld", (long long)record_i64(o, "pid", 0));
 	if (json_object_object_get_ex(o, "uid", NULL))
 		snprintf(uid, sizeof(uid), "%lld", (long long)record_i64(o, "uid", 0));
+	bool parked = json_object_get_boolean(json_object_object_get(o, "parked"));
 	printf("%-23s %7s %5s %-7s %-40s %7s %-16s  %s\n", t, pid, uid, sig ? sig : "?", exe && *exe ? exe : "-",
-	       "pending", "-", record_str(o, "id", "?"));
+	       parked ? "parked" : "pending", "-", record_str(o, "id", "?"));
 }
 
 /* The stored crashes, then those still being processed (status "pending"). */
@@ -444,12 +445,17 @@ static int cli_info_pending(const struct cli *c, const char *id)
 		return cli_info_show(c, rp);
 	if (r != EXIT_PENDING)
 		return r;
+	bool parked = pending_parked(&c->st, id);
 	if (c->json) {
 		json_object *o = json_object_new_object();
 		json_object_object_add(o, "id", json_object_new_string(id));
 		json_object_object_add(o, "status", json_object_new_string("pending"));
+		if (parked)
+			json_object_object_add(o, "parked", json_object_new_boolean(true));
 		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(o);
+	} else if (parked) {
+		printf("crash %s is pending: a stop of mortemd parked it, and mortemd stores it when it runs again\n", id);
 	} else {
 		printf("crash %s is still being processed (pending)\n", id);
 	}

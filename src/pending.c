@@ -117,8 +117,7 @@ static bool pending_lock_held(const struct store *st, const char *id)
 	return fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
 }
 
-/* mortemd parked it at a stop (park.h): it resumes at the next start. */
-static bool pending_parked(const struct store *st, const char *id)
+bool pending_parked(const struct store *st, const char *id)
 {
 	_cleanup_free_ char *p = store_path(st->spool_dir, id, PARK_SUFFIX);
 	return p && access(p, F_OK) == 0;
@@ -153,7 +152,10 @@ int pending_list(const struct store *st, json_object **ret_array)
 		/* The note first: a lock without one is not a pending crash. */
 		if (!pending_note_id(de->d_name, id, sizeof(id)) || pending_read(st, id, &note) < 0)
 			continue;
-		if (pending_lock_held(st, id) || pending_parked(st, id))
+		bool parked = pending_parked(st, id);
+		if (parked)
+			json_object_object_add(note, "parked", json_object_new_boolean(true));
+		if (parked || pending_lock_held(st, id))
 			json_object_array_add(arr, note);
 		else
 			json_object_put(note);

@@ -28,9 +28,14 @@ int pending_write(const struct store *st, const char *id, json_object *note);
 /* Remove spool/<id>.pending (no error when missing). */
 void pending_remove(const struct store *st, const char *id);
 
-/* The live notes (someone holds their lock) as a new JSON array, sorted by
- * time_usec, then id. Each note keeps only the fields above that have the
- * right type; "id" (the file's, a valid id) and "time_usec" are always there.
+/* mortemd parked the crash at a stop (park.h): it is processed at mortemd's
+ * next start, and pending until then, whoever holds its lock. */
+bool pending_parked(const struct store *st, const char *id);
+
+/* The live notes (someone holds their lock, or the crash is parked) as a new
+ * JSON array, sorted by time_usec, then id. Each note keeps only the fields
+ * above that have the right type; "id" (the file's, a valid id) and
+ * "time_usec" are always there; "parked": true when the crash is parked.
  * Malformed notes and notes over PENDING_NOTE_MAX are skipped. A missing
  * spool directory gives an empty array. */
 int pending_list(const struct store *st, json_object **ret_array);

@@ -247,8 +247,12 @@ read -r pd _ < <(e2e_crash_pid "$CRASHER" abort)
 check "$pd" SIGABRT pipe
 for q in "$pb" "$pc"; do
 	E2E_CTX="parked pid $q, mortemd down"
-	e2e_jeq "$($MORTEM list --json | jq -c ".[] | select(.pid == $q)")" .core.status pending
+	j=$($MORTEM list --json | jq -c ".[] | select(.pid == $q)")
+	e2e_jeq "$j" .core.status pending
+	e2e_jeq "$j" .parked true
 done
+$MORTEM list | grep -q " $pb .* parked " || fail "park: list does not say parked: $($MORTEM list)"
+$MORTEM info "$pc" | grep -q "a stop of mortemd parked it" || fail "park: info does not say parked: $($MORTEM info "$pc")"
 e2e_install 0 "@@$SOCK"
 cp "$E2E_DIR/conf.saved" "$E2E_CONF"
 md_start

@@ -261,6 +261,7 @@ START_TEST(test_parked_is_not_a_leftover)
 	ck_assert(!store_lock_abandoned(&st, id));
 	ck_assert_int_eq(pending_list(&st, &arr), 0);
 	ck_assert_uint_eq(json_object_array_length(arr), 1);
+	ck_assert(json_object_get_boolean(json_object_object_get(json_object_array_get_idx(arr, 0), "parked")));
 	json_object_put(arr);
 	ck_assert_int_eq(pending_recover(&st, NULL), 0);
 	ck_assert_int_eq(store_clean_spool(&st, NULL, NULL), 0);
