@@ -60,17 +60,34 @@ private_crash() {
 		read_field,parse_header,parse_request,main
 }
 
+# final_record PID: the crash's record in its last form (the daemon's workers
+# are not mortem-collect, which e2e_wait_pid waits for: the recompression).
+final_record() {
+	local j
+	e2e_wait_pid "$1" 60
+	for _ in $(seq 100); do
+		j=$($MORTEM info --json "$1")
+		[ "$(printf '%s' "$j" | jq -r .core.level)" = 3 ] && break
+		sleep 0.1
+	done
+	printf '%s' "$j"
+}
+
+# dump_whole PID JSON: the core restores to exactly the size the kernel wrote,
+# as an ELF core.
+dump_whole() {
+	$MORTEM dump -o "$E2E_DIR/dump" "$1" >/dev/null || fail "$E2E_CTX: mortem dump failed"
+	[ "$(stat -c %s "$E2E_DIR/dump")" = "$(printf '%s' "$2" | jq -r .core.size)" ] ||
+		fail "$E2E_CTX: dumped core has the wrong size"
+	[ "$(head -c 4 "$E2E_DIR/dump" | od -An -c | tr -d ' ')" = '177ELF' ] || fail "$E2E_CTX: dump is not ELF"
+	rm -f "$E2E_DIR/dump"
+}
+
 # check PID SIGNAME MODE [THREADS]: the crash is stored whole by MODE.
 check() {
 	local p=$1 name=$2 mode=$3 threads=${4:-} j
 	E2E_CTX="$mode $name (pid $p)"
-	e2e_wait_pid "$p" 60
-	# the daemon's workers are not mortem-collect: wait for the record's last form
-	for _ in $(seq 100); do
-		j=$($MORTEM info --json "$p")
-		[ "$(printf '%s' "$j" | jq -r .core.level)" = 3 ] && break
-		sleep 0.1
-	done
+	j=$(final_record "$p")
 	e2e_jeq "$j" .signal_name "$name"
 	e2e_jeq "$j" .collector.mode "$mode"
 	# one crash at a time fits the pool; the collector alone reads inline
@@ -84,12 +101,7 @@ check() {
 	e2e_jtrue "$j" '.proc.environ | type == "object"'
 	e2e_jeq "$j" .analysis.status ok
 	[ -z "$threads" ] || e2e_jeq "$j" .minicore.threads "$threads"
-	# the core restores to exactly the size the kernel wrote, as an ELF core
-	$MORTEM dump -o "$E2E_DIR/dump" "$p" >/dev/null || fail "$E2E_CTX: mortem dump failed"
-	[ "$(stat -c %s "$E2E_DIR/dump")" = "$(printf '%s' "$j" | jq -r .core.size)" ] ||
-		fail "$E2E_CTX: dumped core has the wrong size"
-	[ "$(head -c 4 "$E2E_DIR/dump" | od -An -c | tr -d ' ')" = '177ELF' ] || fail "$E2E_CTX: dump is not ELF"
-	rm -f "$E2E_DIR/dump"
+	dump_whole "$p" "$j"
 }
 
 md_start
@@ -259,12 +271,7 @@ md_start
 grep -q "resuming 2 crash" "$E2E_DIR/mortemd.log" || fail "park: the start did not resume B and C"
 for q in "$pb" "$pc"; do
 	E2E_CTX="parked pid $q"
-	e2e_wait_pid "$q" 60
-	for _ in $(seq 100); do
-		j=$($MORTEM info --json "$q")
-		[ "$(printf '%s' "$j" | jq -r .core.level)" = 3 ] && break
-		sleep 0.1
-	done
+	j=$(final_record "$q")
 	e2e_jeq "$j" .core.status stored
 	e2e_jeq "$j" .collector.resumed true
 	e2e_jeq "$j" .collector.mode socket
@@ -272,10 +279,7 @@ for q in "$pb" "$pc"; do
 	e2e_jtrue "$j" '.core.size == .core.expected_size and .core.size > 0'
 	# the time the kernel held the process, not the wait for the next start
 	e2e_jtrue "$j" '.core.held_usec > 0 and .core.held_usec < 6000000'
-	$MORTEM dump -o "$E2E_DIR/dump" "$q" >/dev/null || fail "$E2E_CTX: mortem dump failed"
-	[ "$(stat -c %s "$E2E_DIR/dump")" = "$(printf '%s' "$j" | jq -r .core.size)" ] ||
-		fail "$E2E_CTX: dumped core has the wrong size"
-	rm -f "$E2E_DIR/dump"
+	dump_whole "$q" "$j"
 done
 E2E_CTX=
 e2e_jeq "$($MORTEM info --json "$pb")" .collector.buffer spill
