@@ -23,6 +23,7 @@
 #include "enable.h"
 #include "index.h"
 #include "parse.h"
+#include "park.h"
 #include "pending.h"
 #include "quota.h"
 #include "record.h"
@@ -445,7 +446,7 @@ static int cli_info_pending(const struct cli *c, const char *id)
 		return cli_info_show(c, rp);
 	if (r != EXIT_PENDING)
 		return r;
-	bool parked = pending_parked(&c->st, id);
+	bool parked = park_exists(c->st.spool_dir, id);
 	if (c->json) {
 		json_object *o = json_object_new_object();
 		json_object_object_add(o, "id", json_object_new_string(id));

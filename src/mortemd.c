@@ -843,6 +843,23 @@ static void md_worker_close_others(struct md *d, struct md_crash *self)
 	}
 }
 
+/* c's bytes in the pool, in order: every chunk full but the last (the spill
+ * holds what came after). A heap array of at least one entry, or NULL;
+ * *ret_len (unless NULL): their sum. */
+static struct iovec *md_pool_iov(struct md *d, const struct md_crash *c, uint64_t *ret_len)
+{
+	struct iovec *iov = calloc(c->n_chunks ? c->n_chunks : 1, sizeof(*iov));
+	uint64_t left = c->n_chunks ? (uint64_t)(c->n_chunks - 1) * POOL_CHUNK + c->fill : 0;
+	if (ret_len)
+		*ret_len = left;
+	for (size_t i = 0; iov && i < c->n_chunks; i++) {
+		iov[i].iov_base = pool_chunk(&d->pool, c->chunks[i]);
+		iov[i].iov_len = left < POOL_CHUNK ? (size_t)left : POOL_CHUNK;
+		left -= iov[i].iov_len;
+	}
+	return iov;
+}
+
 /* Fork the worker for c: inline (c->fd still open: the process is held and
  * waits for us, full priority) or from the pool (background). */
 static int md_start_worker(struct md *d, struct md_crash *c)
@@ -873,16 +890,9 @@ static int md_start_worker(struct md *d, struct md_crash *c)
 			lower_priority(true);
 		else /* the collector's path reads blocking; the parent let go of it */
 			(void)fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) & ~O_NONBLOCK);
-		struct iovec *iov = calloc(c->n_chunks ? c->n_chunks : 1, sizeof(*iov));
+		struct iovec *iov = md_pool_iov(d, c, NULL);
 		if (!iov)
 			_exit(1);
-		/* Every chunk full but the last; the spill holds what came after. */
-		uint64_t left = c->n_chunks ? (uint64_t)(c->n_chunks - 1) * POOL_CHUNK + c->fill : 0;
-		for (size_t i = 0; i < c->n_chunks; i++) {
-			iov[i].iov_base = pool_chunk(&d->pool, c->chunks[i]);
-			iov[i].iov_len = left < POOL_CHUNK ? (size_t)left : POOL_CHUNK;
-			left -= iov[i].iov_len;
-		}
 		if (c->spill_fd >= 0 && spill_readable(c->spill_fd) < 0)
 			_exit(1);
 		struct collect_source src = { .pre = iov, .n_pre = c->n_chunks, .spill_fd = c->spill_fd,
@@ -1073,24 +1083,20 @@ static int md_park(struct md *d, struct md_crash *c)
 		return 0; /* still parked: its files stay for the next start */
 	if (c->fd >= 0 || !c->captured || !d->spool_dir)
 		return -EINVAL;
-	uint64_t pool_bytes = c->n_chunks ? (uint64_t)(c->n_chunks - 1) * POOL_CHUNK + c->fill : 0;
+	uint64_t pool_bytes;
+	struct iovec *iov = md_pool_iov(d, c, &pool_bytes);
 	struct statvfs sv;
-	if (statvfs(d->spool_dir, &sv) < 0)
-		return -errno;
-	if ((uint64_t)sv.f_bavail * sv.f_frsize < pool_bytes + d->keep_free)
-		return -ENOSPC;
-	struct iovec *iov = calloc(c->n_chunks ? c->n_chunks : 1, sizeof(*iov));
 	if (!iov)
 		return -ENOMEM;
-	uint64_t left = pool_bytes;
-	for (size_t i = 0; i < c->n_chunks; i++) {
-		iov[i].iov_base = pool_chunk(&d->pool, c->chunks[i]);
-		iov[i].iov_len = left < POOL_CHUNK ? (size_t)left : POOL_CHUNK;
-		left -= iov[i].iov_len;
+	int r = statvfs(d->spool_dir, &sv) < 0 ? -errno
+		: (uint64_t)sv.f_bavail * sv.f_frsize < pool_bytes + d->keep_free ? -ENOSPC : 0;
+	if (r < 0) {
+		free(iov);
+		return r;
 	}
 	struct park_info pi = { .held_usec = c->held_usec, .bytes = c->bytes, .pool_bytes = pool_bytes,
 				.spill_err = c->spill_err, .buffer = c->spill_fd >= 0 ? "spill" : "pool" };
-	int r = park_write(d->spool_dir, &c->args, &c->cap, &pi, iov, c->n_chunks, c->spill_fd);
+	r = park_write(d->spool_dir, &c->args, &c->cap, &pi, iov, c->n_chunks, c->spill_fd);
 	free(iov);
 	return r;
 }
@@ -1377,8 +1383,12 @@ static void md_resume(struct md *d, const struct store *st)
 	for (size_t i = 0; i < n; i++) {
 		_cleanup_free_ char *rec = store_path(st->store_dir, ids[i], ".json");
 		struct park_crash *p = calloc(1, sizeof(*p));
-		struct md_crash *c = md_crash_new("socket");
-		int r = !rec || !p || !c ? -ENOMEM : access(rec, F_OK) == 0 ? -EEXIST : park_read(st->spool_dir, ids[i], p);
+		struct md_crash *c = NULL;
+		int r = !rec || !p ? -ENOMEM : access(rec, F_OK) == 0 ? -EEXIST : park_read(st->spool_dir, ids[i], p);
+		if (r >= 0 && !(c = md_crash_new(p->cap.mode))) {
+			park_crash_free(p);
+			r = -ENOMEM;
+		}
 		if (r < 0) {
 			if (r == -EEXIST) /* stored before the worker's end was seen */
 				park_remove(st->spool_dir, ids[i]);
@@ -1388,13 +1398,11 @@ static void md_resume(struct md *d, const struct store *st)
 				park_remove(st->spool_dir, ids[i]);
 			}
 			free(p);
-			free(c);
 			free(ids[i]);
 			continue;
 		}
 		c->args = p->args;
 		c->cap = p->cap;
-		c->mode = c->cap.mode;
 		c->captured = true;
 		/* The capture is the crash's now; the park keeps the rest. */
 		p->cap = (struct collect_capture){ .root_fd = -1, .lock_fd = -1 };

@@ -324,7 +324,7 @@ void park_crash_free(struct park_crash *p)
 bool park_exists(const char *spool_dir, const char *id)
 {
 	_cleanup_free_ char *note = store_path(spool_dir, id, PARK_SUFFIX);
-	return note && access(note, F_OK) == 0;
+	return !note || access(note, F_OK) == 0;
 }
 
 void park_remove(const char *spool_dir, const char *id)

@@ -60,7 +60,8 @@ int park_read(const char *spool_dir, const char *id, struct park_crash *out);
 /* Free what park_read allocated and close its descriptors (the lock too). */
 void park_crash_free(struct park_crash *p);
 
-/* spool/<id>.parked exists. */
+/* spool/<id>.parked exists (also when that cannot be told, out of memory:
+ * a parked crash must never be taken for a leftover). */
 bool park_exists(const char *spool_dir, const char *id);
 /* Remove the three files, the note first: what an interruption leaves are
  * leftovers (store_discard), never a parked crash without its bytes. */

@@ -117,12 +117,6 @@ static bool pending_lock_held(const struct store *st, const char *id)
 	return fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
 }
 
-bool pending_parked(const struct store *st, const char *id)
-{
-	_cleanup_free_ char *p = store_path(st->spool_dir, id, PARK_SUFFIX);
-	return p && access(p, F_OK) == 0;
-}
-
 static int pending_cmp(const void *a, const void *b)
 {
 	json_object *x = *(json_object *const *)a, *y = *(json_object *const *)b;
@@ -152,7 +146,7 @@ int pending_list(const struct store *st, json_object **ret_array)
 		/* The note first: a lock without one is not a pending crash. */
 		if (!pending_note_id(de->d_name, id, sizeof(id)) || pending_read(st, id, &note) < 0)
 			continue;
-		bool parked = pending_parked(st, id);
+		bool parked = park_exists(st->spool_dir, id);
 		if (parked)
 			json_object_object_add(note, "parked", json_object_new_boolean(true));
 		if (parked || pending_lock_held(st, id))
@@ -265,7 +259,7 @@ static int pending_take(const struct store *st, const char *id, int *ret_fd)
 
 	if (!lock || !note)
 		return -ENOMEM;
-	if (pending_parked(st, id))
+	if (park_exists(st->spool_dir, id))
 		return 0;
 	if (access(lock, F_OK) < 0 && errno == ENOENT) {
 		if (stat(note, &sb) < 0 || time(NULL) - sb.st_mtime < STORE_STALE_LOCK_SEC)

@@ -28,10 +28,6 @@ int pending_write(const struct store *st, const char *id, json_object *note);
 /* Remove spool/<id>.pending (no error when missing). */
 void pending_remove(const struct store *st, const char *id);
 
-/* mortemd parked the crash at a stop (park.h): it is processed at mortemd's
- * next start, and pending until then, whoever holds its lock. */
-bool pending_parked(const struct store *st, const char *id);
-
 /* The live notes (someone holds their lock, or the crash is parked) as a new
  * JSON array, sorted by time_usec, then id. Each note keeps only the fields
  * above that have the right type; "id" (the file's, a valid id) and

@@ -185,8 +185,7 @@ bool store_lock_abandoned(const struct store *st, const char *id)
 	if (!p)
 		return false;
 	/* A parked crash waits for mortemd's next start (park.h). */
-	_cleanup_free_ char *parked = store_path(st->spool_dir, id, PARK_SUFFIX);
-	if (!parked || access(parked, F_OK) == 0)
+	if (park_exists(st->spool_dir, id))
 		return false;
 	fd = open(p, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 || fstat(fd, &sb) < 0)
