@@ -5,7 +5,8 @@
  * the configuration unreadable); it warns when some crashes may be lost or
  * something needs a look (core_pipe_limit 0 or small, suid_dumpable 0,
  * RLIMIT_CORE of exactly 1, config values rejected, low free space, spool
- * leftovers). Only failures make the exit status 1.
+ * leftovers, crashes parked while mortemd is down). Only failures make the
+ * exit status 1.
  *
  * The mode: a socket core_pattern that nobody listens on loses every crash
  * (the kernel cannot connect), so it fails; a pipe works with or without
@@ -36,6 +37,7 @@
 #include "enable.h"
 #include "handoff.h"
 #include "index.h"
+#include "park.h"
 #include "parse.h"
 #include "policy.h"
 #include "store.h"
@@ -528,30 +530,99 @@ static void doctor_check_index(struct doctor *d, const struct store *s)
 	index_close(db);
 }
 
-static void doctor_check_spool(struct doctor *d, const struct store *s)
+/* Is name (a spool file) one of a parked crash's, "<id>." and anything? The
+ * id holds dots itself, so each prefix before a dot is tried; park_exists
+ * errs on the side of parked. */
+static bool doctor_spool_parked_file(const char *spool_dir, const char *name)
 {
-	DIR *dp = opendir(s->spool_dir);
-	struct dirent *de;
-	size_t old = 0;
-	time_t now = time(NULL);
-
-	if (!dp) {
-		doctor_add(d, "spool", DOCTOR_OK, "%s", errno == ENOENT ? "no spool directory yet" : strerror(errno));
-		return;
+	char stem[STORE_ID_MAX + 1];
+	for (const char *dot = strchr(name, '.'); dot; dot = strchr(dot + 1, '.')) {
+		size_t n = (size_t)(dot - name);
+		if (n > STORE_ID_MAX)
+			break;
+		if (n == 0)
+			continue;
+		memcpy(stem, name, n);
+		stem[n] = '\0';
+		if (store_id_valid(stem) && park_exists(spool_dir, stem))
+			return true;
 	}
+	return false;
+}
+
+int doctor_spool_scan(const char *spool_dir, time_t now, size_t *ret_old, size_t *ret_parked)
+{
+	const size_t k = sizeof(PARK_SUFFIX) - 1;
+	DIR *dp = opendir(spool_dir);
+	struct dirent *de;
+	size_t old = 0, parked = 0;
+
+	if (!dp)
+		return -errno;
 	while ((de = readdir(dp))) {
 		struct stat st;
+		size_t len = strlen(de->d_name);
 		if (de->d_name[0] == '.' || fstatat(dirfd(dp), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		if (now - st.st_mtime > DOCTOR_SPOOL_AGE_SEC)
+		if (len > k && len - k <= STORE_ID_MAX && strcmp(de->d_name + len - k, PARK_SUFFIX) == 0) {
+			char stem[STORE_ID_MAX + 1];
+			memcpy(stem, de->d_name, len - k);
+			stem[len - k] = '\0';
+			if (store_id_valid(stem))
+				parked++;
+		}
+		if (now - st.st_mtime > DOCTOR_SPOOL_AGE_SEC && !doctor_spool_parked_file(spool_dir, de->d_name))
 			old++;
 	}
 	closedir(dp);
+	*ret_old = old;
+	*ret_parked = parked;
+	return 0;
+}
+
+/* Parked crashes are not leftovers: nothing cleans them up and no crash takes
+ * them for lost; only a start of mortemd queues them (md_resume), so they stay
+ * pending until one. While mortemd runs, those it took up at its start are
+ * being stored and any it could not take wait for its next start: fine. While
+ * it is down (or that cannot be told) they wait for someone to start it: a
+ * warning, not a failure, since nothing is lost meanwhile. */
+void doctor_check_parked(struct doctor *d, size_t parked, int coredump_listening, int handoff_listening)
+{
+	const char *s = parked == 1 ? "" : "es";
+
+	if (parked == 0)
+		return;
+	if (coredump_listening == 1 || handoff_listening == 1)
+		doctor_add(d, "parked", DOCTOR_OK, "%zu crash%s parked by a stop of mortemd; mortemd runs and takes "
+			   "parked crashes up when it starts, so these are being stored or wait for its next start",
+			   parked, s);
+	else if (coredump_listening < 0 || handoff_listening < 0)
+		doctor_add(d, "parked", DOCTOR_WARN, "%zu crash%s parked by a stop of mortemd, stored at its next start; "
+			   "whether mortemd runs cannot be told (%s): if not, start mortemd.service "
+			   "(systemctl start mortemd), until then they stay pending", parked, s,
+			   strerror(-(coredump_listening < 0 ? coredump_listening : handoff_listening)));
+	else
+		doctor_add(d, "parked", DOCTOR_WARN, "%zu crash%s parked by a stop of mortemd, stored at its next start; "
+			   "mortemd is not running: start mortemd.service (systemctl start mortemd), until then they "
+			   "stay pending", parked, s);
+}
+
+static void doctor_check_spool(struct doctor *d, const struct store *s, int coredump_listening,
+			       int handoff_listening)
+{
+	size_t old, parked;
+	int r = doctor_spool_scan(s->spool_dir, time(NULL), &old, &parked);
+
+	if (r < 0) {
+		doctor_add(d, "spool", DOCTOR_OK, "%s", r == -ENOENT ? "no spool directory yet" : strerror(-r));
+		return;
+	}
 	if (old)
 		doctor_add(d, "spool", DOCTOR_WARN, "%zu files in %s older than %d s: left by killed collectors "
 			   "(the next crash cleans them up)", old, s->spool_dir, DOCTOR_SPOOL_AGE_SEC);
 	else
 		doctor_add(d, "spool", DOCTOR_OK, "no leftovers in %s", s->spool_dir);
+	doctor_check_parked(d, parked, coredump_listening, handoff_listening);
 }
 
 /* The socket pattern mortem enable chose when the kernel now pipes to its
@@ -570,22 +641,25 @@ static char *doctor_socket_enabled(const char *root, const char *pattern)
 	return r;
 }
 
-/* The mode check with what /proc/net/unix says about mortemd's sockets. */
-static void doctor_check_machine_mode(struct doctor *d, const char *pattern, const char *socket_dir,
-				      const char *root)
+/* What /proc/net/unix says about mortemd's sockets (1, 0 or a negative errno
+ * each), for the mode and the parked crashes: the pattern's socket (pattern
+ * may be NULL: unread) and the hand-off socket, on which mortemd listens in
+ * every mode. */
+static void doctor_listening(const char *pattern, const char *socket_dir, int *coredump, int *hand)
 {
-	_cleanup_free_ char *socket_enabled = root ? doctor_socket_enabled(root, pattern) : NULL;
-	const char *path = enable_pattern_socket_path(pattern);
+	const char *path = pattern ? enable_pattern_socket_path(pattern) : NULL;
 	_cleanup_free_ char *handoff = NULL;
-	int coredump = 0, hand = 0;
 
-	if (path)
-		coredump = enable_socket_listening(path);
-	if (socket_dir && asprintf(&handoff, "%s/%s", socket_dir, HANDOFF_SOCKET) >= 0)
-		hand = enable_socket_listening(handoff);
-	else
+	*coredump = path ? enable_socket_listening(path) : 0;
+	*hand = 0;
+	if (!socket_dir)
+		return;
+	if (asprintf(&handoff, "%s/%s", socket_dir, HANDOFF_SOCKET) < 0) {
 		handoff = NULL;
-	doctor_check_mode(d, pattern, socket_dir, coredump, hand, socket_enabled);
+		*hand = -ENOMEM;
+		return;
+	}
+	*hand = enable_socket_listening(handoff);
 }
 
 /* Config warnings, collected for the report. */
@@ -611,7 +685,7 @@ int doctor_main(const char *config_path, bool json)
 	struct utsname u;
 	_cleanup_free_ char *pattern = NULL, *limit = NULL, *suid = NULL;
 	bool have_cfg = false, have_store = false;
-	int r, rc;
+	int r, rc, coredump, hand;
 
 	if (config_init(&cfg) < 0) {
 		fprintf(stderr, "mortem doctor: out of memory\n");
@@ -638,9 +712,11 @@ int doctor_main(const char *config_path, bool json)
 
 	have_store = store_init(&st, cfg.store_path) >= 0;
 	pattern = doctor_sysctl(ENABLE_PROC_PATTERN);
+	doctor_listening(pattern, cfg.socket_dir, &coredump, &hand);
 	if (pattern) {
+		_cleanup_free_ char *socket_enabled = have_store ? doctor_socket_enabled(st.root, pattern) : NULL;
 		doctor_check_core_pattern(&d, pattern, uname(&u) == 0 ? u.release : NULL, config_path);
-		doctor_check_machine_mode(&d, pattern, cfg.socket_dir, have_store ? st.root : NULL);
+		doctor_check_mode(&d, pattern, cfg.socket_dir, coredump, hand, socket_enabled);
 	} else {
 		doctor_add(&d, "core_pattern", DOCTOR_FAIL, "cannot read %s", ENABLE_PROC_PATTERN);
 	}
@@ -656,7 +732,7 @@ int doctor_main(const char *config_path, bool json)
 	} else {
 		doctor_check_store(&d, &st, &cfg);
 		doctor_check_index(&d, &st);
-		doctor_check_spool(&d, &st);
+		doctor_check_spool(&d, &st, coredump, hand);
 	}
 
 	if (json) {

@@ -10,11 +10,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #define DOCTOR_CHECKS_MAX 24
 #define DOCTOR_PIPE_LIMIT_SMALL 1024   /* below this many dumps at once, warn about storms */
 #define DOCTOR_FREE_LOW (256ull << 20) /* free space below which the store is warned about */
-#define DOCTOR_SPOOL_AGE_SEC 60        /* spool files older than this are leftovers */
+#define DOCTOR_SPOOL_AGE_SEC 60        /* spool files older than this, but a parked crash's, are leftovers */
 
 enum doctor_status { DOCTOR_OK, DOCTOR_WARN, DOCTOR_FAIL };
 
@@ -56,6 +57,17 @@ void doctor_check_rlimit_core(struct doctor *d, const char *name, const char *wh
 /* DefaultLimitCORESoft= (else DefaultLimitCORE=) from `systemctl show`
  * output: 0 with *soft / *infinity set, -ENOENT when absent, -EINVAL when bad. */
 int doctor_parse_systemd_limit(const char *text, uint64_t *soft, bool *infinity);
+
+/* Crashes parked by a stop of mortemd (park.h), which only a start of mortemd
+ * takes up: no line when there are none; with mortemd listening on either
+ * socket (1, 0 or a negative errno each, as for doctor_check_mode) ok, else
+ * (or when that cannot be told) a warning that they wait for its start. */
+void doctor_check_parked(struct doctor *d, size_t parked, int coredump_listening, int handoff_listening);
+/* The spool at time now: *ret_old, files older than DOCTOR_SPOOL_AGE_SEC that
+ * belong to no parked crash (any <id>.* of an id park_exists knows); *ret_parked,
+ * the parked crashes (<id>.parked), whatever their age. 0, or a negative
+ * errno when spool_dir cannot be opened. */
+int doctor_spool_scan(const char *spool_dir, time_t now, size_t *ret_old, size_t *ret_parked);
 
 /* The verb: every check, printed; returns the exit status. */
 int doctor_main(const char *config_path, bool json);

@@ -1,12 +1,16 @@
 /* doctor.c: the checks that judge a value (core_pattern, core_pipe_limit,
- * suid_dumpable, RLIMIT_CORE, systemctl's output) and the report's JSON. The
+ * suid_dumpable, RLIMIT_CORE, systemctl's output, parked crashes), the spool
+ * scan (a parked crash's files are not leftovers) and the report's JSON. The
  * machine-wide run is exercised by tests/e2e/test_enable.sh and test_doctor.sh. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "doctor.h"
+#include "park.h"
+#include "store.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -215,6 +219,96 @@ START_TEST(test_mode)
 }
 END_TEST
 
+START_TEST(test_parked)
+{
+	struct doctor d = { .n = 0 };
+
+	/* None: nothing to say (the spool line says the rest). */
+	doctor_check_parked(&d, 0, 0, 0);
+	ck_assert_uint_eq(d.n, 0);
+	doctor_check_parked(&d, 0, -EACCES, -EACCES);
+	ck_assert_uint_eq(d.n, 0);
+
+	/* mortemd down: they wait for its start, and the way out is named. */
+	doctor_check_parked(&d, 3, 0, 0);
+	ck_assert_ptr_nonnull(strstr(d.checks[0].message, "systemctl start mortemd"));
+	ck_assert_ptr_nonnull(strstr(d.checks[0].message, "stay pending"));
+	expect(&d, "parked", DOCTOR_WARN, "3 crashes parked by a stop of mortemd, stored at its next start");
+	doctor_check_parked(&d, 1, 0, 0);
+	expect(&d, "parked", DOCTOR_WARN, "1 crash parked by a stop of mortemd");
+	/* Whether it runs cannot be told: still a warning, with the reason. */
+	doctor_check_parked(&d, 2, -EACCES, 0);
+	expect(&d, "parked", DOCTOR_WARN, "cannot be told (Permission denied)");
+	doctor_check_parked(&d, 2, 0, -EIO);
+	expect(&d, "parked", DOCTOR_WARN, "cannot be told");
+
+	/* mortemd up, on either socket: informational. */
+	doctor_check_parked(&d, 2, 0, 1);
+	expect(&d, "parked", DOCTOR_OK, "2 crashes parked by a stop of mortemd; mortemd runs");
+	doctor_check_parked(&d, 2, 1, 0);
+	expect(&d, "parked", DOCTOR_OK, "its next start");
+	doctor_check_parked(&d, 1, 1, -EACCES);
+	expect(&d, "parked", DOCTOR_OK, "1 crash parked");
+	ck_assert(doctor_worst(&d) == DOCTOR_OK);
+}
+END_TEST
+
+/* An empty file spool/<name>, its times set to `ago` seconds back. */
+static void spool_file(const char *spool, const char *name, time_t ago)
+{
+	char path[320];
+	snprintf(path, sizeof(path), "%s/%s", spool, name);
+	make_file(path, 0600);
+	if (ago) {
+		struct timespec t[2] = { { .tv_sec = time(NULL) - ago }, { .tv_sec = time(NULL) - ago } };
+		ck_assert_int_eq(utimensat(AT_FDCWD, path, t, 0), 0);
+	}
+}
+
+START_TEST(test_spool_scan)
+{
+	char spool[96], parked[STORE_ID_MAX + 1], other[STORE_ID_MAX + 1], name[208];
+	size_t old = 7, n_parked = 7;
+	const time_t hours2 = 2 * 3600;
+
+	snprintf(spool, sizeof(spool), "%s/spool", tmpdir);
+	ck_assert_int_eq(doctor_spool_scan(spool, time(NULL), &old, &n_parked), -ENOENT);
+	ck_assert_uint_eq(old, 7); /* untouched on failure */
+	ck_assert_int_eq(mkdir(spool, 0700), 0);
+	ck_assert_int_eq(doctor_spool_scan(spool, time(NULL), &old, &n_parked), 0);
+	ck_assert_uint_eq(old, 0);
+	ck_assert_uint_eq(n_parked, 0);
+
+	ck_assert_int_eq(store_make_id(INT64_C(1800000000) * 1000000, "0123456789abcdef", 4242, parked,
+				       sizeof(parked)), 0);
+	ck_assert_int_eq(store_make_id(INT64_C(1800000000) * 1000000, "0123456789abcdef", 4343, other,
+				       sizeof(other)), 0);
+	/* An old parked crash, every file of it. */
+	static const char *const sfx[] = { PARK_SUFFIX, PARK_POOL_SUFFIX, PARK_SPILL_SUFFIX, ".lock", ".pending",
+					   PARK_SUFFIX ".tmp" };
+	for (size_t i = 0; i < ARRAY_SIZE(sfx); i++) {
+		snprintf(name, sizeof(name), "%s%s", parked, sfx[i]);
+		spool_file(spool, name, hours2);
+	}
+	ck_assert(park_exists(spool, parked));
+	/* An old leftover of another crash, and a fresh temp file of a third. */
+	snprintf(name, sizeof(name), "%s.core.zst.tmp", other);
+	spool_file(spool, name, hours2);
+	spool_file(spool, "20250101T000000.000000Z-deadbeef-1.raw.tmp", 0);
+
+	ck_assert_int_eq(doctor_spool_scan(spool, time(NULL), &old, &n_parked), 0);
+	ck_assert_uint_eq(old, 1);
+	ck_assert_uint_eq(n_parked, 1);
+
+	/* Without its note the rest of a park is a leftover like any other. */
+	snprintf(name, sizeof(name), "%s/%s%s", spool, parked, PARK_SUFFIX);
+	ck_assert_int_eq(unlink(name), 0);
+	ck_assert_int_eq(doctor_spool_scan(spool, time(NULL), &old, &n_parked), 0);
+	ck_assert_uint_eq(old, 1 + ARRAY_SIZE(sfx) - 1);
+	ck_assert_uint_eq(n_parked, 0);
+}
+END_TEST
+
 START_TEST(test_report)
 {
 	struct doctor d = { .n = 0 };
@@ -285,10 +379,15 @@ int main(void)
 	tcase_add_test(tc, test_systemd_limit);
 	tcase_add_test(tc, test_report);
 	tcase_add_test(tc, test_mode);
+	tcase_add_test(tc, test_parked);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("core_pattern");
 	tcase_add_checked_fixture(tc, setup_tmp, teardown_tmp);
 	tcase_add_test(tc, test_core_pattern);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("spool");
+	tcase_add_checked_fixture(tc, setup_tmp, teardown_tmp);
+	tcase_add_test(tc, test_spool_scan);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }
