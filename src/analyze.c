@@ -315,8 +315,13 @@ struct analyze_read {
 	bool killed;             /* by us: the exit status is no news */
 };
 
-/* Read the child's answer until EOF, the cap or the deadline. */
-static int analyze_collect(int fd, pid_t pid, int64_t deadline, unsigned timeout_ms, struct analyze_read *rd)
+/* Polls last at most this long when the analysis may be cut: a signal that
+ * comes just before poll() is seen within it. */
+#define ANALYZE_CUT_POLL_MS 200
+
+/* Read the child's answer until EOF, the cap, the deadline or the cut. */
+static int analyze_collect(int fd, pid_t pid, int64_t deadline, unsigned timeout_ms,
+			   const volatile sig_atomic_t *cut, struct analyze_read *rd)
 {
 	size_t cap = 0;
 
@@ -327,6 +332,12 @@ static int analyze_collect(int fd, pid_t pid, int64_t deadline, unsigned timeout
 			rd->reason = rd->reason_buf;
 			break;
 		}
+		if (cut && *cut) {
+			rd->reason = "cut short: the collector was stopping";
+			break;
+		}
+		if (cut && left > ANALYZE_CUT_POLL_MS)
+			left = ANALYZE_CUT_POLL_MS;
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		int n = poll(&p, 1, (int)(left > INT32_MAX ? INT32_MAX : left));
 		if (n < 0 && errno == EINTR)
@@ -548,7 +559,7 @@ static int analyze_spawn(const char *minicore_path, const struct analyze_opts *o
 	close(pfd[1]);
 
 	struct analyze_read rd = { 0 };
-	int r = analyze_collect(rfd, pid, deadline, timeout_ms, &rd);
+	int r = analyze_collect(rfd, pid, deadline, timeout_ms, o->cut, &rd);
 	if (r < 0) {
 		(void)kill(pid, SIGKILL);
 		rd.killed = true;

@@ -7,6 +7,7 @@
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -43,6 +44,10 @@ struct analyze_opts {
 	const char *debuginfod_urls;
 	unsigned debuginfod_timeout;  /* seconds of DEBUGINFOD_TIMEOUT; 0 = the default */
 	const char *debuginfod_cache;
+	/* Set (by a signal handler) when the analysis must end now, as at its
+	 * deadline: a stopping mortemd cuts its workers' analyses short. NULL:
+	 * never. */
+	const volatile sig_atomic_t *cut;
 };
 
 /* Unwind minicore_path in the sandbox. Returns 0 and a new object in *ret:

@@ -108,6 +108,7 @@ struct collect_ctx {
 	const char *mode;      /* collector.mode: "pipe", "handoff" or "socket" */
 	const char *buffer;    /* collector.buffer: "pool", "spill" or "inline" */
 	bool resumed;          /* collector.resumed (collect_source) */
+	const volatile sig_atomic_t *cut; /* collect_source */
 	struct collect_spill cs; /* the collector's own spill (collect_spill.h) */
 };
 
@@ -427,7 +428,7 @@ static void collect_analyze(struct collect_ctx *c, bool have_mini)
 		.timeout_ms = (unsigned)c->cfg->analysis_timeout_sec * 1000u, .max_as = c->cfg->analysis_max_memory,
 		.sysroot_fd = c->root_fd, .files = c->files, .n_files = c->n_files, .thread_names = names,
 		.debuginfod_urls = c->cfg->debuginfod_urls, .debuginfod_cache = cache,
-		.debuginfod_timeout = (unsigned)c->cfg->debuginfod_timeout_sec,
+		.debuginfod_timeout = (unsigned)c->cfg->debuginfod_timeout_sec, .cut = c->cut,
 	};
 	int r;
 
@@ -659,6 +660,7 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, s
 	c.mode = cap->mode;
 	c.buffer = src->buffer;
 	c.resumed = src->resumed;
+	c.cut = src->cut;
 	r = cap->store_err;
 	if (!c.errors)
 		c.errors = json_object_new_array();
@@ -866,8 +868,9 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, s
 	if (qlock >= 0)
 		(void)close(qlock);
 	(void)journal_announce(rec, out->published ? NULL : "the crash could not be stored");
-	/* Listed and announced: now the slow part, still under our spool lock. */
-	if (out->published && have_core) {
+	/* Listed and announced: now the slow part, still under our spool lock;
+	 * not when a stop is waiting (the fast frame stays). */
+	if (out->published && have_core && !(c.cut && *c.cut)) {
 		collect_slot(&c);
 		if (collect_recompress(&c, rec, stored) > 0 && out->indexed)
 			collect_index(&c, rec, out);

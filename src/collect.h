@@ -4,6 +4,7 @@
 #pragma once
 
 #include <json-c/json.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -89,6 +90,10 @@ struct collect_source {
 	 * headers announce at least this many bytes is drained raw to the spool
 	 * and compressed after the release; 0: never (mortemd chose already). */
 	uint64_t spill_min;
+	/* Set (by mortemd's signal handler) when its stop cannot wait: the
+	 * analysis ends at once and the recompression is skipped; the crash is
+	 * still stored and recorded. NULL: never. */
+	const volatile sig_atomic_t *cut;
 };
 
 struct collect_outcome {

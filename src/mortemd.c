@@ -125,6 +125,8 @@ struct md_crash {
 	struct park_crash *resumed; /* parked by a stop, taken up again (park.h) */
 	bool no_park;        /* parking it failed: the stop finishes it instead */
 	pid_t worker;        /* 0: queued or draining */
+	bool inline_worker;  /* its worker read the rest while the process waited */
+	bool kill_to_park;   /* the stop killed its worker: parked once it is reaped */
 	int pool_rd;         /* EOF when the worker no longer needs the chunks */
 	struct md_crash *next; /* the queue */
 };
@@ -139,7 +141,7 @@ struct md {
 	struct md_crash *running[MD_CONN_MAX];
 	unsigned n_running, max_workers;
 	size_t reserved;      /* chunks promised to cores being read, not taken yet */
-	char *spool_dir;      /* where spill files are made */
+	char *spool_dir;      /* st.spool_dir: where spill files are made; NULL: no store */
 	int spill_efd;        /* the spill writers' "done" */
 	struct jobq readers;  /* reader.h */
 	size_t stage_reserve; /* chunks never promised, so that spills can stage */
@@ -147,11 +149,24 @@ struct md {
 	uint64_t keep_free;   /* [Policy] KeepFree= of the store's file system */
 	bool stopping;
 	int64_t park_at;      /* stopping: what is still queued then is parked */
-	unsigned long parked;
+	bool parked_running;  /* stopping: the running workers were dealt with */
+	struct store st;      /* spool_dir's store; st.root NULL: none */
+	unsigned long parked, resumed;
 	uint64_t watchdog_usec;
 	int64_t last_watchdog, last_status;
 	unsigned long taken, rejected, inline_fallbacks, spilled;
 };
+
+/* In a worker: the stopping daemon's SIGTERM, which cuts the analysis short
+ * (collect_source.cut). The daemon sets its own copy once its stop cannot
+ * wait, so that workers forked after that start cut. */
+static volatile sig_atomic_t md_cut;
+
+static void md_on_cut(int sig)
+{
+	(void)sig;
+	md_cut = 1;
+}
 
 static void md_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void md_log(int prio, const char *fmt, ...)
@@ -838,18 +853,30 @@ static void md_worker_close_others(struct md *d, struct md_crash *self)
 	}
 	for (size_t i = 0; i < MD_CONN_MAX; i++) {
 		struct md_crash *o = d->running[i];
-		if (o && o != self && o->pool_rd >= 0)
+		if (!o || o == self)
+			continue;
+		if (o->pool_rd >= 0)
 			(void)close(o->pool_rd);
+		/* (kept by the daemon while that worker may be parked) */
+		if (o->spill_fd >= 0)
+			(void)close(o->spill_fd);
+		if (o->captured)
+			md_capture_close(&o->cap);
 	}
 }
 
 /* c's bytes in the pool, in order: every chunk full but the last (the spill
  * holds what came after). A heap array of at least one entry, or NULL;
  * *ret_len (unless NULL): their sum. */
+static uint64_t md_pool_bytes(const struct md_crash *c)
+{
+	return c->n_chunks ? (uint64_t)(c->n_chunks - 1) * POOL_CHUNK + c->fill : 0;
+}
+
 static struct iovec *md_pool_iov(struct md *d, const struct md_crash *c, uint64_t *ret_len)
 {
 	struct iovec *iov = calloc(c->n_chunks ? c->n_chunks : 1, sizeof(*iov));
-	uint64_t left = c->n_chunks ? (uint64_t)(c->n_chunks - 1) * POOL_CHUNK + c->fill : 0;
+	uint64_t left = md_pool_bytes(c);
 	if (ret_len)
 		*ret_len = left;
 	for (size_t i = 0; iov && i < c->n_chunks; i++) {
@@ -858,6 +885,18 @@ static struct iovec *md_pool_iov(struct md *d, const struct md_crash *c, uint64_
 		left -= iov[i].iov_len;
 	}
 	return iov;
+}
+
+/* The daemon's copies of what c's worker has: the spill file and the
+ * capture (its lock too: the worker's copy holds it on). */
+static void md_worker_started_free(struct md_crash *c)
+{
+	if (c->spill_fd >= 0)
+		(void)close(c->spill_fd);
+	c->spill_fd = -1;
+	if (c->captured)
+		collect_capture_free(&c->cap);
+	c->captured = false;
 }
 
 /* Fork the worker for c: inline (c->fd still open: the process is held and
@@ -881,6 +920,13 @@ static int md_start_worker(struct md *d, struct md_crash *c)
 		struct sigaction sa = { .sa_handler = SIG_DFL };
 		sigset_t all;
 		(void)sigaction(SIGPIPE, &sa, NULL);
+		/* The daemon decides when a stop cuts the work short: SIGTERM
+		 * from it says so (restarting what it interrupts), and a ^C
+		 * meant for a foreground mortemd does not kill its workers. */
+		struct sigaction cut = { .sa_handler = md_on_cut, .sa_flags = SA_RESTART };
+		(void)sigaction(SIGTERM, &cut, NULL);
+		sa.sa_handler = SIG_IGN;
+		(void)sigaction(SIGINT, &sa, NULL);
 		sigemptyset(&all);
 		(void)sigprocmask(SIG_SETMASK, &all, NULL);
 		if (c->fd < 0)
@@ -898,7 +944,7 @@ static int md_start_worker(struct md *d, struct md_crash *c)
 		struct collect_source src = { .pre = iov, .n_pre = c->n_chunks, .spill_fd = c->spill_fd,
 					      .spill_err = c->spill_err, .fd = c->fd,
 					      .buffer = c->fd >= 0 ? "inline" : c->spill_fd >= 0 ? "spill" : "pool",
-					      .held_usec = c->held_usec, .pool_fd = pp[1],
+					      .held_usec = c->held_usec, .pool_fd = pp[1], .cut = &md_cut,
 					      .pool_map = d->pool.base, .pool_map_len = d->pool.n * (size_t)POOL_CHUNK };
 		if (c->resumed) {
 			/* The pool's bytes are in the parked file now; the pool
@@ -923,21 +969,21 @@ static int md_start_worker(struct md *d, struct md_crash *c)
 	(void)close(pp[1]);
 	c->pool_rd = pp[0];
 	c->worker = pid;
-	/* The worker has its own copies now. */
+	/* The worker has its own copies now. While it reads the pool, the
+	 * capture and the spill stay here too, so that a stop can park the
+	 * crash (md_park_running); an inline worker holds the process, which
+	 * no stop parks. */
+	c->inline_worker = c->fd >= 0;
 	if (c->fd >= 0) {
 		(void)close(c->fd);
 		c->fd = -1;
-	}
-	if (c->spill_fd >= 0) {
-		(void)close(c->spill_fd);
-		c->spill_fd = -1;
 	}
 	if (c->resumed && c->resumed->pool_fd >= 0) {
 		(void)close(c->resumed->pool_fd);
 		c->resumed->pool_fd = -1;
 	}
-	collect_capture_free(&c->cap);
-	c->captured = false;
+	if (c->inline_worker)
+		md_worker_started_free(c);
 	for (size_t i = 0; i < MD_CONN_MAX; i++)
 		if (!d->running[i]) {
 			d->running[i] = c;
@@ -1074,6 +1120,18 @@ static void md_read_done(struct md *d)
 	}
 }
 
+/* Writing pool_bytes to the spool keeps KeepFree= on its file system (a
+ * parked spill is only named: it takes no more room). */
+static int md_park_room(const struct md *d, uint64_t pool_bytes)
+{
+	struct statvfs sv;
+	if (!d->spool_dir)
+		return -EINVAL;
+	if (statvfs(d->spool_dir, &sv) < 0)
+		return -errno;
+	return (uint64_t)sv.f_bavail * sv.f_frsize < pool_bytes + d->keep_free ? -ENOSPC : 0;
+}
+
 /* Park c (park.h): the pool's bytes to a file, the spill file named, the
  * capture in a note. Only a released core (the kernel holds nobody for it),
  * and only when the store's file system keeps KeepFree= afterwards. */
@@ -1084,16 +1142,12 @@ static int md_park(struct md *d, struct md_crash *c)
 	if (c->fd >= 0 || !c->captured || !d->spool_dir)
 		return -EINVAL;
 	uint64_t pool_bytes;
+	int r = md_park_room(d, md_pool_bytes(c));
+	if (r < 0)
+		return r;
 	struct iovec *iov = md_pool_iov(d, c, &pool_bytes);
-	struct statvfs sv;
 	if (!iov)
 		return -ENOMEM;
-	int r = statvfs(d->spool_dir, &sv) < 0 ? -errno
-		: (uint64_t)sv.f_bavail * sv.f_frsize < pool_bytes + d->keep_free ? -ENOSPC : 0;
-	if (r < 0) {
-		free(iov);
-		return r;
-	}
 	struct park_info pi = { .held_usec = c->held_usec, .bytes = c->bytes, .pool_bytes = pool_bytes,
 				.spill_err = c->spill_err, .buffer = c->spill_fd >= 0 ? "spill" : "pool" };
 	r = park_write(d->spool_dir, &c->args, &c->cap, &pi, iov, c->n_chunks, c->spill_fd);
@@ -1128,10 +1182,43 @@ static void md_park_queue(struct md *d)
 	}
 }
 
+/* The stop's ParkAfter= is over for the running workers too. One that still
+ * reads the pool (compressing) is killed, and its crash parked once it is
+ * reaped (md_park_reaped). The others, past the pool (analysing) or holding
+ * the process (inline), are told to cut their analysis short and skip the
+ * recompression (SIGTERM: md_cut): their crash is stored all the same. */
+static void md_park_running(struct md *d)
+{
+	unsigned long killed = 0, cut = 0;
+	d->parked_running = true;
+	md_cut = 1; /* workers forked from now on start cut */
+	for (size_t i = 0; i < MD_CONN_MAX; i++) {
+		struct md_crash *c = d->running[i];
+		if (!c)
+			continue;
+		if (!c->inline_worker && c->pool_rd >= 0 && !c->no_park && (c->captured || c->resumed) &&
+		    md_park_room(d, c->resumed ? 0 : md_pool_bytes(c)) >= 0) {
+			c->kill_to_park = true;
+			(void)kill(c->worker, SIGKILL);
+			killed++;
+		} else {
+			(void)kill(c->worker, SIGTERM);
+			cut++;
+		}
+	}
+	if (killed || cut)
+		md_log(6, "stopping: %lu worker(s) stopped to park their crash, %lu told to cut their analysis short",
+		       killed, cut);
+}
+
 static void md_start_queued(struct md *d)
 {
-	if (d->stopping && d->queue_head && now_usec() >= d->park_at)
-		md_park_queue(d);
+	if (d->stopping && now_usec() >= d->park_at) {
+		if (d->queue_head)
+			md_park_queue(d);
+		if (!d->parked_running)
+			md_park_running(d);
+	}
 	while (d->queue_head && d->n_running < d->max_workers) {
 		struct md_crash *c = d->queue_head;
 		d->queue_head = c->next;
@@ -1156,6 +1243,34 @@ static struct md_crash **md_running_slot(struct md *d, pid_t pid)
 	return NULL;
 }
 
+/* A worker the stop killed (md_park_running) is gone: what it had begun is
+ * removed, and its crash is parked, unless the worker stored it first. A park
+ * that fails puts the crash back in the queue, finished from the start. */
+static void md_park_reaped(struct md *d, struct md_crash *c)
+{
+	c->kill_to_park = false;
+	c->worker = 0;
+	if (c->pool_rd >= 0)
+		(void)close(c->pool_rd);
+	c->pool_rd = -1;
+	bool stored = !d->st.root || store_discard_work(&d->st, c->cap.id);
+	int r = stored ? 0 : md_park(d, c);
+	if (r >= 0) {
+		if (stored && c->resumed && d->spool_dir)
+			park_remove(d->spool_dir, c->cap.id);
+		else if (!stored)
+			d->parked++;
+		md_log(6, "pid %d: %s", (int)c->args.pid,
+		       stored ? "its worker stored the crash before it was stopped" : "parked for the next start");
+		md_crash_free(d, c);
+		return;
+	}
+	md_log(4, "pid %d: cannot park the crash (%s): finishing it before stopping", (int)c->args.pid, strerror(-r));
+	c->no_park = true;
+	c->inline_worker = false;
+	md_queue(d, c);
+}
+
 static void md_reap(struct md *d)
 {
 	int st;
@@ -1167,6 +1282,10 @@ static void md_reap(struct md *d)
 		struct md_crash *c = *slot;
 		*slot = NULL;
 		d->n_running--;
+		if (c->kill_to_park) {
+			md_park_reaped(d, c);
+			continue;
+		}
 		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 			md_log(4, "worker for pid %d ended with status %d", (int)c->args.pid, st);
 		/* Resumed: stored now, or its note says lost at the next start. */
@@ -1176,15 +1295,20 @@ static void md_reap(struct md *d)
 	}
 }
 
-/* The worker is done with its chunks (EOF on its pipe): reuse them now. */
+/* The worker is done with its chunks (EOF on its pipe): reuse them now. A
+ * worker killed to be parked keeps them until it is reaped (md_reap). */
 static void md_pool_done(struct md *d, struct md_crash *c)
 {
 	(void)close(c->pool_rd);
 	c->pool_rd = -1;
+	if (c->kill_to_park)
+		return;
 	for (size_t i = 0; i < c->n_chunks; i++)
 		pool_put(&d->pool, c->chunks[i]);
 	c->n_chunks = 0;
-	/* The spill file was closed before the pipe. */
+	/* The worker closed the spill file before the pipe; past this point a
+	 * stop no longer parks the crash. */
+	md_worker_started_free(c);
 	md_spill_done(d, c);
 }
 
@@ -1204,10 +1328,10 @@ static void md_status(struct md *d, bool force)
 	for (struct md_crash *c = d->queue_head; c; c = c->next)
 		queued++;
 	(void)sd_notifyf(0, "STATUS=%s%u receiving, %u queued, %u working; pool %zu/%zu MiB free, %" PRIu64
-			 " MiB spilled; %lu taken, %lu spilled, %lu inline, %lu rejected",
+			 " MiB spilled; %lu taken, %lu spilled, %lu inline, %lu rejected, %lu resumed, %lu parked",
 			 d->stopping ? "stopping: " : "", draining, queued, d->n_running,
 			 d->pool.n_free * (POOL_CHUNK >> 20), d->pool.n * (POOL_CHUNK >> 20), d->spilling >> 20,
-			 d->taken, d->spilled, d->inline_fallbacks, d->rejected);
+			 d->taken, d->spilled, d->inline_fallbacks, d->rejected, d->resumed, d->parked);
 }
 
 static void md_stop_listening(struct md *d)
@@ -1416,6 +1540,7 @@ static void md_resume(struct md *d, const struct store *st)
 		free(ids[i]);
 	}
 	free(ids);
+	d->resumed += resumed;
 	if (resumed)
 		md_log(6, "resuming %lu crash(es) parked by the last stop", resumed);
 }
@@ -1501,24 +1626,25 @@ int main(int argc, char **argv)
 	md_log(6, "pool of %s faulted in in %lld ms", pbuf, (long long)((now_usec() - t) / 1000));
 
 	/* What a killed predecessor or collector left: its leftovers go first. */
-	struct store st;
-	if (store_init(&st, d.cfg.store_path) >= 0 && store_mkdirs(&st) >= 0) {
+	struct store *st = &d.st;
+	if (store_init(st, d.cfg.store_path) >= 0 && store_mkdirs(st) >= 0) {
 		struct policy_limits lim;
-		quota_limits(&st, &d.cfg, &lim);
+		quota_limits(st, &d.cfg, &lim);
 		d.keep_free = lim.keep_free;
-		d.spool_dir = strdup(st.spool_dir);
+		d.spool_dir = st->spool_dir;
 		sqlite3 *db = NULL;
-		md_resume(&d, &st);
-		if (index_open(st.index_path, &db) < 0)
+		md_resume(&d, st);
+		if (index_open(st->index_path, &db) < 0)
 			db = NULL;
-		int n = pending_recover(&st, db);
+		int n = pending_recover(st, db);
 		if (n > 0)
 			md_log(4, "%d crash(es) interrupted by an earlier stop were recorded as lost", n);
 		if (db)
 			index_close(db);
-		(void)store_clean_spool(&st, NULL, NULL);
+		(void)store_clean_spool(st, NULL, NULL);
+	} else {
+		store_free(st); /* (st->root NULL: no store) */
 	}
-	store_free(&st);
 	/* Spills stage in chunks that are never promised to a core; a few
 	 * threads write them out (spill.h). Without them, the overflow goes
 	 * inline. */
@@ -1551,7 +1677,7 @@ int main(int argc, char **argv)
 	pool_free(&d.pool);
 	if (d.spill_efd >= 0)
 		spill_stop();
-	free(d.spool_dir);
+	store_free(&d.st);
 	free(d.core_path);
 	free(d.handoff_path);
 	config_free(&d.cfg);

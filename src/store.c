@@ -146,7 +146,7 @@ int store_replace(const struct store *st, const char *id, const char *tmp_suffix
 
 static const char *const store_suffixes[] = { ".core.zst", ".mini", ".json" };
 
-void store_discard(const struct store *st, const char *id)
+bool store_discard_work(const struct store *st, const char *id)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(store_suffixes); i++) {
 		_cleanup_free_ char *name = NULL, *p = NULL;
@@ -162,6 +162,21 @@ void store_discard(const struct store *st, const char *id)
 		if ((p = store_path(st->spool_dir, id, name)))
 			(void)unlink(p);
 	}
+	_cleanup_free_ char *json = store_path(st->store_dir, id, ".json");
+	if (!json || access(json, F_OK) == 0 || errno != ENOENT)
+		return true;
+	/* The core and minicore are published before the record. */
+	for (size_t i = 0; i < ARRAY_SIZE(store_suffixes); i++) {
+		_cleanup_free_ char *p = store_path(st->store_dir, id, store_suffixes[i]);
+		if (p)
+			(void)unlink(p);
+	}
+	return false;
+}
+
+void store_discard(const struct store *st, const char *id)
+{
+	(void)store_discard_work(st, id);
 	/* The pending note (pending.c) and a collector's spill go with the lock. */
 	static const char *const extra[] = { ".pending", ".pending.tmp", ".raw.tmp" /* collect_spill.h */,
 					     /* what a park that did not finish wrote (park.h) */
@@ -216,22 +231,13 @@ int store_clean_spool(const struct store *st, char ***ret_published, size_t *ret
 		id[n - 5] = '\0';
 		if (!store_id_valid(id) || !store_lock_abandoned(st, id))
 			continue;
-		_cleanup_free_ char *json = store_path(st->store_dir, id, ".json");
-		if (!json)
-			continue;
-		if (access(json, F_OK) == 0) {
+		if (store_discard_work(st, id)) {
 			/* Published; maybe not indexed yet. */
 			char **np = realloc(pub, (npub + 1) * sizeof(*pub));
 			if (np) {
 				pub = np;
 				if ((pub[npub] = strdup(id)))
 					npub++;
-			}
-		} else {
-			for (size_t i = 0; i < ARRAY_SIZE(store_suffixes); i++) {
-				_cleanup_free_ char *p = store_path(st->store_dir, id, store_suffixes[i]);
-				if (p)
-					(void)unlink(p);
 			}
 		}
 		store_discard(st, id);

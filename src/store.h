@@ -46,7 +46,14 @@ int store_publish(const struct store *st, const char *id, const char *suffix);
 /* Replace store/<id><suffix> by spool/<id><tmp_suffix>.tmp (atomic: a reader
  * sees the old file or the new one). */
 int store_replace(const struct store *st, const char *id, const char *tmp_suffix, const char *suffix);
-/* Remove spool/<id>*.tmp and the lock file. */
+/* What a collector killed mid-way left of id's work: spool/<id>*.tmp, and
+ * unless store/<id>.json exists, the core and minicore it published ahead of
+ * the record. Returns whether the record exists (true also when that cannot
+ * be told: nothing published is removed then). The lock, the pending note
+ * and a park stay. */
+bool store_discard_work(const struct store *st, const char *id);
+/* store_discard_work, then the pending note, a spill and an unfinished
+ * park's files, and the lock file. */
 void store_discard(const struct store *st, const char *id);
 
 /* The lock of id is abandoned: the file exists, nobody holds it and it is

@@ -227,12 +227,14 @@ echo "storm of 50, 256M pool: $np pool, $ns spill, $ni inline"
 [ "$((np + ns + ni))" = 50 ] || fail "storm: $((np + ns + ni)) buffers counted for 50 crashes"
 [ -z "$(ls -A "$E2E_STORE/spool" 2>/dev/null | grep -v -e '\.lock$')" ] || fail "storm: the spool kept files: $(ls "$E2E_STORE/spool")"
 
-# 6a. A stop with work queued parks it, and the next start resumes it. One
+# 6a. A stop parks the work in flight, and the next start resumes it. One
 # worker (MaxConcurrent=1), frozen (SIGSTOP) on crash A, so that B (more than
 # the pool has left: pool and spill) and C wait in the queue; ParkAfter=0 parks
-# them at the stop. While mortemd is down a collector's clean-up must leave
-# them pending; the next start stores them whole, with the held time of the
-# crash and collector.resumed.
+# them at the stop, and A too when its worker still reads the pool (it is
+# killed; one frozen later, in the analysis, is told to cut it short and
+# stores A). While mortemd is down a collector's clean-up must leave them
+# pending; the next start stores them whole, with the held time of the crash
+# and collector.resumed.
 md_stop
 cp "$E2E_CONF" "$E2E_DIR/conf.saved"
 printf '[Policy]\nMaxConcurrent=1\n[Daemon]\nParkAfter=0\n' >>"$E2E_CONF"
@@ -247,17 +249,31 @@ read -r pc _ < <(e2e_crash_pid "$CRASHER" -m 16 segv)
 kill -TERM "$MD_PID"
 for _ in $(seq 100); do grep -q "parked 2 crash" "$E2E_DIR/mortemd.log" && break; sleep 0.1; done
 grep -q "parked 2 crash" "$E2E_DIR/mortemd.log" || { tail -5 "$E2E_DIR/mortemd.log"; fail "park: the stop did not park B and C"; }
-kill -CONT "$worker"
+for _ in $(seq 100); do grep -q "stopping: 1 worker" "$E2E_DIR/mortemd.log" && break; sleep 0.1; done
+kill -CONT "$worker" 2>/dev/null || true
 wait "$MD_PID" 2>/dev/null || true
 MD_PID=
-e2e_jeq "$($MORTEM info --json "$pa")" .core.status stored
+parked="$pb $pc"
+if grep -q "stopping: 1 worker(s) stopped to park their crash, 0 told" "$E2E_DIR/mortemd.log"; then
+	echo "park: A's worker was reading the pool: A parked too"
+	grep -q "pid $pa: parked for the next start" "$E2E_DIR/mortemd.log" || fail "park: A's worker was stopped, A not parked"
+	! $MORTEM info --json "$pa" 2>/dev/null | jq -e '.core.status == "stored"' >/dev/null || fail "park: A stored and parked"
+	parked="$pa $parked"
+else
+	echo "park: A's worker was past the pool: told to cut its analysis short"
+	grep -q "stopping: 0 worker(s) stopped to park their crash, 1 told" "$E2E_DIR/mortemd.log" ||
+		fail "park: A's worker neither parked nor told: $(grep stopping "$E2E_DIR/mortemd.log" | tail -3)"
+	e2e_jeq "$($MORTEM info --json "$pa")" .core.status stored
+fi
 ls "$E2E_STORE"/spool/*.parked-spill >/dev/null 2>&1 || fail "park: no spill file parked: $(ls "$E2E_STORE/spool")"
+# a killed worker's unfinished files are gone; the parked crashes' stay
+! ls "$E2E_STORE"/spool/*.tmp >/dev/null 2>&1 || fail "park: temporary files left: $(ls "$E2E_STORE/spool")"
 # past the stale-lock age, a collector's clean-up must not take them for lost
 sleep 6
 e2e_install
 read -r pd _ < <(e2e_crash_pid "$CRASHER" abort)
 check "$pd" SIGABRT pipe
-for q in "$pb" "$pc"; do
+for q in $parked; do
 	E2E_CTX="parked pid $q, mortemd down"
 	j=$($MORTEM list --json | jq -c ".[] | select(.pid == $q)")
 	e2e_jeq "$j" .core.status pending
@@ -268,8 +284,9 @@ $MORTEM info "$pc" | grep -q "a stop of mortemd parked it" || fail "park: info d
 e2e_install 0 "@@$SOCK"
 cp "$E2E_DIR/conf.saved" "$E2E_CONF"
 md_start
-grep -q "resuming 2 crash" "$E2E_DIR/mortemd.log" || fail "park: the start did not resume B and C"
-for q in "$pb" "$pc"; do
+n=$(echo $parked | wc -w)
+grep -q "resuming $n crash" "$E2E_DIR/mortemd.log" || fail "park: the start did not resume $n crashes"
+for q in $parked; do
 	E2E_CTX="parked pid $q"
 	j=$(final_record "$q")
 	e2e_jeq "$j" .core.status stored
@@ -286,6 +303,53 @@ e2e_jeq "$($MORTEM info --json "$pb")" .collector.buffer spill
 e2e_jeq "$($MORTEM info --json "$pb")" .minicore.threads 4
 for _ in $(seq 50); do ls "$E2E_STORE"/spool/*.parked* >/dev/null 2>&1 || break; sleep 0.1; done
 ! ls "$E2E_STORE"/spool/*.parked* >/dev/null 2>&1 || fail "park: parked files left: $(ls "$E2E_STORE/spool")"
+
+# 6c. A stop does not wait for a slow analysis: past ParkAfter= the worker is
+# told to cut it short (its crash is past the pool: nothing to park), and
+# stores the crash at once, unanalysed and not recompressed. The analysis
+# hangs on a debuginfod server that never answers (the binary's debug
+# information is stripped), for far longer than the stop takes.
+md_stop
+python3 -c 'import socket,sys,time
+s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(64); print(s.getsockname()[1], flush=True); time.sleep(600)' \
+	>"$E2E_DIR/silent.port" &
+silent=$!
+for _ in $(seq 50); do [ -s "$E2E_DIR/silent.port" ] && break; sleep 0.1; done
+printf '[Analysis]\nDebuginfodURLs=http://127.0.0.1:%s\nDebuginfodTimeout=50\nTimeout=55\n[Daemon]\nParkAfter=0\n' \
+	"$(cat "$E2E_DIR/silent.port")" >>"$E2E_CONF"
+md_start
+cp "$build/crashers/an_null" "$E2E_DIR/an_null_stripped"
+strip -g "$E2E_DIR/an_null_stripped"
+read -r pe _ < <(e2e_crash_pid "$E2E_DIR/an_null_stripped")
+an=
+for _ in $(seq 200); do
+	w=$(pgrep -P "$MD_PID" | head -n1)
+	[ -n "$w" ] && an=$(pgrep -P "$w" | head -n1)
+	[ -n "$an" ] && break
+	sleep 0.05
+done
+[ -n "$an" ] || fail "cut: no analysis running for pid $pe"
+sleep 1 # (well into the wait for the server)
+t0=$(date +%s)
+md_stop
+el=$(( $(date +%s) - t0 ))
+kill "$silent" 2>/dev/null || true
+wait "$silent" 2>/dev/null || true
+echo "cut: the stop took ${el}s with an analysis waiting for a silent server"
+grep -q "stopping: 0 worker(s) stopped to park their crash, 1 told to cut" "$E2E_DIR/mortemd.log" ||
+	fail "cut: the worker was not told: $(grep stopping "$E2E_DIR/mortemd.log" | tail -3)"
+[ "$el" -lt 30 ] || fail "cut: the stop waited ${el}s for the analysis"
+E2E_CTX="cut pid $pe"
+j=$($MORTEM info --json "$pe") || fail "cut: the crash was not stored"
+e2e_jeq "$j" .core.status stored
+e2e_jtrue "$j" '.core.size == .core.expected_size and .core.size > 0'
+e2e_jeq "$j" .analysis.status failed
+e2e_jtrue "$j" '.analysis.error | test("cut short")'
+e2e_jtrue "$j" '.core.level != 3'
+e2e_jtrue "$j" '.minicore.threads >= 1'
+E2E_CTX=
+cp "$E2E_DIR/conf.saved" "$E2E_CONF"
+md_start
 
 # 6b. Without the spill (SpillMax=0) the overflow is compressed inline, while
 # the process waits: slower, still nothing lost.
