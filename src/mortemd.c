@@ -1443,7 +1443,8 @@ static int md_loop(struct md *d)
 					d->stopping = true;
 					d->park_at = now_usec() + (int64_t)d->cfg.park_after_sec * 1000000;
 					(void)sd_notify(0, "STOPPING=1");
-					md_log(6, "stopping: finishing the crashes in flight; what is still queued in %llus is parked",
+					md_log(6, "stopping: finishing the crashes in flight; in %llus what is still queued or "
+					       "compressing is parked, and the other workers cut their analysis short",
 					       (unsigned long long)d->cfg.park_after_sec);
 					md_stop_listening(d);
 				}
