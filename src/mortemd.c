@@ -1532,6 +1532,13 @@ static void md_resume(struct md *d, const struct store *st)
 		/* The capture is the crash's now; the park keeps the rest. */
 		p->cap = (struct collect_capture){ .root_fd = -1, .lock_fd = -1 };
 		c->spill_fd = TAKE_FD(p->spill_fd);
+		/* Its spill counts against SpillMax= until its worker is done
+		 * with it, as when it was made. */
+		struct stat sb;
+		if (c->spill_fd >= 0 && fstat(c->spill_fd, &sb) == 0 && sb.st_blocks > 0) {
+			c->spill_promised = (uint64_t)sb.st_blocks * 512;
+			d->spilling += c->spill_promised;
+		}
 		c->spill_err = p->info.spill_err;
 		c->held_usec = p->info.held_usec;
 		c->bytes = p->info.bytes;

@@ -37,8 +37,12 @@ md_stop() {
 	wait "$MD_PID" 2>/dev/null || true
 	MD_PID=
 }
+# stand-ins run in the background (a notify socket, a silent server): never
+# left behind, and never holding the core_pattern lock (fd 9, lib.sh)
+BG=
 cleanup() {
 	[ -n "$MD_PID" ] && kill -KILL "$MD_PID" 2>/dev/null
+	for b in $BG; do kill "$b" 2>/dev/null; done
 	e2e_restore
 }
 trap cleanup EXIT
@@ -289,9 +293,25 @@ $MORTEM list | grep -q " $pb .* parked " || fail "park: list does not say parked
 $MORTEM info "$pc" | grep -q "a stop of mortemd parked it" || fail "park: info does not say parked: $($MORTEM info "$pc")"
 e2e_install 0 "@@$SOCK"
 cp "$E2E_DIR/conf.saved" "$E2E_CONF"
-md_start
+# mortemd's STATUS= lines, through a stand-in for systemd's notify socket
+python3 -c 'import socket,sys
+s=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM); s.bind(sys.argv[1]); f=open(sys.argv[2],"a")
+while True: f.write(s.recv(4096).decode(errors="replace")+"\n"); f.flush()' "$E2E_DIR/notify" "$E2E_DIR/notify.log" 9>&- &
+notify=$!
+BG="$BG $notify"
+for _ in $(seq 50); do [ -S "$E2E_DIR/notify" ] && break; sleep 0.1; done
+NOTIFY_SOCKET=$E2E_DIR/notify md_start
 n=$(echo $parked | wc -w)
 grep -q "resuming $n crash" "$E2E_DIR/mortemd.log" || fail "park: the start did not resume $n crashes"
+# the first STATUS= comes before any worker starts: the resumed crashes are
+# queued, and B's parked spill counts against SpillMax= until its worker is done
+for _ in $(seq 50); do grep -q "STATUS=" "$E2E_DIR/notify.log" && break; sleep 0.1; done
+st=$(grep -m1 "STATUS=" "$E2E_DIR/notify.log")
+echo "park: first status: $st"
+case $st in *" $n queued, 0 working;"*" $n resumed, 0 parked"*) ;; *) fail "park: first STATUS= line: $st" ;; esac
+mib=$(printf '%s' "$st" | sed -n 's/.* \([0-9]*\) MiB spilled;.*/\1/p')
+[ "${mib:-0}" -gt 0 ] || fail "park: the resumed spill is not counted: $st"
+kill "$notify" 2>/dev/null; wait "$notify" 2>/dev/null || true
 for q in $parked; do
 	E2E_CTX="parked pid $q"
 	j=$(final_record "$q")
@@ -318,8 +338,9 @@ for _ in $(seq 50); do ls "$E2E_STORE"/spool/*.parked* >/dev/null 2>&1 || break;
 md_stop
 python3 -c 'import socket,sys,time
 s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(64); print(s.getsockname()[1], flush=True); time.sleep(600)' \
-	>"$E2E_DIR/silent.port" &
+	>"$E2E_DIR/silent.port" 9>&- &
 silent=$!
+BG="$BG $silent"
 for _ in $(seq 50); do [ -s "$E2E_DIR/silent.port" ] && break; sleep 0.1; done
 printf '[Analysis]\nDebuginfodURLs=http://127.0.0.1:%s\nDebuginfodTimeout=50\nTimeout=55\n[Daemon]\nParkAfter=0\n' \
 	"$(cat "$E2E_DIR/silent.port")" >>"$E2E_CONF"
