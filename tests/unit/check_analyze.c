@@ -1,9 +1,16 @@
 /* analyze: the sandboxed child. A real minicore comes back "ok" with its
  * stacks; garbage, damage, a tiny timeout or a tiny memory limit come back
- * "failed" with a reason, and the parent (this test) lives on. */
+ * "failed" with a reason, and the parent (this test) lives on. An analysis
+ * that is cut (mortemd stopping) ends then, "failed", however long it had
+ * left; one that may be cut but is not answers as before. */
+#include <arpa/inet.h>
 #include <elf.h>
 #include <ftw.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include "analyze.h"
 #include "targetcore.h"
@@ -221,6 +228,189 @@ START_TEST(test_debuginfod)
 }
 END_TEST
 
+static int64_t duration_of(json_object *res)
+{
+	json_object *v;
+	ck_assert(json_object_object_get_ex(analysis_of(res), "duration_ms", &v));
+	return json_object_get_int64(v);
+}
+
+/* A debuginfod server that never answers: a socket on 127.0.0.1 that listens
+ * and accepts nothing (the kernel completes the handshakes). Returns its fd. */
+static int silent_server(char *url, size_t len)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(fd, 64), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	snprintf(url, len, "http://127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
+	return fd;
+}
+
+/* An analysis that waits on the server: the target runs from a copy without
+ * its debug information (the analysis user reads it where it ran), so only
+ * debuginfod could have its source lines, as for a stripped binary in the
+ * field. (libdw asks through libdebuginfod.so.1, which it loads itself.) */
+struct hang {
+	char dir[64], prog[96], url[64], cache[192];
+	int server;
+};
+
+static void hang_make(struct hang *h, struct targetcore *tc, int threads)
+{
+	snprintf(h->dir, sizeof(h->dir), "/tmp/mortem-an-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(h->dir));
+	ck_assert_int_eq(chmod(h->dir, 0755), 0);
+	snprintf(h->prog, sizeof(h->prog), "%s/analyze_target", h->dir);
+	const char *argv[] = { "objcopy", "--strip-debug", TARGET_PROG, h->prog, NULL };
+	ck_assert_int_eq(targetcore_run_quiet(argv), 0);
+	ck_assert_int_eq(chmod(h->prog, 0755), 0);
+	targetcore_make_prog(tc, h->prog, "wait", threads);
+	ck_assert_int_eq(chmod(tc->mini, 0600), 0);
+	ck_assert_int_eq(chmod(tc->dir, 0700), 0);
+	snprintf(h->cache, sizeof(h->cache), "%s/debuginfod", tc->dir);
+	h->server = silent_server(h->url, sizeof(h->url));
+}
+
+static struct analyze_opts hang_opts(const struct hang *h, unsigned debuginfod_timeout,
+				     const volatile sig_atomic_t *cut)
+{
+	return (struct analyze_opts){ .sysroot_fd = -1, .timeout_ms = 30000, .debuginfod_urls = h->url,
+				      .debuginfod_timeout = debuginfod_timeout, .debuginfod_cache = h->cache,
+				      .cut = cut };
+}
+
+static void hang_free(struct hang *h, struct targetcore *tc)
+{
+	close(h->server);
+	(void)nftw(h->cache, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	targetcore_remove(tc);
+	unlink(h->prog);
+	rmdir(h->dir);
+}
+
+#define CUT_ERROR "cut short: the collector was stopping"
+
+/* The cut set before the analysis starts: it ends at once, unanalysed. */
+START_TEST(test_cut_preset)
+{
+	struct targetcore tc;
+	targetcore_make(&tc, "wait", 1);
+	ck_assert_int_eq(chmod(tc.mini, 0600), 0);
+	ck_assert_int_eq(chmod(tc.dir, 0700), 0);
+	static volatile sig_atomic_t preset = 1;
+	struct analyze_opts o = { .sysroot_fd = -1, .timeout_ms = 30000, .cut = &preset };
+	json_object *res = run(tc.mini, &o, "failed"), *v;
+	ck_assert_str_eq(jstr(analysis_of(res), "error"), CUT_ERROR);
+	ck_assert(!json_object_object_get_ex(res, "threads", &v));
+	int64_t ms = duration_of(res);
+	ck_assert_msg(ms >= 0 && ms < 5000, "a preset cut took %lld ms", (long long)ms);
+	json_object_put(res);
+	targetcore_remove(&tc);
+}
+END_TEST
+
+static volatile sig_atomic_t cut_flag;
+
+static void on_alarm(int sig)
+{
+	cut_flag = 1;
+}
+
+/* The cut set by a signal 300 ms into an analysis that waits on a server that
+ * never answers (20 s a request: it would run into the 30 s timeout): poll()
+ * is interrupted and the analysis ends then, as at mortemd's stop. */
+START_TEST(test_cut_by_signal)
+{
+	struct targetcore tc;
+	struct hang h;
+	hang_make(&h, &tc, 1);
+	struct sigaction sa = { .sa_handler = on_alarm }; /* no SA_RESTART: poll() sees EINTR */
+	ck_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
+	struct itimerval it = { .it_value = { 0, 300 * 1000 } };
+	struct analyze_opts o = hang_opts(&h, 20, &cut_flag);
+	cut_flag = 0;
+	ck_assert_int_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
+	json_object *res = run(tc.mini, &o, "failed");
+	ck_assert_int_eq(cut_flag, 1);
+	ck_assert_str_eq(jstr(analysis_of(res), "error"), CUT_ERROR);
+	ck_assert_str_eq(jstr(analysis_of(res), "debuginfod"), "on");
+	int64_t ms = duration_of(res);
+	ck_assert_msg(ms >= 250 && ms < 5000, "cut 300 ms in, the analysis took %lld ms", (long long)ms);
+	json_object_put(res);
+	hang_free(&h, &tc);
+}
+END_TEST
+
+static void *cut_later(void *arg)
+{
+	(void)nanosleep(&(struct timespec){ 0, 300 * 1000000L }, NULL);
+	*(volatile sig_atomic_t *)arg = 1;
+	return NULL;
+}
+
+/* The flag set with no signal to interrupt poll() (as when the signal comes
+ * between the check and the poll): seen within a 200 ms slice all the same. */
+START_TEST(test_cut_between_polls)
+{
+	struct targetcore tc;
+	struct hang h;
+	static volatile sig_atomic_t flag;
+	pthread_t t;
+	hang_make(&h, &tc, 1);
+	struct analyze_opts o = hang_opts(&h, 20, &flag);
+	ck_assert_int_eq(pthread_create(&t, NULL, cut_later, (void *)&flag), 0);
+	json_object *res = run(tc.mini, &o, "failed");
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_str_eq(jstr(analysis_of(res), "error"), CUT_ERROR);
+	int64_t ms = duration_of(res);
+	ck_assert_msg(ms >= 250 && ms < 5000, "cut 300 ms in, the analysis took %lld ms", (long long)ms);
+	json_object_put(res);
+	hang_free(&h, &tc);
+}
+END_TEST
+
+/* A cut that never comes: the analysis polls in 200 ms slices and still
+ * answers, both a quick one and one that waits on the silent server for its
+ * 1 s DEBUGINFOD_TIMEOUT (a few times over: many slices pass; this also
+ * shows that the setup of the cut tests hangs). */
+START_TEST(test_cut_unset)
+{
+	struct targetcore tc;
+	targetcore_make(&tc, "wait", 2);
+	ck_assert_int_eq(chmod(tc.mini, 0600), 0);
+	ck_assert_int_eq(chmod(tc.dir, 0700), 0);
+	static volatile sig_atomic_t never = 0;
+	struct analyze_opts o = { .sysroot_fd = -1, .timeout_ms = 30000, .crashed_tid = tc.tids[tc.ntids - 1],
+				  .cut = &never };
+	json_object *res = run(tc.mini, &o, "ok"), *v;
+	ck_assert(json_object_object_get_ex(res, "threads", &v));
+	ck_assert_uint_eq(json_object_array_length(v), 3);
+	json_object_put(res);
+	res = run(tc.core, &o, "ok");
+	json_object_put(res);
+	targetcore_remove(&tc);
+
+	struct hang h;
+	hang_make(&h, &tc, 2);
+	o = hang_opts(&h, 1, &never);
+	res = run(tc.mini, &o, "ok");
+	ck_assert_str_eq(jstr(analysis_of(res), "debuginfod"), "on");
+	ck_assert(json_object_object_get_ex(res, "threads", &v));
+	ck_assert_uint_eq(json_object_array_length(v), 3);
+	int64_t ms = duration_of(res);
+	ck_assert_msg(ms >= 900 && ms < 25000, "waiting 1 s on debuginfod took %lld ms", (long long)ms);
+	/* the child did ask the server (the connection waits in its queue) */
+	struct pollfd p = { .fd = h.server, .events = POLLIN };
+	ck_assert_int_eq(poll(&p, 1, 0), 1);
+	json_object_put(res);
+	hang_free(&h, &tc);
+}
+END_TEST
+
 static Suite *analyze_suite(void)
 {
 	Suite *s = suite_create("analyze");
@@ -232,6 +422,10 @@ static Suite *analyze_suite(void)
 	tcase_add_test(tc, test_truncated);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_debuginfod);
+	tcase_add_test(tc, test_cut_preset);
+	tcase_add_test(tc, test_cut_by_signal);
+	tcase_add_test(tc, test_cut_between_polls);
+	tcase_add_test(tc, test_cut_unset);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,5 +1,6 @@
 /* store: ids, atomic publication, and the clean-up after a killed collector. */
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -7,6 +8,7 @@
 #include <time.h>
 #include <utime.h>
 
+#include "park.h"
 #include "store.h"
 #include "testutil.h"
 #include "util.h"
@@ -19,6 +21,67 @@ static bool exists(const char *dir, const char *id, const char *sfx)
 	bool r = access(p, F_OK) == 0;
 	free(p);
 	return r;
+}
+
+static void touch(const char *dir, const char *id, const char *sfx)
+{
+	char *p = store_path(dir, id, sfx);
+	int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	ck_assert_msg(fd >= 0, "creating %s: %s", p, strerror(errno));
+	ck_assert_int_eq(write_all(fd, "x", 1), 0);
+	close(fd);
+	free(p);
+}
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(p);
+}
+
+/* A fresh store under /tmp and three ids; z has x as a prefix, so a clean-up
+ * that matched names by prefix would reach it. */
+static void discard_setup(struct store *st, char *x, char *y, char *z)
+{
+	ck_assert_ptr_nonnull(mkdtemp(root));
+	ck_assert_int_eq(store_init(st, root), 0);
+	ck_assert_int_eq(store_mkdirs(st), 0);
+	ck_assert_int_eq(store_make_id(INT64_C(1800000000123456), "0123456789abcdef", 42, x, STORE_ID_MAX + 1), 0);
+	ck_assert_int_eq(store_make_id(INT64_C(1800000000123456), "0123456789abcdef", 43, y, STORE_ID_MAX + 1), 0);
+	ck_assert_int_eq(store_make_id(INT64_C(1800000000123456), "0123456789abcdef", 421, z, STORE_ID_MAX + 1), 0);
+	ck_assert(store_id_valid(x) && store_id_valid(y) && store_id_valid(z));
+	ck_assert_int_eq(strncmp(z, x, strlen(x)), 0);
+}
+
+static void discard_teardown(struct store *st)
+{
+	store_free(st);
+	ck_assert_int_eq(nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
+/* Everything of one crash, the way a killed collector or a park may leave it. */
+static const char *const spool_tmps[] = { ".core.zst.tmp", ".mini.tmp", ".json.tmp", ".core.zst.re.tmp" };
+static const char *const spool_keeps[] = { ".lock", ".pending", PARK_SUFFIX, PARK_POOL_SUFFIX, PARK_SPILL_SUFFIX };
+static const char *const store_files[] = { ".core.zst", ".mini", ".json" };
+
+/* z: a bystander with files of every kind; never touched. */
+static void bystander_make(const struct store *st, const char *z)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(spool_tmps); i++)
+		touch(st->spool_dir, z, spool_tmps[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(spool_keeps); i++)
+		touch(st->spool_dir, z, spool_keeps[i]);
+	touch(st->store_dir, z, ".core.zst");
+	touch(st->store_dir, z, ".mini");
+}
+
+static void bystander_check(const struct store *st, const char *z)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(spool_tmps); i++)
+		ck_assert_msg(exists(st->spool_dir, z, spool_tmps[i]), "bystander's %s removed", spool_tmps[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(spool_keeps); i++)
+		ck_assert_msg(exists(st->spool_dir, z, spool_keeps[i]), "bystander's %s removed", spool_keeps[i]);
+	ck_assert(exists(st->store_dir, z, ".core.zst"));
+	ck_assert(exists(st->store_dir, z, ".mini"));
 }
 
 /* Age a lock file so the cleaner may judge it. */
@@ -132,6 +195,117 @@ START_TEST(test_clean_after_killed_collectors)
 }
 END_TEST
 
+/* Unpublished (no record): the temp files and the core and minicore published
+ * ahead of the record go; the lock, the pending note and a park stay. */
+START_TEST(test_discard_work_unpublished)
+{
+	struct store st;
+	char x[STORE_ID_MAX + 1], y[STORE_ID_MAX + 1], z[STORE_ID_MAX + 1];
+	discard_setup(&st, x, y, z);
+	for (size_t i = 0; i < ARRAY_SIZE(spool_tmps); i++)
+		touch(st.spool_dir, x, spool_tmps[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(spool_keeps); i++)
+		touch(st.spool_dir, x, spool_keeps[i]);
+	touch(st.store_dir, x, ".core.zst");
+	touch(st.store_dir, x, ".mini");
+	bystander_make(&st, z);
+
+	ck_assert(!store_discard_work(&st, x));
+	for (size_t i = 0; i < ARRAY_SIZE(spool_tmps); i++)
+		ck_assert_msg(!exists(st.spool_dir, x, spool_tmps[i]), "%s left", spool_tmps[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(store_files); i++)
+		ck_assert_msg(!exists(st.store_dir, x, store_files[i]), "store %s left", store_files[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(spool_keeps); i++)
+		ck_assert_msg(exists(st.spool_dir, x, spool_keeps[i]), "%s removed", spool_keeps[i]);
+	bystander_check(&st, z);
+	/* nothing left to do: the same answer */
+	ck_assert(!store_discard_work(&st, x));
+	bystander_check(&st, z);
+	discard_teardown(&st);
+}
+END_TEST
+
+/* Published (the record exists): only temp files go, the crash stays whole;
+ * a record that cannot be told from a missing one counts as published. */
+START_TEST(test_discard_work_published)
+{
+	struct store st;
+	char x[STORE_ID_MAX + 1], y[STORE_ID_MAX + 1], z[STORE_ID_MAX + 1];
+	discard_setup(&st, x, y, z);
+	for (size_t i = 0; i < ARRAY_SIZE(store_files); i++)
+		touch(st.store_dir, y, store_files[i]);
+	touch(st.spool_dir, y, ".core.zst.re.tmp");
+	touch(st.spool_dir, y, ".lock");
+	touch(st.spool_dir, y, ".pending");
+	bystander_make(&st, z);
+
+	ck_assert(store_discard_work(&st, y));
+	ck_assert(!exists(st.spool_dir, y, ".core.zst.re.tmp"));
+	for (size_t i = 0; i < ARRAY_SIZE(store_files); i++)
+		ck_assert_msg(exists(st.store_dir, y, store_files[i]), "published %s removed", store_files[i]);
+	ck_assert(exists(st.spool_dir, y, ".lock"));
+	ck_assert(exists(st.spool_dir, y, ".pending"));
+	bystander_check(&st, z);
+
+	/* x's record is a symlink loop: access() fails with ELOOP, not ENOENT */
+	char *json = store_path(st.store_dir, x, ".json");
+	ck_assert_int_eq(symlink(json, json), 0);
+	touch(st.store_dir, x, ".core.zst");
+	touch(st.store_dir, x, ".mini");
+	touch(st.spool_dir, x, ".mini.tmp");
+	ck_assert(store_discard_work(&st, x));
+	ck_assert(!exists(st.spool_dir, x, ".mini.tmp"));
+	ck_assert(exists(st.store_dir, x, ".core.zst"));
+	ck_assert(exists(st.store_dir, x, ".mini"));
+	ck_assert_int_eq(unlink(json), 0);
+	free(json);
+	bystander_check(&st, z);
+	discard_teardown(&st);
+}
+END_TEST
+
+/* store_discard: store_discard_work, and the lock, the pending note, a spill
+ * and an unfinished park's files; a published crash keeps its store files. */
+START_TEST(test_discard_all)
+{
+	static const char *const extras[] = { ".pending", ".pending.tmp", ".raw.tmp", PARK_SUFFIX ".tmp",
+					      PARK_POOL_SUFFIX, PARK_SPILL_SUFFIX, ".lock" };
+	struct store st;
+	char x[STORE_ID_MAX + 1], y[STORE_ID_MAX + 1], z[STORE_ID_MAX + 1];
+	discard_setup(&st, x, y, z);
+	for (size_t i = 0; i < ARRAY_SIZE(spool_tmps); i++) {
+		touch(st.spool_dir, x, spool_tmps[i]);
+		touch(st.spool_dir, y, spool_tmps[i]);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(extras); i++) {
+		touch(st.spool_dir, x, extras[i]);
+		touch(st.spool_dir, y, extras[i]);
+	}
+	touch(st.store_dir, x, ".core.zst");
+	touch(st.store_dir, x, ".mini");
+	for (size_t i = 0; i < ARRAY_SIZE(store_files); i++)
+		touch(st.store_dir, y, store_files[i]);
+	bystander_make(&st, z);
+
+	store_discard(&st, x);
+	store_discard(&st, y);
+	for (size_t i = 0; i < ARRAY_SIZE(spool_tmps); i++) {
+		ck_assert_msg(!exists(st.spool_dir, x, spool_tmps[i]), "%s left", spool_tmps[i]);
+		ck_assert_msg(!exists(st.spool_dir, y, spool_tmps[i]), "%s left", spool_tmps[i]);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(extras); i++) {
+		ck_assert_msg(!exists(st.spool_dir, x, extras[i]), "%s left", extras[i]);
+		ck_assert_msg(!exists(st.spool_dir, y, extras[i]), "%s left", extras[i]);
+	}
+	ck_assert(!exists(st.store_dir, x, ".core.zst")); /* no record: unpublished */
+	ck_assert(!exists(st.store_dir, x, ".mini"));
+	for (size_t i = 0; i < ARRAY_SIZE(store_files); i++)
+		ck_assert_msg(exists(st.store_dir, y, store_files[i]), "published %s removed", store_files[i]);
+	bystander_check(&st, z);
+	discard_teardown(&st);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("store");
@@ -139,6 +313,9 @@ int main(void)
 	tcase_add_test(tc, test_ids_sort_by_time_and_are_safe);
 	tcase_add_test(tc, test_publish_and_discard);
 	tcase_add_test(tc, test_clean_after_killed_collectors);
+	tcase_add_test(tc, test_discard_work_unpublished);
+	tcase_add_test(tc, test_discard_work_published);
+	tcase_add_test(tc, test_discard_all);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }

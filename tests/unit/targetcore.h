@@ -54,8 +54,9 @@ static void targetcore_read_tids(struct targetcore *tc)
 	qsort(tc->tids, tc->ntids, sizeof(pid_t), targetcore_tid_cmp);
 }
 
-/* Start the target; return its pid once it printed "ready". */
-static pid_t targetcore_spawn(const char *kind, int threads)
+/* Start the target (prog: TARGET_PROG or a copy of it); return its pid once
+ * it printed "ready". */
+static pid_t targetcore_spawn(const char *prog, const char *kind, int threads)
 {
 	int p[2];
 	char tbuf[16];
@@ -68,7 +69,7 @@ static pid_t targetcore_spawn(const char *kind, int threads)
 		dup2(p[1], STDOUT_FILENO);
 		close(p[0]);
 		close(p[1]);
-		execl(TARGET_PROG, TARGET_PROG, "-t", tbuf, kind, (char *)NULL);
+		execl(prog, prog, "-t", tbuf, kind, (char *)NULL);
 		_exit(127);
 	}
 	close(p[1]);
@@ -106,8 +107,9 @@ static int targetcore_run_quiet(const char *const argv[])
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
-/* Make tc->core (gcore) and tc->mini (the collector's minicore of it). */
-static void targetcore_make(struct targetcore *tc, const char *kind, int threads)
+/* Make tc->core (gcore) and tc->mini (the collector's minicore of it) of prog
+ * (TARGET_PROG or a copy of it, say one without its debug information). */
+static void targetcore_make_prog(struct targetcore *tc, const char *prog, const char *kind, int threads)
 {
 	const char *t = getenv("TMPDIR");
 	snprintf(tc->dir, sizeof(tc->dir), "%s/mortem-tc-XXXXXX", t && t[0] ? t : "/tmp");
@@ -115,7 +117,7 @@ static void targetcore_make(struct targetcore *tc, const char *kind, int threads
 	snprintf(tc->core, sizeof(tc->core), "%s/core", tc->dir);
 	snprintf(tc->mini, sizeof(tc->mini), "%s/mini", tc->dir);
 
-	tc->pid = targetcore_spawn(kind, threads);
+	tc->pid = targetcore_spawn(prog, kind, threads);
 	targetcore_read_tids(tc);
 	char pidbuf[16], gc[160];
 	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)tc->pid);
@@ -137,6 +139,11 @@ static void targetcore_make(struct targetcore *tc, const char *kind, int threads
 	ck_assert_msg(res.mini, "no minicore: %s", res.mini_error ? res.mini_error : "?");
 	close(in);
 	close(out);
+}
+
+static void targetcore_make(struct targetcore *tc, const char *kind, int threads)
+{
+	targetcore_make_prog(tc, TARGET_PROG, kind, threads);
 }
 
 static void targetcore_remove(struct targetcore *tc)
