@@ -17,6 +17,7 @@
 #include "pending.h"
 #include "proc.h"
 #include "quota.h"
+#include "reanalyze.h"
 #include "record.h"
 #include "store.h"
 #include "sysinfo.h"
@@ -109,6 +110,7 @@ struct collect_ctx {
 	const char *buffer;    /* collector.buffer: "pool", "spill" or "inline" */
 	bool resumed;          /* collector.resumed (collect_source) */
 	const volatile sig_atomic_t *cut; /* collect_source */
+	bool analysis_cut;     /* the cut came before the analysis was done */
 	struct collect_spill cs; /* the collector's own spill (collect_spill.h) */
 };
 
@@ -445,6 +447,8 @@ static void collect_analyze(struct collect_ctx *c, bool have_mini)
 		collect_error(c, "analysis", r);
 		c->analysis = NULL;
 	}
+	json_object *an = c->analysis ? record_obj(c->analysis, "analysis") : NULL;
+	c->analysis_cut = c->cut && *c->cut && strcmp(an ? record_str(an, "status", "") : "", "ok") != 0;
 }
 
 /* Recompress the published inline (fast) frame at the configured level. This
@@ -849,6 +853,10 @@ int collect_run(const struct mortem_config *cfg, const struct collect_args *a, s
 			(void)fsync_dir(c.st.store_dir);
 			out->published = true;
 			collect_index(&c, rec, out);
+			/* Cut short by a stop: mortemd's next start analyses it
+			 * again (reanalyze.h). */
+			if (c.analysis_cut && have_mini && reanalyze_mark(&c.st, c.id) < 0)
+				journal_log(4, "cannot mark the crash for analysis at mortemd's next start");
 		} else {
 			char msg[256];
 			snprintf(msg, sizeof(msg), "cannot store crash %s: %s", c.id, strerror(-r));

@@ -3,8 +3,9 @@
  * Exit statuses (documented in mortem(1)):
  *   0 success, 1 failure, 2 usage error, 3 no crash matches, 4 ambiguous id
  *   prefix (rm: a MATCH that fits several crashes, without --all), 5 the crash
- *   has no stored core, 6 the crash is still being processed (stacks, dump,
- *   debug). vacuum: 1 also when the store stays over its limits. */
+ *   has no stored core (analyze: no minicore), 6 the crash is still being
+ *   processed (stacks, dump, debug, analyze). vacuum: 1 also when the store
+ *   stays over its limits; analyze: 1 also when the new analysis failed. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -26,6 +27,7 @@
 #include "park.h"
 #include "pending.h"
 #include "quota.h"
+#include "reanalyze.h"
 #include "record.h"
 #include "show.h"
 #include "store.h"
@@ -639,6 +641,61 @@ static int cli_debug(struct cli *c, const char *match)
 	return r;
 }
 
+/* analyze: run the analysis of one crash, chosen as info chooses it, again
+ * from its minicore (reanalyze.h); then one line from the record it wrote,
+ * or that record with --json. */
+static int cli_analyze(struct cli *c, const char *match)
+{
+	struct index_row *rows = NULL;
+	size_t n = 0;
+	const char *status = NULL;
+	json_object *rec = NULL;
+	int r = cli_pick(c, match, &rows, &n);
+	if (r != 0)
+		return r;
+	_cleanup_free_ char *id = strdup(rows[0].id), *path = strdup(rows[0].record_path);
+	index_rows_free(rows, n);
+	if (!id || !path) {
+		cli_err("out of memory");
+		return EXIT_FAILURE;
+	}
+	r = reanalyze_crash(&c->cfg, &c->st, id, NULL, &status);
+	if (r == -ENODATA) {
+		const char *why = NULL;
+		if (record_load(path, &rec) >= 0)
+			why = record_str(record_obj(rec, "minicore"), "error", NULL);
+		cli_err("crash %s has no minicore to analyse (%s)", id, why ? why : "the file is missing");
+		json_object_put(rec);
+		return EXIT_NOCORE;
+	}
+	if (r == -ENOENT) {
+		cli_err("crash %s has no record (removed meanwhile?)", id);
+		return EXIT_NOMATCH;
+	}
+	if (r == -EBUSY) {
+		cli_err("crash %s is still being processed (its collector is at work); try again shortly", id);
+		return EXIT_PENDING;
+	}
+	if (r == -EBADMSG || r == -EFBIG) {
+		cli_err("cannot read record %s: %s", path, r == -EBADMSG ? "not a valid crash record" : strerror(-r));
+		return EXIT_FAILURE;
+	}
+	if (r < 0) {
+		cli_err("cannot analyse crash %s again: %s", id, strerror(-r));
+		return EXIT_FAILURE;
+	}
+	r = record_load(path, &rec);
+	if (r < 0) {
+		printf("analysed %s: %s\n", id, status);
+	} else if (c->json) {
+		puts(json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	} else {
+		show_analysis(stdout, rec);
+	}
+	json_object_put(rec);
+	return strcmp(status, "ok") == 0 ? 0 : EXIT_FAILURE;
+}
+
 static int cli_reindex(struct cli *c)
 {
 	sqlite3 *db = NULL;
@@ -950,6 +1007,7 @@ static void cli_usage(FILE *f)
 	      "  stacks [MATCH]    the crashing thread's stack, then the others folded\n"
 	      "  dump [MATCH]      write the original core to standard output or -o FILE\n"
 	      "  debug [MATCH]     open the core in gdb\n"
+	      "  analyze MATCH     run the analysis of a crash again, from its minicore (root)\n"
 	      "  reindex           rebuild the index from the records\n"
 	      "  enable            hand the kernel's core dumps to mortem-collect (root)\n"
 	      "  disable           put back the core handler that enable replaced (root)\n"
@@ -961,7 +1019,7 @@ static void cli_usage(FILE *f)
 	      "\n"
 	      "Options:\n"
 	      "  -c, --config FILE   configuration file (also MORTEM_CONFIG)\n"
-	      "      --json          JSON output (list, info, doctor, vacuum, disk-usage)\n"
+	      "      --json          JSON output (list, info, doctor, vacuum, disk-usage, analyze)\n"
 	      "  -S, --since TIME    only crashes at or after TIME\n"
 	      "  -U, --until TIME    only crashes at or before TIME\n"
 	      "  -r, --reverse       newest first\n"
@@ -1044,6 +1102,7 @@ int main(int argc, char **argv)
 	}
 	const char *verb = argv[optind++];
 	bool is_rm = strcmp(verb, "rm") == 0, is_vacuum = strcmp(verb, "vacuum") == 0;
+	bool is_analyze = strcmp(verb, "analyze") == 0;
 	const char *match = optind < argc ? argv[optind] : NULL;
 	c.matches = argv + optind;
 	c.n_matches = (size_t)(argc - optind);
@@ -1065,8 +1124,13 @@ int main(int argc, char **argv)
 		cli_err("%s takes no argument", verb);
 		return EXIT_USAGE;
 	}
+	if (is_analyze && !match) {
+		cli_err("analyze needs a MATCH: an id, a PID, a command name or an executable");
+		return EXIT_USAGE;
+	}
 	/* Before the config: a non-root user is told so, not about an unreadable file. */
-	if ((is_enable || is_disable || is_handover || is_rm || (is_vacuum && !c.dry_run)) && geteuid() != 0) {
+	if ((is_enable || is_disable || is_handover || is_rm || is_analyze || (is_vacuum && !c.dry_run)) &&
+	    geteuid() != 0) {
 		fprintf(stderr, "mortem %s: must be root%s\n", verb,
 			is_vacuum ? " (--dry-run only needs to read the store)" : "");
 		return EXIT_FAILURE;
@@ -1101,6 +1165,8 @@ int main(int argc, char **argv)
 		r = cli_dump(&c, match);
 	else if (strcmp(verb, "debug") == 0)
 		r = cli_debug(&c, match);
+	else if (is_analyze)
+		r = cli_analyze(&c, match);
 	else if (is_vacuum)
 		r = cli_vacuum(&c);
 	else if (strcmp(verb, "disk-usage") == 0)

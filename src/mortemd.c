@@ -48,6 +48,7 @@
 #include "pending.h"
 #include "pool.h"
 #include "quota.h"
+#include "reanalyze.h"
 #include "reader.h"
 #include "spill.h"
 #include "store.h"
@@ -150,6 +151,7 @@ struct md {
 	bool stopping;
 	int64_t park_at;      /* stopping: what is still queued then is parked */
 	bool parked_running;  /* stopping: the running workers were dealt with */
+	pid_t reanalyzer;     /* analysing again what a stop cut short; 0: none */
 	struct store st;      /* spool_dir's store; st.root NULL: none */
 	unsigned long parked, resumed;
 	uint64_t watchdog_usec;
@@ -1209,6 +1211,8 @@ static void md_park_running(struct md *d)
 	if (killed || cut)
 		md_log(6, "stopping: %lu worker(s) stopped to park their crash, %lu told to cut their analysis short",
 		       killed, cut);
+	if (d->reanalyzer > 0)
+		(void)kill(d->reanalyzer, SIGTERM);
 }
 
 static void md_start_queued(struct md *d)
@@ -1276,6 +1280,12 @@ static void md_reap(struct md *d)
 	int st;
 	pid_t pid;
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (pid == d->reanalyzer) {
+			d->reanalyzer = 0;
+			if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+				md_log(4, "the analysis of crashes cut short ended with status %d", st);
+			continue;
+		}
 		struct md_crash **slot = md_running_slot(d, pid);
 		if (!slot)
 			continue;
@@ -1353,7 +1363,7 @@ static bool md_idle(const struct md *d)
 	for (size_t i = 0; i < MD_CONN_MAX; i++)
 		if (d->conns[i])
 			return false;
-	return !d->queue_head && d->n_running == 0;
+	return !d->queue_head && d->n_running == 0 && d->reanalyzer <= 0;
 }
 
 static void md_check_stalls(struct md *d)
@@ -1553,6 +1563,58 @@ static void md_resume(struct md *d, const struct store *st)
 		md_log(6, "resuming %lu crash(es) parked by the last stop", resumed);
 }
 
+/* At start: a child analyses again, one after the other, the crashes whose
+ * analysis a stop cut short (reanalyze.h), in the background like a worker
+ * and cut short again by the next stop: what is not done stays marked. */
+static void md_reanalyze_start(struct md *d)
+{
+	char **ids = NULL;
+	size_t n = 0;
+	if (!d->st.root || reanalyze_list(&d->st, &ids, &n) < 0 || n == 0) {
+		free(ids);
+		return;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		(void)prctl(PR_SET_NAME, "mortemd-reanalyze");
+		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+		md_worker_close_others(d, NULL);
+		/* The analysis child's MaxMemory= must not count the pool. */
+		(void)munmap(d->pool.base, d->pool.n * (size_t)POOL_CHUNK);
+		struct sigaction cut = { .sa_handler = md_on_cut, .sa_flags = SA_RESTART };
+		(void)sigaction(SIGTERM, &cut, NULL);
+		struct sigaction ign = { .sa_handler = SIG_IGN };
+		(void)sigaction(SIGINT, &ign, NULL);
+		sigset_t all;
+		sigemptyset(&all);
+		(void)sigprocmask(SIG_SETMASK, &all, NULL);
+		lower_priority(true);
+		unsigned long done = 0;
+		for (size_t i = 0; i < n && !md_cut; i++) {
+			const char *status = NULL;
+			int r = reanalyze_crash(&d->cfg, &d->st, ids[i], &md_cut, &status);
+			if (r == -ENOENT || r == -ENODATA || (r >= 0 && !md_cut)) {
+				reanalyze_unmark(&d->st, ids[i]);
+				done += r >= 0;
+			} else if (r < 0 && r != -EINTR) { /* (-EINTR: cut short again) */
+				md_log(4, "crash %s: analysing it again failed (%s); left for the next start", ids[i],
+				       strerror(-r));
+			}
+		}
+		md_log(6, "analysed again %lu of %zu crash(es) a stop had cut short", done, n);
+		_exit(0);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	if (pid < 0) {
+		md_log(4, "cannot analyse again the crashes a stop cut short: %s", strerror(errno));
+		return;
+	}
+	d->reanalyzer = pid;
+	md_log(6, "analysing again %zu crash(es) a stop cut short", n);
+}
+
 static void md_config_warn(void *userdata, const char *msg)
 {
 	md_log(4, "config: %s (using the default)", msg);
@@ -1676,6 +1738,7 @@ int main(int argc, char **argv)
 	if (sd_watchdog_enabled(0, &d.watchdog_usec) <= 0)
 		d.watchdog_usec = 0;
 	md_log(6, "listening on %s and %s (%u workers)", d.core_path, d.handoff_path, d.max_workers);
+	md_reanalyze_start(&d);
 	(void)sd_notify(0, "READY=1");
 	md_status(&d, true);
 	r = md_loop(&d);

@@ -219,6 +219,12 @@ void show_info(FILE *f, json_object *rec)
 			 record_str(an, "error", ""));
 		show_field(f, "Analysis", buf);
 	}
+	int64_t again = an ? record_i64(an, "reanalyzed_usec", 0) : 0;
+	if (again > 0) {
+		char when[64];
+		show_local_time(again, when, sizeof(when));
+		show_field(f, "Re-analysed", when);
+	}
 	if (json_object_object_get_ex(rec, "argv_problems", &v) && json_object_is_type(v, json_type_array))
 		for (size_t i = 0; i < json_object_array_length(v); i++)
 			show_field(f, "Argument", json_object_get_string(json_object_array_get_idx(v, i)));
@@ -361,4 +367,26 @@ size_t show_stacks(FILE *f, json_object *rec, bool all)
 	}
 	free(g);
 	return printed;
+}
+
+void show_analysis(FILE *f, json_object *rec)
+{
+	json_object *an = record_obj(rec, "analysis");
+	json_object *threads = json_object_object_get(rec, "threads");
+	const char *status = an ? record_str(an, "status", "?") : "missing";
+	const char *error = an ? record_str(an, "error", NULL) : NULL;
+
+	fputs("analysed ", f);
+	show_str(f, record_str(rec, "id", "?"));
+	fputs(": ", f);
+	show_str(f, status);
+	if (strcmp(status, "ok") == 0) {
+		size_t nt = json_object_is_type(threads, json_type_array) ? json_object_array_length(threads) : 0;
+		fprintf(f, " (%zu thread%s)", nt, nt == 1 ? "" : "s");
+	} else if (error) {
+		fputs(" (", f);
+		show_str(f, error);
+		fputc(')', f);
+	}
+	fputc('\n', f);
 }

@@ -16,5 +16,9 @@ void show_info(FILE *f, json_object *rec);
  * stacks printed. */
 size_t show_stacks(FILE *f, json_object *rec, bool all);
 
+/* The outcome of `mortem analyze` in one line, from the record it wrote:
+ * "analysed ID: ok (3 threads)" or "analysed ID: failed (REASON)". */
+void show_analysis(FILE *f, json_object *rec);
+
 /* One frame line: "#3  0x00007f…1234 parse_header+0x1a (libfoo.so.1+0x1a2b) at foo.c:42". */
 void show_frame(FILE *f, size_t n, json_object *frame);

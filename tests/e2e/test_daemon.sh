@@ -41,8 +41,9 @@ md_stop() {
 # left behind, and never holding the core_pattern lock (fd 9, lib.sh)
 BG=
 cleanup() {
-	[ -n "$MD_PID" ] && kill -KILL "$MD_PID" 2>/dev/null
-	for b in $BG; do kill "$b" 2>/dev/null; done
+	# (nothing here may fail before the restore: the trap runs under set -e)
+	[ -z "$MD_PID" ] || kill -KILL "$MD_PID" 2>/dev/null || true
+	for b in $BG; do kill "$b" 2>/dev/null || true; done
 	e2e_restore
 }
 trap cleanup EXIT
@@ -374,9 +375,25 @@ e2e_jeq "$j" .analysis.status failed
 e2e_jtrue "$j" '.analysis.error | test("cut short")'
 e2e_jtrue "$j" '.core.level != 3'
 e2e_jtrue "$j" '.minicore.threads >= 1'
-E2E_CTX=
+id=$(printf '%s' "$j" | jq -r .id)
+[ -e "$E2E_STORE/reanalyze/$id" ] || fail "cut: the crash is not marked for another analysis"
+# the next start analyses it again, in the background (here without the
+# silent server: the analysis comes out whole)
 cp "$E2E_DIR/conf.saved" "$E2E_CONF"
 md_start
+for _ in $(seq 200); do
+	j=$($MORTEM info --json "$pe")
+	[ "$(printf '%s' "$j" | jq -r .analysis.status)" = ok ] && break
+	sleep 0.1
+done
+e2e_jeq "$j" .analysis.status ok
+e2e_jtrue "$j" '.analysis.reanalyzed_usec > 0'
+e2e_jtrue "$j" '[.threads[0].frames[].function] | index("main") != null'
+e2e_jeq "$($MORTEM list --json | jq -c ".[] | select(.pid == $pe)")" .signature "$(printf '%s' "$j" | jq -r .signature)"
+for _ in $(seq 50); do [ -e "$E2E_STORE/reanalyze/$id" ] || break; sleep 0.1; done
+[ ! -e "$E2E_STORE/reanalyze/$id" ] || fail "cut: the mark stayed after the analysis"
+grep -q "analysed again 1 of 1 crash" "$E2E_DIR/mortemd.log" || fail "cut: mortemd did not say it analysed the crash again"
+E2E_CTX=
 
 # 6b. Without the spill (SpillMax=0) the overflow is compressed inline, while
 # the process waits: slower, still nothing lost.

@@ -125,6 +125,42 @@ START_TEST(test_info_opens_with_the_verdict)
 }
 END_TEST
 
+/* mortem analyze's line, and the info page of a re-analysed crash. */
+START_TEST(test_analysis_line)
+{
+	json_object *rec = record(), *an = json_object_new_object();
+	char *buf = NULL;
+	size_t len = 0;
+	json_object_object_add(rec, "id", json_object_new_string("20250101T000000.000000Z-0000abcd-42"));
+	json_object_object_add(an, "status", json_object_new_string("ok"));
+	json_object_object_add(an, "error", NULL);
+	json_object_object_add(an, "reanalyzed_usec", json_object_new_int64(1735689600000000));
+	json_object_object_add(rec, "analysis", an);
+	FILE *f = open_memstream(&buf, &len);
+	show_analysis(f, rec);
+	fclose(f);
+	ck_assert_str_eq(buf, "analysed 20250101T000000.000000Z-0000abcd-42: ok (7 threads)\n");
+	free(buf);
+	f = open_memstream(&buf, &len);
+	show_info(f, rec);
+	fclose(f);
+	ck_assert_msg(strstr(buf, "   Re-analysed: 2025-01-01 ") || strstr(buf, "   Re-analysed: 2024-12-31 "), "%s", buf);
+	ck_assert_ptr_null(strstr(buf, "Analysis:"));
+	free(buf);
+
+	/* failed: the reason, its control characters escaped; no stacks */
+	json_object_object_add(an, "status", json_object_new_string("failed"));
+	json_object_object_add(an, "error", json_object_new_string("unwind: bad \033[2J module"));
+	json_object_object_del(rec, "threads");
+	f = open_memstream(&buf, &len);
+	show_analysis(f, rec);
+	fclose(f);
+	ck_assert_str_eq(buf, "analysed 20250101T000000.000000Z-0000abcd-42: failed (unwind: bad \\x1b[2J module)\n");
+	free(buf);
+	json_object_put(rec);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("show");
@@ -133,6 +169,7 @@ int main(void)
 	tcase_add_test(tc, test_stacks_all_and_escaping);
 	tcase_add_test(tc, test_frame_without_symbol);
 	tcase_add_test(tc, test_info_opens_with_the_verdict);
+	tcase_add_test(tc, test_analysis_line);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }
