@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "record.h"
 #include "util.h"
 
 #define PROC_ITEM_MAX_DEFAULT (256 * 1024)  /* item_max when the caller passes 0 */
@@ -57,9 +58,7 @@ static void closedirp(DIR **d)
 	if (*d)
 		(void)closedir(*d);
 }
-static void json_putp(json_object **o) { json_object_put(*o); }
 #define _cleanup_closedir_ __attribute__((cleanup(closedirp)))
-#define _cleanup_json_     __attribute__((cleanup(json_putp)))
 
 /* One capture in progress. */
 struct proc_ctx {

@@ -42,12 +42,6 @@ bool reanalyze_is_analysis_key(const char *key)
 	return false;
 }
 
-static void json_putp(json_object **o)
-{
-	json_object_put(*o);
-}
-#define _cleanup_json_ __attribute__((cleanup(json_putp)))
-
 /* The record of id at path: valid (record_load) and its own. */
 static int reanalyze_load(const char *path, const char *id, json_object **ret)
 {

@@ -10,6 +10,13 @@
 #define RECORD_FILE_MAX (64u << 20) /* a record larger than this is rejected on load */
 #define RECORD_ID_MAX 128           /* ids are file name stems: store/<id>.json */
 
+/* A JSON object put (json_object_put) when its variable goes out of scope. */
+static inline void record_json_putp(json_object **o)
+{
+	json_object_put(*o);
+}
+#define _cleanup_json_ __attribute__((cleanup(record_json_putp)))
+
 /* Check the contract keys and their types: id, time, time_usec, pid, uid, gid,
  * signal, signal_name, comm, exe, cmdline, hostname, boot_id, unit, core{status,
  * size, stored_size, path}. Returns 0 or -EBADMSG; *why (static string) says which. */

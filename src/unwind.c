@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 
+#include "record.h"
 #include "unwind.h"
 #include "util.h"
 
@@ -55,13 +56,8 @@ static void elf_endp(Elf **e)
 	if (*e)
 		elf_end(*e);
 }
-static void json_putp(json_object **o)
-{
-	json_object_put(*o);
-}
 #define _cleanup_dwfl_ __attribute__((cleanup(dwfl_endp)))
 #define _cleanup_elf_  __attribute__((cleanup(elf_endp)))
-#define _cleanup_json_ __attribute__((cleanup(json_putp)))
 
 /* Open path beneath root with symlinks resolved inside it, as the crashed
  * process would have seen it; root < 0 is the host's "/". */
