@@ -395,6 +395,37 @@ for _ in $(seq 50); do [ -e "$E2E_STORE/reanalyze/$id" ] || break; sleep 0.1; do
 grep -q "analysed again 1 of 1 crash" "$E2E_DIR/mortemd.log" || fail "cut: mortemd did not say it analysed the crash again"
 E2E_CTX=
 
+# 6d. No room to park (KeepFree= is cut into already): the stop finishes the
+# queued crash instead of parking it, and tells the frozen worker to cut its
+# analysis short rather than kill it for a park that cannot be written.
+# Nothing is parked and nothing is lost.
+md_stop
+printf '[Policy]\nMaxConcurrent=1\nKeepFree=100%%\n[Daemon]\nParkAfter=0\n' >>"$E2E_CONF"
+md_start
+read -r pa _ < <(e2e_crash_pid "$CRASHER" -m 64 segv)
+worker=$(pgrep -P "$MD_PID" | head -n1)
+[ -n "$worker" ] && kill -STOP "$worker" || fail "no room: no worker for crash A"
+read -r pb _ < <(e2e_crash_pid "$CRASHER" -m 16 segv)
+kill -TERM "$MD_PID"
+for _ in $(seq 100); do grep -q "pid $pb: cannot park the crash (No space left on device)" "$E2E_DIR/mortemd.log" && break; sleep 0.1; done
+grep -q "pid $pb: cannot park the crash (No space left on device)" "$E2E_DIR/mortemd.log" ||
+	fail "no room: B was not refused a park: $(grep -e stopping -e park "$E2E_DIR/mortemd.log" | tail -3)"
+for _ in $(seq 50); do grep -q "stopping: 0 worker(s) stopped to park their crash, 1 told" "$E2E_DIR/mortemd.log" && break; sleep 0.1; done
+grep -q "stopping: 0 worker(s) stopped to park their crash, 1 told" "$E2E_DIR/mortemd.log" ||
+	fail "no room: A's worker was not told to cut short: $(grep stopping "$E2E_DIR/mortemd.log" | tail -2)"
+kill -CONT "$worker" 2>/dev/null || true
+wait "$MD_PID" 2>/dev/null || true
+MD_PID=
+! ls "$E2E_STORE"/spool/*.parked* >/dev/null 2>&1 || fail "no room: parked anyway: $(ls "$E2E_STORE/spool")"
+for q in "$pa" "$pb"; do
+	E2E_CTX="no room, pid $q"
+	j=$($MORTEM info --json "$q") || fail "no room: crash $q was not recorded"
+	e2e_jtrue "$j" '.core.status != "lost" and .core.status != "pending"'
+done
+E2E_CTX=
+cp "$E2E_DIR/conf.saved" "$E2E_CONF"
+md_start
+
 # 6b. Without the spill (SpillMax=0) the overflow is compressed inline, while
 # the process waits: slower, still nothing lost.
 md_stop
