@@ -473,9 +473,10 @@ static int collect_recompress(struct collect_ctx *c, json_object *rec, uint64_t 
 	re = store_path(c->st.spool_dir, c->id, ".core.zst.re.tmp");
 	if (!re || lseek(c->core_tmp, 0, SEEK_SET) < 0)
 		goto fail;
-	r = zst_recompress_fd(c->core_tmp, out, cfg->recompress_level, c->compress_threads, &in_b, &out_b);
+	r = zst_recompress_fd(c->core_tmp, out, cfg->recompress_level, c->compress_threads, c->cut, &in_b, &out_b);
 	if (r < 0) {
-		collect_error(c, "recompress", r);
+		if (r != -EINTR) /* (cut: the fast frame stays, as when skipped) */
+			collect_error(c, "recompress", r);
 		goto fail;
 	}
 	if (out_b >= stored || fsync(out) < 0)

@@ -150,19 +150,29 @@ int zst_decompress_fd(int in_fd, int out_fd, uint64_t *ret_bytes)
 	return zst_decompress_each(in_fd, zst_sink_fd, &out_fd, ret_bytes);
 }
 
+struct zst_recompress {
+	struct zst_writer *w;
+	const volatile sig_atomic_t *cut;
+};
+
 static int zst_sink_writer(void *userdata, const void *buf, size_t len)
 {
-	return zst_writer_write(userdata, buf, len);
+	struct zst_recompress *rc = userdata;
+	if (rc->cut && *rc->cut)
+		return -EINTR;
+	return zst_writer_write(rc->w, buf, len);
 }
 
-int zst_recompress_fd(int in_fd, int out_fd, int level, int threads, uint64_t *ret_in, uint64_t *ret_out)
+int zst_recompress_fd(int in_fd, int out_fd, int level, int threads, const volatile sig_atomic_t *cut,
+		      uint64_t *ret_in, uint64_t *ret_out)
 {
 	struct zst_writer *w = NULL;
 	uint64_t n = 0;
 	int r = zst_writer_new(out_fd, level, threads, &w);
 	if (r < 0)
 		return r;
-	r = zst_decompress_each(in_fd, zst_sink_writer, w, &n);
+	struct zst_recompress rc = { .w = w, .cut = cut };
+	r = zst_decompress_each(in_fd, zst_sink_writer, &rc, &n);
 	if (r >= 0)
 		r = zst_writer_finish(w);
 	if (r >= 0) {

@@ -2,6 +2,7 @@
  * is bounded by zstd's window, never by the input size. */
 #pragma once
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,5 +20,8 @@ void zst_writer_free(struct zst_writer *w);
 /* Decompress all frames of in_fd into out_fd; *ret_bytes (optional) = bytes written.
  * Returns -EBADMSG on corrupt input. */
 int zst_decompress_fd(int in_fd, int out_fd, uint64_t *ret_bytes);
-/* Decompress in_fd and compress again at level into out_fd (after release). */
-int zst_recompress_fd(int in_fd, int out_fd, int level, int threads, uint64_t *ret_in, uint64_t *ret_out);
+/* Decompress in_fd and compress again at level into out_fd (after release).
+ * -EINTR as soon as *cut is set (NULL: never): a stopping mortemd does not
+ * wait for it, and out_fd holds a partial frame then. */
+int zst_recompress_fd(int in_fd, int out_fd, int level, int threads, const volatile sig_atomic_t *cut,
+		      uint64_t *ret_in, uint64_t *ret_out);

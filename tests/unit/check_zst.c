@@ -106,7 +106,7 @@ START_TEST(test_recompress_smaller_and_identical)
 	uint64_t fast_size = zst_writer_bytes_out(w);
 	zst_writer_free(w);
 	lseek(fast, 0, SEEK_SET);
-	ck_assert_int_eq(zst_recompress_fd(fast, slow, 6, 0, &a, &b), 0);
+	ck_assert_int_eq(zst_recompress_fd(fast, slow, 6, 0, NULL, &a, &b), 0);
 	ck_assert_uint_eq(a, len);
 	ck_assert_uint_lt(b, fast_size);
 	lseek(slow, 0, SEEK_SET);
@@ -120,6 +120,33 @@ START_TEST(test_recompress_smaller_and_identical)
 }
 END_TEST
 
+/* A stopping mortemd cuts a recompression short: -EINTR at once with the
+ * flag set; a flag that stays 0 changes nothing. */
+START_TEST(test_recompress_cut)
+{
+	size_t len = 4u << 20;
+	unsigned char *in = pattern(len);
+	int fast = testutil_tmpfd(), slow = testutil_tmpfd(), again = testutil_tmpfd();
+	struct zst_writer *w = NULL;
+	uint64_t a = 0, b = 0;
+	volatile sig_atomic_t cut = 1;
+	ck_assert_int_eq(zst_writer_new(fast, -5, 0, &w), 0);
+	ck_assert_int_eq(zst_writer_write(w, in, len), 0);
+	ck_assert_int_eq(zst_writer_finish(w), 0);
+	zst_writer_free(w);
+	lseek(fast, 0, SEEK_SET);
+	ck_assert_int_eq(zst_recompress_fd(fast, slow, 6, 0, &cut, &a, &b), -EINTR);
+	ck_assert_uint_eq(a, 0);
+	ck_assert_uint_eq(b, 0);
+	cut = 0;
+	lseek(fast, 0, SEEK_SET);
+	ck_assert_int_eq(zst_recompress_fd(fast, again, 6, 0, &cut, &a, &b), 0);
+	ck_assert_uint_eq(a, len);
+	ck_assert_uint_gt(b, 0);
+	free(in);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("zst");
@@ -128,6 +155,7 @@ int main(void)
 	tcase_add_test(tc, test_roundtrip_levels);
 	tcase_add_test(tc, test_empty_input_is_a_valid_frame);
 	tcase_add_test(tc, test_corrupt_and_truncated);
+	tcase_add_test(tc, test_recompress_cut);
 	tcase_add_test(tc, test_recompress_smaller_and_identical);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
