@@ -362,8 +362,14 @@ size_t show_stacks(FILE *f, json_object *rec, bool all)
 	}
 	if (nt == 0) {
 		json_object *an = record_obj(rec, "analysis");
-		fprintf(f, "no stacks: analysis %s%s%s\n", an ? record_str(an, "status", "?") : "missing",
-			an && record_str(an, "error", NULL) ? ": " : "", an ? record_str(an, "error", "") : "");
+		fprintf(f, "no stacks: analysis %s%s", an ? record_str(an, "status", "?") : "missing",
+			an && record_str(an, "error", NULL) ? ": " : "");
+		show_str(f, an ? record_str(an, "error", "") : "");
+		/* A failed analysis is not final (debug packages come later, a
+		 * stop cut it short): say how to run it again. */
+		fputs("\n'mortem analyze ", f);
+		show_str(f, record_str(rec, "id", "?"));
+		fputs("' runs the analysis again\n", f);
 	}
 	free(g);
 	return printed;

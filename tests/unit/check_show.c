@@ -157,6 +157,15 @@ START_TEST(test_analysis_line)
 	fclose(f);
 	ck_assert_str_eq(buf, "analysed 20250101T000000.000000Z-0000abcd-42: failed (unwind: bad \\x1b[2J module)\n");
 	free(buf);
+	/* stacks: none, why (escaped), and the way to try again */
+	f = open_memstream(&buf, &len);
+	ck_assert_uint_eq(show_stacks(f, rec, false), 0);
+	fclose(f);
+	ck_assert_msg(strstr(buf, "\nno stacks: analysis failed: unwind: bad \\x1b[2J module\n"
+				  "'mortem analyze 20250101T000000.000000Z-0000abcd-42' runs the analysis again\n"),
+		      "%s", buf);
+	ck_assert_ptr_null(strchr(buf, '\033'));
+	free(buf);
 	json_object_put(rec);
 }
 END_TEST
