@@ -237,14 +237,7 @@ static json_object *collect_record(struct collect_ctx *c, const struct stream_re
 	json_object_object_add(rec, "minicore", mini);
 
 	/* Analysis: slogan, signature, siginfo, threads, modules, analysis{status}. */
-	if (c->analysis) {
-		json_object_object_foreach(c->analysis, key, val)
-			json_object_object_add(rec, key, json_object_get(val));
-	}
-	if (!json_object_object_get_ex(rec, "slogan", NULL))
-		json_object_object_add(rec, "slogan", json_object_new_string(sig ? sig : "unknown signal"));
-	if (!json_object_object_get_ex(rec, "signature", NULL))
-		json_object_object_add(rec, "signature", NULL);
+	reanalyze_put_analysis(rec, c->analysis, sig);
 	if (c->proc) {
 		/* The top-level fields came from here; the rest is the context. */
 		json_object_object_del(c->proc, "comm");

@@ -867,13 +867,15 @@ static void md_worker_close_others(struct md *d, struct md_crash *self)
 	}
 }
 
-/* c's bytes in the pool, in order: every chunk full but the last (the spill
- * holds what came after). A heap array of at least one entry, or NULL;
- * *ret_len (unless NULL): their sum. */
+/* How many of c's bytes are in the pool. */
 static uint64_t md_pool_bytes(const struct md_crash *c)
 {
 	return c->n_chunks ? (uint64_t)(c->n_chunks - 1) * POOL_CHUNK + c->fill : 0;
 }
+
+/* c's bytes in the pool, in order: every chunk full but the last (the spill
+ * holds what came after). A heap array of at least one entry, or NULL;
+ * *ret_len (unless NULL): their sum. */
 
 static struct iovec *md_pool_iov(struct md *d, const struct md_crash *c, uint64_t *ret_len)
 {
@@ -887,6 +889,22 @@ static struct iovec *md_pool_iov(struct md *d, const struct md_crash *c, uint64_
 		left -= iov[i].iov_len;
 	}
 	return iov;
+}
+
+/* In a child (worker, re-analysis): the daemon decides when a stop cuts the
+ * work short, and SIGTERM from it says so (md_cut; restarting what it
+ * interrupts); a ^C meant for a foreground mortemd does not kill it. Then the
+ * signals the daemon blocks for its signalfd are let through. */
+static void md_child_signals(void)
+{
+	struct sigaction cut = { .sa_handler = md_on_cut, .sa_flags = SA_RESTART };
+	struct sigaction ign = { .sa_handler = SIG_IGN }, dfl = { .sa_handler = SIG_DFL };
+	sigset_t all;
+	(void)sigaction(SIGTERM, &cut, NULL);
+	(void)sigaction(SIGINT, &ign, NULL);
+	(void)sigaction(SIGPIPE, &dfl, NULL);
+	sigemptyset(&all);
+	(void)sigprocmask(SIG_SETMASK, &all, NULL);
 }
 
 /* The daemon's copies of what c's worker has: the spill file and the
@@ -919,18 +937,7 @@ static int md_start_worker(struct md *d, struct md_crash *c)
 		(void)close(pp[0]);
 		(void)prctl(PR_SET_NAME, "mortemd-work");
 		md_worker_close_others(d, c);
-		struct sigaction sa = { .sa_handler = SIG_DFL };
-		sigset_t all;
-		(void)sigaction(SIGPIPE, &sa, NULL);
-		/* The daemon decides when a stop cuts the work short: SIGTERM
-		 * from it says so (restarting what it interrupts), and a ^C
-		 * meant for a foreground mortemd does not kill its workers. */
-		struct sigaction cut = { .sa_handler = md_on_cut, .sa_flags = SA_RESTART };
-		(void)sigaction(SIGTERM, &cut, NULL);
-		sa.sa_handler = SIG_IGN;
-		(void)sigaction(SIGINT, &sa, NULL);
-		sigemptyset(&all);
-		(void)sigprocmask(SIG_SETMASK, &all, NULL);
+		md_child_signals();
 		if (c->fd < 0)
 			/* Only the CPU time nobody else wants: in a storm the
 			 * kernel writing the cores and this daemon reading
@@ -1581,13 +1588,7 @@ static void md_reanalyze_start(struct md *d)
 		md_worker_close_others(d, NULL);
 		/* The analysis child's MaxMemory= must not count the pool. */
 		(void)munmap(d->pool.base, d->pool.n * (size_t)POOL_CHUNK);
-		struct sigaction cut = { .sa_handler = md_on_cut, .sa_flags = SA_RESTART };
-		(void)sigaction(SIGTERM, &cut, NULL);
-		struct sigaction ign = { .sa_handler = SIG_IGN };
-		(void)sigaction(SIGINT, &ign, NULL);
-		sigset_t all;
-		sigemptyset(&all);
-		(void)sigprocmask(SIG_SETMASK, &all, NULL);
+		md_child_signals();
 		lower_priority(true);
 		unsigned long done = 0;
 		for (size_t i = 0; i < n && !md_cut; i++) {

@@ -85,13 +85,13 @@ static const char *reanalyze_status(json_object *res)
 	return strcmp(s, "ok") == 0 ? "ok" : strcmp(s, "skipped") == 0 ? "skipped" : "failed";
 }
 
-/* Where collect_record puts them: the analysis's keys, then slogan and
- * signature by default (the signal's name; null). */
-static void reanalyze_put(json_object *out, json_object *res, const char *sig)
+void reanalyze_put_analysis(json_object *out, json_object *res, const char *sig)
 {
-	json_object_object_foreach(res, key, val)
-		if (reanalyze_is_analysis_key(key))
-			json_object_object_add(out, key, json_object_get(val));
+	if (res) {
+		json_object_object_foreach(res, key, val)
+			if (reanalyze_is_analysis_key(key))
+				json_object_object_add(out, key, json_object_get(val));
+	}
 	if (!json_object_object_get_ex(out, "slogan", NULL))
 		json_object_object_add(out, "slogan", json_object_new_string(sig ? sig : "unknown signal"));
 	if (!json_object_object_get_ex(out, "signature", NULL))
@@ -123,11 +123,11 @@ static json_object *reanalyze_merge(json_object *rec, json_object *res)
 			continue;
 		}
 		if (!placed)
-			reanalyze_put(out, res, sig);
+			reanalyze_put_analysis(out, res, sig);
 		placed = true;
 	}
 	if (!placed)
-		reanalyze_put(out, res, sig);
+		reanalyze_put_analysis(out, res, sig);
 	if (from_siginfo) {
 		json_object_object_add(out, "signal", json_object_new_int((int)signo));
 		json_object_object_add(out, "signal_name", json_object_new_string(sig ? sig : "unknown"));

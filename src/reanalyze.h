@@ -5,6 +5,7 @@
  * system, policy, collector, errors) stays as it is. */
 #pragma once
 
+#include <json-c/json.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,6 +21,12 @@
  * added to analyze_run's output must be added here too (check_reanalyze
  * fails until it is). */
 bool reanalyze_is_analysis_key(const char *key);
+
+/* Put an analysis result (analyze_run's; NULL: none) into a record, as at
+ * collection and again here: its analysis keys, then the defaults when it
+ * gave none, slogan the signal's name sig (NULL: "unknown signal") and
+ * signature null. */
+void reanalyze_put_analysis(json_object *rec, json_object *res, const char *sig);
 
 /* Run the analysis of stored crash id again from its minicore, with cfg's
  * [Analysis] settings, and replace the analysis part of its record and its
