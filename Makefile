@@ -49,9 +49,12 @@ Q = @
 endif
 
 PROGS     := mortem-collect mortem mortemd
-PROG_SRCS := $(addprefix src/,$(addsuffix .c,$(PROGS)))
-LIB_SRCS  := $(filter-out $(PROG_SRCS),$(wildcard src/*.c))
+# Each program's main() lives in its own folder (src/collect, src/cli, src/daemon);
+# everything else under src/ is the library the three share (README, "Where things are").
+PROG_SRCS := src/collect/mortem-collect.c src/cli/mortem.c src/daemon/mortemd.c
+LIB_SRCS  := $(filter-out $(PROG_SRCS),$(wildcard src/*/*.c))
 LIB_OBJS  := $(patsubst src/%.c,$(B)/obj/%.o,$(LIB_SRCS))
+HDRS      := $(wildcard src/*/*.h)
 UNIT_SRCS := $(wildcard tests/unit/check_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRCS))
 ASAN_BINS := $(patsubst tests/unit/%.c,$(B)/asan/%,$(UNIT_SRCS))
@@ -71,7 +74,10 @@ $(B)/obj/%.o: src/%.c
 $(B)/libmortem.a: $(LIB_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(B)/%: $(B)/obj/%.o $(B)/libmortem.a
+$(B)/mortem-collect: $(B)/obj/collect/mortem-collect.o $(B)/libmortem.a
+$(B)/mortem: $(B)/obj/cli/mortem.o $(B)/libmortem.a
+$(B)/mortemd: $(B)/obj/daemon/mortemd.o $(B)/libmortem.a
+$(addprefix $(B)/,$(PROGS)):
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS)
 
@@ -82,7 +88,7 @@ $(B)/crashers/%: tests/crashers/%.c
 	$(Q)$(CC) -std=gnu11 -O0 -g -fno-omit-frame-pointer -Wall -pthread -o $@ $<
 
 # Unit tests: one check suite per module, linked against the library objects.
-$(B)/unit/%: tests/unit/%.c $(B)/libmortem.a $(wildcard tests/unit/*.h src/*.h)
+$(B)/unit/%: tests/unit/%.c $(B)/libmortem.a $(wildcard tests/unit/*.h) $(HDRS)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(B)/libmortem.a $(ALL_LDFLAGS) $(PKG_LIBS) $(CHECK_LIBS)
@@ -94,7 +100,7 @@ $(B)/asan/obj/%.o: src/%.c
 	@mkdir -p $(@D)
 	@echo "  CC/ASAN $<"
 	$(Q)$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -U_FORTIFY_SOURCE -MMD -MP -c -o $@ $<
-$(B)/asan/%: tests/unit/%.c $(ASAN_OBJS) $(wildcard tests/unit/*.h src/*.h)
+$(B)/asan/%: tests/unit/%.c $(ASAN_OBJS) $(wildcard tests/unit/*.h) $(HDRS)
 	@mkdir -p $(@D)
 	@echo "  CC/ASAN $<"
 	$(Q)$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -U_FORTIFY_SOURCE $(CHECK_CFLAGS) -o $@ $< $(ASAN_OBJS) \
@@ -114,11 +120,12 @@ e2e: all
 fuzz:
 	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS); rc=$$?; [ $$rc = 0 ] || [ $$rc = 77 ]
 
-# Every header compiles on its own.
+# Every header compiles on its own, and includes go one way only (tests/layers.sh).
 hdrcheck:
-	$(Q)for h in src/*.h; do \
+	$(Q)for h in $(HDRS); do \
 		printf '#include "%s"\n' "$${h#src/}" | $(CC) $(ALL_CFLAGS) -x c -fsyntax-only - || exit 1; \
 	done; echo "  headers ok"
+	$(Q)tests/layers.sh src && tests/layers.sh --self-test
 
 # `make check` and `make demo` do their own set-up: dependencies first, then a
 # fresh make so that pkg-config sees what was just installed.
@@ -223,4 +230,4 @@ uninstall:
 clean:
 	rm -rf $(B)
 
--include $(wildcard $(B)/obj/*.d $(B)/asan/obj/*.d)
+-include $(wildcard $(B)/obj/*/*.d $(B)/asan/obj/*/*.d)

@@ -215,7 +215,7 @@ want("crash_now" in j["slogan"], "slogan %r does not name crash_now" % j["slogan
 want(T[0].get("name") == "crash_worker" and
           all(t.get("name") in set("waiter_" + c for c in "bcdefg") | {j["comm"]} for t in T[1:]),
           "threads[].name is null for every thread (%s), although proc.threads has each tid with its comm: "
-          "src/collect.c collect_analyze() takes record_obj(c->proc, \"threads\"), which is NULL for an "
+          "src/collect/collect.c collect_analyze() takes record_obj(c->proc, \"threads\"), which is NULL for an "
           "array, so unwind_thread_name() never gets the names" % [t.get("name") for t in T])
 '
 	# mortem stacks: the crashing thread first, the 7 waiters (all distinct
@@ -327,13 +327,13 @@ want(ex[0]["build_id"] != new, "the executable build_id is the new file'"'"'s")
 eq("siginfo.fault_region", j["siginfo"]["fault_region"], "null-page")
 # The process had a file that is gone from its path: its frames are named from
 # that very file, opened through /proc/PID/map_files while the process lived
-# (src/proc.c proc_open_lost_files), never from the new file at the path.
+# (src/capture/proc.c proc_open_lost_files), never from the new file at the path.
 names = [f["function"] for f in j["threads"][0]["frames"] if f["module"] == ex[0]["path"]]
 eq("the executable frames, innermost first (named from the build that ran)",
    names[:4], ["read_field", "parse_header", "parse_request", "main"])
 want(ex[0]["on_disk"] == "mismatch" and ex[0].get("deleted") is True and not ex[0]["path"].endswith("(deleted)"),
           "the executable replaced after start has on_disk %r (path %r), expected \"mismatch\": the kernel "
-          "names the unlinked file \"PATH (deleted)\" in NT_FILE and src/unwind.c unwind_on_disk() opens that "
+          "names the unlinked file \"PATH (deleted)\" in NT_FILE and src/analysis/unwind.c unwind_on_disk() opens that "
           "literal path (\" (deleted)\" kept) instead of PATH, so it answers \"missing\" although PATH exists "
           "with another build-id" % (ex[0]["on_disk"], ex[0]["path"]))
 '

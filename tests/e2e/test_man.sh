@@ -1,7 +1,7 @@
 #!/bin/sh
 # The manual pages against the code: they lint clean, mortem(1) names every
 # command of `mortem --help`, and mortem.conf(5) names exactly the keys of
-# config_keys[] in src/config.c, with defaults that the loader accepts. The
+# config_keys[] in src/base/config.c, with defaults that the loader accepts. The
 # installed example config (packaging/mortem.conf) is checked the same way.
 # Needs no root; exit 77 (skip) without mandoc.
 #
@@ -42,18 +42,18 @@ done
 
 # 3. Keys. The code's table: { "Section", "Key", CONFIG_TYPE, ... } lines.
 code_keys=$(sed -n 's/^[[:space:]]*{ "\([A-Za-z]*\)", "\([A-Za-z]*\)", CONFIG_[A-Z_]*,.*/\1.\2/p' \
-	"$top/src/config.c" | sort -u)
-[ -n "$code_keys" ] || fail "no keys found in config_keys[] of src/config.c"
+	"$top/src/base/config.c" | sort -u)
+[ -n "$code_keys" ] || fail "no keys found in config_keys[] of src/base/config.c"
 # The page's keys: ".It Va Key Ns =" entries, each under ".Ss [Section]".
 man_keys=$(awk '/^\.Ss \[[A-Za-z]*\]/ { s = $2; gsub(/[][]/, "", s) }
 	/^\.Sh / && $2 != "OPTIONS" { s = "" }
 	/^\.It Va [A-Za-z]* Ns =/ && s != "" { print s "." $3 }' "$man5" | sort -u)
 [ -n "$man_keys" ] || fail "no keys found in man/mortem.conf.5"
 for k in $code_keys; do
-	echo "$man_keys" | grep -qx "$k" || fail "key $k of src/config.c is not documented in mortem.conf.5"
+	echo "$man_keys" | grep -qx "$k" || fail "key $k of src/base/config.c is not documented in mortem.conf.5"
 done
 for k in $man_keys; do
-	echo "$code_keys" | grep -qx "$k" || fail "key $k documented in mortem.conf.5 is not in src/config.c"
+	echo "$code_keys" | grep -qx "$k" || fail "key $k documented in mortem.conf.5 is not in src/base/config.c"
 done
 
 # The DEFAULTS block of the page: every key once, and nothing else.

@@ -141,9 +141,9 @@ expected:
 $want"
 
 # 6. The catalog: compiles, and the entry for the collector's MESSAGE_ID
-# (src/journal.h) has its subject, its substitutions and the mortem info hint.
-id=$(sed -n 's/^#define JOURNAL_MESSAGE_ID "\([0-9a-f]\{32\}\)"$/\1/p' "$top/src/journal.h")
-[ -n "$id" ] || fail "no JOURNAL_MESSAGE_ID in src/journal.h"
+# (src/store/journal.h) has its subject, its substitutions and the mortem info hint.
+id=$(sed -n 's/^#define JOURNAL_MESSAGE_ID "\([0-9a-f]\{32\}\)"$/\1/p' "$top/src/store/journal.h")
+[ -n "$id" ] || fail "no JOURNAL_MESSAGE_ID in src/store/journal.h"
 if command -v journalctl >/dev/null 2>&1 && [ -n "$id" ]; then
 	mkdir -p "$tmp/root/usr/lib/systemd/catalog"
 	cp "$top/catalog/mortem.catalog" "$tmp/root/usr/lib/systemd/catalog/"
@@ -159,9 +159,9 @@ $list"
 		printf '%s\n' "$entry" | grep -qF -- "$w" || fail "the catalog entry lacks '$w'"
 	done
 	# Every @FIELD@ is one the collector sends.
-	fields=$(grep -o '"\(COREDUMP_[A-Z_]*\|MORTEM_ID\)=' "$top/src/journal.c" | tr -d '"=' | sort -u)
+	fields=$(grep -o '"\(COREDUMP_[A-Z_]*\|MORTEM_ID\)=' "$top/src/store/journal.c" | tr -d '"=' | sort -u)
 	for f in $(printf '%s\n' "$entry" | grep -o '@[A-Z_]*@' | tr -d @ | sort -u); do
-		printf '%s\n' "$fields" | grep -qx "$f" || fail "the catalog uses @$f@, which src/journal.c does not send"
+		printf '%s\n' "$fields" | grep -qx "$f" || fail "the catalog uses @$f@, which src/store/journal.c does not send"
 	done
 else
 	echo "  NOTE    test_units: no journalctl; catalog not compiled"

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "elfcore.h"
-#include "siginfo.h"
+#include "core/elfcore.h"
+#include "core/siginfo.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -30,7 +30,7 @@ if ! $CLANG $FLAGS -o "$out/probe" "$out/probe.c" >"$out/probe.log" 2>&1; then
 fi
 echo "  FUZZ    building with $CLANG"
 $CLANG $FLAGS -D_GNU_SOURCE -Wall -Wextra -I"$root/src" -o "$out/fuzz_elfcore" \
-	"$root/tests/fuzz/fuzz_elfcore.c" "$root/src/elfcore.c" "$root/src/siginfo.c" || exit 2
+	"$root/tests/fuzz/fuzz_elfcore.c" "$root/src/core/elfcore.c" "$root/src/core/siginfo.c" || exit 2
 echo "  FUZZ    fuzz_elfcore for ${secs}s on tests/corpus"
 # New inputs go to build/fuzz/corpus; tests/corpus is only read.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

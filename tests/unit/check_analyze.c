@@ -12,7 +12,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
-#include "analyze.h"
+#include "analysis/analyze.h"
 #include "targetcore.h"
 
 static const char *jstr(json_object *o, const char *key)

@@ -7,20 +7,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "collect.h"
+#include "collect/collect.h"
 #include "fakecore.h"
-#include "index.h"
-#include "record.h"
-#include "store.h"
+#include "store/index.h"
+#include "store/record.h"
+#include "store/store.h"
 #include "testutil.h"
-#include "util.h"
-#include "zst.h"
+#include "base/util.h"
+#include "core/zst.h"
 
 START_TEST(test_args_systemd_order)
 {
-	struct collect_args a;
+	struct crash_args a;
 	const char *v[] = { "1234", "1000", "100", "11", "1795000000", "18446744073709551615", "web-1", "1", NULL };
-	collect_parse_args(8, v, &a);
+	crash_args_parse(8, v, &a);
 	ck_assert_uint_eq(a.n_problems, 0);
 	ck_assert_int_eq(a.pid, 1234);
 	ck_assert_int_eq(a.uid, 1000);
@@ -37,15 +37,15 @@ END_TEST
 
 START_TEST(test_args_garbage_is_recorded_not_fatal)
 {
-	struct collect_args a;
+	struct crash_args a;
 	const char *few[] = { "12", "0", NULL };
-	collect_parse_args(2, few, &a);
+	crash_args_parse(2, few, &a);
 	ck_assert_int_eq(a.pid, 12);
 	ck_assert_uint_ge(a.n_problems, 1);
 	ck_assert_ptr_nonnull(strstr(a.problems[0], "too few"));
 
 	const char *bad[] = { "abc", "-1", "0x10", "99", "", "1k", "h", "7", "999999", NULL };
-	collect_parse_args(9, bad, &a);
+	crash_args_parse(9, bad, &a);
 	ck_assert_int_eq(a.pid, 0);
 	ck_assert_int_eq(a.uid, -1);
 	ck_assert_int_eq(a.gid, -1);
@@ -78,7 +78,7 @@ static int feed(const void *buf, size_t len)
 }
 
 /* The collector's path: the core on an fd, captured here. */
-static int run_fd(const struct mortem_config *cfg, const struct collect_args *a, int fd, struct collect_outcome *out)
+static int run_fd(const struct mortem_config *cfg, const struct crash_args *a, int fd, struct collect_outcome *out)
 {
 	struct collect_source src = { .fd = fd, .spill_fd = -1, .held_usec = -1, .pool_fd = -1 };
 	return collect_run(cfg, a, NULL, &src, out);
@@ -96,14 +96,14 @@ static json_object *load(const struct mortem_config *cfg, const char *id)
 START_TEST(test_pipeline_stores_indexes_and_restores)
 {
 	struct mortem_config cfg;
-	struct collect_args a;
+	struct crash_args a;
 	struct collect_outcome out;
 	struct fakecore fc;
 	const char *v[] = { "4000000", "0", "0", "11", "1795000000", "0", "host", NULL };
 
 	setup_cfg(&cfg);
 	fakecore_make(&fc);
-	collect_parse_args(7, v, &a);
+	crash_args_parse(7, v, &a);
 	a.pid = 0; /* no such process: capture is skipped */
 	ck_assert_int_eq(run_fd(&cfg, &a, feed(fc.buf, fc.len), &out), 0);
 	ck_assert(out.published);
@@ -162,9 +162,9 @@ END_TEST
 START_TEST(test_pipeline_from_memory)
 {
 	struct mortem_config cfg;
-	struct collect_args a;
+	struct crash_args a;
 	struct collect_outcome out;
-	struct collect_capture cap;
+	struct crash_capture cap;
 	struct fakecore fc;
 	const char *v[] = { "0", "0", "0", "11", "1795000000", "0", "host", NULL };
 	char p[600];
@@ -172,7 +172,7 @@ START_TEST(test_pipeline_from_memory)
 
 	setup_cfg(&cfg);
 	fakecore_make(&fc);
-	collect_parse_args(7, v, &a);
+	crash_args_parse(7, v, &a);
 	collect_capture(&cfg, &a, "socket", &cap);
 	ck_assert_int_ge(cap.lock_fd, 0);
 	snprintf(p, sizeof(p), "%s/spool/%s.pending", cfg.store_path, cap.id);
@@ -212,15 +212,15 @@ END_TEST
 START_TEST(test_pipeline_from_spill)
 {
 	struct mortem_config cfg;
-	struct collect_args a;
+	struct crash_args a;
 	struct collect_outcome out;
-	struct collect_capture cap;
+	struct crash_capture cap;
 	struct fakecore fc;
 	const char *v[] = { "0", "0", "0", "11", "1795000000", "0", "host", NULL };
 
 	setup_cfg(&cfg);
 	fakecore_make(&fc);
-	collect_parse_args(7, v, &a);
+	crash_args_parse(7, v, &a);
 	for (int fail = 0; fail < 2; fail++) {
 		collect_capture(&cfg, &a, "handoff", &cap);
 		struct iovec pre = { fc.buf, 2000 };
@@ -264,7 +264,7 @@ END_TEST
 START_TEST(test_pipeline_collector_spill)
 {
 	struct mortem_config cfg;
-	struct collect_args a;
+	struct crash_args a;
 	struct collect_outcome out;
 	struct fakecore fc;
 	const char *v[] = { "0", "0", "0", "11", "1795000000", "0", "host", NULL };
@@ -281,7 +281,7 @@ START_TEST(test_pipeline_collector_spill)
 	l->p_memsz += extra;
 	for (size_t b = fc.len; b < len; b++)
 		big[b] = (b / FC_PAGE) % 2 ? 0 : fc_byte(l->p_vaddr + (b - l->p_offset));
-	collect_parse_args(7, v, &a);
+	crash_args_parse(7, v, &a);
 	a.pid = 0;
 	for (int skip = 0; skip < 2; skip++) {
 		if (skip)
@@ -323,14 +323,14 @@ END_TEST
 START_TEST(test_pipeline_statuses)
 {
 	struct mortem_config cfg;
-	struct collect_args a;
+	struct crash_args a;
 	struct collect_outcome out;
 	struct fakecore fc;
 	const char *v[] = { "1", "0", "0", "6", "1795000000", "0", "host", NULL };
 
 	setup_cfg(&cfg);
 	fakecore_make(&fc);
-	collect_parse_args(7, v, &a);
+	crash_args_parse(7, v, &a);
 	a.pid = 0;
 
 	ck_assert_int_eq(run_fd(&cfg, &a, feed("", 0), &out), 0);
@@ -352,8 +352,8 @@ START_TEST(test_pipeline_statuses)
 
 	/* unknown uid and gid: still published and indexed */
 	const char *bad[] = { "1", "x", "-5", "6", NULL };
-	struct collect_args b;
-	collect_parse_args(4, bad, &b);
+	struct crash_args b;
+	crash_args_parse(4, bad, &b);
 	b.pid = 0;
 	ck_assert_int_eq(run_fd(&cfg, &b, feed(fc.buf, fc.len), &out), 0);
 	ck_assert(out.indexed);
@@ -376,7 +376,7 @@ END_TEST
 START_TEST(test_unusable_store_still_drains)
 {
 	struct mortem_config cfg;
-	struct collect_args a;
+	struct crash_args a;
 	struct collect_outcome out;
 	struct fakecore fc;
 	const char *v[] = { "1", "0", "0", "6", "1795000000", "0", "host", NULL };
@@ -386,7 +386,7 @@ START_TEST(test_unusable_store_still_drains)
 	free(cfg.store_path);
 	cfg.store_path = strdup("/proc/mortem-cannot-exist");
 	fakecore_make(&fc);
-	collect_parse_args(7, v, &a);
+	crash_args_parse(7, v, &a);
 	a.pid = 0;
 	ck_assert_int_eq(pipe(p), 0);
 	pid_t pid = fork();

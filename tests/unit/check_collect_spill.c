@@ -13,11 +13,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "collect_spill.h"
+#include "collect/collect_spill.h"
 #include "fakecore.h"
-#include "quota.h"
+#include "store/quota.h"
 #include "testutil.h"
-#include "util.h"
+#include "base/util.h"
 
 #define MI (1u << 20)
 

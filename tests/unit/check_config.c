@@ -5,9 +5,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "config.h"
+#include "base/config.h"
 #include "testutil.h"
-#include "util.h"
+#include "base/util.h"
 
 #define WARNS_MAX 64
 

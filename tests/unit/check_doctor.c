@@ -8,11 +8,11 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "doctor.h"
-#include "park.h"
-#include "store.h"
+#include "cli/doctor.h"
+#include "store/park.h"
+#include "store/store.h"
 #include "testutil.h"
-#include "util.h"
+#include "base/util.h"
 
 static char tmpdir[64];
 

@@ -11,11 +11,11 @@
 #include <unistd.h>
 
 #include "corecorpus.h"
-#include "elfcore.h"
+#include "core/elfcore.h"
 #include "fakecore.h"
-#include "siginfo.h"
+#include "core/siginfo.h"
 #include "testutil.h"
-#include "util.h"
+#include "base/util.h"
 
 #define CORPUS_DIR "tests/corpus"
 

@@ -6,9 +6,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "enable.h"
+#include "cli/enable.h"
 #include "testutil.h"
-#include "util.h"
+#include "base/util.h"
 
 static char tmpdir[64];
 

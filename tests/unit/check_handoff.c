@@ -9,9 +9,9 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
-#include "handoff.h"
+#include "collect/handoff.h"
 #include "testutil.h"
-#include "util.h"
+#include "base/util.h"
 
 static char dir[] = "/tmp/check_handoff.XXXXXX";
 

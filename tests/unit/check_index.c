@@ -1,4 +1,4 @@
-/* Unit tests for src/index.c: schema and migrations, queries, corruption,
+/* Unit tests for src/store/index.c: schema and migrations, queries, corruption,
  * rebuild from records, and concurrent inserts from many processes. */
 #include <check.h>
 #include <dirent.h>
@@ -11,10 +11,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "index.h"
-#include "record.h"
+#include "store/index.h"
+#include "store/record.h"
 #include "testutil.h"
-#include "util.h"
+#include "base/util.h"
 
 #define T0 1795272545000000LL /* a base time in usec */
 

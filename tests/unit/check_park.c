@@ -11,11 +11,11 @@
 #include <time.h>
 #include <utime.h>
 
-#include "park.h"
-#include "pending.h"
-#include "store.h"
+#include "store/park.h"
+#include "store/pending.h"
+#include "store/store.h"
 #include "testutil.h"
-#include "util.h"
+#include "base/util.h"
 
 static char root[64];
 static struct store st;
@@ -72,7 +72,7 @@ static void age(const char *sfx)
 }
 
 /* A crash as mortemd holds it: 13192 bytes in the pool, the rest spilled. */
-static void make_crash(struct collect_args *a, struct collect_capture *cap, struct park_info *pi)
+static void make_crash(struct crash_args *a, struct crash_capture *cap, struct park_info *pi)
 {
 	memset(a, 0, sizeof(*a));
 	a->pid = 4242;
@@ -109,15 +109,15 @@ static int make_spill(void)
 
 static void park_one(void)
 {
-	struct collect_args a;
-	struct collect_capture cap;
+	struct crash_args a;
+	struct crash_capture cap;
 	struct park_info pi;
 	struct iovec iov[2] = { { zeros, sizeof(zeros) }, { data, sizeof(data) } };
 	int sfd = make_spill();
 	make_crash(&a, &cap, &pi);
 	ck_assert_int_eq(park_write(st.spool_dir, &a, &cap, &pi, iov, 2, sfd), 0);
 	close(sfd);
-	collect_capture_free(&cap);
+	crash_capture_free(&cap);
 }
 
 START_TEST(test_round_trip)
@@ -170,7 +170,7 @@ START_TEST(test_round_trip)
 	struct park_crash q;
 	ck_assert_int_eq(park_read(st.spool_dir, id, &q), -EWOULDBLOCK);
 	park_crash_free(&p);
-	collect_capture_free(&p.cap);
+	crash_capture_free(&p.cap);
 
 	park_remove(st.spool_dir, id);
 	ck_assert(!park_exists(st.spool_dir, id) && !exists(PARK_POOL_SUFFIX) && !exists(PARK_SPILL_SUFFIX));
@@ -182,8 +182,8 @@ END_TEST
  * add up to what the crash says. */
 START_TEST(test_failed_write_leaves_nothing)
 {
-	struct collect_args a;
-	struct collect_capture cap;
+	struct crash_args a;
+	struct crash_capture cap;
 	struct park_info pi;
 	struct iovec iov[1] = { { data, sizeof(data) } };
 	int sfd = make_spill();
@@ -192,7 +192,7 @@ START_TEST(test_failed_write_leaves_nothing)
 	ck_assert(!park_exists(st.spool_dir, id) && !exists(PARK_POOL_SUFFIX) && !exists(PARK_SPILL_SUFFIX) &&
 		  !exists(PARK_SUFFIX ".tmp"));
 	close(sfd);
-	collect_capture_free(&cap);
+	crash_capture_free(&cap);
 }
 END_TEST
 
@@ -232,7 +232,7 @@ START_TEST(test_malformed)
 	put(PARK_SUFFIX, good);
 	ck_assert_int_eq(park_read(st.spool_dir, id, &p), 0);
 	park_crash_free(&p);
-	collect_capture_free(&p.cap);
+	crash_capture_free(&p.cap);
 	char *sp = store_path(st.spool_dir, id, PARK_SPILL_SUFFIX);
 	ck_assert_int_eq(unlink(sp), 0);
 	ck_assert_int_eq(park_read(st.spool_dir, id, &p), -EBADMSG);

@@ -6,8 +6,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "parse.h"
-#include "util.h" /* ARRAY_SIZE */
+#include "base/parse.h"
+#include "base/util.h" /* ARRAY_SIZE */
 #include "testutil.h"
 
 #define SENTINEL UINT64_C(0xdeadbeef)

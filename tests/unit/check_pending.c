@@ -9,12 +9,12 @@
 #include <time.h>
 #include <utime.h>
 
-#include "index.h"
-#include "pending.h"
-#include "record.h"
-#include "store.h"
+#include "store/index.h"
+#include "store/pending.h"
+#include "store/record.h"
+#include "store/store.h"
 #include "testutil.h"
-#include "util.h"
+#include "base/util.h"
 
 #define SEC INT64_C(1000000)
 #define T0 (INT64_C(1800000000) * SEC)

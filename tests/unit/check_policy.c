@@ -2,10 +2,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
-#include "policy.h"
+#include "base/config.h"
+#include "store/policy.h"
 #include "testutil.h"
-#include "util.h"
+#include "base/util.h"
 
 #define SEC INT64_C(1000000)
 #define MIN (60 * SEC)

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "pool.h"
+#include "daemon/pool.h"
 #include "testutil.h"
 
 START_TEST(test_chunks_are_bounded_and_reused)

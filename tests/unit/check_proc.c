@@ -1,4 +1,4 @@
-/* Unit tests for src/proc.c: capture of a real child, a missing pid, caps, a fake
+/* Unit tests for src/capture/proc.c: capture of a real child, a missing pid, caps, a fake
  * /proc tree with hostile content, and the redaction and cgroup helpers. */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,9 +16,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cgroup.h"
-#include "proc.h"
-#include "sysinfo.h"
+#include "capture/cgroup.h"
+#include "capture/proc.h"
+#include "capture/sysinfo.h"
 #include "testutil.h"
 
 #define CHILD_FD 7

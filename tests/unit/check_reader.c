@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
-#include "reader.h"
+#include "daemon/reader.h"
 #include "testutil.h"
 
 #define BUF (1u << 20)

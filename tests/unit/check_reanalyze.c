@@ -13,14 +13,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "analyze.h"
-#include "collect.h"
+#include "analysis/analyze.h"
+#include "collect/collect.h"
 #include "fakecore.h"
-#include "index.h"
-#include "quota.h"
-#include "reanalyze.h"
-#include "record.h"
-#include "store.h"
+#include "store/index.h"
+#include "store/quota.h"
+#include "store/reanalyze.h"
+#include "store/record.h"
+#include "store/store.h"
 #include "targetcore.h"
 
 static char root[] = "/tmp/check_reanalyze.XXXXXX";
@@ -49,12 +49,12 @@ static void teardown(struct mortem_config *cfg, struct store *st)
 static void collect_fd(const struct mortem_config *cfg, int fd, bool cut, char *id, size_t len)
 {
 	static volatile sig_atomic_t cut_on = 1;
-	struct collect_args a;
+	struct crash_args a;
 	struct collect_outcome out;
 	const char *v[] = { "0", "0", "0", "11", "1795000000", "0", "host", NULL };
 
 	ck_assert_int_ge(fd, 0);
-	collect_parse_args(7, v, &a);
+	crash_args_parse(7, v, &a);
 	struct collect_source src = { .fd = fd, .spill_fd = -1, .held_usec = -1, .pool_fd = -1,
 				      .cut = cut ? &cut_on : NULL };
 	ck_assert_int_eq(collect_run(cfg, &a, NULL, &src, &out), 0);

@@ -1,4 +1,4 @@
-/* Unit tests for src/record.c: the record JSON contract. */
+/* Unit tests for src/store/record.c: the record JSON contract. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "record.h"
+#include "store/record.h"
 #include "testutil.h"
-#include "util.h"
+#include "base/util.h"
 
 static char tmpdir[256];
 

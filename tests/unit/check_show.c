@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "show.h"
+#include "cli/show.h"
 #include "testutil.h"
 
 static json_object *frame(const char *fn, const char *mod, long long off)

@@ -4,10 +4,10 @@
 #include <string.h>
 
 #include "corecorpus.h"
-#include "elfcore.h"
-#include "siginfo.h"
+#include "core/elfcore.h"
+#include "core/siginfo.h"
 #include "testutil.h"
-#include "util.h"
+#include "base/util.h"
 
 START_TEST(test_code_names)
 {

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "spill.h"
+#include "core/spill.h"
 #include "testutil.h"
 
 #define CH (1u << 20)

@@ -8,10 +8,10 @@
 #include <time.h>
 #include <utime.h>
 
-#include "park.h"
-#include "store.h"
+#include "store/park.h"
+#include "store/store.h"
 #include "testutil.h"
-#include "util.h"
+#include "base/util.h"
 
 static char root[] = "/tmp/check_store.XXXXXX";
 

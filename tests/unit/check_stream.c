@@ -9,12 +9,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "elfcore.h"
+#include "core/elfcore.h"
 #include "fakecore.h"
-#include "stream.h"
+#include "core/stream.h"
 #include "testutil.h"
-#include "util.h"
-#include "zst.h"
+#include "base/util.h"
+#include "core/zst.h"
 
 static int memfd_of(const void *buf, size_t len)
 {

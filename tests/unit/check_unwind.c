@@ -7,8 +7,8 @@
 #include <stdlib.h>
 
 #include "targetcore.h"
-#include "unwind.h"
-#include "verdict.h"
+#include "analysis/unwind.h"
+#include "analysis/verdict.h"
 
 static const char *jstr(json_object *o, const char *key)
 {

@@ -9,8 +9,8 @@
 #include <json-c/json.h>
 
 #include "testutil.h"
-#include "usage.h"
-#include "util.h"
+#include "store/usage.h"
+#include "base/util.h"
 
 #define SEC INT64_C(1000000)
 #define T0 (INT64_C(1800000000) * SEC)

@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "testutil.h"
-#include "util.h"
+#include "base/util.h"
 
 static char tmpdir[64];
 

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "testutil.h"
-#include "verdict.h"
+#include "analysis/verdict.h"
 
 /* One frame: module path, function (NULL: none), module offset. */
 struct tf {

@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include "testutil.h"
-#include "util.h"
-#include "zst.h"
+#include "base/util.h"
+#include "core/zst.h"
 
 static unsigned char *pattern(size_t len)
 {

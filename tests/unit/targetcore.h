@@ -15,11 +15,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "stream.h"
+#include "core/stream.h"
 #include "testutil.h"
 #include <dirent.h>
 
-#include "util.h"
+#include "base/util.h"
 
 #define TARGET_PROG "build/crashers/analyze_target"
 

@@ -1,0 +1,398 @@
+/* Text forms of a crash record. Strings in the record came from the crashed
+ * process (names, paths, arguments): control characters are escaped before they
+ * reach a terminal. */
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+
+#include "store/record.h"
+#include "cli/show.h"
+#include "base/util.h"
+
+/* Print s with control characters escaped, so a hostile comm cannot drive the
+ * terminal. */
+static void show_str(FILE *f, const char *s)
+{
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\x%02x", c);
+		else
+			fputc(c, f);
+	}
+}
+
+static void show_field(FILE *f, const char *k, const char *v)
+{
+	if (!v || !*v)
+		return;
+	fprintf(f, "%14s: ", k);
+	show_str(f, v);
+	fputc('\n', f);
+}
+
+static const char *show_basename(const char *p)
+{
+	const char *s = p ? strrchr(p, '/') : NULL;
+	return s ? s + 1 : p;
+}
+
+static void show_local_time(int64_t usec, char *buf, size_t len)
+{
+	time_t t = (time_t)(usec / 1000000);
+	struct tm tm;
+	if (!localtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%d %H:%M:%S %Z", &tm))
+		snprintf(buf, len, "@%lld", (long long)(usec / 1000000));
+}
+
+static bool show_is_null(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+	return !json_object_object_get_ex(o, key, &v) || v == NULL;
+}
+
+void show_frame(FILE *f, size_t n, json_object *fr)
+{
+	const char *fn = record_str(fr, "function", NULL), *mod = record_str(fr, "module", NULL);
+	const char *file = record_str(fr, "file", NULL);
+	fprintf(f, "    #%-2zu %18s ", n, record_str(fr, "pc", "?"));
+	if (fn) {
+		show_str(f, fn);
+		if (!show_is_null(fr, "offset"))
+			fprintf(f, "+0x%" PRIx64, (uint64_t)record_i64(fr, "offset", 0));
+	} else {
+		fputs("??", f);
+	}
+	if (mod) {
+		fputs(" (", f);
+		show_str(f, show_basename(mod));
+		fprintf(f, "+0x%" PRIx64 ")", (uint64_t)record_i64(fr, "module_offset", 0));
+	}
+	if (file) {
+		fputs(" at ", f);
+		show_str(f, file);
+		if (!show_is_null(fr, "line"))
+			fprintf(f, ":%lld", (long long)record_i64(fr, "line", 0));
+	}
+	if (json_object_get_boolean(json_object_object_get(fr, "inlined")))
+		fputs(" [inlined]", f);
+	fputc('\n', f);
+}
+
+static void show_thread_head(FILE *f, json_object *t, const char *extra)
+{
+	fprintf(f, "  Thread %lld", (long long)record_i64(t, "tid", 0));
+	const char *name = record_str(t, "name", NULL);
+	if (name) {
+		fputs(" (", f);
+		show_str(f, name);
+		fputc(')', f);
+	}
+	if (json_object_get_boolean(json_object_object_get(t, "crashed")))
+		fputs(" — crashed", f);
+	if (extra)
+		fputs(extra, f);
+	fputs(":\n", f);
+}
+
+static void show_thread_frames(FILE *f, json_object *t)
+{
+	json_object *frames = json_object_object_get(t, "frames");
+	size_t n = json_object_is_type(frames, json_type_array) ? json_object_array_length(frames) : 0;
+	for (size_t i = 0; i < n; i++)
+		show_frame(f, i, json_object_array_get_idx(frames, i));
+	if (n == 0)
+		fputs("    (no frames)\n", f);
+	if (json_object_get_boolean(json_object_object_get(t, "truncated")))
+		fputs("    … more frames not unwound (cap reached)\n", f);
+	const char *err = record_str(t, "error", NULL);
+	if (err && n > 0) {
+		fputs("    (unwinding stopped: ", f);
+		show_str(f, err);
+		fputs(")\n", f);
+	}
+}
+
+static void show_signal(FILE *f, json_object *rec)
+{
+	json_object *si = record_obj(rec, "siginfo");
+	char buf[256];
+
+	snprintf(buf, sizeof(buf), "%lld (%s)", (long long)record_i64(rec, "signal", 0), record_str(rec, "signal_name", "?"));
+	show_field(f, "Signal", buf);
+	if (!si)
+		return;
+	if (record_str(si, "code_name", NULL)) {
+		snprintf(buf, sizeof(buf), "%s (%lld)", record_str(si, "code_name", ""), (long long)record_i64(si, "code", 0));
+		show_field(f, "Code", buf);
+	}
+	if (record_str(si, "addr", NULL)) {
+		const char *region = record_str(si, "fault_region", NULL);
+		if (record_str(si, "fault_module", NULL))
+			snprintf(buf, sizeof(buf), "%s (%s: %s+%s)", record_str(si, "addr", ""), region ? region : "?",
+				 show_basename(record_str(si, "fault_module", "")), record_str(si, "fault_offset", "?"));
+		else if (!show_is_null(si, "fault_thread"))
+			snprintf(buf, sizeof(buf), "%s (%s of thread %lld)", record_str(si, "addr", ""), region ? region : "?",
+				 (long long)record_i64(si, "fault_thread", 0));
+		else
+			snprintf(buf, sizeof(buf), "%s (%s)", record_str(si, "addr", ""), region ? region : "?");
+		show_field(f, "Fault Address", buf);
+	}
+	if (!show_is_null(si, "sender_pid")) {
+		snprintf(buf, sizeof(buf), "pid %lld, uid %lld", (long long)record_i64(si, "sender_pid", 0),
+			 (long long)record_i64(si, "sender_uid", 0));
+		show_field(f, "Sent By", buf);
+	}
+}
+
+static void show_process(FILE *f, json_object *rec)
+{
+	json_object *core = record_obj(rec, "core"), *mini = record_obj(rec, "minicore");
+	json_object *sys = record_obj(rec, "system"), *proc = record_obj(rec, "proc");
+	char buf[512], a[16], b[16];
+
+	snprintf(buf, sizeof(buf), "%lld (%s)", (long long)record_i64(rec, "pid", 0), record_str(rec, "comm", "?"));
+	show_field(f, "PID", buf);
+	snprintf(buf, sizeof(buf), "%lld", (long long)record_i64(rec, "uid", -1));
+	show_field(f, "UID", buf);
+	snprintf(buf, sizeof(buf), "%lld", (long long)record_i64(rec, "gid", -1));
+	show_field(f, "GID", buf);
+	show_local_time(record_i64(rec, "time_usec", 0), buf, sizeof(buf));
+	show_field(f, "Timestamp", buf);
+	show_field(f, "Command Line", record_str(rec, "cmdline", NULL));
+	show_field(f, "Executable", record_str(rec, "exe", NULL));
+	show_field(f, "Unit", record_str(rec, "unit", NULL));
+	show_field(f, "Slice", record_str(rec, "slice", NULL));
+	if (proc) {
+		show_field(f, "Working Dir", record_str(proc, "cwd", NULL));
+		if (json_object_get_boolean(json_object_object_get(proc, "container")))
+			show_field(f, "Container", "yes (namespaces differ from PID 1)");
+	}
+	show_field(f, "Hostname", record_str(rec, "hostname", NULL));
+	show_field(f, "Boot ID", record_str(rec, "boot_id", NULL));
+	if (sys) {
+		show_field(f, "Kernel", record_str(sys, "kernel", NULL));
+		show_field(f, "OS", record_str(sys, "os", NULL));
+	}
+	show_field(f, "ID", record_str(rec, "id", NULL));
+	show_field(f, "Signature", record_str(rec, "signature", NULL));
+	if (core) {
+		format_size((uint64_t)record_i64(core, "stored_size", 0), a, sizeof(a));
+		format_size((uint64_t)record_i64(core, "size", 0), b, sizeof(b));
+		snprintf(buf, sizeof(buf), "%s, %s stored of %s", record_str(core, "status", "?"), a, b);
+		show_field(f, "Core", buf);
+		show_field(f, "Core Reason", record_str(core, "reason", NULL));
+		show_field(f, "Core File", record_str(core, "path", NULL));
+		/* A lost crash's record (pending_recover) never knew. */
+		if (!show_is_null(core, "held_usec")) {
+			snprintf(buf, sizeof(buf), "%.3f s", (double)record_i64(core, "held_usec", 0) / 1e6);
+			show_field(f, "Process Held", buf);
+		}
+	}
+	if (mini && record_str(mini, "path", NULL)) {
+		format_size((uint64_t)record_i64(mini, "size", 0), a, sizeof(a));
+		snprintf(buf, sizeof(buf), "%s, %lld threads, %lld stacks kept%s%s", a,
+			 (long long)record_i64(mini, "threads", 0), (long long)record_i64(mini, "stacks", 0),
+			 record_str(mini, "capped", NULL) ? ", capped: " : "", record_str(mini, "capped", ""));
+		show_field(f, "Minicore", buf);
+		show_field(f, "Minicore File", record_str(mini, "path", NULL));
+	} else if (mini) {
+		snprintf(buf, sizeof(buf), "none (%s)", record_str(mini, "error", "?"));
+		show_field(f, "Minicore", buf);
+	}
+}
+
+void show_info(FILE *f, json_object *rec)
+{
+	json_object *an = record_obj(rec, "analysis"), *v;
+	const char *slogan = record_str(rec, "slogan", NULL);
+
+	if (slogan) {
+		show_str(f, slogan);
+		fputs("\n\n", f);
+	}
+	show_signal(f, rec);
+	show_process(f, rec);
+	if (an && strcmp(record_str(an, "status", ""), "ok") != 0) {
+		char buf[512];
+		snprintf(buf, sizeof(buf), "%s%s%s", record_str(an, "status", "?"), record_str(an, "error", NULL) ? ": " : "",
+			 record_str(an, "error", ""));
+		show_field(f, "Analysis", buf);
+	}
+	int64_t again = an ? record_i64(an, "reanalyzed_usec", 0) : 0;
+	if (again > 0) {
+		char when[64];
+		show_local_time(again, when, sizeof(when));
+		show_field(f, "Re-analysed", when);
+	}
+	if (json_object_object_get_ex(rec, "argv_problems", &v) && json_object_is_type(v, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(v); i++)
+			show_field(f, "Argument", json_object_get_string(json_object_array_get_idx(v, i)));
+	if (json_object_object_get_ex(rec, "errors", &v) && json_object_is_type(v, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(v); i++)
+			show_field(f, "Problem", json_object_get_string(json_object_array_get_idx(v, i)));
+
+	json_object *threads = json_object_object_get(rec, "threads");
+	size_t nt = json_object_is_type(threads, json_type_array) ? json_object_array_length(threads) : 0;
+	if (nt > 0) {
+		fprintf(f, "\nStacks (%zu thread%s):\n", nt, nt == 1 ? "" : "s");
+		for (size_t i = 0; i < nt; i++) {
+			json_object *t = json_object_array_get_idx(threads, i);
+			show_thread_head(f, t, NULL);
+			show_thread_frames(f, t);
+		}
+		if (json_object_get_boolean(json_object_object_get(rec, "threads_truncated")))
+			fputs("  … more threads not unwound (cap reached)\n", f);
+	}
+	json_object *mods = json_object_object_get(rec, "modules");
+	size_t nm = json_object_is_type(mods, json_type_array) ? json_object_array_length(mods) : 0;
+	if (nm > 0) {
+		fprintf(f, "\nModules (%zu):\n", nm);
+		for (size_t i = 0; i < nm; i++) {
+			json_object *m = json_object_array_get_idx(mods, i);
+			fprintf(f, "  %18s-%-18s %-40s ", record_str(m, "start", "?"), record_str(m, "end", "?"),
+				record_str(m, "build_id", "-"));
+			show_str(f, record_str(m, "path", "?"));
+			const char *od = record_str(m, "on_disk", NULL);
+			if (od && strcmp(od, "match") != 0)
+				fprintf(f, " [on disk: %s]", od);
+			fputc('\n', f);
+		}
+	}
+}
+
+/* A stack's identity for folding: its frames' module and function (or module
+ * offset), which do not change between threads running the same code. */
+static char *show_stack_key(json_object *t)
+{
+	json_object *frames = json_object_object_get(t, "frames");
+	size_t n = json_object_is_type(frames, json_type_array) ? json_object_array_length(frames) : 0;
+	size_t cap = 64, len = 0;
+	char *key = malloc(cap);
+	if (!key)
+		return NULL;
+	key[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		json_object *fr = json_object_array_get_idx(frames, i);
+		char part[600];
+		int k = snprintf(part, sizeof(part), "%s|%s|%lld;", record_str(fr, "module", ""),
+				 record_str(fr, "function", ""),
+				 record_str(fr, "function", NULL) ? 0LL : (long long)record_i64(fr, "module_offset", 0));
+		if (k < 0)
+			continue;
+		if ((size_t)k >= sizeof(part))
+			k = sizeof(part) - 1;
+		while (len + (size_t)k + 1 > cap) {
+			char *nk = realloc(key, cap *= 2);
+			if (!nk) {
+				free(key);
+				return NULL;
+			}
+			key = nk;
+		}
+		memcpy(key + len, part, (size_t)k + 1);
+		len += (size_t)k;
+	}
+	return key;
+}
+
+struct show_group {
+	char *key;
+	json_object *first; /* not owned */
+	size_t count;
+	int64_t tids[8];
+};
+
+static int show_group_cmp(const void *a, const void *b)
+{
+	const struct show_group *x = a, *y = b;
+	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
+}
+
+size_t show_stacks(FILE *f, json_object *rec, bool all)
+{
+	json_object *threads = json_object_object_get(rec, "threads");
+	size_t nt = json_object_is_type(threads, json_type_array) ? json_object_array_length(threads) : 0;
+	struct show_group *g = calloc(nt ? nt : 1, sizeof(*g));
+	size_t ng = 0, printed = 0;
+
+	if (!g)
+		return 0;
+	const char *slogan = record_str(rec, "slogan", NULL);
+	if (slogan) {
+		show_str(f, slogan);
+		fputs("\n\n", f);
+	}
+	for (size_t i = 0; i < nt; i++) {
+		json_object *t = json_object_array_get_idx(threads, i);
+		if (all || json_object_get_boolean(json_object_object_get(t, "crashed"))) {
+			show_thread_head(f, t, NULL);
+			show_thread_frames(f, t);
+			printed++;
+			continue;
+		}
+		char *key = show_stack_key(t);
+		size_t j;
+		for (j = 0; j < ng; j++)
+			if (key && g[j].key && strcmp(key, g[j].key) == 0)
+				break;
+		if (j == ng) {
+			g[ng].key = key;
+			g[ng].first = t;
+			ng++;
+		} else {
+			free(key);
+		}
+		if (g[j].count < ARRAY_SIZE(g[j].tids))
+			g[j].tids[g[j].count] = record_i64(t, "tid", 0);
+		g[j].count++;
+	}
+	qsort(g, ng, sizeof(*g), show_group_cmp);
+	for (size_t j = 0; j < ng; j++) {
+		fputc('\n', f);
+		fprintf(f, "  %zu thread%s:", g[j].count, g[j].count == 1 ? "" : "s");
+		for (size_t k = 0; k < g[j].count && k < ARRAY_SIZE(g[j].tids); k++)
+			fprintf(f, " %lld", (long long)g[j].tids[k]);
+		if (g[j].count > ARRAY_SIZE(g[j].tids))
+			fputs(" …", f);
+		fputc('\n', f);
+		show_thread_frames(f, g[j].first);
+		free(g[j].key);
+		printed++;
+	}
+	if (nt == 0) {
+		json_object *an = record_obj(rec, "analysis");
+		fprintf(f, "no stacks: analysis %s%s", an ? record_str(an, "status", "?") : "missing",
+			an && record_str(an, "error", NULL) ? ": " : "");
+		show_str(f, an ? record_str(an, "error", "") : "");
+		/* A failed analysis is not final (debug packages come later, a
+		 * stop cut it short): say how to run it again. */
+		fputs("\n'mortem analyze ", f);
+		show_str(f, record_str(rec, "id", "?"));
+		fputs("' runs the analysis again\n", f);
+	}
+	free(g);
+	return printed;
+}
+
+void show_analysis(FILE *f, json_object *rec)
+{
+	json_object *an = record_obj(rec, "analysis");
+	json_object *threads = json_object_object_get(rec, "threads");
+	const char *status = an ? record_str(an, "status", "?") : "missing";
+	const char *error = an ? record_str(an, "error", NULL) : NULL;
+
+	fputs("analysed ", f);
+	show_str(f, record_str(rec, "id", "?"));
+	fputs(": ", f);
+	show_str(f, status);
+	if (strcmp(status, "ok") == 0) {
+		size_t nt = json_object_is_type(threads, json_type_array) ? json_object_array_length(threads) : 0;
+		fprintf(f, " (%zu thread%s)", nt, nt == 1 ? "" : "s");
+	} else if (error) {
+		fputs(" (", f);
+		show_str(f, error);
+		fputc(')', f);
+	}
+	fputc('\n', f);
+}

@@ -1,0 +1,833 @@
+/* One crash, in a fixed order: everything that needs the process held happens
+ * first and fast (capture, drain); everything slow comes after the release,
+ * where failing cannot lose the core. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "analysis/analyze.h"
+#include "collect/collect.h"
+#include "collect/collect_spill.h"
+#include "store/index.h"
+#include "store/journal.h"
+#include "base/parse.h"
+#include "store/pending.h"
+#include "capture/proc.h"
+#include "store/quota.h"
+#include "store/reanalyze.h"
+#include "store/record.h"
+#include "store/store.h"
+#include "capture/sysinfo.h"
+#include "core/stream.h"
+#include "base/util.h"
+#include "core/zst.h"
+
+#define COLLECT_VERSION "0.1"
+
+/* Context for one run; the json objects are owned here. */
+struct collect_ctx {
+	const struct mortem_config *cfg; /* not owned */
+	const struct crash_args *a;    /* not owned */
+	struct store st;
+	bool store_ok;
+	char id[128];
+	int64_t t0;
+	json_object *proc, *sys, *errors;
+	json_object *analysis; /* analyze_run's result, merged into the record */
+	int lock_fd, core_tmp, mini_tmp;
+	int root_fd;           /* the process's /proc/PID/root, for its binaries */
+	struct proc_file files[PROC_FILES_MAX]; /* binaries opened while it lived */
+	size_t n_files;
+	struct policy_decision pd; /* before the drain: store the core or metadata only */
+	bool reserved;         /* pd.reserve bytes are reserved in the index under id */
+	bool store_write_failed; /* the core's temp file or compressor could not be set up */
+	int compress_threads;  /* zstd workers for this core: the config's, or 0 in a storm */
+	int slot_fd;           /* a MaxConcurrent slot, held for the work after release */
+	const char *mode;      /* collector.mode: "pipe", "handoff" or "socket" */
+	const char *buffer;    /* collector.buffer: "pool", "spill" or "inline" */
+	bool resumed;          /* collector.resumed (collect_source) */
+	const volatile sig_atomic_t *cut; /* collect_source */
+	bool analysis_cut;     /* the cut came before the analysis was done */
+	struct collect_spill cs; /* the collector's own spill (collect_spill.h) */
+};
+
+static void collect_error_to(json_object *errors, const char *what, int err)
+{
+	char buf[512];
+	snprintf(buf, sizeof(buf), "%s: %s", what, strerror(err < 0 ? -err : err));
+	json_object_array_add(errors, json_object_new_string(buf));
+}
+
+static void collect_error(struct collect_ctx *c, const char *what, int err)
+{
+	collect_error_to(c->errors, what, err);
+}
+
+static json_object *collect_str_or_null(const char *s)
+{
+	return s ? json_object_new_string(s) : json_object_new_null();
+}
+
+/* The real uid or gid from the captured status ("Uid:\t1000\t1000\t..."), for
+ * when the kernel's arguments did not give one; -1 when unknown. */
+static int64_t collect_proc_id(struct collect_ctx *c, const char *key, int64_t given)
+{
+	json_object *status = c->proc ? record_obj(c->proc, "status") : NULL;
+	const char *s = status ? record_str(status, key, NULL) : NULL;
+	char buf[24];
+	uint64_t v;
+	if (given >= 0 || !s)
+		return given;
+	size_t n = strcspn(s, " \t");
+	if (n == 0 || n >= sizeof(buf))
+		return given;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return parse_u64(buf, &v) >= 0 && v <= UINT32_MAX ? (int64_t)v : given;
+}
+
+/* Drop a field from the capture into the top level of the record. */
+static const char *collect_proc_str(struct collect_ctx *c, const char *key)
+{
+	json_object *v;
+	if (c->proc && json_object_object_get_ex(c->proc, key, &v) && json_object_is_type(v, json_type_string))
+		return json_object_get_string(v);
+	return NULL;
+}
+
+static json_object *collect_record(struct collect_ctx *c, const struct stream_result *sr, const char *status,
+				   const char *reason, uint64_t stored, bool have_core, bool have_mini,
+				   int64_t held_usec)
+{
+	const struct crash_args *a = c->a;
+	json_object *rec = json_object_new_object(), *core = json_object_new_object(), *v;
+	char tbuf[40];
+	int signo = a->signal;
+	/* The coredump socket gives no signal number on every kernel: the core's
+	 * own siginfo note does. */
+	json_object *si = c->analysis ? record_obj(c->analysis, "siginfo") : NULL;
+	if (signo <= 0 && si && json_object_object_get_ex(si, "signo", &v)) {
+		int64_t n = json_object_get_int64(v);
+		if (n >= 1 && n <= 64)
+			signo = (int)n;
+	}
+	if (signo <= 0 && sr->signo > 0)
+		signo = sr->signo;
+	const char *sig = signal_name(signo);
+
+	format_rfc3339(c->t0, tbuf, sizeof(tbuf));
+	json_object_object_add(rec, "id", json_object_new_string(c->id));
+	json_object_object_add(rec, "time", json_object_new_string(tbuf));
+	json_object_object_add(rec, "time_usec", json_object_new_int64(c->t0));
+	json_object_object_add(rec, "pid", json_object_new_int64(a->pid));
+	json_object_object_add(rec, "uid", json_object_new_int64(collect_proc_id(c, "Uid", a->uid)));
+	json_object_object_add(rec, "gid", json_object_new_int64(collect_proc_id(c, "Gid", a->gid)));
+	json_object_object_add(rec, "signal", json_object_new_int(signo));
+	json_object_object_add(rec, "signal_name", json_object_new_string(sig ? sig : "unknown"));
+	json_object_object_add(rec, "comm", json_object_new_string(collect_proc_str(c, "comm") ?: ""));
+	json_object_object_add(rec, "exe", json_object_new_string(collect_proc_str(c, "exe") ?: ""));
+	json_object_object_add(rec, "cmdline", json_object_new_string(collect_proc_str(c, "cmdline") ?: ""));
+	json_object_object_add(rec, "hostname", json_object_new_string(a->hostname));
+	json_object_object_add(rec, "boot_id", json_object_new_string(record_str(c->sys, "boot_id", "")));
+	json_object_object_add(rec, "unit", collect_str_or_null(collect_proc_str(c, "unit")));
+	json_object_object_add(rec, "slice", collect_str_or_null(collect_proc_str(c, "slice")));
+	json_object_object_add(rec, "kernel_time", json_object_new_int64(a->kernel_time));
+	if (a->has_rlimit)
+		json_object_object_add(rec, "rlimit_core", json_object_new_uint64(a->rlimit_core));
+	if (a->dumpable >= 0)
+		json_object_object_add(rec, "dumpable", json_object_new_int(a->dumpable));
+
+	json_object_object_add(core, "status", json_object_new_string(status));
+	json_object_object_add(core, "size", json_object_new_uint64(sr->bytes));
+	if (sr->expected)
+		json_object_object_add(core, "expected_size", json_object_new_uint64(sr->expected));
+	json_object_object_add(core, "stored_size", json_object_new_uint64(stored));
+	if (have_core) {
+		_cleanup_free_ char *p = store_path(c->st.store_dir, c->id, ".core.zst");
+		json_object_object_add(core, "path", collect_str_or_null(p));
+		json_object_object_add(core, "compression", json_object_new_string("zstd"));
+		json_object_object_add(core, "level", json_object_new_int(c->cfg->compress_level));
+	} else {
+		json_object_object_add(core, "path", json_object_new_null());
+	}
+	if (reason)
+		json_object_object_add(core, "reason", json_object_new_string(reason));
+	json_object_object_add(core, "held_usec", json_object_new_int64(held_usec));
+	json_object_object_add(rec, "core", core);
+
+	json_object *mini = json_object_new_object();
+	if (have_mini) {
+		_cleanup_free_ char *p = store_path(c->st.store_dir, c->id, ".mini");
+		const struct minicore_info *mi = &sr->mini_info;
+		json_object_object_add(mini, "path", collect_str_or_null(p));
+		json_object_object_add(mini, "size", json_object_new_uint64(mi->size));
+		json_object_object_add(mini, "memory", json_object_new_uint64(mi->kept));
+		json_object_object_add(mini, "threads", json_object_new_int((int)mi->threads));
+		json_object_object_add(mini, "stacks", json_object_new_int((int)mi->stacks));
+		json_object_object_add(mini, "ranges", json_object_new_int((int)mi->ranges));
+		json_object_object_add(mini, "missing_ranges", json_object_new_int((int)mi->missing));
+		json_object_object_add(mini, "capped", collect_str_or_null(mi->capped ? mi->cap_reason : NULL));
+	} else {
+		json_object_object_add(mini, "path", json_object_new_null());
+		json_object_object_add(mini, "error", json_object_new_string(sr->mini_error ?: "not written"));
+	}
+	json_object_object_add(rec, "minicore", mini);
+
+	/* Analysis: slogan, signature, siginfo, threads, modules, analysis{status}. */
+	reanalyze_put_analysis(rec, c->analysis, sig);
+	if (c->proc) {
+		/* The top-level fields came from here; the rest is the context. */
+		json_object_object_del(c->proc, "comm");
+		json_object_object_del(c->proc, "exe");
+		json_object_object_del(c->proc, "cmdline");
+		json_object_object_add(rec, "proc", json_object_get(c->proc));
+	}
+	if (json_object_object_get_ex(c->sys, "errors", &v) && json_object_object_length(v) == 0)
+		json_object_object_del(c->sys, "errors");
+	json_object_object_add(rec, "system", json_object_get(c->sys));
+	json_object *pol = json_object_new_object();
+	json_object_object_add(pol, "decision", json_object_new_string(c->pd.store ? "store" : "metadata-only"));
+	json_object_object_add(pol, "reason", collect_str_or_null(c->pd.reason));
+	json_object_object_add(pol, "detail", collect_str_or_null(c->pd.detail[0] ? c->pd.detail : NULL));
+	json_object_object_add(rec, "policy", pol);
+	json_object *coll = json_object_new_object();
+	json_object_object_add(coll, "version", json_object_new_string(COLLECT_VERSION));
+	json_object_object_add(coll, "mode", json_object_new_string(c->mode ? c->mode : "pipe"));
+	json_object_object_add(coll, "buffer", json_object_new_string(c->buffer ? c->buffer : "inline"));
+	if (c->resumed)
+		json_object_object_add(coll, "resumed", json_object_new_boolean(true));
+	json_object_object_add(rec, "collector", coll);
+	json_object *probs = json_object_new_array();
+	for (unsigned i = 0; i < a->n_problems; i++)
+		json_object_array_add(probs, json_object_new_string(a->problems[i]));
+	if (a->n_problems)
+		json_object_object_add(rec, "argv_problems", probs);
+	else
+		json_object_put(probs);
+	json_object_object_add(rec, "errors", json_object_get(c->errors));
+	return rec;
+}
+
+/* Close the kernel's end: the process is let go. What follows is background
+ * work: in a storm the collectors still draining come first. Not SCHED_IDLE:
+ * the quota lock taken later must not wait for CPU time nobody else wants
+ * while a drain waits for it. */
+static void collect_release(int core_fd)
+{
+	(void)close(core_fd);
+	lower_priority(false);
+	if (core_fd <= STDERR_FILENO) {
+		/* Keep the standard fds taken: the next open() must not become
+		 * "stdin" for a child (the analysis) that treats 0-2 specially. */
+		int nfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (nfd >= 0 && nfd != core_fd) {
+			(void)dup2(nfd, core_fd);
+			(void)close(nfd);
+		}
+	}
+}
+
+/* In the policy's hold of the quota lock: the spill file, when wanted. */
+static void collect_admit_spill(void *userdata)
+{
+	struct collect_ctx *c = userdata;
+	collect_spill_reserve(&c->st, c->cfg, c->id, &c->cs);
+}
+
+/* Store the core or keep metadata only, decided before the drain from the
+ * limits, the free space, the other collectors' reservations and the rate of
+ * full cores of this executable (policy.c); when storing, the spill's budget
+ * in the same hold of the lock. A policy that cannot be consulted stores the
+ * core (inline): policy never loses a crash. */
+static void collect_admit(struct collect_ctx *c)
+{
+	const char *exe = collect_proc_str(c, "exe"), *unit = collect_proc_str(c, "unit");
+	json_object *status = c->proc ? record_obj(c->proc, "status") : NULL;
+	uint64_t estimate = 0, kb;
+	char buf[32];
+	const char *rss = status ? record_str(status, "VmRSS", NULL) : NULL;
+	size_t n = rss ? strcspn(rss, " ") : 0;
+
+	/* A compressed core is about a third of the resident memory (mixed
+	 * content, see BENCHMARKS.md); the policy falls back to its own guess. */
+	if (n > 0 && n < sizeof(buf)) {
+		memcpy(buf, rss, n);
+		buf[n] = '\0';
+		if (parse_u64(buf, &kb) >= 0 && kb < UINT64_MAX / 1024)
+			estimate = kb * 1024 / 3 + 65536;
+	}
+	unsigned writing = 0;
+	struct quota_admit_hook hook = { .fn = collect_admit_spill, .userdata = c };
+	int r = quota_admit(&c->st, c->cfg, c->id, exe ? exe : "", unit, estimate, c->t0, &c->pd, &writing,
+			    c->cs.want ? &hook : NULL);
+	/* A storm: with as many collectors writing as there are CPUs, zstd worker
+	 * threads only cost memory (each brings its own buffers), so compress on
+	 * this thread alone. */
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	c->compress_threads = writing >= (unsigned)(ncpu > 0 ? ncpu : 1) ? 0 : c->cfg->compress_threads;
+	if (r < 0) {
+		collect_error(c, "retention policy (core stored regardless)", r);
+		c->pd = (struct policy_decision){ .store = true, .core_status = "stored" };
+	}
+	c->reserved = c->pd.store && c->pd.reserve > 0;
+}
+
+/* After the analysis: is this core one repeat too many of its signature? */
+static bool collect_repeat(struct collect_ctx *c, uint64_t stored, bool locked)
+{
+	const char *exe = collect_proc_str(c, "exe");
+	const char *sig = c->analysis ? record_str(c->analysis, "signature", NULL) : NULL;
+	struct policy_decision d;
+	int r = quota_after_analysis(&c->st, c->cfg, c->id, exe ? exe : "", sig, stored, now_usec(), locked, &d);
+	if (r < 0 || d.store)
+		return false;
+	c->pd = d;
+	return true;
+}
+
+/* A core we will not keep gives its space back at once (a full disk is the
+ * usual reason), so that the record still fits. */
+static void collect_drop_core(struct collect_ctx *c)
+{
+	if (c->core_tmp < 0)
+		return;
+	_cleanup_free_ char *p = store_path(c->st.spool_dir, c->id, ".core.zst.tmp");
+	if (p)
+		(void)unlink(p);
+	(void)close(c->core_tmp);
+	c->core_tmp = -1;
+}
+
+/* MaxConcurrent: one of N slot locks (ROOT/slot.I) for each heavy step after
+ * the release (analysis, recompression); the others wait their turn, their
+ * process already released. Waiting polls every slot, so that no slot stays
+ * idle while someone waits on a busy one. */
+#define COLLECT_SLOT_POLL_USEC 20000
+static void collect_slot(struct collect_ctx *c)
+{
+	struct policy_limits lim;
+	char name[32];
+	if (!c->store_ok || c->slot_fd >= 0)
+		return;
+	quota_limits(&c->st, c->cfg, &lim);
+	unsigned n = lim.max_concurrent ? lim.max_concurrent : 1;
+	int fds[64];
+	if (n > ARRAY_SIZE(fds))
+		n = ARRAY_SIZE(fds);
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "slot.%u", i);
+		_cleanup_free_ char *p = store_path(c->st.root, name, "");
+		fds[i] = p ? open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
+	}
+	for (;;) {
+		bool any = false;
+		for (unsigned i = 0; i < n && c->slot_fd < 0; i++) {
+			if (fds[i] < 0)
+				continue;
+			any = true;
+			if (flock(fds[i], LOCK_EX | LOCK_NB) == 0)
+				c->slot_fd = TAKE_FD(fds[i]);
+		}
+		/* No slot file at all: go on rather than wait for ever. */
+		if (c->slot_fd >= 0 || !any)
+			break;
+		(void)usleep(COLLECT_SLOT_POLL_USEC);
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			(void)close(fds[i]);
+}
+
+static void collect_slot_release(struct collect_ctx *c)
+{
+	if (c->slot_fd >= 0)
+		(void)close(c->slot_fd);
+	c->slot_fd = -1;
+}
+
+/* Unwind the minicore in the sandbox (analyze.c). The process was released
+ * before this: analysis never holds it. */
+static void collect_analyze(struct collect_ctx *c, bool have_mini)
+{
+	_cleanup_free_ char *mini = have_mini ? store_path(c->st.spool_dir, c->id, ".mini.tmp") : NULL;
+	/* ROOT/debuginfod, beside store/ and spool/: a cache that outlives each
+	 * crash and goes with the store (analyze_run hands it to the analysis user) */
+	_cleanup_free_ char *cache = c->cfg->debuginfod_urls ? store_path(c->st.root, "debuginfod", "") : NULL;
+	json_object *names = c->proc ? json_object_object_get(c->proc, "threads") : NULL;
+	if (names && !json_object_is_type(names, json_type_array))
+		names = NULL;
+	struct analyze_opts ao = {
+		.timeout_ms = (unsigned)c->cfg->analysis_timeout_sec * 1000u, .max_as = c->cfg->analysis_max_memory,
+		.sysroot_fd = c->root_fd, .files = c->files, .n_files = c->n_files, .thread_names = names,
+		.debuginfod_urls = c->cfg->debuginfod_urls, .debuginfod_cache = cache,
+		.debuginfod_timeout = (unsigned)c->cfg->debuginfod_timeout_sec, .cut = c->cut,
+	};
+	int r;
+
+	if (!have_mini) {
+		c->analysis = json_object_new_object();
+		json_object *an = json_object_new_object();
+		json_object_object_add(an, "status", json_object_new_string("skipped"));
+		json_object_object_add(an, "error", json_object_new_string("no minicore to analyze"));
+		json_object_object_add(c->analysis, "analysis", an);
+		return;
+	}
+	r = analyze_run(mini, &ao, &c->analysis);
+	if (r < 0) {
+		collect_error(c, "analysis", r);
+		c->analysis = NULL;
+	}
+	json_object *an = c->analysis ? record_obj(c->analysis, "analysis") : NULL;
+	c->analysis_cut = c->cut && *c->cut && strcmp(an ? record_str(an, "status", "") : "", "ok") != 0;
+}
+
+/* Recompress the published inline (fast) frame at the configured level. This
+ * runs after the crash is listed, so that neither the dying process nor `mortem
+ * list` waits for it; the smaller file replaces the first atomically and the
+ * record and index row are updated. Returns the level now on disk or 0. */
+static int collect_recompress(struct collect_ctx *c, json_object *rec, uint64_t stored)
+{
+	const struct mortem_config *cfg = c->cfg;
+	_cleanup_close_ int out = -1, jfd = -1;
+	_cleanup_free_ char *re = NULL;
+	uint64_t in_b = 0, out_b = 0;
+	int r;
+
+	if (cfg->recompress_level == 0 || cfg->recompress_level == cfg->compress_level)
+		return 0;
+	r = store_tmp_open(&c->st, c->id, ".core.zst.re", &out);
+	if (r < 0) {
+		collect_error(c, "recompress: create", r);
+		return 0;
+	}
+	re = store_path(c->st.spool_dir, c->id, ".core.zst.re.tmp");
+	if (!re || lseek(c->core_tmp, 0, SEEK_SET) < 0)
+		goto fail;
+	r = zst_recompress_fd(c->core_tmp, out, cfg->recompress_level, c->compress_threads, c->cut, &in_b, &out_b);
+	if (r < 0) {
+		if (r != -EINTR) /* (cut: the fast frame stays, as when skipped) */
+			collect_error(c, "recompress", r);
+		goto fail;
+	}
+	if (out_b >= stored || fsync(out) < 0)
+		goto fail;
+	/* The new record is written first, so that the two renames follow each
+	 * other at once: readers may see the new core with the old record for
+	 * microseconds, never a missing file. */
+	json_object *core = record_obj(rec, "core");
+	json_object_object_add(core, "stored_size", json_object_new_uint64(out_b));
+	json_object_object_add(core, "level", json_object_new_int(cfg->recompress_level));
+	bool rec_ok = store_tmp_open(&c->st, c->id, ".json", &jfd) >= 0 && record_write_fd(rec, jfd) >= 0;
+	if (store_replace(&c->st, c->id, ".core.zst.re", ".core.zst") < 0)
+		goto fail;
+	if (rec_ok)
+		(void)store_replace(&c->st, c->id, ".json", ".json");
+	(void)fsync_dir(c->st.store_dir);
+	return cfg->recompress_level;
+fail:
+	if (re)
+		(void)unlink(re);
+	return 0;
+}
+
+static void collect_index(struct collect_ctx *c, json_object *rec, struct collect_outcome *out)
+{
+	sqlite3 *db = NULL;
+	_cleanup_free_ char *rp = store_path(c->st.store_dir, c->id, ".json");
+	int r = index_open(c->st.index_path, &db);
+	if (r >= 0 && rp)
+		r = index_insert(db, rec, rp);
+	if (r >= 0)
+		out->indexed = true;
+	else
+		journal_log(3, "cannot update the index (the record is kept; run mortem reindex)");
+	if (db)
+		index_close(db);
+}
+
+/* Index the records whose collector died between publishing and indexing. */
+static void collect_clean_spool(struct collect_ctx *c)
+{
+	char **pub = NULL;
+	size_t n = 0;
+	sqlite3 *db = NULL;
+	/* A crash whose collector (or mortemd) died is recorded as lost first:
+	 * cleaning the spool would take its pending note away. */
+	if (index_open(c->st.index_path, &db) >= 0) {
+		(void)pending_recover(&c->st, db);
+		index_close(db);
+		db = NULL;
+	}
+	if (store_clean_spool(&c->st, &pub, &n) <= 0 || n == 0)
+		return;
+	if (index_open(c->st.index_path, &db) >= 0) {
+		for (size_t i = 0; i < n; i++) {
+			_cleanup_free_ char *p = store_path(c->st.store_dir, pub[i], ".json");
+			json_object *rec = NULL;
+			if (p && record_load(p, &rec) >= 0)
+				(void)index_insert(db, rec, p);
+			json_object_put(rec);
+		}
+		index_close(db);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(pub[i]);
+	free(pub);
+}
+
+/* The pending note: what `mortem list` shows until the record exists. */
+static void collect_pending(const struct crash_args *a, struct crash_capture *cap, const struct store *st)
+{
+	json_object *n = json_object_new_object(), *v;
+	const char *sig = signal_name(a->signal);
+	char tbuf[40];
+	format_rfc3339(cap->t0, tbuf, sizeof(tbuf));
+	json_object_object_add(n, "id", json_object_new_string(cap->id));
+	json_object_object_add(n, "time", json_object_new_string(tbuf));
+	json_object_object_add(n, "time_usec", json_object_new_int64(cap->t0));
+	json_object_object_add(n, "pid", json_object_new_int64(a->pid));
+	json_object_object_add(n, "uid", json_object_new_int64(a->uid));
+	json_object_object_add(n, "signal", json_object_new_int(a->signal));
+	json_object_object_add(n, "signal_name", json_object_new_string(sig ? sig : "unknown"));
+	static const char *const keys[] = { "comm", "exe", "unit" };
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (cap->proc && json_object_object_get_ex(cap->proc, keys[i], &v))
+			json_object_object_add(n, keys[i], json_object_get(v));
+	json_object_object_add(n, "mode", json_object_new_string(cap->mode));
+	int r = pending_write(st, cap->id, n);
+	if (r < 0)
+		collect_error_to(cap->errors, "pending note", r);
+	json_object_put(n);
+}
+
+void collect_capture(const struct mortem_config *cfg, const struct crash_args *a, const char *mode,
+		     struct crash_capture *cap)
+{
+	struct store st = { 0 };
+	int r;
+
+	*cap = (struct crash_capture){ .root_fd = -1, .lock_fd = -1, .mode = mode };
+	cap->t0 = now_usec();
+	cap->errors = json_object_new_array();
+	(void)sysinfo_capture(&cap->sys);
+	if (!cap->sys)
+		cap->sys = json_object_new_object();
+	r = store_make_id(cap->t0, record_str(cap->sys, "boot_id", ""), a->pid, cap->id, sizeof(cap->id));
+	if (r < 0)
+		snprintf(cap->id, sizeof(cap->id), "%lld-%d", (long long)cap->t0, (int)a->pid);
+	if (a->pid > 0) {
+		struct proc_capture_opts po = {
+			.redact = (const char *const *)cfg->redact, .n_redact = cfg->n_redact,
+			.item_max = cfg->proc_item_max,
+		};
+		r = proc_capture(a->pid, &po, &cap->proc);
+		if (r < 0)
+			collect_error_to(cap->errors, "proc capture", r);
+		/* Its root, while it exists: a container's binaries are found
+		 * through it after the process is gone. */
+		char rp[64];
+		snprintf(rp, sizeof(rp), "/proc/%d/root", (int)a->pid);
+		cap->root_fd = open(rp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		/* And the binaries it ran that the analysis could not open by
+		 * their paths (deleted by an upgrade, hidden from others). */
+		cap->n_files = proc_open_lost_files(a->pid, cap->files, PROC_FILES_MAX);
+	}
+	r = store_init(&st, cfg->store_path);
+	if (r >= 0 && (r = store_mkdirs(&st)) >= 0 && (r = store_lock(&st, cap->id, &cap->lock_fd)) >= 0)
+		collect_pending(a, cap, &st);
+	else
+		cap->store_err = r;
+	store_free(&st);
+}
+
+void collect_capture_abandon(const struct mortem_config *cfg, struct crash_capture *cap)
+{
+	struct store st = { 0 };
+	if (cap->lock_fd >= 0 && store_init(&st, cfg->store_path) >= 0)
+		store_discard(&st, cap->id);
+	store_free(&st);
+	crash_capture_free(cap);
+}
+
+int collect_run(const struct mortem_config *cfg, const struct crash_args *a, struct crash_capture *cap,
+		const struct collect_source *src, struct collect_outcome *out)
+{
+	struct collect_ctx c = { .cfg = cfg, .a = a, .lock_fd = -1, .core_tmp = -1, .mini_tmp = -1, .root_fd = -1,
+				 .slot_fd = -1, .cs = { .fd = -1 } };
+	struct crash_capture own;
+	struct stream_result sr;
+	struct zst_writer *zw = NULL;
+	const char *status, *reason = NULL;
+	char reason_buf[256];
+	int r, stream_r;
+
+	memset(out, 0, sizeof(*out));
+	/* 1. Capture, while the kernel holds the process (mortemd did it already). */
+	if (!cap) {
+		collect_capture(cfg, a, "pipe", &own);
+		cap = &own;
+	}
+	c.t0 = cap->t0;
+	snprintf(c.id, sizeof(c.id), "%s", cap->id);
+	c.proc = TAKE_PTR(cap->proc);
+	c.sys = TAKE_PTR(cap->sys);
+	c.errors = TAKE_PTR(cap->errors);
+	c.root_fd = TAKE_FD(cap->root_fd);
+	memcpy(c.files, cap->files, sizeof(c.files));
+	c.n_files = cap->n_files;
+	cap->n_files = 0;
+	c.lock_fd = TAKE_FD(cap->lock_fd);
+	c.mode = cap->mode;
+	c.buffer = src->buffer;
+	c.resumed = src->resumed;
+	c.cut = src->cut;
+	r = cap->store_err;
+	if (!c.errors)
+		c.errors = json_object_new_array();
+	if (!c.sys)
+		c.sys = json_object_new_object();
+
+	/* 2. Decide before writing (policy.c through quota.c), then the spool
+	 * files. When the store is unusable the core is still drained, so the
+	 * process is released, and the crash is announced. */
+	c.pd = (struct policy_decision){ .store = true, .core_status = "stored" };
+	int core_fd = src->fd;
+	if (c.lock_fd >= 0 && (r = store_init(&c.st, cfg->store_path)) >= 0) {
+		c.store_ok = true;
+		/* The core's head first: its size decides the spill, asked
+		 * for in the policy's hold of the lock. */
+		if (src->spill_min > 0 && core_fd >= 0 &&
+		    (r = collect_spill_head(cfg, core_fd, src->spill_min, &c.cs)) < 0)
+			collect_error(&c, "reading the core", r);
+		collect_admit(&c);
+		if (store_tmp_open(&c.st, c.id, ".mini", &c.mini_tmp) < 0)
+			c.mini_tmp = -1;
+		if (c.pd.store && ((r = store_tmp_open(&c.st, c.id, ".core.zst", &c.core_tmp)) < 0 ||
+				   (r = zst_writer_new(c.core_tmp, cfg->compress_level, c.compress_threads, &zw)) < 0)) {
+			collect_error(&c, "store", r);
+			snprintf(reason_buf, sizeof(reason_buf), "store unusable: %s", strerror(-r));
+			reason = reason_buf;
+			c.store_write_failed = true;
+		}
+	} else {
+		if (r >= 0)
+			r = -EIO;
+		collect_error(&c, "store", r);
+		snprintf(reason_buf, sizeof(reason_buf), "store unusable: %s", strerror(-r));
+		reason = reason_buf;
+	}
+
+	/* 3. Drain, then let go: a big core through the spool at the disk's
+	 * speed when the budget allows (collect_spill.c), compressed after the
+	 * release; else compressed while the process waits. */
+	struct collect_spill *cs = &c.cs;
+	int64_t held = src->held_usec;
+	if (cs->fd >= 0 && zw) {
+		collect_spill_drain(cs, core_fd);
+		if (cs->err < 0)
+			collect_error(&c, cs->lost ? "spill" : "spill (the rest compressed inline)", cs->err);
+		if (cs->whole && cs->written > 0 && !cs->lost) {
+			collect_release(core_fd);
+			core_fd = -1;
+			held = now_usec() - c.t0;
+			c.buffer = "spill";
+			/* Compressing is heavy work after the release, too. */
+			collect_slot(&c);
+		}
+	}
+	struct stream_opts so = {
+		.pre = src->pre, .n_pre = src->n_pre,
+		.mid_fd = cs->written > 0 && !cs->lost ? cs->fd : src->spill_fd,
+		.post = cs->lost ? NULL : cs->rest, .n_post = cs->lost ? 0 : cs->n_rest,
+		.in_fd = core_fd, .zw = zw, .mini_fd = c.mini_tmp,
+		.max_core_size = cfg->max_core_size, .mini_max = cfg->minicore_max,
+		.mini_stack_max = cfg->minicore_stack_max,
+	};
+	/* The spilled bytes could not be used: the rest is only drained. */
+	if (cs->lost)
+		so.zw = NULL;
+	stream_r = stream_core(&so, &sr);
+	if (core_fd >= 0) {
+		collect_release(core_fd);
+		held = held >= 0 ? held : now_usec() - c.t0;
+	}
+	int spill_err = cs->lost ? cs->err : src->spill_err;
+	collect_spill_free(cs);
+	if (src->spill_fd >= 0)
+		(void)close(src->spill_fd);
+	/* The pool's bytes are compressed: mortemd may reuse them. */
+	if (src->pool_fd >= 0)
+		(void)close(src->pool_fd);
+	if (src->pool_map)
+		(void)munmap(src->pool_map, src->pool_map_len);
+	out->held_usec = held >= 0 ? held : now_usec() - c.t0;
+
+	/* 4. After the release: finish, decide, publish. */
+	uint64_t stored = 0;
+	bool have_core = false;
+	if (zw && stream_r >= 0 && !sr.too_large && sr.bytes > 0) {
+		r = zst_writer_finish(zw);
+		if (r < 0) {
+			stream_r = r;
+		} else {
+			stored = zst_writer_bytes_out(zw);
+			have_core = true;
+		}
+	}
+	zst_writer_free(zw);
+
+	if (!c.store_ok || c.store_write_failed) {
+		status = "error";
+	} else if (spill_err < 0 && c.pd.store) {
+		/* What is stored would be a core with a hole: not kept. */
+		status = "error";
+		snprintf(reason_buf, sizeof(reason_buf), "%s could not spill the core to disk: %s (%llu bytes taken)",
+			 cs->lost ? "the collector" : "mortemd", strerror(-spill_err), (unsigned long long)sr.bytes);
+		reason = reason_buf;
+		collect_error(&c, "spill", spill_err);
+		have_core = false;
+	} else if (stream_r < 0) {
+		status = "error";
+		snprintf(reason_buf, sizeof(reason_buf), "%s: %s",
+			 sr.bytes > 0 ? "writing the core failed" : "reading the core failed", strerror(-stream_r));
+		reason = reason_buf;
+		collect_error(&c, "stream", stream_r);
+		have_core = false;
+	} else if (!c.pd.store) {
+		/* Decided before the drain: the record, minicore and stacks only. */
+		status = c.pd.core_status;
+		reason = c.pd.detail;
+	} else if (sr.too_large) {
+		status = "too-large";
+		snprintf(reason_buf, sizeof(reason_buf), "core larger than MaxCoreSize=%llu%s",
+			 (unsigned long long)cfg->max_core_size,
+			 sr.expected > cfg->max_core_size ? " (by its program headers): not read" : ": reading stopped");
+		reason = reason_buf;
+	} else if (sr.bytes == 0) {
+		status = "error";
+		reason = sr.not_core;
+	} else if (sr.not_core) {
+		/* Not an ELF core: the bytes are kept all the same, nothing is lost. */
+		status = "error";
+		snprintf(reason_buf, sizeof(reason_buf), "not an ELF core: %s", sr.not_core);
+		reason = reason_buf;
+	} else if (sr.bytes < sr.expected) {
+		status = "truncated";
+		snprintf(reason_buf, sizeof(reason_buf), "the kernel sent %llu of %llu bytes",
+			 (unsigned long long)sr.bytes, (unsigned long long)sr.expected);
+		reason = reason_buf;
+	} else {
+		status = "stored";
+	}
+	bool have_mini = c.store_ok && sr.mini && c.mini_tmp >= 0;
+	if (!have_core)
+		collect_drop_core(&c);
+
+	/* The heavy part, at most MaxConcurrent collectors at once. */
+	collect_slot(&c);
+	collect_analyze(&c, have_mini);
+	collect_slot_release(&c);
+	/* The data is made durable first, outside the quota lock. */
+	r = 0;
+	if (have_core && fsync(c.core_tmp) < 0)
+		r = -errno;
+	if (r >= 0 && have_mini && fsync(c.mini_tmp) < 0)
+		r = -errno;
+
+	/* The KeepPerSignature check, the publication and the index row happen
+	 * under one hold of the quota lock, so that two collectors of the same
+	 * bug cannot both count the other's core as missing; the reservation
+	 * ends here too, as the core now counts through its row. */
+	int qlock = -1;
+	if (c.store_ok && r >= 0 && quota_lock(&c.st, &qlock) < 0)
+		qlock = -1;
+	if (have_core && collect_repeat(&c, stored, qlock >= 0)) {
+		/* KeepPerSignature: enough cores of this bug are kept already. */
+		status = c.pd.core_status;
+		reason = c.pd.detail;
+		have_core = false;
+		collect_drop_core(&c);
+	}
+	json_object *rec = collect_record(&c, &sr, status, reason, stored, have_core, have_mini, out->held_usec);
+	snprintf(out->id, sizeof(out->id), "%s", c.id);
+	out->status = status;
+
+	if (c.store_ok) {
+		_cleanup_close_ int jfd = -1;
+		if (r >= 0)
+			r = store_tmp_open(&c.st, c.id, ".json", &jfd);
+		if (r >= 0)
+			r = record_write_fd(rec, jfd);
+		if (r >= 0 && have_core)
+			r = store_publish(&c.st, c.id, ".core.zst");
+		if (r >= 0 && have_mini)
+			r = store_publish(&c.st, c.id, ".mini");
+		/* The record goes last: from here on the crash exists. */
+		if (r >= 0)
+			r = store_publish(&c.st, c.id, ".json");
+		if (r >= 0) {
+			(void)fsync_dir(c.st.store_dir);
+			out->published = true;
+			collect_index(&c, rec, out);
+			/* Cut short by a stop: mortemd's next start analyses it
+			 * again (reanalyze.h). */
+			if (c.analysis_cut && have_mini && reanalyze_mark(&c.st, c.id) < 0)
+				journal_log(4, "cannot mark the crash for analysis at mortemd's next start");
+		} else {
+			char msg[256];
+			snprintf(msg, sizeof(msg), "cannot store crash %s: %s", c.id, strerror(-r));
+			journal_log(3, msg);
+			/* Nothing half-published stays visible. */
+			_cleanup_free_ char *pc = store_path(c.st.store_dir, c.id, ".core.zst");
+			_cleanup_free_ char *pm = store_path(c.st.store_dir, c.id, ".mini");
+			if (pc)
+				(void)unlink(pc);
+			if (pm)
+				(void)unlink(pm);
+		}
+		if (c.reserved)
+			(void)quota_unreserve(&c.st, c.id);
+		c.reserved = false;
+	}
+	if (qlock >= 0)
+		(void)close(qlock);
+	(void)journal_announce(rec, out->published ? NULL : "the crash could not be stored");
+	/* Listed and announced: now the slow part, still under our spool lock;
+	 * not when a stop is waiting (the fast frame stays). */
+	if (out->published && have_core && !(c.cut && *c.cut)) {
+		collect_slot(&c);
+		if (collect_recompress(&c, rec, stored) > 0 && out->indexed)
+			collect_index(&c, rec, out);
+		collect_slot_release(&c);
+	}
+	if (c.reserved)
+		(void)quota_unreserve(&c.st, c.id);
+	/* Keep the store inside its limits, never deleting what was just written. */
+	if (out->published && quota_vacuum(&c.st, c.cfg, c.id, now_usec(), false, NULL, NULL, NULL) < 0)
+		journal_log(4, "retention: vacuum after the crash failed");
+	if (c.lock_fd >= 0)
+		store_discard(&c.st, c.id);
+	if (c.store_ok)
+		collect_clean_spool(&c);
+
+	json_object_put(rec);
+	json_object_put(c.analysis);
+	if (c.root_fd >= 0)
+		(void)close(c.root_fd);
+	proc_files_close(c.files, c.n_files);
+	json_object_put(c.proc);
+	json_object_put(c.sys);
+	json_object_put(c.errors);
+	if (c.core_tmp >= 0)
+		(void)close(c.core_tmp);
+	if (c.mini_tmp >= 0)
+		(void)close(c.mini_tmp);
+	if (c.lock_fd >= 0)
+		(void)close(c.lock_fd);
+	collect_slot_release(&c);
+	store_free(&c.st);
+	return out->published ? 0 : -EIO;
+}

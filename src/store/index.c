@@ -1,0 +1,896 @@
+/* The SQLite index: a cache of the JSON records, rebuilt from them at will.
+ *
+ * Many kernel-spawned collectors may insert at once (a crash storm), so every
+ * write is a short BEGIN IMMEDIATE transaction: the write lock is taken up front,
+ * SQLite's busy handler waits up to INDEX_BUSY_TIMEOUT_MS for it, and a bounded
+ * retry loop covers the cases where SQLite reports SQLITE_BUSY without waiting
+ * (WAL recovery, a journal-mode change by a concurrent first open). */
+#include <sys/stat.h>
+
+#include "store/index.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/record.h"
+#include "base/util.h"
+
+#define INDEX_BUSY_TIMEOUT_MS 10000 /* SQLite's own wait for a lock */
+#define INDEX_BUSY_RETRIES    50    /* further attempts when SQLite gives up early ... */
+#define INDEX_RETRY_WINDOW_MS 20000 /* ... but never past this, so a stuck lock holder
+				     * cannot hold a collector for minutes */
+#define INDEX_QUERY_SQL_MAX   1024  /* the SELECT we assemble from fixed fragments */
+
+/* The bytes one row accounts for: its core while it has one, its minicore and
+ * its record. P is "", "NEW." or "OLD.". */
+#define INDEX_ROW_BYTES(P) \
+	"(CASE WHEN " P "core_path IS NULL THEN 0 ELSE coalesce(" P "stored_size, 0) END" \
+	" + coalesce(" P "mini_size, 0) + coalesce(" P "record_size, 0))"
+
+/* Migrations: migrations[i] takes the schema from version i to i + 1. Add a
+ * version by appending an entry and bumping INDEX_SCHEMA_VERSION. */
+static const char *const migrations[] = {
+	/* 0 -> 1 */
+	"CREATE TABLE crashes ("
+	"  id TEXT PRIMARY KEY,"
+	"  time_usec INTEGER NOT NULL,"
+	"  pid INTEGER, uid INTEGER, gid INTEGER, signal INTEGER,"
+	"  comm TEXT, exe TEXT, unit TEXT, hostname TEXT, boot_id TEXT,"
+	"  core_status TEXT, core_size INTEGER, stored_size INTEGER,"
+	"  core_path TEXT, record_path TEXT);"
+	"CREATE INDEX crashes_time ON crashes(time_usec);"
+	"CREATE INDEX crashes_pid ON crashes(pid);"
+	"CREATE INDEX crashes_comm ON crashes(comm);"
+	"CREATE INDEX crashes_exe ON crashes(exe);",
+	/* 1 -> 2: the analysis' crash signature and one-line slogan */
+	"ALTER TABLE crashes ADD COLUMN signature TEXT;"
+	"ALTER TABLE crashes ADD COLUMN slogan TEXT;"
+	"CREATE INDEX crashes_signature ON crashes(signature);",
+	/* 2 -> 3: sizes for the quota accounting, and the bytes other collectors
+	 * have reserved for cores they are still writing */
+	"ALTER TABLE crashes ADD COLUMN mini_size INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE crashes ADD COLUMN record_size INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE reservations ("
+	"  id TEXT PRIMARY KEY, exe TEXT, unit TEXT, bytes INTEGER NOT NULL,"
+	"  time_usec INTEGER NOT NULL, pid INTEGER NOT NULL);"
+	"CREATE INDEX crashes_unit ON crashes(unit);",
+	/* 3 -> 4: a running total of the bytes the rows account for, kept by
+	 * triggers, so that an admission reads one row instead of summing the
+	 * table. REPLACE fires the delete trigger because index_open turns on
+	 * recursive_triggers. */
+	"CREATE TABLE totals (id INTEGER PRIMARY KEY CHECK (id = 1), bytes INTEGER NOT NULL, n INTEGER NOT NULL);"
+	"INSERT INTO totals SELECT 1, coalesce(sum(" INDEX_ROW_BYTES("") "), 0), count(*) FROM crashes;"
+	"CREATE TRIGGER crashes_total_ins AFTER INSERT ON crashes BEGIN"
+	"  UPDATE totals SET bytes = bytes + " INDEX_ROW_BYTES("NEW.") ", n = n + 1 WHERE id = 1; END;"
+	"CREATE TRIGGER crashes_total_del AFTER DELETE ON crashes BEGIN"
+	"  UPDATE totals SET bytes = bytes - " INDEX_ROW_BYTES("OLD.") ", n = n - 1 WHERE id = 1; END;"
+	"CREATE TRIGGER crashes_total_upd AFTER UPDATE ON crashes BEGIN"
+	"  UPDATE totals SET bytes = bytes - " INDEX_ROW_BYTES("OLD.") " + " INDEX_ROW_BYTES("NEW.") " WHERE id = 1; END;",
+};
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == INDEX_SCHEMA_VERSION,
+	       "one migration step per schema version");
+
+#define ROW_COLUMNS                                                                     \
+	"id, time_usec, pid, uid, gid, signal, comm, exe, unit, hostname, boot_id, " \
+	"core_status, core_size, stored_size, core_path, record_path, signature, slogan, mini_size, record_size"
+
+static inline void finalizep(sqlite3_stmt **s)
+{
+	(void)sqlite3_finalize(*s); /* harmless on NULL */
+}
+#define _cleanup_finalize_ __attribute__((cleanup(finalizep)))
+
+static int errno_from_sqlite(sqlite3 *db, int rc)
+{
+	int e;
+
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return 0;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_READONLY:
+		return -EROFS;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return -EBADMSG;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return -EACCES;
+	case SQLITE_TOOBIG:
+		return -E2BIG;
+	case SQLITE_CONSTRAINT:
+	case SQLITE_MISMATCH:
+	case SQLITE_RANGE:
+	case SQLITE_MISUSE:
+		return -EINVAL;
+	case SQLITE_CANTOPEN:
+	case SQLITE_IOERR:
+		e = db ? sqlite3_system_errno(db) : 0;
+		return e > 0 ? -e : -EIO;
+	default:
+		return -EIO;
+	}
+}
+
+static bool is_busy(int rc)
+{
+	return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
+}
+
+/* A few ms, growing, with jitter so that a storm of collectors does not retry in
+ * lock step. */
+static void backoff(unsigned attempt)
+{
+	unsigned ms = 1 + (attempt < 10 ? attempt : 10) * 5;
+	struct timespec ts = {
+		.tv_sec = 0,
+		.tv_nsec = (long)(ms * 1000000L + (long)(((unsigned)getpid() * 7919u + attempt * 104729u) % 1000000u)),
+	};
+
+	(void)nanosleep(&ts, NULL);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Whether to try a busy statement again; start is mono_ms() of the first try. */
+static bool retry_busy(int rc, unsigned attempt, int64_t start)
+{
+	if (!is_busy(rc) || attempt >= INDEX_BUSY_RETRIES || mono_ms() - start > INDEX_RETRY_WINDOW_MS)
+		return false;
+	backoff(attempt);
+	return true;
+}
+
+/* sqlite3_exec with the retry loop; for statements that return no rows we need. */
+static int exec_retry(sqlite3 *db, const char *sql)
+{
+	int64_t start = mono_ms();
+	int rc;
+
+	for (unsigned attempt = 0;; attempt++) {
+		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+		if (!retry_busy(rc, attempt, start))
+			break;
+	}
+	return errno_from_sqlite(db, rc);
+}
+
+static int tx_begin(sqlite3 *db)
+{
+	return exec_retry(db, "BEGIN IMMEDIATE");
+}
+
+/* In WAL mode a COMMIT rarely reports BUSY; when it does the transaction stays
+ * open and retrying is right. On any other failure, roll back. */
+static int tx_commit(sqlite3 *db)
+{
+	int r = exec_retry(db, "COMMIT");
+
+	if (r < 0 && !sqlite3_get_autocommit(db))
+		(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
+static void tx_rollback(sqlite3 *db)
+{
+	if (!sqlite3_get_autocommit(db))
+		(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Run a pragma that returns one row (or none) and retry while busy. When ret is
+ * given it receives column 0 as integer. */
+static int pragma_int(sqlite3 *db, const char *sql, int64_t *ret)
+{
+	int64_t start = mono_ms();
+	int rc;
+
+	for (unsigned attempt = 0;; attempt++) {
+		_cleanup_finalize_ sqlite3_stmt *st = NULL;
+
+		rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+		if (rc == SQLITE_OK) {
+			rc = sqlite3_step(st);
+			if (rc == SQLITE_ROW) {
+				if (ret)
+					*ret = sqlite3_column_int64(st, 0);
+				rc = SQLITE_OK;
+			} else if (rc == SQLITE_DONE) {
+				if (ret)
+					*ret = 0;
+				rc = SQLITE_OK;
+			}
+		}
+		if (!retry_busy(rc, attempt, start))
+			break;
+	}
+	return errno_from_sqlite(db, rc);
+}
+
+static int index_migrate(sqlite3 *db)
+{
+	int64_t version;
+	char sql[64];
+	int r;
+
+	r = pragma_int(db, "PRAGMA user_version", &version);
+	if (r < 0)
+		return r;
+	if (version == INDEX_SCHEMA_VERSION)
+		return 0;
+	if (version > INDEX_SCHEMA_VERSION || version < 0)
+		return -ENOTSUP;
+
+	r = tx_begin(db);
+	if (r < 0)
+		return r;
+	/* Another process may have migrated between our read and our lock. */
+	r = pragma_int(db, "PRAGMA user_version", &version);
+	if (r < 0)
+		goto fail;
+	if (version > INDEX_SCHEMA_VERSION || version < 0) {
+		r = -ENOTSUP;
+		goto fail;
+	}
+	for (int64_t v = version; v < INDEX_SCHEMA_VERSION; v++) {
+		r = errno_from_sqlite(db, sqlite3_exec(db, migrations[v], NULL, NULL, NULL));
+		if (r < 0)
+			goto fail;
+	}
+	/* PRAGMA takes no parameters; the value is our own constant. */
+	(void)snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", INDEX_SCHEMA_VERSION);
+	r = errno_from_sqlite(db, sqlite3_exec(db, sql, NULL, NULL, NULL));
+	if (r < 0)
+		goto fail;
+	return tx_commit(db);
+fail:
+	tx_rollback(db);
+	return r;
+}
+
+int index_open(const char *path, sqlite3 **ret)
+{
+	sqlite3 *db = NULL;
+	int rc, r;
+
+	if (!path || !ret)
+		return -EINVAL;
+	/* SQLite opens its files with O_CLOEXEC on Linux. */
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		r = errno_from_sqlite(db, rc);
+		(void)sqlite3_close(db);
+		return r < 0 ? r : -EIO;
+	}
+	(void)sqlite3_busy_timeout(db, INDEX_BUSY_TIMEOUT_MS);
+
+	/* The first statement reads the header: a garbage file fails here with
+	 * SQLITE_NOTADB, which we return as -EBADMSG. */
+	r = exec_retry(db, "PRAGMA journal_mode = WAL");
+	if (r < 0)
+		goto fail;
+	r = exec_retry(db, "PRAGMA synchronous = NORMAL");
+	if (r < 0)
+		goto fail;
+	/* INSERT OR REPLACE must run the delete trigger of the running total. */
+	r = exec_retry(db, "PRAGMA recursive_triggers = ON");
+	if (r < 0)
+		goto fail;
+	r = index_migrate(db);
+	if (r < 0)
+		goto fail;
+	*ret = db;
+	return 0;
+fail:
+	(void)sqlite3_close(db);
+	return r;
+}
+
+void index_close(sqlite3 *db)
+{
+	(void)sqlite3_close_v2(db);
+}
+
+int index_reset(const char *path)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+	int r = 0;
+
+	if (!path)
+		return -EINVAL;
+	for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
+		_cleanup_free_ char *p = NULL;
+
+		if (asprintf(&p, "%s%s", path, suffixes[i]) < 0)
+			return -ENOMEM;
+		if (unlink(p) < 0 && errno != ENOENT && r == 0)
+			r = -errno;
+	}
+	return r;
+}
+
+/* Bytes a file takes, for the quota accounting; 0 when it cannot be seen. */
+static int64_t index_file_size(const char *path)
+{
+	struct stat sb;
+	return path && stat(path, &sb) == 0 ? (int64_t)sb.st_size : 0;
+}
+
+static int bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
+{
+	return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+}
+
+/* Insert without a transaction of its own; the caller holds one. */
+static int insert_locked(sqlite3 *db, json_object *rec, const char *record_path)
+{
+	_cleanup_finalize_ sqlite3_stmt *st = NULL;
+	json_object *core;
+	int rc, i = 0;
+
+	if (record_validate(rec, NULL) < 0)
+		return -EBADMSG;
+	core = record_obj(rec, "core");
+
+	rc = sqlite3_prepare_v2(db,
+				"INSERT OR REPLACE INTO crashes (" ROW_COLUMNS ") "
+				"VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return errno_from_sqlite(db, rc);
+	rc = bind_text_or_null(st, ++i, record_str(rec, "id", NULL));
+	rc = rc ?: sqlite3_bind_int64(st, ++i, record_i64(rec, "time_usec", 0));
+	rc = rc ?: sqlite3_bind_int64(st, ++i, record_i64(rec, "pid", 0));
+	rc = rc ?: sqlite3_bind_int64(st, ++i, record_i64(rec, "uid", 0));
+	rc = rc ?: sqlite3_bind_int64(st, ++i, record_i64(rec, "gid", 0));
+	rc = rc ?: sqlite3_bind_int64(st, ++i, record_i64(rec, "signal", 0));
+	rc = rc ?: bind_text_or_null(st, ++i, record_str(rec, "comm", NULL));
+	rc = rc ?: bind_text_or_null(st, ++i, record_str(rec, "exe", NULL));
+	rc = rc ?: bind_text_or_null(st, ++i, record_str(rec, "unit", NULL));
+	rc = rc ?: bind_text_or_null(st, ++i, record_str(rec, "hostname", NULL));
+	rc = rc ?: bind_text_or_null(st, ++i, record_str(rec, "boot_id", NULL));
+	rc = rc ?: bind_text_or_null(st, ++i, record_str(core, "status", NULL));
+	rc = rc ?: sqlite3_bind_int64(st, ++i, record_i64(core, "size", 0));
+	rc = rc ?: sqlite3_bind_int64(st, ++i, record_i64(core, "stored_size", 0));
+	rc = rc ?: bind_text_or_null(st, ++i, record_str(core, "path", NULL));
+	rc = rc ?: bind_text_or_null(st, ++i, record_path);
+	rc = rc ?: bind_text_or_null(st, ++i, record_str(rec, "signature", NULL));
+	rc = rc ?: bind_text_or_null(st, ++i, record_str(rec, "slogan", NULL));
+	rc = rc ?: sqlite3_bind_int64(st, ++i, record_i64(record_obj(rec, "minicore"), "size", 0));
+	rc = rc ?: sqlite3_bind_int64(st, ++i, index_file_size(record_path));
+	if (rc != SQLITE_OK)
+		return errno_from_sqlite(db, rc);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		return errno_from_sqlite(db, rc);
+	return 0;
+}
+
+int index_insert(sqlite3 *db, json_object *record, const char *record_path)
+{
+	int r;
+
+	if (!db || !record)
+		return -EINVAL;
+	if (record_validate(record, NULL) < 0)
+		return -EBADMSG;
+	r = tx_begin(db);
+	if (r < 0)
+		return r;
+	r = insert_locked(db, record, record_path);
+	if (r < 0) {
+		tx_rollback(db);
+		return r;
+	}
+	return tx_commit(db);
+}
+
+int index_delete(sqlite3 *db, const char *id)
+{
+	_cleanup_finalize_ sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if (!db || !id)
+		return -EINVAL;
+	r = tx_begin(db);
+	if (r < 0)
+		return r;
+	rc = sqlite3_prepare_v2(db, "DELETE FROM crashes WHERE id = ?", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		tx_rollback(db);
+		return errno_from_sqlite(db, rc);
+	}
+	r = sqlite3_changes(db) > 0;
+	rc = tx_commit(db);
+	return rc < 0 ? rc : r;
+}
+
+int index_usage(sqlite3 *db, uint64_t *ret_bytes)
+{
+	_cleanup_finalize_ sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!db || !ret_bytes)
+		return -EINVAL;
+	rc = sqlite3_prepare_v2(db, "SELECT bytes FROM totals WHERE id = 1", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW)
+		return errno_from_sqlite(db, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc);
+	int64_t v = sqlite3_column_int64(st, 0);
+	*ret_bytes = v > 0 ? (uint64_t)v : 0;
+	return 0;
+}
+
+int index_core_times(sqlite3 *db, const char *exe, const char *unit, int64_t since_usec, int64_t **ret,
+		     size_t *ret_n)
+{
+	_cleanup_finalize_ sqlite3_stmt *st = NULL;
+	int64_t *v = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (!db || !ret || !ret_n || (!exe && !unit))
+		return -EINVAL;
+	rc = sqlite3_prepare_v2(db,
+				unit ? "SELECT time_usec FROM crashes WHERE unit = ?1 AND core_path IS NOT NULL"
+				       " AND time_usec >= ?2"
+				     : "SELECT time_usec FROM crashes WHERE exe = ?1 AND core_path IS NOT NULL"
+				       " AND time_usec >= ?2",
+				-1, &st, NULL);
+	rc = rc ?: sqlite3_bind_text(st, 1, unit ? unit : exe, -1, SQLITE_TRANSIENT);
+	rc = rc ?: sqlite3_bind_int64(st, 2, since_usec);
+	if (rc != SQLITE_OK)
+		return errno_from_sqlite(db, rc);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t *nv = realloc(v, (n + 1) * sizeof(*v));
+		if (!nv) {
+			free(v);
+			return -ENOMEM;
+		}
+		v = nv;
+		v[n++] = sqlite3_column_int64(st, 0);
+	}
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return errno_from_sqlite(db, rc);
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+int index_reserve(sqlite3 *db, const struct index_reservation *res)
+{
+	_cleanup_finalize_ sqlite3_stmt *st = NULL;
+	int rc, i = 0;
+
+	if (!db || !res || !res->id)
+		return -EINVAL;
+	rc = sqlite3_prepare_v2(db,
+				"INSERT OR REPLACE INTO reservations (id, exe, unit, bytes, time_usec, pid) "
+				"VALUES (?,?,?,?,?,?)",
+				-1, &st, NULL);
+	rc = rc ?: bind_text_or_null(st, ++i, res->id);
+	rc = rc ?: bind_text_or_null(st, ++i, res->exe);
+	rc = rc ?: bind_text_or_null(st, ++i, res->unit);
+	rc = rc ?: sqlite3_bind_int64(st, ++i, (int64_t)res->bytes);
+	rc = rc ?: sqlite3_bind_int64(st, ++i, res->time_usec);
+	rc = rc ?: sqlite3_bind_int64(st, ++i, res->pid);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	return rc == SQLITE_DONE ? 0 : errno_from_sqlite(db, rc);
+}
+
+int index_unreserve(sqlite3 *db, const char *id)
+{
+	_cleanup_finalize_ sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!db || !id)
+		return -EINVAL;
+	rc = sqlite3_prepare_v2(db, "DELETE FROM reservations WHERE id = ?", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	return rc == SQLITE_DONE ? 0 : errno_from_sqlite(db, rc);
+}
+
+int index_reservations(sqlite3 *db, struct index_reservation **ret, size_t *ret_n)
+{
+	_cleanup_finalize_ sqlite3_stmt *st = NULL;
+	struct index_reservation *v = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (!db || !ret || !ret_n)
+		return -EINVAL;
+	rc = sqlite3_prepare_v2(db, "SELECT id, exe, unit, bytes, time_usec, pid FROM reservations"
+				" WHERE id NOT IN (SELECT id FROM crashes)", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return errno_from_sqlite(db, rc);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct index_reservation *nv = realloc(v, (n + 1) * sizeof(*v));
+		if (!nv) {
+			index_reservations_free(v, n);
+			return -ENOMEM;
+		}
+		v = nv;
+		const unsigned char *t[3] = { sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
+					      sqlite3_column_text(st, 2) };
+		v[n] = (struct index_reservation){
+			.id = t[0] ? strdup((const char *)t[0]) : NULL,
+			.exe = t[1] ? strdup((const char *)t[1]) : NULL,
+			.unit = t[2] ? strdup((const char *)t[2]) : NULL,
+			.bytes = (uint64_t)sqlite3_column_int64(st, 3),
+			.time_usec = sqlite3_column_int64(st, 4),
+			.pid = (pid_t)sqlite3_column_int64(st, 5),
+		};
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		index_reservations_free(v, n);
+		return errno_from_sqlite(db, rc);
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+void index_reservations_free(struct index_reservation *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free((char *)v[i].id);
+		free((char *)v[i].exe);
+		free((char *)v[i].unit);
+	}
+	free(v);
+}
+
+/* Whether any row satisfies "<column expression> = ?" for match. */
+static int match_exists(sqlite3 *db, const char *sql, const char *match, bool *ret)
+{
+	_cleanup_finalize_ sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 1, match, -1, SQLITE_TRANSIENT);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return errno_from_sqlite(db, rc);
+	*ret = rc == SQLITE_ROW;
+	return 0;
+}
+
+static bool all_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+/* WHERE fragments for a MATCH; the match string is always parameter ?1. */
+#define MATCH_ID     "id = ?1"
+#define MATCH_PID    "pid = CAST(?1 AS INTEGER)"
+#define MATCH_PREFIX "substr(id, 1, length(?1)) = ?1"
+#define MATCH_EXE    "exe = ?1"
+#define MATCH_COMM   "comm = ?1"
+
+/* Resolve what a MATCH string means, over the whole table (not the time window),
+ * so that the meaning of a word does not change with --since/--until. */
+static int match_resolve(sqlite3 *db, const char *match, const char **ret)
+{
+	bool found;
+	int r;
+
+	r = match_exists(db, "SELECT 1 FROM crashes WHERE " MATCH_ID " LIMIT 1", match, &found);
+	if (r < 0)
+		return r;
+	if (found) {
+		*ret = MATCH_ID;
+		return 0;
+	}
+	if (all_digits(match) && strlen(match) <= 18) {
+		r = match_exists(db, "SELECT 1 FROM crashes WHERE " MATCH_PID " LIMIT 1", match, &found);
+		if (r < 0)
+			return r;
+		if (found) {
+			*ret = MATCH_PID;
+			return 0;
+		}
+	}
+	r = match_exists(db, "SELECT 1 FROM crashes WHERE " MATCH_PREFIX " LIMIT 1", match, &found);
+	if (r < 0)
+		return r;
+	if (found)
+		*ret = MATCH_PREFIX;
+	else
+		*ret = strchr(match, '/') ? MATCH_EXE : MATCH_COMM;
+	return 0;
+}
+
+static int col_dup(sqlite3_stmt *st, int i, bool nullable, char **ret)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+
+	if (!s) {
+		if (sqlite3_errcode(sqlite3_db_handle(st)) == SQLITE_NOMEM)
+			return -ENOMEM;
+		if (nullable) {
+			*ret = NULL;
+			return 0;
+		}
+		s = (const unsigned char *)"";
+	}
+	*ret = strdup((const char *)s);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static void row_clear(struct index_row *row)
+{
+	free(row->id);
+	free(row->comm);
+	free(row->exe);
+	free(row->unit);
+	free(row->hostname);
+	free(row->boot_id);
+	free(row->core_status);
+	free(row->core_path);
+	free(row->record_path);
+	free(row->signature);
+	free(row->slogan);
+	memset(row, 0, sizeof(*row));
+}
+
+static int row_read(sqlite3_stmt *st, struct index_row *row)
+{
+	int r;
+
+	memset(row, 0, sizeof(*row));
+	row->time_usec = sqlite3_column_int64(st, 1);
+	row->pid = sqlite3_column_int64(st, 2);
+	row->uid = sqlite3_column_int64(st, 3);
+	row->gid = sqlite3_column_int64(st, 4);
+	row->signal = sqlite3_column_int(st, 5);
+	row->core_size = (uint64_t)sqlite3_column_int64(st, 12);
+	row->stored_size = (uint64_t)sqlite3_column_int64(st, 13);
+	row->mini_size = (uint64_t)sqlite3_column_int64(st, 18);
+	row->record_size = (uint64_t)sqlite3_column_int64(st, 19);
+	if ((r = col_dup(st, 0, false, &row->id)) < 0 || (r = col_dup(st, 6, false, &row->comm)) < 0 ||
+	    (r = col_dup(st, 7, false, &row->exe)) < 0 || (r = col_dup(st, 8, true, &row->unit)) < 0 ||
+	    (r = col_dup(st, 9, false, &row->hostname)) < 0 ||
+	    (r = col_dup(st, 10, false, &row->boot_id)) < 0 ||
+	    (r = col_dup(st, 11, false, &row->core_status)) < 0 ||
+	    (r = col_dup(st, 14, true, &row->core_path)) < 0 ||
+	    (r = col_dup(st, 15, false, &row->record_path)) < 0 ||
+	    (r = col_dup(st, 16, true, &row->signature)) < 0 || (r = col_dup(st, 17, true, &row->slogan)) < 0) {
+		row_clear(row);
+		return r;
+	}
+	return 0;
+}
+
+int index_query(sqlite3 *db, const struct index_filter *f, struct index_row **ret, size_t *ret_n)
+{
+	static const struct index_filter all = { 0 };
+	_cleanup_finalize_ sqlite3_stmt *st = NULL;
+	const char *match = NULL, *match_sql = NULL;
+	struct index_row *rows = NULL;
+	size_t n = 0, cap = 0;
+	char sql[INDEX_QUERY_SQL_MAX];
+	const char *order_inner, *order_outer;
+	int rc = SQLITE_OK, r, len;
+
+	if (!db || !ret || !ret_n)
+		return -EINVAL;
+	if (!f)
+		f = &all;
+	if (f->match && f->match[0])
+		match = f->match;
+	if (match) {
+		r = match_resolve(db, match, &match_sql);
+		if (r < 0)
+			return r;
+	}
+
+	/* Only fixed fragments go into the SQL text; every value is bound. ?1 is the
+	 * match, ?2/?3 the time bounds, ?4 the limit. */
+	order_inner = f->limit > 0 || f->newest_first ? "time_usec DESC, id DESC" : "time_usec ASC, id ASC";
+	order_outer = f->newest_first ? "time_usec DESC, id DESC" : "time_usec ASC, id ASC";
+	len = snprintf(sql, sizeof(sql),
+		       "SELECT " ROW_COLUMNS " FROM ("
+		       "SELECT " ROW_COLUMNS " FROM crashes WHERE 1%s%s%s%s%s ORDER BY %s%s"
+		       ") ORDER BY %s",
+		       match ? " AND (" : "", match ? match_sql : "", match ? ")" : "",
+		       f->since_usec ? " AND time_usec >= ?2" : "", f->until_usec ? " AND time_usec <= ?3" : "",
+		       order_inner, f->limit > 0 ? " LIMIT ?4" : "", order_outer);
+	if (len < 0 || (size_t)len >= sizeof(sql))
+		return -EINVAL;
+	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return errno_from_sqlite(db, rc);
+	if (match)
+		rc = sqlite3_bind_text(st, 1, match, -1, SQLITE_TRANSIENT);
+	if (rc == SQLITE_OK && f->since_usec)
+		rc = sqlite3_bind_int64(st, 2, f->since_usec);
+	if (rc == SQLITE_OK && f->until_usec)
+		rc = sqlite3_bind_int64(st, 3, f->until_usec);
+	if (rc == SQLITE_OK && f->limit > 0)
+		rc = sqlite3_bind_int64(st, 4, f->limit > INT64_MAX ? INT64_MAX : (int64_t)f->limit);
+	if (rc != SQLITE_OK)
+		return errno_from_sqlite(db, rc);
+
+	for (;;) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW) {
+			r = errno_from_sqlite(db, rc);
+			goto fail;
+		}
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct index_row *nrows = reallocarray(rows, ncap, sizeof(*rows));
+			if (!nrows) {
+				r = -ENOMEM;
+				goto fail;
+			}
+			rows = nrows;
+			cap = ncap;
+		}
+		r = row_read(st, &rows[n]);
+		if (r < 0)
+			goto fail;
+		n++;
+	}
+	*ret = rows;
+	*ret_n = n;
+	return 0;
+fail:
+	index_rows_free(rows, n);
+	return r;
+}
+
+void index_rows_free(struct index_row *rows, size_t n)
+{
+	if (!rows)
+		return;
+	for (size_t i = 0; i < n; i++)
+		row_clear(&rows[i]);
+	free(rows);
+}
+
+static inline void closedirp(DIR **d)
+{
+	if (*d)
+		(void)closedir(*d);
+}
+
+/* A record file is <id>.json; anything else in the store (cores, minicores,
+ * dot-named temp files) is not ours to read here. */
+static bool record_name(const char *name, size_t *stem_len)
+{
+	size_t len = strlen(name);
+
+	if (name[0] == '.' || len <= 5 || strcmp(name + len - 5, ".json") != 0)
+		return false;
+	*stem_len = len - 5;
+	return true;
+}
+
+int index_rebuild(sqlite3 *db, const char *store_dir, size_t *ret_ok, size_t *ret_bad)
+{
+	__attribute__((cleanup(closedirp))) DIR *d = NULL;
+	_cleanup_close_ int dfd = -1;
+	size_t ok = 0, bad = 0;
+	struct dirent *de;
+	int r;
+
+	if (!db || !store_dir)
+		return -EINVAL;
+	dfd = open(store_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	d = fdopendir(dfd);
+	if (!d)
+		return -errno;
+	dfd = -1; /* owned by d now */
+
+	r = tx_begin(db);
+	if (r < 0)
+		return r;
+	r = errno_from_sqlite(db, sqlite3_exec(db, "DELETE FROM crashes", NULL, NULL, NULL));
+	if (r < 0)
+		goto fail;
+	for (;;) {
+		_cleanup_free_ char *path = NULL;
+		json_object *rec = NULL;
+		size_t stem;
+		const char *id;
+
+		errno = 0;
+		de = readdir(d);
+		if (!de) {
+			if (errno) {
+				r = -errno;
+				goto fail;
+			}
+			break;
+		}
+		if (!record_name(de->d_name, &stem))
+			continue;
+		if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN) {
+			bad++;
+			continue;
+		}
+		if (asprintf(&path, "%s/%s", store_dir, de->d_name) < 0) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		r = record_load(path, &rec);
+		if (r == -ENOMEM)
+			goto fail;
+		if (r < 0) {
+			bad++;
+			continue;
+		}
+		/* The file name is the id; a mismatch is a copied or renamed record
+		 * that would shadow the real one. */
+		id = record_str(rec, "id", "");
+		if (strlen(id) != stem || strncmp(id, de->d_name, stem) != 0) {
+			json_object_put(rec);
+			bad++;
+			continue;
+		}
+		r = insert_locked(db, rec, path);
+		json_object_put(rec);
+		if (r == -EBADMSG) {
+			bad++;
+			continue;
+		}
+		if (r < 0)
+			goto fail;
+		ok++;
+	}
+	r = tx_commit(db);
+	if (r < 0)
+		return r;
+	if (ret_ok)
+		*ret_ok = ok;
+	if (ret_bad)
+		*ret_bad = bad;
+	return 0;
+fail:
+	tx_rollback(db);
+	return r;
+}
