@@ -52,6 +52,22 @@ struct collect_ctx {
 	const volatile sig_atomic_t *cut; /* collect_source */
 	bool analysis_cut;     /* the cut came before the analysis was done */
 	struct collect_spill cs; /* the collector's own spill (collect_spill.h) */
+	int store_err;         /* why the capture found the store unusable, 0 when fine */
+	/* Carried from one step of collect_run to the next: */
+	const struct collect_source *src; /* not owned */
+	struct collect_outcome *out;      /* not owned */
+	int core_fd;           /* the kernel's end, -1 once released */
+	struct zst_writer *zw; /* the core's compressor, NULL when not storing */
+	struct stream_result sr;
+	int stream_r, spill_err;
+	int64_t held;          /* usec the process was held, -1 until released */
+	const char *status, *reason;
+	char reason_buf[256];
+	uint64_t stored;       /* bytes of the compressed core */
+	bool have_core, have_mini;
+	int durable_r;         /* < 0: the spool files could not be made durable */
+	int qlock;             /* the quota lock, -1 when not held */
+	json_object *rec;      /* the record, once built */
 };
 
 static void collect_error_to(json_object *errors, const char *what, int err)
@@ -533,7 +549,7 @@ void collect_capture(const struct mortem_config *cfg, const struct crash_args *a
 		cap->root_fd = open(rp, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		/* And the binaries it ran that the analysis could not open by
 		 * their paths (deleted by an upgrade, hidden from others). */
-		cap->n_files = proc_open_lost_files(a->pid, cap->files, PROC_FILES_MAX);
+		cap->n_files = proc_files_open_lost(a->pid, cap->files, PROC_FILES_MAX);
 	}
 	r = store_init(&st, cfg->store_path);
 	if (r >= 0 && (r = store_mkdirs(&st)) >= 0 && (r = store_lock(&st, cap->id, &cap->lock_fd)) >= 0)
@@ -552,109 +568,115 @@ void collect_capture_abandon(const struct mortem_config *cfg, struct crash_captu
 	crash_capture_free(cap);
 }
 
-int collect_run(const struct mortem_config *cfg, const struct crash_args *a, struct crash_capture *cap,
-		const struct collect_source *src, struct collect_outcome *out)
+/* 1. Capture while the kernel holds the process (mortemd took it already):
+ * first, because /proc/PID describes the process only while it is held. */
+static void collect_step_take(struct collect_ctx *c, struct crash_capture *cap)
 {
-	struct collect_ctx c = { .cfg = cfg, .a = a, .lock_fd = -1, .core_tmp = -1, .mini_tmp = -1, .root_fd = -1,
-				 .slot_fd = -1, .cs = { .fd = -1 } };
 	struct crash_capture own;
-	struct stream_result sr;
-	struct zst_writer *zw = NULL;
-	const char *status, *reason = NULL;
-	char reason_buf[256];
-	int r, stream_r;
 
-	memset(out, 0, sizeof(*out));
-	/* 1. Capture, while the kernel holds the process (mortemd did it already). */
 	if (!cap) {
-		collect_capture(cfg, a, "pipe", &own);
+		collect_capture(c->cfg, c->a, "pipe", &own);
 		cap = &own;
 	}
-	c.t0 = cap->t0;
-	snprintf(c.id, sizeof(c.id), "%s", cap->id);
-	c.proc = TAKE_PTR(cap->proc);
-	c.sys = TAKE_PTR(cap->sys);
-	c.errors = TAKE_PTR(cap->errors);
-	c.root_fd = TAKE_FD(cap->root_fd);
-	memcpy(c.files, cap->files, sizeof(c.files));
-	c.n_files = cap->n_files;
+	c->t0 = cap->t0;
+	snprintf(c->id, sizeof(c->id), "%s", cap->id);
+	c->proc = TAKE_PTR(cap->proc);
+	c->sys = TAKE_PTR(cap->sys);
+	c->errors = TAKE_PTR(cap->errors);
+	c->root_fd = TAKE_FD(cap->root_fd);
+	memcpy(c->files, cap->files, sizeof(c->files));
+	c->n_files = cap->n_files;
 	cap->n_files = 0;
-	c.lock_fd = TAKE_FD(cap->lock_fd);
-	c.mode = cap->mode;
-	c.buffer = src->buffer;
-	c.resumed = src->resumed;
-	c.cut = src->cut;
-	r = cap->store_err;
-	if (!c.errors)
-		c.errors = json_object_new_array();
-	if (!c.sys)
-		c.sys = json_object_new_object();
+	c->lock_fd = TAKE_FD(cap->lock_fd);
+	c->mode = cap->mode;
+	c->store_err = cap->store_err;
+	if (!c->errors)
+		c->errors = json_object_new_array();
+	if (!c->sys)
+		c->sys = json_object_new_object();
+}
 
-	/* 2. Decide before writing (policy.c through quota.c), then the spool
-	 * files. When the store is unusable the core is still drained, so the
-	 * process is released, and the crash is announced. */
-	c.pd = (struct policy_decision){ .store = true, .core_status = "stored" };
-	int core_fd = src->fd;
-	if (c.lock_fd >= 0 && (r = store_init(&c.st, cfg->store_path)) >= 0) {
-		c.store_ok = true;
+static void collect_store_unusable(struct collect_ctx *c, int r)
+{
+	snprintf(c->reason_buf, sizeof(c->reason_buf), "store unusable: %s", strerror(-r));
+	c->reason = c->reason_buf;
+}
+
+/* 2. Decide before writing (policy.c through quota.c), then the spool files:
+ * before the drain, since the decision says where the bytes go. When the
+ * store is unusable the core is still drained, so the process is released,
+ * and the crash is announced. */
+static void collect_step_admit(struct collect_ctx *c)
+{
+	const struct mortem_config *cfg = c->cfg;
+	int r = c->store_err;
+
+	c->pd = (struct policy_decision){ .store = true, .core_status = "stored" };
+	if (c->lock_fd >= 0 && (r = store_init(&c->st, cfg->store_path)) >= 0) {
+		c->store_ok = true;
 		/* The core's head first: its size decides the spill, asked
 		 * for in the policy's hold of the lock. */
-		if (src->spill_min > 0 && core_fd >= 0 &&
-		    (r = collect_spill_head(cfg, core_fd, src->spill_min, &c.cs)) < 0)
-			collect_error(&c, "reading the core", r);
-		collect_admit(&c);
-		if (store_tmp_open(&c.st, c.id, ".mini", &c.mini_tmp) < 0)
-			c.mini_tmp = -1;
-		if (c.pd.store && ((r = store_tmp_open(&c.st, c.id, ".core.zst", &c.core_tmp)) < 0 ||
-				   (r = zst_writer_new(c.core_tmp, cfg->compress_level, c.compress_threads, &zw)) < 0)) {
-			collect_error(&c, "store", r);
-			snprintf(reason_buf, sizeof(reason_buf), "store unusable: %s", strerror(-r));
-			reason = reason_buf;
-			c.store_write_failed = true;
+		if (c->src->spill_min > 0 && c->core_fd >= 0 &&
+		    (r = collect_spill_head(cfg, c->core_fd, c->src->spill_min, &c->cs)) < 0)
+			collect_error(c, "reading the core", r);
+		collect_admit(c);
+		if (store_tmp_open(&c->st, c->id, ".mini", &c->mini_tmp) < 0)
+			c->mini_tmp = -1;
+		if (c->pd.store && ((r = store_tmp_open(&c->st, c->id, ".core.zst", &c->core_tmp)) < 0 ||
+				    (r = zst_writer_new(c->core_tmp, cfg->compress_level, c->compress_threads, &c->zw)) < 0)) {
+			collect_error(c, "store", r);
+			collect_store_unusable(c, r);
+			c->store_write_failed = true;
 		}
 	} else {
 		if (r >= 0)
 			r = -EIO;
-		collect_error(&c, "store", r);
-		snprintf(reason_buf, sizeof(reason_buf), "store unusable: %s", strerror(-r));
-		reason = reason_buf;
+		collect_error(c, "store", r);
+		collect_store_unusable(c, r);
 	}
+}
 
-	/* 3. Drain, then let go: a big core through the spool at the disk's
-	 * speed when the budget allows (collect_spill.c), compressed after the
-	 * release; else compressed while the process waits. */
-	struct collect_spill *cs = &c.cs;
-	int64_t held = src->held_usec;
-	if (cs->fd >= 0 && zw) {
-		collect_spill_drain(cs, core_fd);
+/* 3. Drain, then let go: as soon as the bytes are taken, since every step
+ * after this one is slow. A big core goes through the spool at the disk's
+ * speed when the budget allows (collect_spill.c), compressed after the
+ * release; else it is compressed while the process waits. */
+static void collect_step_drain(struct collect_ctx *c)
+{
+	const struct collect_source *src = c->src;
+	struct collect_spill *cs = &c->cs;
+
+	c->held = src->held_usec;
+	if (cs->fd >= 0 && c->zw) {
+		collect_spill_drain(cs, c->core_fd);
 		if (cs->err < 0)
-			collect_error(&c, cs->lost ? "spill" : "spill (the rest compressed inline)", cs->err);
+			collect_error(c, cs->lost ? "spill" : "spill (the rest compressed inline)", cs->err);
 		if (cs->whole && cs->written > 0 && !cs->lost) {
-			collect_release(core_fd);
-			core_fd = -1;
-			held = now_usec() - c.t0;
-			c.buffer = "spill";
+			collect_release(c->core_fd);
+			c->core_fd = -1;
+			c->held = now_usec() - c->t0;
+			c->buffer = "spill";
 			/* Compressing is heavy work after the release, too. */
-			collect_slot(&c);
+			collect_slot(c);
 		}
 	}
 	struct stream_opts so = {
 		.pre = src->pre, .n_pre = src->n_pre,
 		.mid_fd = cs->written > 0 && !cs->lost ? cs->fd : src->spill_fd,
 		.post = cs->lost ? NULL : cs->rest, .n_post = cs->lost ? 0 : cs->n_rest,
-		.in_fd = core_fd, .zw = zw, .mini_fd = c.mini_tmp,
-		.max_core_size = cfg->max_core_size, .mini_max = cfg->minicore_max,
-		.mini_stack_max = cfg->minicore_stack_max,
+		.in_fd = c->core_fd, .zw = c->zw, .mini_fd = c->mini_tmp,
+		.max_core_size = c->cfg->max_core_size, .mini_max = c->cfg->minicore_max,
+		.mini_stack_max = c->cfg->minicore_stack_max,
 	};
 	/* The spilled bytes could not be used: the rest is only drained. */
 	if (cs->lost)
 		so.zw = NULL;
-	stream_r = stream_core(&so, &sr);
-	if (core_fd >= 0) {
-		collect_release(core_fd);
-		held = held >= 0 ? held : now_usec() - c.t0;
+	c->stream_r = stream_core(&so, &c->sr);
+	if (c->core_fd >= 0) {
+		collect_release(c->core_fd);
+		c->core_fd = -1;
+		c->held = c->held >= 0 ? c->held : now_usec() - c->t0;
 	}
-	int spill_err = cs->lost ? cs->err : src->spill_err;
+	c->spill_err = cs->lost ? cs->err : src->spill_err;
 	collect_spill_free(cs);
 	if (src->spill_fd >= 0)
 		(void)close(src->spill_fd);
@@ -663,171 +685,249 @@ int collect_run(const struct mortem_config *cfg, const struct crash_args *a, str
 		(void)close(src->pool_fd);
 	if (src->pool_map)
 		(void)munmap(src->pool_map, src->pool_map_len);
-	out->held_usec = held >= 0 ? held : now_usec() - c.t0;
+	c->out->held_usec = c->held >= 0 ? c->held : now_usec() - c->t0;
+}
 
-	/* 4. After the release: finish, decide, publish. */
-	uint64_t stored = 0;
-	bool have_core = false;
-	if (zw && stream_r >= 0 && !sr.too_large && sr.bytes > 0) {
-		r = zst_writer_finish(zw);
+/* 4. Finish the core's frame and name its status: first after the release,
+ * since the analysis and the record need to know what was kept. */
+static void collect_step_judge(struct collect_ctx *c)
+{
+	const struct mortem_config *cfg = c->cfg;
+	const struct stream_result *sr = &c->sr;
+
+	if (c->zw && c->stream_r >= 0 && !sr->too_large && sr->bytes > 0) {
+		int r = zst_writer_finish(c->zw);
 		if (r < 0) {
-			stream_r = r;
+			c->stream_r = r;
 		} else {
-			stored = zst_writer_bytes_out(zw);
-			have_core = true;
+			c->stored = zst_writer_bytes_out(c->zw);
+			c->have_core = true;
 		}
 	}
-	zst_writer_free(zw);
+	zst_writer_free(c->zw);
+	c->zw = NULL;
 
-	if (!c.store_ok || c.store_write_failed) {
-		status = "error";
-	} else if (spill_err < 0 && c.pd.store) {
+	if (!c->store_ok || c->store_write_failed) {
+		c->status = "error";
+	} else if (c->spill_err < 0 && c->pd.store) {
 		/* What is stored would be a core with a hole: not kept. */
-		status = "error";
-		snprintf(reason_buf, sizeof(reason_buf), "%s could not spill the core to disk: %s (%llu bytes taken)",
-			 cs->lost ? "the collector" : "mortemd", strerror(-spill_err), (unsigned long long)sr.bytes);
-		reason = reason_buf;
-		collect_error(&c, "spill", spill_err);
-		have_core = false;
-	} else if (stream_r < 0) {
-		status = "error";
-		snprintf(reason_buf, sizeof(reason_buf), "%s: %s",
-			 sr.bytes > 0 ? "writing the core failed" : "reading the core failed", strerror(-stream_r));
-		reason = reason_buf;
-		collect_error(&c, "stream", stream_r);
-		have_core = false;
-	} else if (!c.pd.store) {
+		c->status = "error";
+		snprintf(c->reason_buf, sizeof(c->reason_buf),
+			 "%s could not spill the core to disk: %s (%llu bytes taken)",
+			 c->cs.lost ? "the collector" : "mortemd", strerror(-c->spill_err),
+			 (unsigned long long)sr->bytes);
+		c->reason = c->reason_buf;
+		collect_error(c, "spill", c->spill_err);
+		c->have_core = false;
+	} else if (c->stream_r < 0) {
+		c->status = "error";
+		snprintf(c->reason_buf, sizeof(c->reason_buf), "%s: %s",
+			 sr->bytes > 0 ? "writing the core failed" : "reading the core failed", strerror(-c->stream_r));
+		c->reason = c->reason_buf;
+		collect_error(c, "stream", c->stream_r);
+		c->have_core = false;
+	} else if (!c->pd.store) {
 		/* Decided before the drain: the record, minicore and stacks only. */
-		status = c.pd.core_status;
-		reason = c.pd.detail;
-	} else if (sr.too_large) {
-		status = "too-large";
-		snprintf(reason_buf, sizeof(reason_buf), "core larger than MaxCoreSize=%llu%s",
+		c->status = c->pd.core_status;
+		c->reason = c->pd.detail;
+	} else if (sr->too_large) {
+		c->status = "too-large";
+		snprintf(c->reason_buf, sizeof(c->reason_buf), "core larger than MaxCoreSize=%llu%s",
 			 (unsigned long long)cfg->max_core_size,
-			 sr.expected > cfg->max_core_size ? " (by its program headers): not read" : ": reading stopped");
-		reason = reason_buf;
-	} else if (sr.bytes == 0) {
-		status = "error";
-		reason = sr.not_core;
-	} else if (sr.not_core) {
+			 sr->expected > cfg->max_core_size ? " (by its program headers): not read" : ": reading stopped");
+		c->reason = c->reason_buf;
+	} else if (sr->bytes == 0) {
+		c->status = "error";
+		c->reason = sr->not_core;
+	} else if (sr->not_core) {
 		/* Not an ELF core: the bytes are kept all the same, nothing is lost. */
-		status = "error";
-		snprintf(reason_buf, sizeof(reason_buf), "not an ELF core: %s", sr.not_core);
-		reason = reason_buf;
-	} else if (sr.bytes < sr.expected) {
-		status = "truncated";
-		snprintf(reason_buf, sizeof(reason_buf), "the kernel sent %llu of %llu bytes",
-			 (unsigned long long)sr.bytes, (unsigned long long)sr.expected);
-		reason = reason_buf;
+		c->status = "error";
+		snprintf(c->reason_buf, sizeof(c->reason_buf), "not an ELF core: %s", sr->not_core);
+		c->reason = c->reason_buf;
+	} else if (sr->bytes < sr->expected) {
+		c->status = "truncated";
+		snprintf(c->reason_buf, sizeof(c->reason_buf), "the kernel sent %llu of %llu bytes",
+			 (unsigned long long)sr->bytes, (unsigned long long)sr->expected);
+		c->reason = c->reason_buf;
 	} else {
-		status = "stored";
+		c->status = "stored";
 	}
-	bool have_mini = c.store_ok && sr.mini && c.mini_tmp >= 0;
-	if (!have_core)
-		collect_drop_core(&c);
+	c->have_mini = c->store_ok && sr->mini && c->mini_tmp >= 0;
+	if (!c->have_core)
+		collect_drop_core(c);
+}
 
-	/* The heavy part, at most MaxConcurrent collectors at once. */
-	collect_slot(&c);
-	collect_analyze(&c, have_mini);
-	collect_slot_release(&c);
+/* 5. Unwind the minicore: the heavy part, after the release and before the
+ * record (which carries its result and signature), at most MaxConcurrent
+ * collectors at once. */
+static void collect_step_analyze(struct collect_ctx *c)
+{
+	collect_slot(c);
+	collect_analyze(c, c->have_mini);
+	collect_slot_release(c);
+}
+
+/* 6. Make the data durable, then, under the quota lock, the KeepPerSignature
+ * check and the record: the check needs the analysis's signature, and the
+ * lock is held on through the publication and the index row, so that two
+ * collectors of the same bug cannot both count the other's core as missing. */
+static void collect_step_record(struct collect_ctx *c)
+{
 	/* The data is made durable first, outside the quota lock. */
-	r = 0;
-	if (have_core && fsync(c.core_tmp) < 0)
+	int r = 0;
+	if (c->have_core && fsync(c->core_tmp) < 0)
 		r = -errno;
-	if (r >= 0 && have_mini && fsync(c.mini_tmp) < 0)
+	if (r >= 0 && c->have_mini && fsync(c->mini_tmp) < 0)
 		r = -errno;
+	c->durable_r = r;
 
-	/* The KeepPerSignature check, the publication and the index row happen
-	 * under one hold of the quota lock, so that two collectors of the same
-	 * bug cannot both count the other's core as missing; the reservation
-	 * ends here too, as the core now counts through its row. */
-	int qlock = -1;
-	if (c.store_ok && r >= 0 && quota_lock(&c.st, &qlock) < 0)
-		qlock = -1;
-	if (have_core && collect_repeat(&c, stored, qlock >= 0)) {
+	if (c->store_ok && r >= 0 && quota_lock(&c->st, &c->qlock) < 0)
+		c->qlock = -1;
+	if (c->have_core && collect_repeat(c, c->stored, c->qlock >= 0)) {
 		/* KeepPerSignature: enough cores of this bug are kept already. */
-		status = c.pd.core_status;
-		reason = c.pd.detail;
-		have_core = false;
-		collect_drop_core(&c);
+		c->status = c->pd.core_status;
+		c->reason = c->pd.detail;
+		c->have_core = false;
+		collect_drop_core(c);
 	}
-	json_object *rec = collect_record(&c, &sr, status, reason, stored, have_core, have_mini, out->held_usec);
-	snprintf(out->id, sizeof(out->id), "%s", c.id);
-	out->status = status;
+	c->rec = collect_record(c, &c->sr, c->status, c->reason, c->stored, c->have_core, c->have_mini,
+				c->out->held_usec);
+	snprintf(c->out->id, sizeof(c->out->id), "%s", c->id);
+	c->out->status = c->status;
+}
 
-	if (c.store_ok) {
-		_cleanup_close_ int jfd = -1;
-		if (r >= 0)
-			r = store_tmp_open(&c.st, c.id, ".json", &jfd);
-		if (r >= 0)
-			r = record_write_fd(rec, jfd);
-		if (r >= 0 && have_core)
-			r = store_publish(&c.st, c.id, ".core.zst");
-		if (r >= 0 && have_mini)
-			r = store_publish(&c.st, c.id, ".mini");
-		/* The record goes last: from here on the crash exists. */
-		if (r >= 0)
-			r = store_publish(&c.st, c.id, ".json");
-		if (r >= 0) {
-			(void)fsync_dir(c.st.store_dir);
-			out->published = true;
-			collect_index(&c, rec, out);
+/* 7. Publish: the core and minicore, then the record last, since from the
+ * record on the crash exists; nothing half-published stays visible. */
+static void collect_step_publish(struct collect_ctx *c)
+{
+	_cleanup_close_ int jfd = -1;
+	int r = c->durable_r;
+
+	if (!c->store_ok)
+		return;
+	if (r >= 0)
+		r = store_tmp_open(&c->st, c->id, ".json", &jfd);
+	if (r >= 0)
+		r = record_write_fd(c->rec, jfd);
+	if (r >= 0 && c->have_core)
+		r = store_publish(&c->st, c->id, ".core.zst");
+	if (r >= 0 && c->have_mini)
+		r = store_publish(&c->st, c->id, ".mini");
+	if (r >= 0)
+		r = store_publish(&c->st, c->id, ".json");
+	if (r >= 0) {
+		(void)fsync_dir(c->st.store_dir);
+		c->out->published = true;
+		return;
+	}
+	char msg[256];
+	snprintf(msg, sizeof(msg), "cannot store crash %s: %s", c->id, strerror(-r));
+	journal_log(3, msg);
+	_cleanup_free_ char *pc = store_path(c->st.store_dir, c->id, ".core.zst");
+	_cleanup_free_ char *pm = store_path(c->st.store_dir, c->id, ".mini");
+	if (pc)
+		(void)unlink(pc);
+	if (pm)
+		(void)unlink(pm);
+}
+
+/* 8. The index row, still in the quota lock's hold (step 6), where the
+ * reservation ends too, as the core now counts through its row; then the
+ * lock goes. */
+static void collect_step_index(struct collect_ctx *c)
+{
+	if (c->store_ok) {
+		if (c->out->published) {
+			collect_index(c, c->rec, c->out);
 			/* Cut short by a stop: mortemd's next start analyses it
 			 * again (reanalyze.h). */
-			if (c.analysis_cut && have_mini && reanalyze_mark(&c.st, c.id) < 0)
+			if (c->analysis_cut && c->have_mini && reanalyze_mark(&c->st, c->id) < 0)
 				journal_log(4, "cannot mark the crash for analysis at mortemd's next start");
-		} else {
-			char msg[256];
-			snprintf(msg, sizeof(msg), "cannot store crash %s: %s", c.id, strerror(-r));
-			journal_log(3, msg);
-			/* Nothing half-published stays visible. */
-			_cleanup_free_ char *pc = store_path(c.st.store_dir, c.id, ".core.zst");
-			_cleanup_free_ char *pm = store_path(c.st.store_dir, c.id, ".mini");
-			if (pc)
-				(void)unlink(pc);
-			if (pm)
-				(void)unlink(pm);
 		}
-		if (c.reserved)
-			(void)quota_unreserve(&c.st, c.id);
-		c.reserved = false;
+		if (c->reserved)
+			(void)quota_unreserve(&c->st, c->id);
+		c->reserved = false;
 	}
-	if (qlock >= 0)
-		(void)close(qlock);
-	(void)journal_announce(rec, out->published ? NULL : "the crash could not be stored");
-	/* Listed and announced: now the slow part, still under our spool lock;
-	 * not when a stop is waiting (the fast frame stays). */
-	if (out->published && have_core && !(c.cut && *c.cut)) {
-		collect_slot(&c);
-		if (collect_recompress(&c, rec, stored) > 0 && out->indexed)
-			collect_index(&c, rec, out);
-		collect_slot_release(&c);
-	}
-	if (c.reserved)
-		(void)quota_unreserve(&c.st, c.id);
-	/* Keep the store inside its limits, never deleting what was just written. */
-	if (out->published && quota_vacuum(&c.st, c.cfg, c.id, now_usec(), false, NULL, NULL, NULL) < 0)
-		journal_log(4, "retention: vacuum after the crash failed");
-	if (c.lock_fd >= 0)
-		store_discard(&c.st, c.id);
-	if (c.store_ok)
-		collect_clean_spool(&c);
+	if (c->qlock >= 0)
+		(void)close(c->qlock);
+	c->qlock = -1;
+}
 
-	json_object_put(rec);
-	json_object_put(c.analysis);
-	if (c.root_fd >= 0)
-		(void)close(c.root_fd);
-	proc_files_close(c.files, c.n_files);
-	json_object_put(c.proc);
-	json_object_put(c.sys);
-	json_object_put(c.errors);
-	if (c.core_tmp >= 0)
-		(void)close(c.core_tmp);
-	if (c.mini_tmp >= 0)
-		(void)close(c.mini_tmp);
-	if (c.lock_fd >= 0)
-		(void)close(c.lock_fd);
-	collect_slot_release(&c);
-	store_free(&c.st);
+/* 9. Announce to the journal: once listed, so that a reader of the message
+ * finds the crash with `mortem`. */
+static void collect_step_announce(struct collect_ctx *c)
+{
+	(void)journal_announce(c->rec, c->out->published ? NULL : "the crash could not be stored");
+}
+
+/* 10. Recompress at the configured level: listed and announced first, since
+ * this is the slowest part and nobody needs to wait for it; still under our
+ * spool lock, and not when a stop is waiting (the fast frame stays). */
+static void collect_step_recompress(struct collect_ctx *c)
+{
+	if (c->out->published && c->have_core && !(c->cut && *c->cut)) {
+		collect_slot(c);
+		if (collect_recompress(c, c->rec, c->stored) > 0 && c->out->indexed)
+			collect_index(c, c->rec, c->out);
+		collect_slot_release(c);
+	}
+}
+
+/* 11. Clean up: last, so that the vacuum never deletes what was just
+ * written and the spool lock covers the whole run. */
+static void collect_step_clean(struct collect_ctx *c)
+{
+	if (c->reserved)
+		(void)quota_unreserve(&c->st, c->id);
+	/* Keep the store inside its limits, never deleting what was just written. */
+	if (c->out->published && quota_vacuum(&c->st, c->cfg, c->id, now_usec(), false, NULL, NULL, NULL) < 0)
+		journal_log(4, "retention: vacuum after the crash failed");
+	if (c->lock_fd >= 0)
+		store_discard(&c->st, c->id);
+	if (c->store_ok)
+		collect_clean_spool(c);
+}
+
+static void collect_ctx_free(struct collect_ctx *c)
+{
+	json_object_put(c->rec);
+	json_object_put(c->analysis);
+	if (c->root_fd >= 0)
+		(void)close(c->root_fd);
+	proc_files_close(c->files, c->n_files);
+	json_object_put(c->proc);
+	json_object_put(c->sys);
+	json_object_put(c->errors);
+	if (c->core_tmp >= 0)
+		(void)close(c->core_tmp);
+	if (c->mini_tmp >= 0)
+		(void)close(c->mini_tmp);
+	if (c->lock_fd >= 0)
+		(void)close(c->lock_fd);
+	collect_slot_release(c);
+	store_free(&c->st);
+}
+
+int collect_run(const struct mortem_config *cfg, const struct crash_args *a, struct crash_capture *cap,
+		const struct collect_source *src, struct collect_outcome *out)
+{
+	struct collect_ctx c = { .cfg = cfg, .a = a, .lock_fd = -1, .core_tmp = -1, .mini_tmp = -1, .root_fd = -1,
+				 .slot_fd = -1, .cs = { .fd = -1 }, .src = src, .out = out, .core_fd = src->fd,
+				 .held = -1, .qlock = -1, .buffer = src->buffer, .resumed = src->resumed,
+				 .cut = src->cut };
+
+	memset(out, 0, sizeof(*out));
+	collect_step_take(&c, cap);
+	collect_step_admit(&c);
+	collect_step_drain(&c);
+	collect_step_judge(&c);
+	collect_step_analyze(&c);
+	collect_step_record(&c);
+	collect_step_publish(&c);
+	collect_step_index(&c);
+	collect_step_announce(&c);
+	collect_step_recompress(&c);
+	collect_step_clean(&c);
+	collect_ctx_free(&c);
 	return out->published ? 0 : -EIO;
 }

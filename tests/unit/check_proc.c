@@ -658,7 +658,7 @@ START_TEST(test_open_lost_files)
 	close(zfd);
 
 	struct proc_file f[PROC_FILES_MAX];
-	size_t n = proc_open_lost_files(getpid(), f, PROC_FILES_MAX);
+	size_t n = proc_files_open_lost(getpid(), f, PROC_FILES_MAX);
 	const struct proc_file *p = find_file(f, n, priv), *g = find_file(f, n, gone);
 	ck_assert_msg(p != NULL, "the 0600 executable mapping was not opened");
 	ck_assert_msg(g != NULL, "the deleted executable mapping was not opened (path without \" (deleted)\")");
@@ -684,7 +684,7 @@ START_TEST(test_open_lost_files)
 			if (fcntl(fd, F_GETFD) < 0 && dup2(0, fd) < 0)
 				_exit(3);
 		struct proc_file kf[PROC_FILES_MAX];
-		size_t kn = proc_open_lost_files(getpid(), kf, PROC_FILES_MAX);
+		size_t kn = proc_files_open_lost(getpid(), kf, PROC_FILES_MAX);
 		_exit(kn == 0 ? 0 : 4);
 	}
 	int kst;
@@ -692,10 +692,10 @@ START_TEST(test_open_lost_files)
 	ck_assert_msg(WIFEXITED(kst) && WEXITSTATUS(kst) == 0, "child status %d (4: files opened past the cap)", kst);
 	/* never more than asked */
 	struct proc_file one[1];
-	size_t k = proc_open_lost_files(getpid(), one, 1);
+	size_t k = proc_files_open_lost(getpid(), one, 1);
 	ck_assert_uint_eq(k, 1);
 	proc_files_close(one, k);
-	ck_assert_uint_eq(proc_open_lost_files(getpid(), one, 0), 0);
+	ck_assert_uint_eq(proc_files_open_lost(getpid(), one, 0), 0);
 	proc_files_close(f, n);
 	munmap(m1, len);
 	munmap(m2, len);
