@@ -152,5 +152,19 @@ times() {
 }
 check times
 
+# mortem as root sets umask 077 itself: an index it rebuilds is 0600 like the
+# rest of the store, even from a shell whose umask is 022.
+reindex_mode() {
+	local idx
+	idx=$($MORTEM list --json >/dev/null && find "$E2E_STORE" -maxdepth 2 -name 'index.sqlite' | head -n 1)
+	[ -n "$idx" ] || fail "no index.sqlite under $E2E_STORE"
+	rm -f "$idx" "$idx-wal" "$idx-shm" "$idx-journal"
+	( umask 022; $MORTEM reindex > "$E2E_DIR/reindex.out" ) || fail "mortem reindex failed"
+	grep -q "indexed 3 records" "$E2E_DIR/reindex.out" || fail "reindex said: $(cat "$E2E_DIR/reindex.out")"
+	[ "$(stat -c %a "$idx")" = 600 ] || fail "the index rebuilt by mortem reindex is mode $(stat -c %a "$idx"), expected 600"
+	expect_ids "$id1 $id2 $id3"
+}
+check reindex_mode
+
 [ -z "$failed" ] || fail "test_cli: failed:$failed"
 exit 0

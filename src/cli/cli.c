@@ -1,0 +1,288 @@
+/* cli.c: what the verbs of mortem share: the error line, the index opened
+ * (rebuilt when missing), the rows a MATCH and the time bounds select, and
+ * the one crash that info, stacks, dump, debug and analyze work on. */
+#include <dirent.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "base/parse.h"
+#include "store/pending.h"
+#include "store/record.h"
+#include "base/util.h"
+
+void cli_err(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("mortem: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+/* Does the store hold any record? Used to rebuild a missing index by itself. */
+static bool cli_store_has_records(const struct store *st)
+{
+	DIR *d = opendir(st->store_dir);
+	struct dirent *de;
+	bool found = false;
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		found = n > 5 && de->d_name[0] != '.' && strcmp(de->d_name + n - 5, ".json") == 0;
+	}
+	closedir(d);
+	return found;
+}
+
+int cli_open_index(struct cli *c, sqlite3 **db)
+{
+	bool existed = access(c->st.index_path, F_OK) == 0;
+	int r;
+
+	if (!existed && access(c->st.root, F_OK) < 0) {
+		cli_err("no crash store at %s (nothing collected yet?)", c->st.root);
+		return -ENOENT;
+	}
+	r = index_open(c->st.index_path, db);
+	if (r == -EBADMSG) {
+		cli_err("index %s is corrupt: run 'mortem reindex' (the records are safe)", c->st.index_path);
+		return r;
+	}
+	if (r < 0) {
+		cli_err("cannot open index %s: %s", c->st.index_path, strerror(-r));
+		return r;
+	}
+	if (!existed && cli_store_has_records(&c->st)) {
+		size_t ok = 0, bad = 0;
+		/* The index is a cache of the records: a missing one is rebuilt. */
+		if (index_rebuild(*db, c->st.store_dir, &ok, &bad) >= 0)
+			cli_err("index was missing: rebuilt from %zu records", ok);
+	}
+	return 0;
+}
+
+int cli_time_bound(const char *s, const char *what, int64_t *ret)
+{
+	if (!s)
+		return 0;
+	if (parse_time(s, now_usec(), ret) < 0) {
+		cli_err("invalid %s time '%s' (use YYYY-MM-DD [HH:MM[:SS]], @EPOCH or -1h, -2d)", what, s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void cli_nomatch(const struct cli *c, const char *match)
+{
+	if (match)
+		cli_err("no crash matches '%s'%s", match, c->since || c->until ? " in that time range" : "");
+	else if (c->since || c->until)
+		cli_err("no crashes in that time range");
+	else
+		cli_err("no crashes recorded");
+}
+
+/* Rows for the filter (*f is filled in); says nothing when there are none.
+ * Returns an exit status. */
+int cli_rows(struct cli *c, const char *match, bool newest_first, size_t limit, struct index_filter *f,
+		    struct index_row **rows, size_t *n)
+{
+	sqlite3 *db = NULL;
+	int r;
+
+	*f = (struct index_filter){ .match = match, .newest_first = newest_first, .limit = limit };
+	if (cli_time_bound(c->since, "--since", &f->since_usec) < 0 ||
+	    cli_time_bound(c->until, "--until", &f->until_usec) < 0)
+		return EXIT_USAGE;
+	if (cli_open_index(c, &db) < 0)
+		return EXIT_FAILURE;
+	r = index_query(db, f, rows, n);
+	index_close(db);
+	if (r < 0) {
+		cli_err("index query failed: %s", strerror(-r));
+		return EXIT_FAILURE;
+	}
+	return 0;
+}
+
+/* Rows for the filter; prints the no-match message. Returns an exit status. */
+int cli_query(struct cli *c, const char *match, bool newest_first, size_t limit, struct index_row **rows,
+		     size_t *n)
+{
+	struct index_filter f;
+	int r = cli_rows(c, match, newest_first, limit, &f, rows, n);
+	if (r != 0)
+		return r;
+	if (*n == 0) {
+		cli_nomatch(c, match);
+		return EXIT_NOMATCH;
+	}
+	return 0;
+}
+
+static bool cli_is_pid(int64_t pid, const char *match)
+{
+	char buf[24];
+	snprintf(buf, sizeof(buf), "%lld", (long long)pid);
+	return strcmp(buf, match) == 0;
+}
+
+/* An id prefix that fits several crashes, stored or pending, names none (a
+ * full id, or a PID, does). */
+static bool cli_ambiguous(const char *match, const struct index_row *rows, size_t n, json_object *notes)
+{
+	size_t np = notes ? json_object_array_length(notes) : 0;
+	bool all_prefix = true, pid_match = false;
+
+	if (!match || n + np < 2)
+		return false;
+	for (size_t i = 0; i < n + np; i++) {
+		json_object *o = i < n ? NULL : json_object_array_get_idx(notes, i - n);
+		const char *id = o ? record_str(o, "id", "") : rows[i].id;
+		if (strcmp(id, match) == 0)
+			return false;
+		all_prefix &= strncmp(id, match, strlen(match)) == 0;
+		pid_match |= cli_is_pid(o ? record_i64(o, "pid", -1) : rows[i].pid, match);
+	}
+	return all_prefix && !pid_match;
+}
+
+/* One crash for info, stacks, dump and debug: the newest match among the
+ * stored crashes and those still being processed, but a MATCH that is the id
+ * of one of them picks it, and an id prefix that fits several is refused. On
+ * success either *ret_pending is the id of a crash still being processed
+ * (rows freed) or it is NULL and (*rows)[0] is the crash. Returns an exit
+ * status. */
+int cli_select(struct cli *c, const char *match, struct index_row **rows, size_t *n, char **ret_pending)
+{
+	struct index_filter f;
+	int r = cli_rows(c, match, true, 0, &f, rows, n);
+	if (r != 0)
+		return r;
+	json_object *pend = pending_select(&c->st, &f, rows, n), *p = NULL;
+	size_t np = json_object_array_length(pend);
+	char *id = NULL;
+	if (*n == 0 && np == 0) {
+		cli_nomatch(c, match);
+		r = EXIT_NOMATCH;
+	} else if (cli_ambiguous(match, *rows, *n, pend)) {
+		cli_err("id prefix '%s' matches %zu crashes; give more of the id", match, *n + np);
+		r = EXIT_AMBIGUOUS;
+	} else {
+		if (np > 0)
+			p = json_object_array_get_idx(pend, np - 1);
+		for (size_t i = 0; match && i < np; i++)
+			if (strcmp(record_str(json_object_array_get_idx(pend, i), "id", ""), match) == 0)
+				p = json_object_array_get_idx(pend, i);
+		const struct index_row *w = *n > 0 ? &(*rows)[0] : NULL;
+		if (p && w && strcmp(record_str(p, "id", ""), match ? match : "") != 0 &&
+		    (strcmp(w->id, match ? match : "") == 0 || w->time_usec >= record_i64(p, "time_usec", 0)))
+			p = NULL;
+		if (p && !(id = strdup(record_str(p, "id", "")))) {
+			cli_err("out of memory");
+			r = EXIT_FAILURE;
+		}
+	}
+	json_object_put(pend);
+	if (r != 0 || id) {
+		index_rows_free(*rows, *n);
+		*rows = NULL;
+		*n = 0;
+	}
+	if (r == 0)
+		*ret_pending = id;
+	return r;
+}
+
+/* A crash still being processed (mortemd may have it queued): wait a little
+ * for its record. 0 when it is there, EXIT_PENDING (nothing said) when the
+ * crash is still pending, else an exit status, said. */
+int cli_pending_wait(const struct cli *c, const char *id)
+{
+	int r = pending_wait(&c->st, id, CLI_PENDING_WAIT_USEC, CLI_PENDING_POLL_USEC);
+	if (r > 0)
+		return 0;
+	if (r == 0)
+		return EXIT_PENDING;
+	if (r == -ENOENT) {
+		cli_err("crash %s was given up before it was stored", id);
+		return EXIT_NOMATCH;
+	}
+	cli_err("crash %s: %s", id, strerror(-r));
+	return EXIT_FAILURE;
+}
+
+/* The index row of a crash whose record has just been written: its
+ * collector indexes it right after, so the row is waited for a little. No
+ * time bounds: the crash was chosen within them already. */
+static int cli_indexed(struct cli *c, const char *id, struct index_row **rows, size_t *n)
+{
+	struct index_filter f = { .match = id };
+	int64_t end = now_usec() + CLI_INDEX_LAG_USEC;
+
+	for (;;) {
+		struct index_row *w = NULL;
+		sqlite3 *db = NULL;
+		size_t k = 0;
+		if (cli_open_index(c, &db) < 0)
+			return EXIT_FAILURE;
+		int r = index_query(db, &f, &w, &k);
+		index_close(db);
+		if (r < 0) {
+			cli_err("index query failed: %s", strerror(-r));
+			return EXIT_FAILURE;
+		}
+		if (k > 0 && strcmp(w[0].id, id) == 0) {
+			*rows = w;
+			*n = k;
+			return 0;
+		}
+		index_rows_free(w, k);
+		if (now_usec() >= end) {
+			cli_err("crash %s is stored but not in the index: run 'mortem reindex'", id);
+			return EXIT_FAILURE;
+		}
+		(void)usleep(CLI_PENDING_POLL_USEC);
+	}
+}
+
+/* One crash for stacks, dump and debug, chosen as info chooses it. A crash
+ * still being processed is waited for as info waits, then read through the
+ * index like any other; still pending then, it is an error (EXIT_PENDING). */
+int cli_pick(struct cli *c, const char *match, struct index_row **rows, size_t *n)
+{
+	_cleanup_free_ char *pending = NULL;
+	int r = cli_select(c, match, rows, n, &pending);
+	if (r != 0 || !pending)
+		return r;
+	r = cli_pending_wait(c, pending);
+	if (r == EXIT_PENDING)
+		cli_err("crash %s is still being processed (pending); try again when 'mortem info %s' shows it",
+			pending, pending);
+	if (r != 0)
+		return r;
+	return cli_indexed(c, pending, rows, n);
+}
+
+/* The index rows as crashes to group: the executable, else the command name. */
+struct usage_item *cli_usage_items(const struct cli *c, const struct index_row *rows, size_t n, bool sizes)
+{
+	struct usage_item *it = calloc(n ? n : 1, sizeof(*it));
+	for (size_t i = 0; it && i < n; i++) {
+		const struct index_row *w = &rows[i];
+		it[i] = (struct usage_item){
+			.id = w->id, .signature = w->signature, .slogan = w->slogan, .time_usec = w->time_usec,
+			.exe = w->exe && *w->exe ? w->exe : w->comm && *w->comm ? w->comm : "-",
+			.has_core = w->core_path != NULL,
+		};
+		if (sizes)
+			it[i].bytes = usage_file_bytes(c->st.store_dir, w->id, ".core.zst") +
+				      usage_file_bytes(c->st.store_dir, w->id, ".mini") +
+				      usage_file_bytes(c->st.store_dir, w->id, ".json");
+	}
+	return it;
+}

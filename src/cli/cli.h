@@ -1,0 +1,85 @@
+/* cli.h: private to the mortem command (src/cli): the options every verb
+ * reads, its exit statuses, the helpers the verbs share (cli.c) and the
+ * verbs themselves (list.c, inspect.c, manage.c), which return an exit status. */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/config.h"
+#include "cli/enable.h"
+#include "store/index.h"
+#include "store/store.h"
+#include "store/usage.h"
+
+#define CLI_PENDING_WAIT_USEC (10 * 1000000) /* a crash still being processed is waited for this long */
+#define CLI_PENDING_POLL_USEC 100000        /* for its record to appear, looking this often */
+#define CLI_INDEX_LAG_USEC (2 * 1000000)    /* and then for its index row, which follows the record */
+
+/* Exit statuses beyond 0 and 1 (mortem(1); the list is atop mortem.c). */
+enum {
+	EXIT_USAGE = 2,
+	EXIT_NOMATCH = 3,
+	EXIT_AMBIGUOUS = 4,
+	EXIT_NOCORE = 5,
+	EXIT_PENDING = 6,
+};
+
+struct cli {
+	struct mortem_config cfg;
+	struct store st;
+	const char *config_path;
+	bool json;
+	const char *since, *until, *output, *debugger;
+	bool reverse, all;
+	bool dry_run, group;   /* vacuum --dry-run, list --group */
+	char **matches;        /* rm: every MATCH (points into argv) */
+	size_t n_matches;
+	size_t limit;
+	bool force, runtime;   /* enable */
+	const char *collector; /* enable --collector */
+	enum enable_mode mode; /* enable --mode */
+};
+
+/* "mortem: " and the message on standard error. */
+void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The index, rebuilt from the records when it is missing; errors said. */
+int cli_open_index(struct cli *c, sqlite3 **db);
+/* --since / --until (what) into *ret; 0 when s is NULL; -EINVAL, said. */
+int cli_time_bound(const char *s, const char *what, int64_t *ret);
+/* Says that nothing matches (match may be NULL). */
+void cli_nomatch(const struct cli *c, const char *match);
+/* Rows for the filter (*f is filled in); says nothing when there are none.
+ * Returns an exit status. */
+int cli_rows(struct cli *c, const char *match, bool newest_first, size_t limit, struct index_filter *f,
+	     struct index_row **rows, size_t *n);
+/* Rows for the filter; prints the no-match message. Returns an exit status. */
+int cli_query(struct cli *c, const char *match, bool newest_first, size_t limit, struct index_row **rows,
+	      size_t *n);
+/* The crash for info (see cli.c): *ret_pending, the id of a crash still being
+ * processed, or (*rows)[0]. Returns an exit status. */
+int cli_select(struct cli *c, const char *match, struct index_row **rows, size_t *n, char **ret_pending);
+/* Waits a little for a pending crash's record: 0 when there, EXIT_PENDING
+ * (nothing said) when still pending, else an exit status, said. */
+int cli_pending_wait(const struct cli *c, const char *id);
+/* The crash for stacks, dump, debug and analyze, in (*rows)[0]. Returns an
+ * exit status. */
+int cli_pick(struct cli *c, const char *match, struct index_row **rows, size_t *n);
+/* The rows as crashes to group (heap; strings point into the rows); sizes:
+ * measure each crash's files. NULL when out of memory. */
+struct usage_item *cli_usage_items(const struct cli *c, const struct index_row *rows, size_t n, bool sizes);
+
+int list_crashes(struct cli *c, const char *match);
+
+int inspect_info(struct cli *c, const char *match);
+int inspect_stacks(struct cli *c, const char *match);
+int inspect_dump(struct cli *c, const char *match);
+int inspect_debug(struct cli *c, const char *match);
+int inspect_analyze(struct cli *c, const char *match);
+
+int manage_reindex(struct cli *c);
+int manage_vacuum(struct cli *c);
+int manage_disk_usage(struct cli *c);
+int manage_rm(struct cli *c);

@@ -1,0 +1,239 @@
+/* inspect.c: the verbs about one crash: info, stacks, dump, debug and
+ * analyze. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "cli/cli.h"
+#include "store/park.h"
+#include "store/pending.h"
+#include "store/reanalyze.h"
+#include "store/record.h"
+#include "cli/show.h"
+#include "store/store.h"
+#include "base/util.h"
+#include "core/zst.h"
+
+static int inspect_info_show(const struct cli *c, const char *path)
+{
+	json_object *rec = NULL;
+	int r = record_load(path, &rec);
+	if (r < 0) {
+		cli_err("cannot read record %s: %s", path, strerror(-r));
+		return EXIT_FAILURE;
+	}
+	if (c->json)
+		puts(json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	else
+		show_info(stdout, rec);
+	json_object_put(rec);
+	return 0;
+}
+
+/* info on a crash still being processed: its record once written, else that
+ * it is pending (exit 0: the crash exists). */
+static int inspect_info_pending(const struct cli *c, const char *id)
+{
+	_cleanup_free_ char *rp = store_path(c->st.store_dir, id, ".json");
+	int r = rp ? cli_pending_wait(c, id) : (cli_err("out of memory"), EXIT_FAILURE);
+
+	if (r == 0)
+		return inspect_info_show(c, rp);
+	if (r != EXIT_PENDING)
+		return r;
+	bool parked = park_exists(c->st.spool_dir, id);
+	if (c->json) {
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "id", json_object_new_string(id));
+		json_object_object_add(o, "status", json_object_new_string("pending"));
+		if (parked)
+			json_object_object_add(o, "parked", json_object_new_boolean(true));
+		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(o);
+	} else if (parked) {
+		printf("crash %s is pending: a stop of mortemd parked it, and mortemd stores it when it runs again\n", id);
+	} else {
+		printf("crash %s is still being processed (pending)\n", id);
+	}
+	return 0;
+}
+
+/* The newest crash that matches, stored or still being processed. */
+int inspect_info(struct cli *c, const char *match)
+{
+	struct index_row *rows = NULL;
+	size_t n = 0;
+	_cleanup_free_ char *pending = NULL;
+	int r = cli_select(c, match, &rows, &n, &pending);
+	if (r != 0)
+		return r;
+	r = pending ? inspect_info_pending(c, pending) : inspect_info_show(c, rows[0].record_path);
+	index_rows_free(rows, n);
+	return r;
+}
+
+int inspect_stacks(struct cli *c, const char *match)
+{
+	struct index_row *rows = NULL;
+	size_t n = 0;
+	json_object *rec = NULL;
+	int r = cli_pick(c, match, &rows, &n);
+	if (r != 0)
+		return r;
+	r = record_load(rows[0].record_path, &rec);
+	if (r < 0) {
+		cli_err("cannot read record %s: %s", rows[0].record_path, strerror(-r));
+		index_rows_free(rows, n);
+		return EXIT_FAILURE;
+	}
+	show_stacks(stdout, rec, c->all);
+	json_object_put(rec);
+	index_rows_free(rows, n);
+	return 0;
+}
+
+/* Decompress the chosen crash's core into out_fd. */
+static int inspect_write_core(const struct index_row *row, int out_fd)
+{
+	_cleanup_close_ int in = -1;
+	uint64_t n = 0;
+	int r;
+
+	if (!row->core_path) {
+		cli_err("crash %s has no stored core (status: %s)", row->id, row->core_status ? row->core_status : "?");
+		return EXIT_NOCORE;
+	}
+	in = open(row->core_path, O_RDONLY | O_CLOEXEC);
+	if (in < 0) {
+		cli_err("cannot open %s: %m", row->core_path);
+		return errno == ENOENT ? EXIT_NOCORE : EXIT_FAILURE;
+	}
+	r = zst_decompress_fd(in, out_fd, &n);
+	if (r < 0) {
+		cli_err("cannot decompress %s: %s", row->core_path, r == -EBADMSG ? "corrupt zstd data" : strerror(-r));
+		return EXIT_FAILURE;
+	}
+	return 0;
+}
+
+int inspect_dump(struct cli *c, const char *match)
+{
+	struct index_row *rows = NULL;
+	size_t n = 0;
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	if (!c->output && isatty(STDOUT_FILENO)) {
+		cli_err("refusing to write a core to a terminal: use -o FILE or redirect standard output");
+		return EXIT_USAGE;
+	}
+	r = cli_pick(c, match, &rows, &n);
+	if (r != 0)
+		return r;
+	if (c->output) {
+		fd = open(c->output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			cli_err("cannot create %s: %m", c->output);
+			index_rows_free(rows, n);
+			return EXIT_FAILURE;
+		}
+	}
+	r = inspect_write_core(&rows[0], fd >= 0 ? fd : STDOUT_FILENO);
+	if (r != 0 && c->output)
+		(void)unlink(c->output);
+	index_rows_free(rows, n);
+	return r;
+}
+
+/* Restore the core into a private temp file and run the debugger on it. */
+int inspect_debug(struct cli *c, const char *match)
+{
+	struct index_row *rows = NULL;
+	size_t n = 0;
+	char path[] = "/var/tmp/mortem-core.XXXXXX";
+	int r = cli_pick(c, match, &rows, &n);
+	if (r != 0)
+		return r;
+	_cleanup_close_ int fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0) {
+		cli_err("cannot create a temp file: %m");
+		index_rows_free(rows, n);
+		return EXIT_FAILURE;
+	}
+	r = inspect_write_core(&rows[0], fd);
+	if (r == 0) {
+		const char *dbg = c->debugger ? c->debugger : getenv("MORTEM_DEBUGGER") ? getenv("MORTEM_DEBUGGER") : "gdb";
+		pid_t pid = fork();
+		if (pid == 0) {
+			if (rows[0].exe && *rows[0].exe)
+				execlp(dbg, dbg, rows[0].exe, path, (char *)NULL);
+			else
+				execlp(dbg, dbg, "-c", path, (char *)NULL);
+			fprintf(stderr, "mortem: cannot run %s: %m\n", dbg);
+			_exit(127);
+		}
+		int st = 0;
+		while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		r = pid < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 ? EXIT_FAILURE : 0;
+	}
+	(void)unlink(path);
+	index_rows_free(rows, n);
+	return r;
+}
+
+/* analyze: run the analysis of one crash, chosen as info chooses it, again
+ * from its minicore (reanalyze.h); then one line from the record it wrote,
+ * or that record with --json. */
+int inspect_analyze(struct cli *c, const char *match)
+{
+	struct index_row *rows = NULL;
+	size_t n = 0;
+	const char *status = NULL;
+	json_object *rec = NULL;
+	int r = cli_pick(c, match, &rows, &n);
+	if (r != 0)
+		return r;
+	_cleanup_free_ char *id = strdup(rows[0].id), *path = strdup(rows[0].record_path);
+	index_rows_free(rows, n);
+	if (!id || !path) {
+		cli_err("out of memory");
+		return EXIT_FAILURE;
+	}
+	r = reanalyze_crash(&c->cfg, &c->st, id, NULL, &status);
+	if (r == -ENODATA) {
+		const char *why = NULL;
+		if (record_load(path, &rec) >= 0)
+			why = record_str(record_obj(rec, "minicore"), "error", NULL);
+		cli_err("crash %s has no minicore to analyse (%s)", id, why ? why : "the file is missing");
+		json_object_put(rec);
+		return EXIT_NOCORE;
+	}
+	if (r == -ENOENT) {
+		cli_err("crash %s has no record (removed meanwhile?)", id);
+		return EXIT_NOMATCH;
+	}
+	if (r == -EBUSY) {
+		cli_err("crash %s is still being processed (its collector is at work); try again shortly", id);
+		return EXIT_PENDING;
+	}
+	if (r == -EBADMSG || r == -EFBIG) {
+		cli_err("cannot read record %s: %s", path, r == -EBADMSG ? "not a valid crash record" : strerror(-r));
+		return EXIT_FAILURE;
+	}
+	if (r < 0) {
+		cli_err("cannot analyse crash %s again: %s", id, strerror(-r));
+		return EXIT_FAILURE;
+	}
+	r = record_load(path, &rec);
+	if (r < 0) {
+		printf("analysed %s: %s\n", id, status);
+	} else if (c->json) {
+		puts(json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	} else {
+		show_analysis(stdout, rec);
+	}
+	json_object_put(rec);
+	return strcmp(status, "ok") == 0 ? 0 : EXIT_FAILURE;
+}
