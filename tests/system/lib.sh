@@ -116,8 +116,8 @@ sys_boot() {
 	SYS_ROOT=$SYS_RUN/root
 	cp -a "$SYS_ROOTFS" "$SYS_ROOT"
 	cp "$SYS_DEB" "$SYS_ROOT/root/"
-	mkdir -p "$SYS_ROOT/root/crashers"
-	cp "$SYS_CRASHERS"/* "$SYS_ROOT/root/crashers/"
+	mkdir -p "$SYS_ROOT/opt/crashers"
+	cp "$SYS_CRASHERS"/* "$SYS_ROOT/opt/crashers/" && chmod -R a+rX "$SYS_ROOT/opt/crashers"
 	# Never wait at a console login.
 	ln -sf /dev/null "$SYS_ROOT/etc/systemd/system/console-getty.service"
 	local cg=/sys/fs/cgroup/systemd

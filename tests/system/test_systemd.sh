@@ -15,7 +15,11 @@
 #     and `journalctl -x` shows the catalog text with the crash's id;
 #  5. the watchdog: a mortemd that stops pinging (SIGSTOP) is killed by
 #     systemd (Result=watchdog) and restarted; a crash after that is taken;
-#  6. the vacuum timer's service runs under its sandbox and succeeds.
+#  6. the vacuum timer's service runs under its sandbox and succeeds;
+#  7. a crash of an unprivileged service is captured whole under mortemd's
+#     sandbox (ProtectProc=invisible, PrivateNetwork=: /proc/PID/environ read);
+#  8. `systemctl stop mortemd` with a storm in flight, then start: every crash
+#     stored (parked ones resumed); the stop's and the start's times printed.
 #
 # usage: tests/system/test_systemd.sh BUILD_DIR
 set -u
@@ -48,7 +52,13 @@ for unit in mortemd.service mortem-vacuum.service; do
 		{ grep -v '✓' "$SYS_RUN/security.$unit" | grep '0\.[0-9]' >&2; fail "$unit exposure $score is above $SYS_MAX_EXPOSURE"; }
 done
 
-# ---- 2. READY and STATUS as systemd saw them.
+# ---- 2. READY and STATUS as systemd saw them; the time a (re)start takes
+# to READY with the default pool (Type=notify: systemctl returns then).
+t0=$(date +%s%N)
+sys_in systemctl restart mortemd.service || fail "systemctl restart mortemd failed"
+ready_ms=$((($(date +%s%N) - t0) / 1000000))
+echo "  INFO    mortemd restart to READY (default pool): ${ready_ms} ms"
+
 status=$(sys_in systemctl show -P StatusText mortemd.service)
 [ -n "$status" ] || fail "mortemd sent no STATUS= (StatusText is empty)"
 echo "  INFO    mortemd STATUS: $status"
@@ -71,7 +81,7 @@ start_crashy() {
 	sys_in systemctl stop crashy.service >/dev/null 2>&1
 	sys_in systemctl reset-failed crashy.service >/dev/null 2>&1
 	sys_in systemd-run --unit=crashy --quiet -p Restart=always -p RestartSec=0 -p LimitCORE=infinity \
-		-p StartLimitIntervalSec=0 /root/crashers/crasher -m 512 quit || fail "systemd-run crashy failed"
+		-p StartLimitIntervalSec=0 /opt/crashers/crasher -m 512 quit || fail "systemd-run crashy failed"
 }
 main_pid() { sys_in systemctl show -P MainPID crashy.service; }
 restart_ms() {
@@ -118,7 +128,7 @@ printf 'core\n' >"$CP"
 start_crashy
 floor=$(restart_ms)
 sys_in systemctl stop crashy.service
-sys_in sh -c 'rm -f /core /core.*'
+sys_in find / -xdev -maxdepth 1 -name 'core*' -type f -delete
 [ "$floor" != timeout ] || fail "crashy.service was not restarted within 30 s of its crash (core pattern)"
 ratio=$(awk -v a="$with_mortem" -v b="$floor" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
 echo "  INFO    restart of a 512 MiB service after its crash: mortem (socket) ${with_mortem} ms, floor (core) ${floor} ms, ${ratio}x"
@@ -154,7 +164,7 @@ sys_in journalctl --no-pager -u mortemd.service 2>/dev/null | grep -qi 'watchdog
 for i in $(seq 1 50); do [ -S "$SYS_ROOT$SOCKDIR/coredump.socket" ] && break; sleep 0.1; done
 printf '%s\n' "$sock_pattern" >"$CP"
 before=$(sys_in mortem list --json 2>/dev/null | jq length)
-sys_in systemd-run --wait --quiet -p LimitCORE=infinity /root/crashers/crasher segv >/dev/null 2>&1
+sys_in systemd-run --wait --quiet -p LimitCORE=infinity /opt/crashers/crasher segv >/dev/null 2>&1
 for i in $(seq 1 300); do
 	after=$(sys_in mortem list --json 2>/dev/null | jq '[.[] | select(.core.status != "pending")] | length')
 	[ "${after:-0}" -gt "$before" ] && break
@@ -163,8 +173,50 @@ done
 [ "${after:-0}" -gt "$before" ] || fail "the restarted mortemd did not take a crash"
 printf 'core\n' >"$CP"
 
+# ---- 7. An unprivileged service's crash, captured whole from inside the sandbox.
+sys_in systemctl stop crashy.service >/dev/null 2>&1
+printf '%s\n' "$sock_pattern" >"$CP"
+sys_in systemd-run --wait --quiet --unit=nobodycrash -p User=nobody -p LimitCORE=infinity \
+	-p Environment=MORTEM_SYSTEM_TEST=visible /opt/crashers/crasher segv >/dev/null 2>&1
+for i in $(seq 1 300); do
+	id=$(sys_in mortem list --json 2>/dev/null | jq -r '[.[] | select(.unit == "nobodycrash.service" and .core.status != "pending")][0].id // empty')
+	[ -n "$id" ] && break
+	sleep 0.2
+done
+[ -n "$id" ] || fail "the crash of an unprivileged service was not stored"
+rec=$(sys_in mortem info --json "$id")
+[ "$(jq -r .uid <<<"$rec")" = 65534 ] || fail "the record's uid is not nobody's: $(jq -c '{uid}' <<<"$rec")"
+[ "$(jq -r '.proc.environ.MORTEM_SYSTEM_TEST // empty' <<<"$rec")" = visible ] ||
+	fail "mortemd could not read the unprivileged process's environment: $(jq -c '.proc.errors' <<<"$rec")"
+
+# ---- 8. A stop with a storm in flight, then a start that resumes what was parked.
+printf '[Daemon]\nParkAfter=0\n' | sys_in tee /etc/mortem/mortem.conf.d/60-park.conf >/dev/null
+sys_in systemctl restart mortemd.service
+for i in $(seq 1 50); do [ -S "$SYS_ROOT$SOCKDIR/coredump.socket" ] && break; sleep 0.1; done
+printf '%s\n' "$sock_pattern" >"$CP"
+before=$(sys_in mortem list --json 2>/dev/null | jq length)
+STORM=12
+sys_in sh -c "for i in \$(seq 1 $STORM); do (ulimit -c unlimited; exec /opt/crashers/crasher -m 64 segv) >/dev/null 2>&1 & done; wait" || true
+t0=$(date +%s%N)
+sys_in systemctl stop mortemd.service
+stop_ms=$((($(date +%s%N) - t0) / 1000000))
+printf 'core\n' >"$CP"
+t0=$(date +%s%N)
+sys_in systemctl start mortemd.service || fail "mortemd did not start again after the stop"
+start_ms=$((($(date +%s%N) - t0) / 1000000))
+for i in $(seq 1 600); do
+	after=$(sys_in mortem list --json 2>/dev/null | jq '[.[] | select(.core.status != "pending")] | length')
+	[ "${after:-0}" -ge $((before + STORM)) ] && break
+	sleep 0.2
+done
+[ "${after:-0}" -ge $((before + STORM)) ] || fail "after a stop and a start, $((after - before)) of $STORM crashes of the storm are stored: $(sys_in mortem list 2>&1 | tail -5)"
+lost=$(sys_in mortem list --json 2>/dev/null | jq '[.[] | select(.core.status == "lost")] | length')
+[ "$lost" = 0 ] || fail "$lost crash(es) recorded as lost across the stop"
+echo "  INFO    stop of mortemd with a storm of $STORM x 64 MiB in flight: ${stop_ms} ms; start (resume): ${start_ms} ms"
+sys_in rm -f /etc/mortem/mortem.conf.d/60-park.conf
+
 # ---- 6. The vacuum's service, as its timer starts it, under its sandbox.
 sys_in systemctl start mortem-vacuum.service || fail "mortem-vacuum.service failed: $(sys_in journalctl --no-pager -u mortem-vacuum.service | tail -5)"
 [ "$(sys_in systemctl show -P Result mortem-vacuum.service)" = success ] || fail "mortem-vacuum.service did not succeed"
 
-echo "  PASS    test_systemd: booted ${SYS_BOOT_MS} ms; restart ${with_mortem} ms vs floor ${floor} ms (${ratio}x)"
+echo "  PASS    test_systemd: booted ${SYS_BOOT_MS} ms; service restart ${with_mortem} ms vs floor ${floor} ms (${ratio}x); READY ${ready_ms} ms; stop in a storm ${stop_ms} ms"
