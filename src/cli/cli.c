@@ -10,16 +10,20 @@
 #include "base/parse.h"
 #include "store/pending.h"
 #include "store/record.h"
+#include "base/text.h"
 #include "base/util.h"
 
 void cli_err(const char *fmt, ...)
 {
+	_cleanup_free_ char *msg = NULL;
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("mortem: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL; /* its contents are undefined then */
 	va_end(ap);
+	fputs("mortem: ", stderr);
+	text_fputs(msg ? msg : "out of memory", stderr);
+	fputc('\n', stderr);
 }
 
 /* Does the store hold any record? Used to rebuild a missing index by itself. */

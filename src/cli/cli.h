@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "base/config.h"
 #include "cli/enable.h"
@@ -43,7 +44,8 @@ struct cli {
 	enum enable_mode mode; /* enable --mode */
 };
 
-/* "mortem: " and the message on standard error. */
+/* "mortem: " and the message on standard error, escaped (base/text.h): it
+ * may quote an id, a path or a MATCH. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The index, rebuilt from the records when it is missing; errors said. */
 int cli_open_index(struct cli *c, sqlite3 **db);
@@ -72,6 +74,10 @@ int cli_pick(struct cli *c, const char *match, struct index_row **rows, size_t *
 struct usage_item *cli_usage_items(const struct cli *c, const struct index_row *rows, size_t n, bool sizes);
 
 int list_crashes(struct cli *c, const char *match);
+/* The text lines of list, strings escaped (base/text.h): a stored crash, and
+ * a crash still being processed (its pending note). */
+void list_print_row(FILE *f, const struct index_row *w);
+void list_print_pending(FILE *f, json_object *note);
 
 int inspect_info(struct cli *c, const char *match);
 int inspect_stacks(struct cli *c, const char *match);

@@ -34,6 +34,7 @@
 #include <time.h>
 
 #include "base/config.h"
+#include "base/text.h"
 #include "cli/enable.h"
 #include "collect/handoff.h"
 #include "store/index.h"
@@ -109,8 +110,12 @@ void doctor_print(const struct doctor *d, FILE *f)
 					      : "crashes will be caught");
 	for (size_t i = 0; i < d->n; i++) {
 		const struct doctor_check *c = &d->checks[i];
-		fprintf(f, "  %-4s  %-16s %s\n", c->status == DOCTOR_OK ? "ok" : c->status == DOCTOR_WARN ? "WARN" : "FAIL",
-			c->name, c->message ? c->message : "");
+		/* Messages quote paths, the core pattern, config values and
+		 * SQLite's words: escaped like every line a person reads. */
+		fprintf(f, "  %-4s  %-16s ", c->status == DOCTOR_OK ? "ok" : c->status == DOCTOR_WARN ? "WARN" : "FAIL",
+			c->name);
+		text_fputs(c->message ? c->message : "", f);
+		fputc('\n', f);
 	}
 }
 

@@ -12,6 +12,7 @@
 #include "store/record.h"
 #include "cli/show.h"
 #include "store/store.h"
+#include "base/text.h"
 #include "base/util.h"
 #include "core/zst.h"
 
@@ -51,10 +52,13 @@ static int inspect_info_pending(const struct cli *c, const char *id)
 			json_object_object_add(o, "parked", json_object_new_boolean(true));
 		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(o);
-	} else if (parked) {
-		printf("crash %s is pending: a stop of mortemd parked it, and mortemd stores it when it runs again\n", id);
 	} else {
-		printf("crash %s is still being processed (pending)\n", id);
+		_cleanup_free_ char *e = text_escape(id);
+		if (parked)
+			printf("crash %s is pending: a stop of mortemd parked it, and mortemd stores it when it runs again\n",
+			       e ? e : "?");
+		else
+			printf("crash %s is still being processed (pending)\n", e ? e : "?");
 	}
 	return 0;
 }
@@ -228,7 +232,8 @@ int inspect_analyze(struct cli *c, const char *match)
 	}
 	r = record_load(path, &rec);
 	if (r < 0) {
-		printf("analysed %s: %s\n", id, status);
+		_cleanup_free_ char *ei = text_escape(id), *es = text_escape(status);
+		printf("analysed %s: %s\n", ei ? ei : "?", es ? es : "?");
 	} else if (c->json) {
 		puts(json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	} else {

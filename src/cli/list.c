@@ -8,6 +8,7 @@
 #include "store/pending.h"
 #include "store/record.h"
 #include "store/usage.h"
+#include "base/text.h"
 #include "base/util.h"
 
 static json_object *list_row_record(const struct index_row *row, bool with_proc)
@@ -30,7 +31,7 @@ static json_object *list_row_record(const struct index_row *row, bool with_proc)
 static int list_group(struct cli *c, struct index_row *rows, size_t n);
 
 /* A pending crash in list: TIME PID UID SIG EXE, "pending" for the size. */
-static void list_pending(json_object *o)
+void list_print_pending(FILE *f, json_object *o)
 {
 	char t[64], pid[24] = "-", uid[24] = "-";
 	const char *sig = record_str(o, "signal_name", NULL), *exe = record_str(o, "exe", NULL);
@@ -42,8 +43,27 @@ static void list_pending(json_object *o)
 	if (json_object_object_get_ex(o, "uid", NULL))
 		snprintf(uid, sizeof(uid), "%lld", (long long)record_i64(o, "uid", 0));
 	bool parked = json_object_get_boolean(json_object_object_get(o, "parked"));
-	printf("%-23s %7s %5s %-7s %-40s %7s %-16s  %s\n", t, pid, uid, sig ? sig : "?", exe && *exe ? exe : "-",
-	       parked ? "parked" : "pending", "-", record_str(o, "id", "?"));
+	_cleanup_free_ char *es = text_escape(sig ? sig : "?"), *ee = text_escape(exe && *exe ? exe : "-");
+	_cleanup_free_ char *ei = text_escape(record_str(o, "id", "?"));
+	fprintf(f, "%-23s %7s %5s %-7s %-40s %7s %-16s  %s\n", t, pid, uid, es ? es : "?", ee ? ee : "?",
+		parked ? "parked" : "pending", "-", ei ? ei : "?");
+}
+
+/* A stored crash in list: TIME PID UID SIG EXE SIZE SIGNATURE ID. */
+void list_print_row(FILE *f, const struct index_row *w)
+{
+	char t[64], sz[16];
+	const char *sig = signal_name(w->signal);
+	const char *exe = w->exe && *w->exe ? w->exe : w->comm && *w->comm ? w->comm : "-";
+	usage_local_time(w->time_usec, t, sizeof(t));
+	if (w->core_status && strcmp(w->core_status, "stored") != 0)
+		(void)text_escape_buf(w->core_status, sz, sizeof(sz));
+	else
+		format_size(w->stored_size, sz, sizeof(sz));
+	_cleanup_free_ char *ee = text_escape(exe), *eg = text_escape(w->signature ? w->signature : "-");
+	_cleanup_free_ char *ei = text_escape(w->id);
+	fprintf(f, "%-23s %7lld %5lld %-7s %-40s %7s %-16s  %s\n", t, (long long)w->pid, (long long)w->uid,
+		sig ? sig : "?", ee ? ee : "?", sz, eg ? eg : "?", ei ? ei : "?");
 }
 
 /* The stored crashes, then those still being processed (status "pending"). */
@@ -93,21 +113,10 @@ int list_crashes(struct cli *c, const char *match)
 	} else {
 		printf("%-23s %7s %5s %-7s %-40s %7s %-16s  %s\n", "TIME", "PID", "UID", "SIG", "EXE", "SIZE", "SIGNATURE",
 		       "ID");
-		for (size_t i = 0; i < n; i++) {
-			struct index_row *w = &rows[i];
-			char t[64], sz[16];
-			const char *sig = signal_name(w->signal);
-			const char *exe = w->exe && *w->exe ? w->exe : w->comm && *w->comm ? w->comm : "-";
-			usage_local_time(w->time_usec, t, sizeof(t));
-			if (w->core_status && strcmp(w->core_status, "stored") != 0)
-				snprintf(sz, sizeof(sz), "%s", w->core_status);
-			else
-				format_size(w->stored_size, sz, sizeof(sz));
-			printf("%-23s %7lld %5lld %-7s %-40s %7s %-16s  %s\n", t, (long long)w->pid, (long long)w->uid,
-			       sig ? sig : "?", exe, sz, w->signature ? w->signature : "-", w->id);
-		}
+		for (size_t i = 0; i < n; i++)
+			list_print_row(stdout, &rows[i]);
 		for (size_t i = 0; i < np; i++)
-			list_pending(json_object_array_get_idx(pend, c->reverse ? np - 1 - i : i));
+			list_print_pending(stdout, json_object_array_get_idx(pend, c->reverse ? np - 1 - i : i));
 	}
 	json_object_put(pend);
 	index_rows_free(rows, n);

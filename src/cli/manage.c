@@ -11,6 +11,7 @@
 #include "store/quota.h"
 #include "store/store.h"
 #include "store/usage.h"
+#include "base/text.h"
 #include "base/util.h"
 
 int manage_reindex(struct cli *c)
@@ -300,7 +301,8 @@ int manage_rm(struct cli *c)
 		format_size(core, a, sizeof(a));
 		format_size(mini, b, sizeof(b));
 		format_size(rec, d, sizeof(d));
-		printf("removed %s: core %s, minicore %s, record %s\n", id, core ? a : "-", mini ? b : "-", d);
+		_cleanup_free_ char *e = text_escape(id);
+		printf("removed %s: core %s, minicore %s, record %s\n", e ? e : "?", core ? a : "-", mini ? b : "-", d);
 		removed++;
 		freed += core + mini + rec;
 	}

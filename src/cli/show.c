@@ -1,25 +1,26 @@
 /* Text forms of a crash record. Strings in the record came from the crashed
- * process (names, paths, arguments): control characters are escaped before they
- * reach a terminal. */
+ * process (names, paths, arguments): every one is escaped (base/text.h) before
+ * it reaches a terminal, those mortem formatted itself too. */
 #include <inttypes.h>
 #include <string.h>
 #include <time.h>
 
 #include "store/record.h"
 #include "cli/show.h"
+#include "base/text.h"
 #include "base/util.h"
 
-/* Print s with control characters escaped, so a hostile comm cannot drive the
- * terminal. */
+/* Print s escaped, so a hostile comm cannot drive the terminal. */
 static void show_str(FILE *f, const char *s)
 {
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\x%02x", c);
-		else
-			fputc(c, f);
-	}
+	text_fputs(s, f);
+}
+
+/* s escaped in a column of width (right-aligned; left when width < 0). */
+static void show_col(FILE *f, int width, const char *s)
+{
+	_cleanup_free_ char *e = text_escape(s);
+	fprintf(f, "%*s", width, e ? e : "?");
 }
 
 static void show_field(FILE *f, const char *k, const char *v)
@@ -55,7 +56,9 @@ void show_frame(FILE *f, size_t n, json_object *fr)
 {
 	const char *fn = record_str(fr, "function", NULL), *mod = record_str(fr, "module", NULL);
 	const char *file = record_str(fr, "file", NULL);
-	fprintf(f, "    #%-2zu %18s ", n, record_str(fr, "pc", "?"));
+	fprintf(f, "    #%-2zu ", n);
+	show_col(f, 18, record_str(fr, "pc", "?"));
+	fputc(' ', f);
 	if (fn) {
 		show_str(f, fn);
 		if (!show_is_null(fr, "offset"))
@@ -250,12 +253,20 @@ void show_info(FILE *f, json_object *rec)
 		fprintf(f, "\nModules (%zu):\n", nm);
 		for (size_t i = 0; i < nm; i++) {
 			json_object *m = json_object_array_get_idx(mods, i);
-			fprintf(f, "  %18s-%-18s %-40s ", record_str(m, "start", "?"), record_str(m, "end", "?"),
-				record_str(m, "build_id", "-"));
+			fputs("  ", f);
+			show_col(f, 18, record_str(m, "start", "?"));
+			fputc('-', f);
+			show_col(f, -18, record_str(m, "end", "?"));
+			fputc(' ', f);
+			show_col(f, -40, record_str(m, "build_id", "-"));
+			fputc(' ', f);
 			show_str(f, record_str(m, "path", "?"));
 			const char *od = record_str(m, "on_disk", NULL);
-			if (od && strcmp(od, "match") != 0)
-				fprintf(f, " [on disk: %s]", od);
+			if (od && strcmp(od, "match") != 0) {
+				fputs(" [on disk: ", f);
+				show_str(f, od);
+				fputc(']', f);
+			}
 			fputc('\n', f);
 		}
 	}
@@ -362,8 +373,9 @@ size_t show_stacks(FILE *f, json_object *rec, bool all)
 	}
 	if (nt == 0) {
 		json_object *an = record_obj(rec, "analysis");
-		fprintf(f, "no stacks: analysis %s%s", an ? record_str(an, "status", "?") : "missing",
-			an && record_str(an, "error", NULL) ? ": " : "");
+		fputs("no stacks: analysis ", f);
+		show_str(f, an ? record_str(an, "status", "?") : "missing");
+		fputs(an && record_str(an, "error", NULL) ? ": " : "", f);
 		show_str(f, an ? record_str(an, "error", "") : "");
 		/* A failed analysis is not final (debug packages come later, a
 		 * stop cut it short): say how to run it again. */

@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "store/store.h"
+#include "base/text.h"
 #include "base/util.h"
 
 /* Two crashes are in one group when their keys match: the signature, or the
@@ -120,51 +121,6 @@ void usage_groups_free(struct usage_group *g, size_t n)
 	for (size_t i = 0; g && i < n; i++)
 		free(g[i].members);
 	free(g);
-}
-
-/* Bytes of the character at s: a whole UTF-8 sequence (*ok), else one byte
- * that is a control character or not valid UTF-8 (!*ok). */
-static size_t usage_char(const char *s, bool *ok)
-{
-	unsigned char c = (unsigned char)s[0];
-	size_t n = c >= 0xf0 && c < 0xf8 ? 4 : c >= 0xe0 && c < 0xf0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 1;
-
-	*ok = n > 1 || (c >= 0x20 && c < 0x7f);
-	for (size_t m = 1; m < n; m++)
-		if (((unsigned char)s[m] & 0xc0) != 0x80) {
-			*ok = false;
-			return 1;
-		}
-	return n;
-}
-
-void usage_truncate(const char *s, size_t width, char *buf, size_t len)
-{
-	size_t cols = 0, out = 0, i = 0, n;
-	bool ok;
-
-	if (len == 0)
-		return;
-	buf[0] = '\0';
-	if (!s)
-		return;
-	for (size_t k = 0; s[k]; k += usage_char(s + k, &ok))
-		cols++;
-	size_t keep = cols <= width ? cols : width > 3 ? width - 3 : 0;
-	for (cols = 0; s[i] && cols < keep; cols++, i += n) {
-		n = usage_char(s + i, &ok);
-		if (out + (ok ? n : 1) >= len)
-			break;
-		if (ok) {
-			memcpy(buf + out, s + i, n);
-			out += n;
-		} else {
-			buf[out++] = '?';
-		}
-	}
-	for (size_t d = 0; s[i] && d < 3 && d < width && out + 1 < len; d++)
-		buf[out++] = '.';
-	buf[out] = '\0';
 }
 
 int usage_kind_of(const char *name)
@@ -284,13 +240,15 @@ void usage_print_groups(FILE *f, const struct usage_item *items, const struct us
 			json_object_array_add(arr, usage_json_group(items, w));
 			continue;
 		}
+		_cleanup_free_ char *e = text_escape(exe);
 		usage_local_time(w->first_usec, first, sizeof(first));
 		usage_local_time(w->last_usec, last, sizeof(last));
 		/* the verdict gets what is left of the terminal, at least 10 columns */
-		size_t used = 5 + 1 + 23 + 1 + 23 + 1 + (strlen(exe) > 40 ? strlen(exe) : 40) + 1;
+		size_t ew = e ? strlen(e) : 1;
+		size_t used = 5 + 1 + 23 + 1 + 23 + 1 + (ew > 40 ? ew : 40) + 1;
 		size_t width = !cols ? USAGE_VERDICT_WIDTH : cols > used + 10 ? cols - used : 10;
-		usage_truncate(w->slogan ? w->slogan : "-", width, verdict, sizeof(verdict));
-		fprintf(f, "%5zu %-23s %-23s %-40s %s\n", w->count, first, last, exe, verdict);
+		text_truncate(w->slogan ? w->slogan : "-", width, verdict, sizeof(verdict));
+		fprintf(f, "%5zu %-23s %-23s %-40s %s\n", w->count, first, last, e ? e : "?", verdict);
 	}
 	if (arr)
 		usage_json_print(f, arr);
@@ -335,12 +293,13 @@ static json_object *usage_print_table(FILE *f, const struct usage_group *g, size
 			json_object_array_add(arr, o);
 			continue;
 		}
+		_cleanup_free_ char *e = text_escape(w->exe ? w->exe : "-");
+		_cleanup_free_ char *sg = text_escape(w->signature ? w->signature : "-");
 		format_size(w->bytes, h, sizeof(h));
 		if (sig)
-			fprintf(f, "%5zu %5zu %8s  %-16s  %s\n", w->count, w->cores, h,
-				w->signature ? w->signature : "-", w->exe ? w->exe : "-");
+			fprintf(f, "%5zu %5zu %8s  %-16s  %s\n", w->count, w->cores, h, sg ? sg : "?", e ? e : "?");
 		else
-			fprintf(f, "%5zu %5zu %8s  %s\n", w->count, w->cores, h, w->exe ? w->exe : "-");
+			fprintf(f, "%5zu %5zu %8s  %s\n", w->count, w->cores, h, e ? e : "?");
 	}
 	return arr;
 }
@@ -368,7 +327,9 @@ void usage_print_report(FILE *f, const struct usage_report *r, bool json)
 		usage_json_print(f, o);
 		return;
 	}
-	fprintf(f, "Store:        %s\n", r->store_dir ? r->store_dir : "?");
+	fputs("Store:        ", f);
+	text_fputs(r->store_dir ? r->store_dir : "?", f);
+	fputc('\n', f);
 	usage_print_kind(f, "Cores:", &t->cores);
 	usage_print_kind(f, "Minicores:", &t->minis);
 	usage_print_kind(f, "Records:", &t->records);
@@ -488,8 +449,9 @@ static json_object *usage_vacuum_json(const struct usage_vacuum *v, size_t cores
 	if (v->foreign) {
 		json_object *u = json_object_new_object(), *names = json_object_new_array();
 		for (size_t i = 0; i < v->foreign->n_names; i++) {
-			/* Names are bytes from anyone: valid UTF-8 without control characters. */
-			usage_truncate(v->foreign->names[i], sizeof(name) / 4, name, sizeof(name));
+			/* Names are bytes from anyone, not always valid UTF-8 that JSON
+			 * can carry: their escaped form (text.h). */
+			text_truncate(v->foreign->names[i], sizeof(name) / TEXT_ESCAPE_GROWTH, name, sizeof(name));
 			json_object_array_add(names, json_object_new_string(name));
 		}
 		json_object_object_add(u, "files", usage_json_u64(v->foreign->files));
@@ -515,7 +477,7 @@ static void usage_print_foreign(FILE *f, const struct usage_foreign *fo)
 		   "owns, left alone and not counted against MaxUse:\n",
 		fo->files, fo->files == 1 ? "" : "s", h, (unsigned long long)fo->bytes);
 	for (size_t i = 0; i < fo->n_names; i++) {
-		usage_truncate(fo->names[i], 80, name, sizeof(name));
+		text_truncate(fo->names[i], 80, name, sizeof(name));
 		fprintf(f, "  %s\n", name);
 	}
 	if (fo->files > fo->n_names)
@@ -548,9 +510,10 @@ void usage_print_vacuum(FILE *f, const struct usage_vacuum *v, bool json)
 	if (v->n_del > 0)
 		fprintf(f, "%-6s %-40s %8s  %s\n", "DELETE", "ID", "SIZE", "REASON");
 	for (size_t i = 0; i < v->n_del; i++) {
+		_cleanup_free_ char *id = text_escape(v->del[i].id), *why = text_escape(v->del[i].reason);
 		format_size(v->del[i].bytes, a, sizeof(a));
-		fprintf(f, "%-6s %-40s %8s  %s\n", v->del[i].core_only ? "core" : "record", v->del[i].id, a,
-			v->del[i].reason);
+		fprintf(f, "%-6s %-40s %8s  %s\n", v->del[i].core_only ? "core" : "record", id ? id : "?", a,
+			why ? why : "?");
 	}
 	format_size(bytes, a, sizeof(a));
 	if (v->n_del == 0)

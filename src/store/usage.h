@@ -1,5 +1,5 @@
 /* What the store takes and how its crashes group: `mortem disk-usage`,
- * `mortem list --group` and the report of `mortem vacuum`. The grouping and the text helpers are pure (no I/O);
+ * `mortem list --group` and the report of `mortem vacuum`. The grouping is pure (no I/O);
  * usage_scan() and usage_file_bytes() measure the files on disk; the
  * usage_print_* functions write the tables and the JSON of those commands. */
 #pragma once
@@ -48,11 +48,6 @@ int usage_group(const struct usage_item *items, size_t n, enum usage_by by, enum
 		struct usage_group **ret, size_t *ret_n);
 void usage_groups_free(struct usage_group *g, size_t n);
 
-/* s cut to at most width columns (one per byte or UTF-8 character), ending in
- * "..." when cut; never splits a UTF-8 sequence. Control characters become
- * '?'. buf always ends up NUL-terminated (len > 0). */
-void usage_truncate(const char *s, size_t width, char *buf, size_t len);
-
 /* The files of a store directory, by kind. */
 struct usage_kind {
 	size_t files;
@@ -82,7 +77,10 @@ uint64_t usage_file_bytes(const char *dir, const char *id, const char *suffix);
 /* "2026-11-21 12:49:05 UTC" in the local time zone (buf >= 64). */
 void usage_local_time(int64_t usec, char *buf, size_t len);
 
-/* list --group: COUNT FIRST LAST EXE VERDICT lines (the verdict cut to what is
+/* The text forms escape every string they print (base/text.h: a control
+ * character is \xHH); the JSON forms carry the strings as they are.
+ *
+ * list --group: COUNT FIRST LAST EXE VERDICT lines (the verdict cut to what is
  * left of cols columns, USAGE_VERDICT_WIDTH when cols is 0), or with json an
  * array of {signature, count, first, last, first_usec, last_usec, exe,
  * slogan, cores, ids}. items are those the groups were made of. */

@@ -369,6 +369,41 @@ START_TEST(test_report)
 }
 END_TEST
 
+/* A message quotes paths, the core pattern and config values: the line is
+ * one line, nothing in it drives a terminal. */
+START_TEST(test_hostile_line)
+{
+	struct doctor d = { .n = 0 };
+	char *buf = NULL;
+	size_t len = 0;
+
+	doctor_add(&d, "core_pattern", DOCTOR_FAIL, "pipes to %s, which is not ours",
+		   "|/tmp/\033[2J\033]0;owned\a\033[1;31mFAKE\033[0m\nTIME x\xc2\x9b\xe2\x80\xae\r\x9b\x7f");
+	FILE *f = open_memstream(&buf, &len);
+	ck_assert_ptr_nonnull(f);
+	doctor_print(&d, f);
+	fclose(f);
+	const unsigned char *u = (const unsigned char *)buf;
+	size_t nl = 0;
+	for (size_t i = 0; u[i]; i++) {
+		ck_assert_msg(u[i] >= 0x20 || u[i] == '\n', "byte 0x%02x at %zu:\n%s", u[i], i, buf);
+		ck_assert_msg(u[i] != 0x7f && !(u[i] >= 0x80 && u[i] <= 0x9f && (i == 0 || u[i - 1] < 0x80)),
+			      "DEL or C1 at %zu:\n%s", i, buf);
+		ck_assert_msg(!(u[i] == 0xc2 && u[i + 1] >= 0x80 && u[i + 1] <= 0x9f), "UTF-8 C1 at %zu", i);
+		ck_assert_msg(!(u[i] == 0xe2 && u[i + 1] == 0x80 && u[i + 2] == 0xae), "bidi override at %zu", i);
+		nl += u[i] == '\n';
+	}
+	ck_assert_uint_eq(nl, 2); /* the verdict and the check */
+	ck_assert_ptr_nonnull(strstr(buf, "  FAIL  core_pattern     pipes to |/tmp/\\x1b[2J\\x1b]0;owned\\x07"));
+	/* --json keeps the message exact */
+	json_object *o = doctor_json(&d), *c = json_object_array_get_idx(json_object_object_get(o, "checks"), 0);
+	ck_assert_ptr_nonnull(strstr(json_object_get_string(json_object_object_get(c, "message")), "\033[2J"));
+	json_object_put(o);
+	free(buf);
+	doctor_free(&d);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("doctor");
@@ -378,6 +413,7 @@ int main(void)
 	tcase_add_test(tc, test_rlimit_core);
 	tcase_add_test(tc, test_systemd_limit);
 	tcase_add_test(tc, test_report);
+	tcase_add_test(tc, test_hostile_line);
 	tcase_add_test(tc, test_mode);
 	tcase_add_test(tc, test_parked);
 	suite_add_tcase(s, tc);

@@ -3,8 +3,42 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/cli.h"
 #include "cli/show.h"
 #include "testutil.h"
+
+/* A name a user can give the binary it crashes: clear the screen, set the
+ * title, a red forged line of its own, a C1 CSI raw and in UTF-8, a bidi
+ * override, a carriage return, DEL and an overlong NUL. */
+#define HOSTILE "/tmp/\033[2J\033]0;owned\a\033[1;31mFAKE\033[0m\nTIME x\xc2\x9b\xe2\x80\xae\r\x9b\x7f\xc0\x80"
+
+/* What every text form must hold to (text.h): no C0 byte but the line's own
+ * '\n', no DEL, no C1 (a byte 0x80-0x9f after an ASCII byte is one alone;
+ * C2 80-9F the UTF-8 form), no bidi override or separator, and lines lines. */
+static void assert_clean(const char *out, size_t lines)
+{
+	const unsigned char *u = (const unsigned char *)out;
+	size_t nl = 0;
+	for (size_t i = 0; u[i]; i++) {
+		ck_assert_msg(u[i] >= 0x20 || u[i] == '\n', "byte 0x%02x at %zu:\n%s", u[i], i, out);
+		ck_assert_msg(u[i] != 0x7f, "DEL at %zu:\n%s", i, out);
+		ck_assert_msg(!(u[i] >= 0x80 && u[i] <= 0x9f && (i == 0 || u[i - 1] < 0x80)), "C1 byte at %zu:\n%s", i, out);
+		ck_assert_msg(!(u[i] == 0xc2 && u[i + 1] >= 0x80 && u[i + 1] <= 0x9f), "UTF-8 C1 at %zu:\n%s", i, out);
+		ck_assert_msg(!(u[i] == 0xe2 && ((u[i + 1] == 0x80 && u[i + 2] >= 0xa8 && u[i + 2] <= 0xae) ||
+						(u[i + 1] == 0x81 && u[i + 2] >= 0xa6 && u[i + 2] <= 0xa9))),
+			      "bidi control or separator at %zu:\n%s", i, out);
+		nl += u[i] == '\n';
+	}
+	ck_assert_msg(nl == lines, "%zu lines, expected %zu:\n%s", nl, lines, out);
+}
+
+static size_t count_lines(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
 
 static json_object *frame(const char *fn, const char *mod, long long off)
 {
@@ -170,6 +204,139 @@ START_TEST(test_analysis_line)
 }
 END_TEST
 
+/* A record whose every string is the process's choice, the same strings
+ * benign ("x") or hostile. */
+static json_object *hostile_record(const char *v)
+{
+	static const char *const fns[] = { "f1", "f2" };
+	json_object *rec = json_object_new_object(), *th = json_object_new_array(), *mods = json_object_new_array();
+	json_object *m = json_object_new_object(), *core = json_object_new_object(), *proc = json_object_new_object();
+	json_object *an = json_object_new_object(), *errs = json_object_new_array(), *si = json_object_new_object();
+	static const char *const keys[] = { "slogan", "comm", "cmdline", "exe", "unit", "slice", "hostname", "id",
+					    "signature", "signal_name" };
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		json_object_object_add(rec, keys[i], json_object_new_string(v));
+	json_object_object_add(rec, "signal", json_object_new_int(11));
+	json_object_object_add(si, "code_name", json_object_new_string(v));
+	json_object_object_add(si, "addr", json_object_new_string(v));
+	json_object_object_add(si, "fault_region", json_object_new_string(v));
+	json_object_object_add(si, "fault_module", json_object_new_string(v));
+	json_object_object_add(si, "fault_offset", json_object_new_string(v));
+	json_object_object_add(rec, "siginfo", si);
+	json_object_object_add(proc, "cwd", json_object_new_string(v));
+	json_object_object_add(rec, "proc", proc);
+	json_object_object_add(core, "status", json_object_new_string(v));
+	json_object_object_add(core, "reason", json_object_new_string(v));
+	json_object_object_add(core, "path", json_object_new_string(v));
+	json_object_object_add(rec, "core", core);
+	json_object_object_add(an, "status", json_object_new_string(v));
+	json_object_object_add(an, "error", json_object_new_string(v));
+	json_object_object_add(rec, "analysis", an);
+	json_object_array_add(errs, json_object_new_string(v));
+	json_object_object_add(rec, "errors", errs);
+	for (int t = 1; t <= 3; t++) {
+		json_object *tt = thread(t, t == 1, fns, 2), *frs = json_object_object_get(tt, "frames");
+		json_object_object_add(tt, "name", json_object_new_string(v));
+		json_object_object_add(tt, "error", json_object_new_string(v));
+		for (size_t i = 0; i < json_object_array_length(frs); i++) {
+			json_object *fr = json_object_array_get_idx(frs, i);
+			json_object_object_add(fr, "pc", json_object_new_string(v));
+			json_object_object_add(fr, "function", json_object_new_string(v));
+			json_object_object_add(fr, "module", json_object_new_string(v));
+			json_object_object_add(fr, "file", json_object_new_string(v));
+		}
+		json_object_array_add(th, tt);
+	}
+	json_object_object_add(rec, "threads", th);
+	static const char *const mkeys[] = { "start", "end", "build_id", "path", "on_disk" };
+	for (size_t i = 0; i < sizeof(mkeys) / sizeof(mkeys[0]); i++)
+		json_object_object_add(m, mkeys[i], json_object_new_string(v));
+	json_object_array_add(mods, m);
+	json_object_object_add(rec, "modules", mods);
+	return rec;
+}
+
+static char *show_to_string(json_object *rec, int what)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (what == 0)
+		show_info(f, rec);
+	else if (what == 1)
+		(void)show_stacks(f, rec, false);
+	else if (what == 2)
+		(void)show_stacks(f, rec, true);
+	else
+		show_analysis(f, rec);
+	fclose(f);
+	return buf;
+}
+
+/* info, stacks (folded and --all), analyze's line, and stacks without
+ * threads: the hostile record has as many lines as the benign one, and not
+ * one byte that drives a terminal. */
+START_TEST(test_hostile_record)
+{
+	json_object *good = hostile_record("x"), *bad = hostile_record(HOSTILE);
+	for (int pass = 0; pass < 2; pass++) {
+		for (int what = 0; what < 4; what++) {
+			char *g = show_to_string(good, what), *b = show_to_string(bad, what);
+			assert_clean(b, count_lines(g));
+			ck_assert_ptr_nonnull(strstr(b, "\\x1b[2J"));
+			free(g);
+			free(b);
+		}
+		json_object_object_del(good, "threads"); /* then: "no stacks: analysis ..." */
+		json_object_object_del(bad, "threads");
+	}
+	json_object_put(good);
+	json_object_put(bad);
+}
+END_TEST
+
+/* mortem list's lines, stored and pending: one line each, whatever the
+ * executable, command name, signature, core status or id hold. */
+START_TEST(test_hostile_list_rows)
+{
+	char h[] = HOSTILE, dash[] = "";
+	struct index_row w = { .id = h, .time_usec = 1735689600000000, .pid = 42, .uid = 1000, .signal = 11,
+			       .comm = h, .exe = h, .core_status = h, .signature = h };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	list_print_row(f, &w);
+	w.exe = dash; /* no executable: the command name */
+	w.core_status = NULL;
+	list_print_row(f, &w);
+	json_object *note = json_object_new_object();
+	json_object_object_add(note, "id", json_object_new_string(HOSTILE));
+	json_object_object_add(note, "exe", json_object_new_string(HOSTILE));
+	json_object_object_add(note, "signal_name", json_object_new_string(HOSTILE));
+	json_object_object_add(note, "pid", json_object_new_int(42));
+	list_print_pending(f, note);
+	json_object_object_add(note, "exe", json_object_new_string(""));
+	json_object_object_add(note, "comm", json_object_new_string(HOSTILE));
+	list_print_pending(f, note);
+	fclose(f);
+	assert_clean(buf, 4);
+	ck_assert_ptr_nonnull(strstr(buf, "/tmp/\\x1b[2J\\x1b]0;owned\\x07\\x1b[1;31mFAKE\\x1b[0m\\x0aTIME x\\xc2\\x9b"
+					  "\\xe2\\x80\\xae\\x0d\\x9b\\x7f\\xc0\\x80"));
+	/* a benign row is as it always was */
+	char id[] = "20250101T000000.000000Z-0000abcd-42", exe[] = "/usr/bin/app", st[] = "stored";
+	struct index_row ok = { .id = id, .pid = 42, .uid = 0, .signal = 11, .exe = exe, .core_status = st,
+				.stored_size = 2048 };
+	free(buf);
+	f = open_memstream(&buf, &len);
+	list_print_row(f, &ok);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "      42     0 SIGSEGV /usr/bin/app                                "
+					  "2.0K -                 20250101T000000.000000Z-0000abcd-42\n"));
+	free(buf);
+	json_object_put(note);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("show");
@@ -179,6 +346,8 @@ int main(void)
 	tcase_add_test(tc, test_frame_without_symbol);
 	tcase_add_test(tc, test_info_opens_with_the_verdict);
 	tcase_add_test(tc, test_analysis_line);
+	tcase_add_test(tc, test_hostile_record);
+	tcase_add_test(tc, test_hostile_list_rows);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }

@@ -1,5 +1,6 @@
-/* usage.c: grouping crashes by signature and executable, the truncation of
- * verdicts, the store scan, and the tables and JSON printed from them. */
+/* usage.c: grouping crashes by signature and executable, the store scan, and
+ * the tables and JSON printed from them, escaped for a terminal (the cut of
+ * verdicts is text_truncate, check_text.c). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -112,40 +113,6 @@ START_TEST(test_group_edges)
 	ck_assert_uint_eq(g[0].count, 2);
 	usage_groups_free(g, n);
 	usage_groups_free(NULL, 0);
-}
-END_TEST
-
-START_TEST(test_truncate)
-{
-	char b[64];
-
-	usage_truncate("short", 60, b, sizeof(b));
-	ck_assert_str_eq(b, "short");
-	usage_truncate("exactly ten", 11, b, sizeof(b));
-	ck_assert_str_eq(b, "exactly ten");
-	usage_truncate("exactly ten", 10, b, sizeof(b));
-	ck_assert_str_eq(b, "exactly...");
-	/* UTF-8: "←" is one column of three bytes, never split */
-	usage_truncate("a ← b ← c", 9, b, sizeof(b));
-	ck_assert_str_eq(b, "a ← b ← c");
-	usage_truncate("a ← b ← c", 7, b, sizeof(b));
-	ck_assert_str_eq(b, "a ← ...");
-	usage_truncate("←←←←←←", 5, b, sizeof(b));
-	ck_assert_str_eq(b, "←←...");
-	/* control characters and stray bytes cannot reach the terminal */
-	usage_truncate("a\033[2Jb\tc\xff", 60, b, sizeof(b));
-	ck_assert_str_eq(b, "a?[2Jb?c?");
-	usage_truncate("truncated \xe2\x86", 60, b, sizeof(b));
-	ck_assert_str_eq(b, "truncated ??");
-	/* tiny widths and buffers */
-	usage_truncate("abcdef", 2, b, sizeof(b));
-	ck_assert_str_eq(b, "..");
-	usage_truncate("abcdef", 0, b, sizeof(b));
-	ck_assert_str_eq(b, "");
-	usage_truncate("abcdef", 60, b, 4);
-	ck_assert_str_eq(b, "abc");
-	usage_truncate(NULL, 60, b, sizeof(b));
-	ck_assert_str_eq(b, "");
 }
 END_TEST
 
@@ -293,6 +260,95 @@ START_TEST(test_print_report)
 }
 END_TEST
 
+/* The name of a binary a user crashes: clear the screen, set the title, a
+ * red forged line of its own, a C1 CSI raw and in UTF-8, a bidi override, a
+ * carriage return, DEL. */
+#define HOSTILE "/tmp/\033[2J\033]0;owned\a\033[1;31mFAKE\033[0m\nTIME x\xc2\x9b\xe2\x80\xae\r\x9b\x7f"
+
+/* No C0 byte but '\n', no DEL, no C1 (raw after an ASCII byte, or C2 80-9F),
+ * no bidi override or separator, and lines lines. */
+static void assert_clean(const char *out, size_t lines)
+{
+	const unsigned char *u = (const unsigned char *)out;
+	size_t nl = 0;
+	for (size_t i = 0; u[i]; i++) {
+		ck_assert_msg(u[i] >= 0x20 || u[i] == '\n', "byte 0x%02x at %zu:\n%s", u[i], i, out);
+		ck_assert_msg(u[i] != 0x7f, "DEL at %zu:\n%s", i, out);
+		ck_assert_msg(!(u[i] >= 0x80 && u[i] <= 0x9f && (i == 0 || u[i - 1] < 0x80)), "C1 byte at %zu:\n%s", i, out);
+		ck_assert_msg(!(u[i] == 0xc2 && u[i + 1] >= 0x80 && u[i + 1] <= 0x9f), "UTF-8 C1 at %zu:\n%s", i, out);
+		ck_assert_msg(!(u[i] == 0xe2 && ((u[i + 1] == 0x80 && u[i + 2] >= 0xa8 && u[i + 2] <= 0xae) ||
+						(u[i + 1] == 0x81 && u[i + 2] >= 0xa6 && u[i + 2] <= 0xa9))),
+			      "bidi control or separator at %zu:\n%s", i, out);
+		nl += u[i] == '\n';
+	}
+	ck_assert_msg(nl == lines, "%zu lines, expected %zu:\n%s", nl, lines, out);
+}
+
+static const struct usage_item hostile_items[] = {
+	{ .id = "h1", .exe = HOSTILE, .signature = HOSTILE, .slogan = HOSTILE, .time_usec = T0, .has_core = true,
+	  .bytes = 10 },
+	{ .id = "h2", .exe = HOSTILE, .signature = NULL, .slogan = HOSTILE, .time_usec = T0 + SEC, .bytes = 20 },
+	{ .id = "h3", .exe = "/bin/ok", .signature = "s", .slogan = "fine", .time_usec = T0 + 2 * SEC, .bytes = 30 },
+};
+
+/* list --group: a header and one line per group, whatever the executable,
+ * signature and verdict hold; the verdict still fits the terminal. */
+START_TEST(test_hostile_groups)
+{
+	struct usage_group *g = NULL;
+	size_t n = 0;
+	char out[16384];
+
+	ck_assert_int_eq(usage_group(hostile_items, 3, USAGE_BY_SIGNATURE, USAGE_ORDER_LAST, &g, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	for (size_t cols = 0; cols <= 200; cols += 100) {
+		CAPTURE(out, usage_print_groups(f, hostile_items, g, n, false, false, cols));
+		assert_clean(out, 1 + n);
+		ck_assert_ptr_nonnull(strstr(out, "/tmp/\\x1b[2J\\x1b]0;owned\\x07"));
+	}
+	/* JSON carries the exact strings (json-c escapes them, once) */
+	CAPTURE(out, usage_print_groups(f, hostile_items, g, n, false, true, 0));
+	json_object *j = json_tokener_parse(out);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(json_object_array_get_idx(j, 0), "exe")),
+			 HOSTILE);
+	json_object_put(j);
+	usage_groups_free(g, n);
+}
+END_TEST
+
+/* disk-usage: the store line and both tables, and the vacuum's report. */
+START_TEST(test_hostile_report)
+{
+	struct usage_group *ge = NULL, *gs = NULL;
+	size_t ne = 0, ns = 0;
+	char out[16384];
+
+	ck_assert_int_eq(usage_group(hostile_items, 3, USAGE_BY_EXE, USAGE_ORDER_BYTES, &ge, &ne), 0);
+	ck_assert_int_eq(usage_group(hostile_items, 3, USAGE_BY_SIGNATURE, USAGE_ORDER_BYTES, &gs, &ns), 0);
+	struct usage_report r = {
+		.store_dir = HOSTILE, .totals = { .cores = { 1, 10 }, .total = 60 },
+		.by_exe = ge, .n_exe = ne, .by_signature = gs, .n_signature = ns,
+	};
+	CAPTURE(out, usage_print_report(f, &r, false));
+	/* Store, Cores, Minicores, Records, Total, File system, Limits; a blank
+	 * line, a header and the rows of each table */
+	assert_clean(out, 7 + 2 + ne + 2 + ns);
+	ck_assert_ptr_nonnull(strstr(out, "Store:        /tmp/\\x1b[2J"));
+
+	struct usage_deletion del[] = { { .id = HOSTILE, .reason = HOSTILE, .bytes = 5 },
+					{ .id = "ok", .reason = "age", .core_only = true, .bytes = 5 } };
+	struct usage_foreign fo = { .files = 2, .bytes = 3, .names = { (char *)HOSTILE, (char *)"\033]0;x\a" },
+				    .n_names = 2 };
+	struct usage_vacuum v = { .dry_run = true, .del = del, .n_del = 2, .foreign = &fo };
+	CAPTURE(out, usage_print_vacuum(f, &v, false));
+	/* header, 2 deletions, the total; the unaccounted line and its 2 names */
+	assert_clean(out, 1 + 2 + 1 + 1 + 2);
+	usage_groups_free(ge, ne);
+	usage_groups_free(gs, ns);
+}
+END_TEST
+
 static Suite *usage_suite(void)
 {
 	Suite *s = suite_create("usage");
@@ -301,10 +357,11 @@ static Suite *usage_suite(void)
 	tcase_add_test(tc, test_group_by_signature);
 	tcase_add_test(tc, test_group_by_exe_bytes);
 	tcase_add_test(tc, test_group_edges);
-	tcase_add_test(tc, test_truncate);
 	tcase_add_test(tc, test_kind_scan);
 	tcase_add_test(tc, test_print_groups);
 	tcase_add_test(tc, test_print_report);
+	tcase_add_test(tc, test_hostile_groups);
+	tcase_add_test(tc, test_hostile_report);
 	suite_add_tcase(s, tc);
 	return s;
 }
