@@ -5,6 +5,7 @@
 #   WERROR=1           turn warnings into errors (CI sets it)
 #   SANITIZE=0         skip the ASan/UBSan unit-test build in `make check`
 #   E2E=0              skip the real-kernel end-to-end tests in `make check`
+#   SYSTEM=0           skip the system tests (systemd as PID 1 in a container) in `make check`
 #   FUZZ_SECONDS=60    how long `make check` fuzzes the core notes parser (0 = not at all)
 #   V=1                show full commands
 #
@@ -20,6 +21,7 @@ SYSTEMDDIR    ?= $(PREFIX)/lib/systemd
 DESTDIR       ?=
 SANITIZE      ?= 1
 E2E           ?= 1
+SYSTEM        ?= 1
 FUZZ_SECONDS  ?= 60
 
 -include config.mak
@@ -60,7 +62,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRCS))
 ASAN_BINS := $(patsubst tests/unit/%.c,$(B)/asan/%,$(UNIT_SRCS))
 CRASHERS  := $(patsubst tests/crashers/%.c,$(B)/crashers/%,$(wildcard tests/crashers/*.c))
 
-.PHONY: all check check-run demo demo-run install clean deps unit unit-asan e2e hdrcheck bench fuzz
+.PHONY: all check check-run demo demo-run install clean deps unit unit-asan e2e system hdrcheck bench fuzz
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -116,6 +118,11 @@ unit-asan: $(ASAN_BINS) all
 e2e: all
 	$(Q)tests/e2e/run.sh $(B)
 
+# The package installed in a Debian 12 container booted with systemd as PID 1
+# (systemd-nspawn; the root file system is cached under /var/tmp/mortem-system).
+system: all
+	$(Q)tests/system/run.sh $(B)
+
 # libFuzzer on the notes parser, bounded in time (clang; skipped without it).
 fuzz:
 	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS); rc=$$?; [ $$rc = 0 ] || [ $$rc = 77 ]
@@ -132,7 +139,7 @@ hdrcheck:
 check: deps
 	$(Q)$(MAKE) --no-print-directory check-run
 
-check-run: all hdrcheck unit $(if $(filter 1,$(SANITIZE)),unit-asan) $(if $(filter 1,$(E2E)),e2e) \
+check-run: all hdrcheck unit $(if $(filter 1,$(SANITIZE)),unit-asan) $(if $(filter 1,$(E2E)),e2e) $(if $(filter 1,$(SYSTEM)),system) \
 	   $(if $(filter-out 0,$(FUZZ_SECONDS)),fuzz)
 	@echo "  all checks passed"
 
@@ -148,7 +155,8 @@ bench: all
 # Debian 12 packages needed to build and test. Quiet and quick when all are present.
 DEB_DEPS := build-essential pkg-config libelf-dev libdw-dev libzstd-dev libsystemd-dev \
             libsqlite3-dev libjson-c-dev libseccomp-dev check zstd elfutils python3 mandoc jq gdb procps \
-            clang-14 libclang-rt-14-dev debuginfod debhelper
+            clang-14 libclang-rt-14-dev debuginfod debhelper \
+            systemd-container mmdebstrap
 deps:
 	$(Q)missing=$$(for p in $(DEB_DEPS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
