@@ -176,12 +176,13 @@ START_TEST(test_create)
 	fds_snapshot(before);
 	ck_assert_int_eq(index_open(dbpath, &db), 0);
 	ck_assert_int_eq(pragma_i64(db, "PRAGMA user_version"), INDEX_SCHEMA_VERSION);
-	ck_assert_int_eq(INDEX_SCHEMA_VERSION, 4);
+	ck_assert_int_eq(INDEX_SCHEMA_VERSION, 5);
 	mode = pragma_text(db, "PRAGMA journal_mode");
 	ck_assert_str_eq(mode, "wal");
 	ck_assert_int_eq(pragma_i64(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
-					"name IN ('crashes_time','crashes_pid','crashes_comm','crashes_exe')"),
-			 4);
+					"name IN ('crashes_time','crashes_pid','crashes_comm','crashes_exe',"
+					"'crashes_unit','crashes_signature','crashes_uid')"),
+			 7);
 	ck_assert_int_eq(pragma_i64(db, "SELECT count(*) FROM crashes"), 0);
 	assert_new_fds_cloexec(before);
 	index_close(db);
