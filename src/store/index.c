@@ -351,11 +351,44 @@ static int index_check_version(sqlite3 *db)
 	return v == INDEX_SCHEMA_VERSION ? 0 : -ENOTSUP;
 }
 
-static int index_open_ro_mode(const char *path, bool immutable, sqlite3 **ret)
+/* The file system of path is read-only or has less than
+ * INDEX_CLEANUP_FREE_MIN free: a new -shm or WAL frames may not fit. */
+static bool index_fs_full(const char *path)
 {
-	_cleanup_free_ char *uri = index_uri(path, immutable ? "mode=ro&immutable=1" : "mode=ro");
+	_cleanup_free_ char *dir = strdup(path);
+	struct statvfs sv;
+	char *slash;
+
+	if (!dir)
+		return false;
+	slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (statvfs(dir, &sv) < 0)
+		return false;
+	return (sv.f_flag & ST_RDONLY) || (uint64_t)sv.f_bavail * sv.f_frsize < INDEX_CLEANUP_FREE_MIN;
+}
+
+enum index_ro_mode {
+	INDEX_RO_SHARED,    /* the -shm, shared with writers */
+	INDEX_RO_HEAP,      /* no -shm: no locks, the wal-index built on the heap from the -wal */
+	INDEX_RO_IMMUTABLE, /* the main file alone */
+};
+
+static int index_open_ro_mode(const char *path, enum index_ro_mode mode, sqlite3 **ret)
+{
+	static const char *const query[] = {
+		[INDEX_RO_SHARED] = "mode=ro",
+		[INDEX_RO_HEAP] = "mode=ro&vfs=unix-none",
+		[INDEX_RO_IMMUTABLE] = "mode=ro&immutable=1",
+	};
+	_cleanup_free_ char *uri = index_uri(path, query[mode]);
 	sqlite3 *db = NULL;
-	int rc, r;
+	int rc, r = 0;
 
 	if (!uri)
 		return -ENOMEM;
@@ -366,8 +399,14 @@ static int index_open_ro_mode(const char *path, bool immutable, sqlite3 **ret)
 		return r < 0 ? r : -EIO;
 	}
 	(void)sqlite3_busy_timeout(db, INDEX_BUSY_TIMEOUT_MS);
-	/* The first read: a WAL database needs its -shm here (see index_open_ro). */
-	r = index_check_version(db);
+	/* Exclusive locking mode before the first read: SQLite then keeps the
+	 * wal-index on the heap and never opens a -shm (with nolock=1 the
+	 * "exclusive" lock is not taken, so writers are not stopped either). */
+	if (mode == INDEX_RO_HEAP)
+		r = exec_retry(db, "PRAGMA locking_mode = EXCLUSIVE");
+	/* The first read: in the shared mode a WAL database needs its -shm here. */
+	if (r >= 0)
+		r = index_check_version(db);
 	if (r >= 0)
 		r = exec_retry(db, "PRAGMA query_only = ON");
 	if (r < 0) {
@@ -382,27 +421,43 @@ static int index_open_ro_mode(const char *path, bool immutable, sqlite3 **ret)
  * a read-only connection opens the existing one, or creates it when it may
  * (SQLite's "Read-Only WAL databases": since 3.22 the -shm and -wal must exist
  * or be creatable, or the database be opened immutable). On a read-only file
- * system without them, and on a full one where the new -shm cannot get its
- * 32 KiB, that fails (ENOENT, ENOSPC); the last resort is then ?immutable=1,
- * which reads the main file alone with no lock and no -shm. That is exact
- * when the -wal is absent or empty, as after the last writer closed (its
- * close checkpoints and removes both): the usual state of an idle store and
- * of a copy. Frames still in a -wal are not seen then (index_is_immutable()
- * tells). */
+ * system without them, and on a full one where a new -shm cannot get its
+ * 32 KiB, that fails (ENOENT, ENOSPC). Then, when a -wal with frames is there
+ * (a copy taken while a writer was open), the wal-index is built on the heap
+ * from it (no lock, no -shm): the whole content. Without a -wal, or when that
+ * fails too, ?immutable=1 reads the main file alone, which is exact when the
+ * -wal is absent or empty, as after the last writer closed (its close
+ * checkpoints and removes both): the usual state of an idle store and of a
+ * copy. index_is_immutable() tells a caller that frames may be missing. The
+ * two fallbacks take no lock: a writer working at the same time could show
+ * them a torn read, but one that cannot make a -shm cannot write either. */
 int index_open_ro(const char *path, sqlite3 **ret)
 {
+	_cleanup_free_ char *wal = NULL, *shm = NULL;
 	struct stat sb;
-	int r, r2;
+	int r, r2 = -ENOENT;
 
 	if (!path || !ret)
 		return -EINVAL;
 	/* never create it: a missing index is ENOENT for the caller to report */
 	if (stat(path, &sb) < 0)
 		return -errno;
-	r = index_open_ro_mode(path, false, ret);
-	if (r >= 0 || r == -EBADMSG || r == -ENOTSUP || r == -ENOMEM || r == -EACCES)
-		return r;
-	r2 = index_open_ro_mode(path, true, ret);
+	if (asprintf(&wal, "%s-wal", path) < 0 || asprintf(&shm, "%s-shm", path) < 0)
+		return -ENOMEM;
+	/* No -shm means no connection is open; on a full or read-only file
+	 * system the shared open would only fail making one (and on a full one
+	 * leave it behind, empty), so go straight to the fallbacks there. */
+	if (stat(shm, &sb) == 0 || !index_fs_full(path)) {
+		r = index_open_ro_mode(path, INDEX_RO_SHARED, ret);
+		if (r >= 0 || r == -EBADMSG || r == -ENOTSUP || r == -ENOMEM || r == -EACCES)
+			return r;
+	} else {
+		r = -ENOSPC;
+	}
+	if (stat(wal, &sb) == 0 && sb.st_size > 0)
+		r2 = index_open_ro_mode(path, INDEX_RO_HEAP, ret);
+	if (r2 < 0)
+		r2 = index_open_ro_mode(path, INDEX_RO_IMMUTABLE, ret);
 	return r2 >= 0 ? r2 : r;
 }
 
@@ -472,27 +527,14 @@ static int index_open_inplace(const char *path, sqlite3 **ret)
 
 int index_open_cleanup(const char *path, sqlite3 **ret)
 {
-	_cleanup_free_ char *dir = NULL;
-	struct statvfs sv;
 	struct stat sb;
-	char *slash;
 	int r;
 
 	if (!path || !ret)
 		return -EINVAL;
 	if (stat(path, &sb) < 0)
 		return -errno;
-	dir = strdup(path);
-	if (!dir)
-		return -ENOMEM;
-	slash = strrchr(dir, '/');
-	if (!slash)
-		strcpy(dir, ".");
-	else if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	if (statvfs(dir, &sv) < 0 || (uint64_t)sv.f_bavail * sv.f_frsize >= INDEX_CLEANUP_FREE_MIN) {
+	if (!index_fs_full(path)) {
 		r = index_open(path, ret);
 		if (r != -ENOSPC)
 			return r;
