@@ -93,7 +93,7 @@ static const char *const migrations[] = {
 	"CREATE INDEX crashes_unit ON crashes(unit, uid, time_usec);"
 	"DROP INDEX IF EXISTS crashes_signature;"
 	"CREATE INDEX crashes_signature ON crashes(signature, uid);"
-	"CREATE INDEX crashes_uid ON crashes(uid, time_usec);",
+	"CREATE INDEX crashes_uid ON crashes(uid, time_usec, id);",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == INDEX_SCHEMA_VERSION,
 	       "one migration step per schema version");
