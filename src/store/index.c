@@ -1,4 +1,7 @@
 /* The SQLite index: a cache of the JSON records, rebuilt from them at will.
+ * Schema, migrations, the three ways to open it (writers, readers, deleters on
+ * a full disk: index.h says which verb uses which) and the writes; the read
+ * side is index_query.c.
  *
  * Many kernel-spawned collectors may insert at once (a crash storm), so every
  * write is a short BEGIN IMMEDIATE transaction: the write lock is taken up front,
