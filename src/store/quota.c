@@ -81,15 +81,26 @@ static void quota_fs(const struct store *st, struct quota_view *v)
 }
 
 /* owner NULL: the rate-limit times of anyone's exe/unit (quota_view_load). */
+static int quota_view_load_rows(const struct store *st, sqlite3 *db, const struct index_filter *f, const char *exe,
+				const char *unit, const struct policy_owner *owner, struct quota_view *v);
+
 static int quota_view_load_owner(const struct store *st, sqlite3 *db, const char *exe, const char *unit,
 				 const struct policy_owner *owner, struct quota_view *v)
 {
 	struct index_filter f = { 0 };
+
+	return quota_view_load_rows(st, db, &f, exe, unit, owner, v);
+}
+
+/* The view over the rows f selects; usage.store_used sums those rows only. */
+static int quota_view_load_rows(const struct store *st, sqlite3 *db, const struct index_filter *f, const char *exe,
+				const char *unit, const struct policy_owner *owner, struct quota_view *v)
+{
 	size_t nrate = 0;
 	int r;
 
 	memset(v, 0, sizeof(*v));
-	r = index_query(db, &f, &v->rows, &v->n_rows);
+	r = index_query(db, f, &v->rows, &v->n_rows);
 	if (r < 0)
 		return r;
 	v->entries = calloc(v->n_rows ? v->n_rows : 1, sizeof(*v->entries));
@@ -364,7 +375,12 @@ int quota_after_analysis_as(const struct store *st, const struct mortem_config *
 	r = locked ? index_open(st->index_path, &db) : quota_open(st, &db, &lock);
 	if (r < 0)
 		return r;
-	r = quota_view_load(st, db, exe, NULL, &v);
+	/* Only the rows that can share the key: this signature (or, without one,
+	 * this executable) of this uid; the policy checks the rest of the owner.
+	 * One index range, not the whole store, for every analysed crash. */
+	struct index_filter kf = { .signature = signature, .exe = signature ? NULL : exe,
+				   .by_uid = owner != NULL, .uid = owner ? owner->uid : 0 };
+	r = quota_view_load_rows(st, db, &kf, exe, NULL, NULL, &v);
 	if (r >= 0) {
 		struct policy_entry me = { .id = id, .exe = exe, .signature = signature, .time_usec = now_usec,
 					   .core_bytes = core_bytes };
