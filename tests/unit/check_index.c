@@ -956,7 +956,7 @@ START_TEST(test_readonly_remount)
 	}
 	{
 		struct index_filter f = { .match = "/bin/exe", .newest_first = true, .limit = 3 };
-		ck_assert_str_eq(query_ids(db, &f), _i == 1 ? "r059,r058,r057" : "r049,r048,r047");
+		ASSERT_IDS(db, &f, _i == 1 ? "r059,r058,r057" : "r049,r048,r047");
 	}
 	index_close(db);
 	/* nothing was created on the way */
