@@ -502,8 +502,8 @@ int policy_decide(const struct policy_limits *l, const struct policy_state *stat
 }
 
 /* Signature policy, once the analysis has named the crash: a signature keeps
- * at most KeepPerSignature full cores per owner (policy_owner); when that many are already in the store
- * (cores past MaxAge or RecordMaxAge, which the next vacuum deletes, do not
+ * at most KeepPerSignature full cores per owner (policy_owner); when that
+ * many are already in the store (cores past MaxAge or RecordMaxAge, which the next vacuum deletes, do not
  * count), the new core is skipped: its record and stacks stay, core.status
  * says skipped with the reason. The cores kept are therefore the first ones;
  * as the vacuum removes repeats under quota pressure, keeping the first
