@@ -330,8 +330,9 @@ static int proc_cmp_int(const void *a, const void *b)
 }
 
 /* Numeric entries of directory path (relative to the /proc/PID fd), sorted, at
- * most scan_max of them looked at. *ret_more is set when entries were left. */
-static int proc_list_numeric(struct proc_ctx *c, const char *path, size_t scan_max, int **ret,
+ * most scan_max of them looked at, within the budget (a cut is recorded under
+ * item). *ret_more is set when entries were left. */
+static int proc_list_numeric(struct proc_ctx *c, const char *item, const char *path, size_t scan_max, int **ret,
 			     size_t *ret_n, bool *ret_more)
 {
 	_cleanup_free_ int *v = NULL;
@@ -361,7 +362,7 @@ static int proc_list_numeric(struct proc_ctx *c, const char *path, size_t scan_m
 		uint64_t num;
 		if (proc_ctx_parse_u64(de->d_name, strlen(de->d_name), &num) < 0 || num > INT_MAX)
 			continue;
-		if (n == scan_max) {
+		if (n == scan_max || proc_ctx_over_budget(c, item)) {
 			more = true;
 			break;
 		}
@@ -396,7 +397,7 @@ static void proc_capture_fds(struct proc_ctx *c, const char *fds_item)
 	json_object *arr;
 	int r;
 
-	r = proc_list_numeric(c, "fd", PROC_FDS_SCAN_MAX, &fds, &n, &more);
+	r = proc_list_numeric(c, fds_item, "fd", PROC_FDS_SCAN_MAX, &fds, &n, &more);
 	if (r < 0) {
 		if (r == -ENOMEM)
 			c->oom = true;
@@ -581,7 +582,7 @@ static void proc_capture_threads(struct proc_ctx *c, const char *item)
 	json_object *arr;
 	int r;
 
-	r = proc_list_numeric(c, "task", PROC_THREADS_SCAN_MAX, &tids, &n, &more);
+	r = proc_list_numeric(c, item, "task", PROC_THREADS_SCAN_MAX, &tids, &n, &more);
 	if (r < 0) {
 		if (r == -ENOMEM)
 			c->oom = true;
@@ -606,7 +607,7 @@ static void proc_capture_threads(struct proc_ctx *c, const char *item)
 		size_t len;
 		json_object *o;
 
-		if (proc_ctx_over_budget(c, "threads"))
+		if (proc_ctx_over_budget(c, item))
 			break;
 		o = json_object_new_object();
 		if (!o) {
