@@ -719,8 +719,7 @@ int proc_capture(pid_t pid, const struct proc_capture_opts *opts, json_object **
 	c.budget_usec = opts->budget_usec;
 	int64_t start = opts->start_usec ? opts->start_usec : proc_now_usec();
 	if (opts->budget_usec > 0)
-		c.deadline = start +
-			     (int64_t)(opts->budget_usec < INT32_MAX ? opts->budget_usec : INT32_MAX);
+		c.deadline = start + (int64_t)(opts->budget_usec < INT32_MAX ? opts->budget_usec : INT32_MAX);
 	c.files = opts->files;
 	c.files_max = opts->files ? opts->files_max : 0;
 
@@ -764,10 +763,11 @@ int proc_capture(pid_t pid, const struct proc_capture_opts *opts, json_object **
 		json_object_put(c.truncated);
 		c.oom = true;
 	}
-	if (c.oom)
-		return -ENOMEM;
+	/* Set even when out of memory: the caller closes what was opened. */
 	if (opts->n_files)
 		*opts->n_files = c.n_files;
+	if (c.oom)
+		return -ENOMEM;
 	*ret = TAKE_PTR(obj);
 	return r;
 }

@@ -1,6 +1,8 @@
 /* Capture of /proc/PID while the kernel still holds the dying process. Every item
- * is bounded (ProcItemMax) and a failure to read one is recorded in the result
- * under "errors", never fatal. */
+ * is bounded (ProcItemMax), every count the process controls has a cap, the
+ * whole runs under a time budget (CaptureBudget), and a failure to read an
+ * item, or a cut, is recorded in the result under "errors"/"truncated", never
+ * fatal. */
 #pragma once
 
 #include <json-c/json.h>
