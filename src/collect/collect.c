@@ -527,6 +527,9 @@ void collect_capture(const struct mortem_config *cfg, const struct crash_args *a
 
 	*cap = (struct crash_capture){ .root_fd = -1, .lock_fd = -1, .mode = mode };
 	cap->t0 = now_usec();
+	/* CaptureBudget= counts from here: the process is held from before we
+	 * started until the core is drained. */
+	int64_t start = proc_now_usec();
 	cap->errors = json_object_new_array();
 	(void)sysinfo_capture(&cap->sys);
 	if (!cap->sys)
@@ -535,21 +538,28 @@ void collect_capture(const struct mortem_config *cfg, const struct crash_args *a
 	if (r < 0)
 		snprintf(cap->id, sizeof(cap->id), "%lld-%d", (long long)cap->t0, (int)a->pid);
 	if (a->pid > 0) {
+		/* With the kernel's pidfd (%F, pipe mode; mortemd checks the
+		 * hand-off's own), /proc/PID is read only if it is that process.
+		 * The binaries it ran that the analysis could not open by their
+		 * paths (deleted by an upgrade, hidden from others) are opened
+		 * in the same pass. */
 		struct proc_capture_opts po = {
 			.redact = (const char *const *)cfg->redact, .n_redact = cfg->n_redact,
-			.item_max = cfg->proc_item_max,
+			.item_max = cfg->proc_item_max, .budget_usec = cfg->capture_budget_ms * 1000,
+			.start_usec = start, .use_pidfd = a->pidfd >= 0 && strcmp(mode, "pipe") == 0,
+			.pidfd = a->pidfd, .files = cap->files, .files_max = PROC_FILES_MAX, .n_files = &cap->n_files,
 		};
 		r = proc_capture(a->pid, &po, &cap->proc);
 		if (r < 0)
 			collect_error_to(cap->errors, "proc capture", r);
 		/* Its root, while it exists: a container's binaries are found
-		 * through it after the process is gone. */
-		char rp[64];
-		snprintf(rp, sizeof(rp), "/proc/%d/root", (int)a->pid);
-		cap->root_fd = open(rp, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		/* And the binaries it ran that the analysis could not open by
-		 * their paths (deleted by an upgrade, hidden from others). */
-		cap->n_files = proc_files_open_lost(a->pid, cap->files, PROC_FILES_MAX);
+		 * through it after the process is gone. Not when /proc/PID was
+		 * not that process's. */
+		if (r >= 0 || r == -ENOMEM) {
+			char rp[64];
+			snprintf(rp, sizeof(rp), "/proc/%d/root", (int)a->pid);
+			cap->root_fd = open(rp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		}
 	}
 	r = store_init(&st, cfg->store_path);
 	if (r >= 0 && (r = store_mkdirs(&st)) >= 0 && (r = store_lock(&st, cap->id, &cap->lock_fd)) >= 0)
