@@ -156,7 +156,7 @@ bench: all
 DEB_DEPS := build-essential pkg-config libelf-dev libdw-dev libzstd-dev libsystemd-dev \
             libsqlite3-dev libjson-c-dev libseccomp-dev check zstd elfutils python3 mandoc jq gdb procps \
             clang-14 libclang-rt-14-dev debuginfod debhelper \
-            systemd-container mmdebstrap
+            systemd-container mmdebstrap systemd-journal-remote
 deps:
 	$(Q)missing=$$(for p in $(DEB_DEPS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \

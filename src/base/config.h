@@ -50,6 +50,7 @@ struct mortem_config {
 	char *redact[CONFIG_REDACT_MAX]; /* RedactEnvironment=, glob patterns on env keys, case-insensitive */
 	size_t n_redact;
 	uint64_t proc_item_max;    /* ProcItemMax=, cap per /proc item; default 256K */
+	int journal_lines;         /* JournalLines=, the unit's last journal lines kept; default 50, 0 = off */
 	uint64_t capture_budget_ms; /* CaptureBudget=, time for the /proc capture while the process is held; default 50ms, 0 = none */
 	/* [Analysis] */
 	int analysis_timeout_sec;  /* Timeout=, seconds of wall clock for the sandboxed unwind; default 60 */

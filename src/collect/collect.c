@@ -21,6 +21,7 @@
 #include "store/record.h"
 #include "store/store.h"
 #include "capture/sysinfo.h"
+#include "capture/unitlog.h"
 #include "core/stream.h"
 #include "base/util.h"
 #include "core/zst.h"
@@ -37,6 +38,7 @@ struct collect_ctx {
 	int64_t t0;
 	json_object *proc, *sys, *errors;
 	json_object *analysis; /* analyze_run's result, merged into the record */
+	json_object *journal;  /* the unit's last journal lines (unitlog.h), or NULL */
 	int lock_fd, core_tmp, mini_tmp;
 	int root_fd;           /* the process's /proc/PID/root, for its binaries */
 	struct proc_file files[PROC_FILES_MAX]; /* binaries opened while it lived */
@@ -204,6 +206,8 @@ static json_object *collect_record(struct collect_ctx *c, const struct stream_re
 	if (json_object_object_get_ex(c->sys, "errors", &v) && json_object_object_length(v) == 0)
 		json_object_object_del(c->sys, "errors");
 	json_object_object_add(rec, "system", json_object_get(c->sys));
+	if (c->journal)
+		json_object_object_add(rec, "journal", json_object_get(c->journal));
 	json_object *pol = json_object_new_object();
 	json_object_object_add(pol, "decision", json_object_new_string(c->pd.store ? "store" : "metadata-only"));
 	json_object_object_add(pol, "reason", collect_str_or_null(c->pd.reason));
@@ -253,6 +257,17 @@ static void collect_admit_spill(void *userdata)
 	collect_spill_reserve(&c->st, c->cfg, c->id, &c->cs);
 }
 
+/* Whose crash this is, for every count that can skip a core (RateLimit,
+ * KeepPerSignature): its real uid, whether its unit is a user manager's, and
+ * its slice, so that one user's crashes never cost another's or a system
+ * service's core (policy.h). */
+static struct policy_owner collect_owner(struct collect_ctx *c)
+{
+	return (struct policy_owner){ .uid = collect_proc_id(c, "Uid", c->a->uid),
+				      .user_unit = policy_cgroup_user_unit(collect_proc_str(c, "cgroup")),
+				      .slice = collect_proc_str(c, "slice") };
+}
+
 /* Store the core or keep metadata only, decided before the drain from the
  * limits, the free space, the other collectors' reservations and the rate of
  * full cores of this executable (policy.c); when storing, the spill's budget
@@ -277,8 +292,9 @@ static void collect_admit(struct collect_ctx *c)
 	}
 	unsigned writing = 0;
 	struct quota_admit_hook hook = { .fn = collect_admit_spill, .userdata = c };
-	int r = quota_admit(&c->st, c->cfg, c->id, exe ? exe : "", unit, estimate, c->t0, &c->pd, &writing,
-			    c->cs.want ? &hook : NULL);
+	struct policy_owner owner = collect_owner(c);
+	int r = quota_admit_as(&c->st, c->cfg, c->id, exe ? exe : "", unit, &owner, estimate, c->t0, &c->pd, &writing,
+			       c->cs.want ? &hook : NULL);
 	/* A storm: with as many collectors writing as there are CPUs, zstd worker
 	 * threads only cost memory (each brings its own buffers), so compress on
 	 * this thread alone. */
@@ -297,7 +313,9 @@ static bool collect_repeat(struct collect_ctx *c, uint64_t stored, bool locked)
 	const char *exe = collect_proc_str(c, "exe");
 	const char *sig = c->analysis ? record_str(c->analysis, "signature", NULL) : NULL;
 	struct policy_decision d;
-	int r = quota_after_analysis(&c->st, c->cfg, c->id, exe ? exe : "", sig, stored, now_usec(), locked, &d);
+	struct policy_owner owner = collect_owner(c);
+	int r = quota_after_analysis_as(&c->st, c->cfg, c->id, exe ? exe : "", &owner, sig, stored, now_usec(), locked,
+					&d);
 	if (r < 0 || d.store)
 		return false;
 	c->pd = d;
@@ -777,6 +795,24 @@ static void collect_step_analyze(struct collect_ctx *c)
 	collect_slot_release(c);
 }
 
+/* 5b. The unit's last journal lines (JournalLines=): what it said before it
+ * crashed. After the release (the journal outlives the process) and the
+ * analysis, before the record that carries them. A journal that cannot be
+ * read costs only this item. */
+static void collect_step_journal(struct collect_ctx *c)
+{
+	const char *unit = collect_proc_str(c, "unit");
+	if (c->cfg->journal_lines == 0 || !unit)
+		return;
+	struct policy_owner owner = collect_owner(c);
+	struct unitlog_opts o = { .unit = unit, .user_unit = owner.user_unit, .uid = (uid_t)owner.uid,
+				  .lines = c->cfg->journal_lines, .until_usec = c->t0 + 1000000,
+				  .redact = (const char *const *)c->cfg->redact, .n_redact = c->cfg->n_redact };
+	int r = unitlog_read(&o, &c->journal);
+	if (r < 0)
+		collect_error(c, "journal", r);
+}
+
 /* 6. Make the data durable, then, under the quota lock, the KeepPerSignature
  * check and the record: the check needs the analysis's signature, and the
  * lock is held on through the publication and the index row, so that two
@@ -902,6 +938,7 @@ static void collect_ctx_free(struct collect_ctx *c)
 {
 	json_object_put(c->rec);
 	json_object_put(c->analysis);
+	json_object_put(c->journal);
 	if (c->root_fd >= 0)
 		(void)close(c->root_fd);
 	proc_files_close(c->files, c->n_files);
@@ -932,6 +969,7 @@ int collect_run(const struct mortem_config *cfg, const struct crash_args *a, str
 	collect_step_drain(&c);
 	collect_step_judge(&c);
 	collect_step_analyze(&c);
+	collect_step_journal(&c);
 	collect_step_record(&c);
 	collect_step_publish(&c);
 	collect_step_index(&c);
