@@ -205,7 +205,11 @@ static int unwind_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *
 					      debuginfo_file_name);
 	if (fd >= 0)
 		return fd;
-	fd = unwind_find_debuglink(mod, file_name, debuglink_file, debuginfo_file_name);
+	/* libdwfl gives no file name for a main file it opened itself (from
+	 * NT_FILE): the path unwind_modules found is in userdata, else the
+	 * module's name may be one */
+	const char *path = file_name ? file_name : userdata && *userdata ? (const char *)*userdata : modname;
+	fd = unwind_find_debuglink(mod, path, debuglink_file, debuginfo_file_name);
 	if (fd >= 0 || unwind_local_only)
 		return fd;
 	return dwfl_standard_find_debuginfo(mod, userdata, modname, base, NULL, NULL, 0, debuginfo_file_name);
