@@ -36,6 +36,7 @@
 #define ANALYZE_REAP_STEP_MS 2     /* poll interval while waiting for the exit */
 #define ANALYZE_REASON_MAX  160    /* bytes of a failure reason */
 #define ANALYZE_EXIT_SECCOMP 5     /* the child's status after a refused syscall */
+#define ANALYZE_EXIT_ORPHAN  6     /* its parent died before PDEATHSIG was armed */
 /* The child's interval timer: a blocking open() that libdw makes of a path
  * the crash chose (see analyze_tick) lasts at most this long on a FIFO. */
 #define ANALYZE_TICK_US     2000
@@ -303,7 +304,10 @@ static const char *analyze_confine(const struct analyze_child *c, json_object **
 	if (analyze_close_fds(keep, (size_t)nkeep) < 0)
 		return "closing fds";
 	/* Never a core of our own: it would come back to the collector. Set
-	 * now for the window before the drop, and again after it. */
+	 * now for the window before the drop, and again after it. Of the two,
+	 * non-dumpability is what holds: for a pipe core_pattern the kernel
+	 * ignores RLIMIT_CORE (all but the value 1), and a coredump socket
+	 * too; the limit covers a file pattern. */
 	if (analyze_limit(RLIMIT_CORE, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0) < 0)
 		return "disabling core dumps";
 	if (!ANALYZE_SANITIZER && analyze_limit(RLIMIT_AS, c->max_as, c->max_as) < 0)
@@ -334,7 +338,7 @@ static const char *analyze_confine(const struct analyze_child *c, json_object **
 		return "PR_SET_PDEATHSIG";
 	/* The parent died before the signal was armed: nobody waits for us. */
 	if (getppid() != c->parent)
-		_exit(6);
+		_exit(ANALYZE_EXIT_ORPHAN);
 	if (prctl(PR_SET_DUMPABLE, 0) < 0 || prctl(PR_GET_DUMPABLE) != 0)
 		return "disabling core dumps";
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
