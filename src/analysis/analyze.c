@@ -248,7 +248,15 @@ static int analyze_tick_start(void)
 	struct sigaction sa = { .sa_handler = analyze_tick }; /* no SA_RESTART */
 	struct itimerval it = { { 0, ANALYZE_TICK_US }, { 0, ANALYZE_TICK_US } };
 
-	if (sigaction(SIGALRM, &sa, NULL) < 0 || setitimer(ITIMER_REAL, &it, NULL) < 0)
+	sigset_t set;
+
+	/* blocked in the caller (a signalfd, a supervisor), the timer would
+	 * interrupt nothing, and a refused syscall would not reach its handler */
+	sigemptyset(&set);
+	sigaddset(&set, SIGALRM);
+	sigaddset(&set, SIGSYS);
+	if (sigaction(SIGALRM, &sa, NULL) < 0 || sigprocmask(SIG_UNBLOCK, &set, NULL) < 0 ||
+	    setitimer(ITIMER_REAL, &it, NULL) < 0)
 		return -errno;
 	return 0;
 }
@@ -306,8 +314,8 @@ static const char *analyze_confine(const struct analyze_child *c, json_object **
 	/* Never a core of our own: it would come back to the collector. Set
 	 * now for the window before the drop, and again after it. Of the two,
 	 * non-dumpability is what holds: for a pipe core_pattern the kernel
-	 * ignores RLIMIT_CORE (all but the value 1), and a coredump socket
-	 * too; the limit covers a file pattern. */
+	 * ignores RLIMIT_CORE (all but the value 1); the limit covers a file
+	 * pattern. */
 	if (analyze_limit(RLIMIT_CORE, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0) < 0)
 		return "disabling core dumps";
 	if (!ANALYZE_SANITIZER && analyze_limit(RLIMIT_AS, c->max_as, c->max_as) < 0)
