@@ -247,7 +247,6 @@ static int analyze_tick_start(void)
 {
 	struct sigaction sa = { .sa_handler = analyze_tick }; /* no SA_RESTART */
 	struct itimerval it = { { 0, ANALYZE_TICK_US }, { 0, ANALYZE_TICK_US } };
-
 	sigset_t set;
 
 	/* blocked in the caller (a signalfd, a supervisor), the timer would
