@@ -26,7 +26,7 @@ FUZZ_SECONDS  ?= 60
 
 CC      ?= cc
 B       := build
-PKGS    := libelf libdw libzstd libsystemd sqlite3 json-c libseccomp
+PKGS    := libelf libdw libzstd libsystemd sqlite3 json-c libseccomp libcurl
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 CHECK_CFLAGS = $(shell pkg-config --cflags check)
