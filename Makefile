@@ -5,10 +5,11 @@
 #   WERROR=1           turn warnings into errors (CI sets it)
 #   SANITIZE=0         skip the ASan/UBSan unit-test build in `make check`
 #   E2E=0              skip the real-kernel end-to-end tests in `make check`
+#   FLEET=0            skip the S3 tests (a throwaway Ceph gateway) in `make check`
 #   FUZZ_SECONDS=60    how long `make check` fuzzes the core notes parser (0 = not at all)
 #   V=1                show full commands
 #
-# Targets: all check demo install clean deps unit unit-asan e2e hdrcheck bench
+# Targets: all check demo install clean deps unit unit-asan e2e fleet hdrcheck bench
 
 PREFIX        ?= /usr/local
 SYSCONFDIR    ?= /etc
@@ -20,6 +21,7 @@ SYSTEMDDIR    ?= $(PREFIX)/lib/systemd
 DESTDIR       ?=
 SANITIZE      ?= 1
 E2E           ?= 1
+FLEET         ?= 1
 FUZZ_SECONDS  ?= 60
 
 -include config.mak
@@ -60,7 +62,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRCS))
 ASAN_BINS := $(patsubst tests/unit/%.c,$(B)/asan/%,$(UNIT_SRCS))
 CRASHERS  := $(patsubst tests/crashers/%.c,$(B)/crashers/%,$(wildcard tests/crashers/*.c))
 
-.PHONY: all check check-run demo demo-run install clean deps unit unit-asan e2e hdrcheck bench fuzz
+.PHONY: all check check-run demo demo-run install clean deps unit unit-asan e2e fleet hdrcheck bench fuzz
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -116,6 +118,11 @@ unit-asan: $(ASAN_BINS) all
 e2e: all
 	$(Q)tests/e2e/run.sh $(B)
 
+# mortem upload and mortem fleet against a real S3 gateway (a throwaway
+# single-node Ceph on 127.0.0.1); 77 = skipped, and run.sh says why.
+fleet: all
+	$(Q)tests/fleet/run.sh $(B); rc=$$?; [ $$rc = 0 ] || [ $$rc = 77 ]
+
 # libFuzzer on the notes parser, bounded in time (clang; skipped without it).
 fuzz:
 	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS); rc=$$?; [ $$rc = 0 ] || [ $$rc = 77 ]
@@ -133,7 +140,7 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory check-run
 
 check-run: all hdrcheck unit $(if $(filter 1,$(SANITIZE)),unit-asan) $(if $(filter 1,$(E2E)),e2e) \
-	   $(if $(filter-out 0,$(FUZZ_SECONDS)),fuzz)
+	   $(if $(filter 1,$(FLEET)),fleet) $(if $(filter-out 0,$(FUZZ_SECONDS)),fuzz)
 	@echo "  all checks passed"
 
 demo: deps
@@ -148,7 +155,7 @@ bench: all
 # Debian 12 packages needed to build and test. Quiet and quick when all are present.
 DEB_DEPS := build-essential pkg-config libelf-dev libdw-dev libzstd-dev libsystemd-dev \
             libsqlite3-dev libjson-c-dev libseccomp-dev check zstd elfutils python3 mandoc jq gdb procps \
-            clang-14 libclang-rt-14-dev debuginfod debhelper
+            clang-14 libclang-rt-14-dev debuginfod debhelper libcurl4-openssl-dev radosgw ceph-mon ceph-osd
 deps:
 	$(Q)missing=$$(for p in $(DEB_DEPS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
