@@ -100,7 +100,7 @@ int s3_creds_load(const char *path, bool allow_env, char **ret_id, char **ret_se
 int s3_init(struct s3 *s, const char *endpoint, const char *bucket, const char *region, const char *key_id,
 	    const char *secret)
 {
-	*s = (struct s3){ .backoff_ms = S3_BACKOFF_MS };
+	*s = (struct s3){ .backoff_ms = S3_BACKOFF_MS, .low_speed_sec = S3_LOW_SPEED_SEC };
 	if (!endpoint || (strncmp(endpoint, "http://", 7) != 0 && strncmp(endpoint, "https://", 8) != 0) ||
 	    !bucket || !*bucket || !key_id || !secret)
 		return -EINVAL;
@@ -320,7 +320,7 @@ static int s3_attempt(struct s3 *s, struct s3_req *q, const char *url, struct cu
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)S3_CONNECT_TIMEOUT_SEC);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, (long)S3_LOW_SPEED_BYTES);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)S3_LOW_SPEED_SEC);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)s->low_speed_sec);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s3_write_cb);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &io);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, s3_header_cb);

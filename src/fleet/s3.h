@@ -30,6 +30,7 @@ struct s3 {
 	long status;         /* HTTP status of the last request (0: none) */
 	unsigned retries;    /* attempts beyond the first, over the object's life */
 	unsigned backoff_ms; /* S3_BACKOFF_MS; tests shorten it */
+	unsigned low_speed_sec; /* S3_LOW_SPEED_SEC; likewise */
 	char error[256];     /* the last failure, for messages */
 };
 

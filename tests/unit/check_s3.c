@@ -206,6 +206,10 @@ static void srv_start(struct srv *s, const int *script, size_t n, const char *bo
 					  req, md5, m && m < end ? strcmp(md5, want) == 0 ? "1" : "0" : "-", clen);
 			(void)write_all(s->log_fd, line, (size_t)ln);
 			int st = script[k < n ? k : n - 1];
+			if (st == 0) { /* a hung gateway: the request is read, never answered */
+				(void)write_all(s->log_fd, "hang\n", 5);
+				pause();
+			}
 			char resp[1024];
 			const char *b = st == 200 ? body : "<Error><Code>Scripted</Code></Error>";
 			int rn = snprintf(resp, sizeof(resp),
@@ -364,6 +368,33 @@ START_TEST(test_multipart_abort)
 }
 END_TEST
 
+/* A gateway that takes the request and never answers: each attempt is cut
+ * after low_speed_sec, the attempts are bounded, the error is a timeout. */
+START_TEST(test_hung_gateway)
+{
+	static const int script[] = { 0 };
+	struct srv v;
+	struct s3 s;
+	char *log = NULL;
+	srv_start(&v, script, 1, "");
+	s3_local(&s, v.port);
+	s.low_speed_sec = 1;
+	int64_t t0 = now_usec();
+	ck_assert_int_eq(s3_put(&s, "k", "x", 1), -ETIMEDOUT);
+	int64_t dt = now_usec() - t0;
+	ck_assert_uint_eq(s.retries, S3_TRIES - 1);
+	ck_assert_int_ge(dt, (int64_t)S3_TRIES * 1000000 - 200000);
+	ck_assert_int_lt(dt, (int64_t)S3_TRIES * 4000000);
+	ck_assert_ptr_nonnull(strstr(s.error, "curl 28"));
+	free(log);
+	kill(v.pid, SIGKILL);
+	waitpid(v.pid, NULL, 0);
+	close(v.log_fd);
+	unlink(v.log_path);
+	s3_free(&s);
+}
+END_TEST
+
 static Suite *s3_suite(void)
 {
 	Suite *s = suite_create("s3");
@@ -376,6 +407,7 @@ static Suite *s3_suite(void)
 	tcase_add_test(tc, test_5xx_bounded);
 	tcase_add_test(tc, test_403_404_not_retried);
 	tcase_add_test(tc, test_refused);
+	tcase_add_test(tc, test_hung_gateway);
 	tcase_add_test(tc, test_multipart_parts);
 	tcase_add_test(tc, test_multipart_abort);
 	suite_add_tcase(s, tc);
