@@ -8,7 +8,8 @@
 #   gw_stop                             tear everything down, remove DIR
 #
 # After gw_start: GW_ENDPOINT (http://127.0.0.1:PORT), GW_REGION, GW_KEY,
-# GW_SECRET, GW_DIR. See /work/shared/FLEET.md-style notes in tests/fleet/README.
+# GW_SECRET, GW_DIR. bluestore (on a sparse file) survives an OSD restart;
+# memstore (the default) is faster to start and enough for gateway restarts.
 # Pitfalls handled here: with auth "none" the gateway needs "ms mon client
 # mode = crc"; ceph-osd --mkfs needs --no-mon-config (else it waits 300 s); the
 # memstore OSD directory must exist before --mkfs.
