@@ -15,6 +15,7 @@
 #include "cli/cli.h"
 #include "cli/doctor.h"
 #include "cli/enable.h"
+#include "cli/fleet_cmd.h"
 #include "base/parse.h"
 #include "store/store.h"
 #include "base/util.h"
@@ -44,6 +45,10 @@ static void cli_usage(FILE *f)
 	      "  vacuum            delete what the retention limits of mortem.conf say must go (root)\n"
 	      "  disk-usage        what the store takes, by executable and by signature\n"
 	      "  rm MATCH...       remove crashes: core, minicore, record (root)\n"
+	      "  upload [MATCH]    send the queue (MATCH, --all: queued first) to [Upload]'s bucket (root)\n"
+	      "  fleet list        crashes of every host in the object store (-S, -U, --host, --group)\n"
+	      "  fleet info ID     one crash's record from the object store\n"
+	      "  fleet fetch ID    download a crash into the local store (info, stacks, dump work on it)\n"
 	      "\n"
 	      "Options:\n"
 	      "  -c, --config FILE   configuration file (also MORTEM_CONFIG)\n"
@@ -54,7 +59,8 @@ static void cli_usage(FILE *f)
 	      "  -n N                only the newest N crashes\n"
 	      "  -o, --output FILE   where dump writes the core\n"
 	      "      --all           stacks: every thread on its own; rm: every crash a MATCH fits\n"
-	      "      --group         list: one line per crash signature\n"
+	      "      --group         list, fleet list: one line per crash signature\n"
+	      "      --host HOST     fleet: only the crashes HOST uploaded\n"
 	      "      --dry-run       vacuum: say what would go, delete nothing\n"
 	      "      --debugger CMD  debugger for debug (default gdb)\n"
 	      "      --force         enable: replace another core handler\n"
@@ -88,6 +94,7 @@ int main(int argc, char **argv)
 		{ "force", no_argument, NULL, 'F' },        { "runtime", no_argument, NULL, 'R' },
 		{ "collector", required_argument, NULL, 'C' }, { "mode", required_argument, NULL, 'M' },
 		{ "group", no_argument, NULL, 'G' },        { "dry-run", no_argument, NULL, 'N' },
+		{ "host", required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
 	while ((opt = getopt_long(argc, argv, "c:S:U:rn:o:h", opts, NULL)) != -1) {
@@ -116,6 +123,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'G': c.group = true; break;
+		case 'H': c.host = optarg; break;
 		case 'N': c.dry_run = true; break;
 		case 'n':
 			if (parse_u64(optarg, &u) < 0 || u == 0 || u > SIZE_MAX) {
@@ -135,10 +143,11 @@ int main(int argc, char **argv)
 	const char *verb = argv[optind++];
 	bool is_rm = strcmp(verb, "rm") == 0, is_vacuum = strcmp(verb, "vacuum") == 0;
 	bool is_analyze = strcmp(verb, "analyze") == 0;
+	bool is_upload = strcmp(verb, "upload") == 0, is_fleet = strcmp(verb, "fleet") == 0;
 	const char *match = optind < argc ? argv[optind] : NULL;
 	c.matches = argv + optind;
 	c.n_matches = (size_t)(argc - optind);
-	if (c.n_matches > 1 && !is_rm) {
+	if (c.n_matches > 1 && !is_rm && !is_fleet) {
 		cli_err("too many arguments: one MATCH at most");
 		return EXIT_USAGE;
 	}
@@ -161,7 +170,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	/* Before the config: a non-root user is told so, not about an unreadable file. */
-	if ((is_enable || is_disable || is_handover || is_rm || is_analyze || (is_vacuum && !c.dry_run)) &&
+	if ((is_enable || is_disable || is_handover || is_rm || is_analyze || is_upload || (is_vacuum && !c.dry_run)) &&
 	    geteuid() != 0) {
 		fprintf(stderr, "mortem %s: must be root%s\n", verb,
 			is_vacuum ? " (--dry-run only needs to read the store)" : "");
@@ -205,6 +214,10 @@ int main(int argc, char **argv)
 		r = manage_disk_usage(&c);
 	else if (is_rm)
 		r = manage_rm(&c);
+	else if (is_upload)
+		r = fleet_cmd_upload(&c, match);
+	else if (is_fleet)
+		r = fleet_cmd_main(&c, c.matches, c.n_matches);
 	else if (strcmp(verb, "reindex") == 0)
 		r = match ? (cli_err("reindex takes no MATCH"), EXIT_USAGE) : manage_reindex(&c);
 	else if (is_enable || is_disable || is_handover) {
