@@ -25,6 +25,7 @@
 #include "core/stream.h"
 #include "base/util.h"
 #include "core/zst.h"
+#include "fleet/upload.h"
 
 #define COLLECT_VERSION "0.1"
 
@@ -897,6 +898,10 @@ static void collect_step_index(struct collect_ctx *c)
 	if (c->qlock >= 0)
 		(void)close(c->qlock);
 	c->qlock = -1;
+	/* Queued for the fleet ([Upload]; nothing when Endpoint= is empty) once
+	 * listed here: `mortem upload` sends it; the record says how it went. */
+	if (c->store_ok && c->out->published && upload_enqueue(c->cfg, &c->st, c->id) < 0)
+		journal_log(4, "cannot queue the crash for upload");
 }
 
 /* 9. Announce to the journal: once listed, so that a reader of the message

@@ -151,6 +151,26 @@ START_TEST(test_enqueue)
 }
 END_TEST
 
+/* The collector queues what it stores, once listed, when [Upload] is on. */
+START_TEST(test_collector_queues)
+{
+	struct mortem_config cfg;
+	struct store st;
+	char id[RECORD_ID_MAX + 1];
+	char **ids = NULL;
+	size_t n = 0;
+	setup(&cfg, &st);
+	cfg.upload_endpoint = strdup("http://127.0.0.1:1");
+	collect_fake(&cfg, "4050", id, sizeof(id));
+	ck_assert_int_eq(upload_queue_list(&st, &ids, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(ids[0], id);
+	free(ids[0]);
+	free(ids);
+	teardown(&cfg, &st);
+}
+END_TEST
+
 START_TEST(test_max_queue)
 {
 	struct mortem_config cfg;
@@ -158,12 +178,13 @@ START_TEST(test_max_queue)
 	char id[3][RECORD_ID_MAX + 1], p[512];
 	struct stat sb;
 	setup(&cfg, &st);
-	cfg.upload_endpoint = strdup("http://127.0.0.1:1");
+	/* Stored with no endpoint (the collector queues nothing), queued below. */
 	for (int i = 0; i < 3; i++) {
 		char pid[16];
 		snprintf(pid, sizeof(pid), "%d", 4100 + i);
 		collect_fake(&cfg, pid, id[i], sizeof(id[i]));
 	}
+	cfg.upload_endpoint = strdup("http://127.0.0.1:1");
 	snprintf(p, sizeof(p), "%s/%s.core.zst", st.store_dir, id[0]);
 	ck_assert_int_eq(stat(p, &sb), 0);
 	ck_assert_int_gt(sb.st_size, 0);
@@ -270,6 +291,7 @@ static Suite *upload_suite(void)
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_core_seen);
 	tcase_add_test(tc, test_enqueue);
+	tcase_add_test(tc, test_collector_queues);
 	tcase_add_test(tc, test_max_queue);
 	tcase_add_test(tc, test_run_gateway_down);
 	tcase_add_test(tc, test_run_removed_crash);
