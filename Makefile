@@ -5,7 +5,7 @@
 #   WERROR=1           turn warnings into errors (CI sets it)
 #   SANITIZE=0         skip the ASan/UBSan unit-test build in `make check`
 #   E2E=0              skip the real-kernel end-to-end tests in `make check`
-#   FUZZ_SECONDS=60    how long `make check` fuzzes the core notes parser (0 = not at all)
+#   FUZZ_SECONDS=60    how long `make check` fuzzes, all harnesses together (0 = not at all)
 #   V=1                show full commands
 #
 # Targets: all check demo install clean deps unit unit-asan e2e hdrcheck bench
@@ -116,7 +116,8 @@ unit-asan: $(ASAN_BINS) all
 e2e: all
 	$(Q)tests/e2e/run.sh $(B)
 
-# libFuzzer on the notes parser, bounded in time (clang; skipped without it).
+# libFuzzer on every parser of hostile input (tests/fuzz/fuzz_*.c), FUZZ_SECONDS
+# shared among them (clang; skipped without it).
 fuzz:
 	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS); rc=$$?; [ $$rc = 0 ] || [ $$rc = 77 ]
 
