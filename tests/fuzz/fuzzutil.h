@@ -27,7 +27,7 @@ static inline const char *fuzz_dir(void)
 	return dir;
 }
 
-/* dir/name, as a static buffer per call site's caller: copy it to keep it. */
+/* DIR/SUB/NAME (DIR/NAME when SUB is "") into out; aborts when it does not fit. */
 static inline void fuzz_path(char *out, size_t outlen, const char *sub, const char *name)
 {
 	if ((size_t)snprintf(out, outlen, "%s%s%s/%s", fuzz_dir(), sub[0] ? "/" : "", sub, name) >= outlen)

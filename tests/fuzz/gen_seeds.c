@@ -164,7 +164,9 @@ int main(int argc, char **argv)
 				 "0\0" "vm1\0" "1\0" "1";
 	put("handoff", "one-fd", m1, sizeof(m1));
 	put("handoff", "two-fds", m2, sizeof(m2));
-	put("handoff", "no-fd", m1 + 1, sizeof(m1) - 1); /* its first byte, 'm', says 1 fd */
+	static const char m0[] = "\x00" "mortem-handoff 1\0" "4242\0" "1000\0" "1000\0" "11\0" "1795272545\0"
+				 "0\0" "vm1";
+	put("handoff", "no-fd", m0, sizeof(m0));
 
 	/* cgroup: v2, v1, user services, scopes */
 	put_str("cgroup", "v2-service", "0::/system.slice/foo.service\n");
