@@ -60,7 +60,10 @@ int minicore_new(int fd, uint64_t max_total, uint64_t max_stack, struct minicore
  * the record still shows which variable was there. An occurrence not followed
  * by a NUL (the value continues, or it is some other string) is left alone;
  * one preceded by other bytes ("XKEY=VALUE\0") is scrubbed too. Occurrences
- * that straddle two minicore_feed calls are found. The copied notes are not
+ * that straddle two minicore_feed calls are found (in a core whose segments
+ * do not share file bytes, as the kernel writes them; a hand-made core whose
+ * PT_LOADs overlap in the file may lose the carry between them). An
+ * occurrence that spans two kept ranges is not. The copied notes are not
  * scanned (the kernel's notes hold no environment).
  *
  * Call before minicore_plan. Returns 0 when taken or when there is nothing to
