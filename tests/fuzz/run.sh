@@ -83,7 +83,9 @@ for t in $targets; do
 		mkdir -p "$out/seeds-core" && find "$seeds" -maxdepth 1 -type f \( -name 'ok-*' -o -name 'bad-*' \) -exec cp -p {} "$out/seeds-core/" \;
 		seeds=$out/seeds-core
 	fi
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	# the harnesses' files (configs, records, a spool) go to a directory of ours
+	rm -rf "$out/tmp" && mkdir -p "$out/tmp"
+	TMPDIR=$out/tmp ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	"$bin" -max_total_time="$each" -max_len=$maxlen -timeout=10 -rss_limit_mb=2048 \
 		-print_final_stats=1 -artifact_prefix="$out/$t-" "$out/corpus-$t" "$seeds" \
 		>"$out/fuzz_$t.log" 2>&1
