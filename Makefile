@@ -7,7 +7,7 @@
 #   E2E=0              skip the real-kernel end-to-end tests in `make check`
 #   SYSTEM=0           skip the system tests (systemd as PID 1 in a container) in `make check`
 #   FLEET=0            skip the S3 tests (a throwaway Ceph gateway) in `make check`
-#   FUZZ_SECONDS=60    how long `make check` fuzzes the core notes parser (0 = not at all)
+#   FUZZ_SECONDS=60    how long `make check` fuzzes, all harnesses together (0 = not at all)
 #   V=1                show full commands
 #
 # Targets: all check demo install clean deps unit unit-asan e2e fleet hdrcheck bench
@@ -130,7 +130,8 @@ system: all
 fleet: all
 	$(Q)tests/fleet/run.sh $(B); rc=$$?; [ $$rc = 0 ] || [ $$rc = 77 ]
 
-# libFuzzer on the notes parser, bounded in time (clang; skipped without it).
+# libFuzzer on every parser of hostile input (tests/fuzz/fuzz_*.c), FUZZ_SECONDS
+# shared among them (clang; skipped without it).
 fuzz:
 	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS); rc=$$?; [ $$rc = 0 ] || [ $$rc = 77 ]
 
