@@ -30,8 +30,13 @@
 #include "base/parse.h"
 #include "base/util.h"
 
+const char *const config_redact_args_default[CONFIG_REDACT_ARGS_DEFAULT_N] = {
+	"--*pass*", "--*pwd*", "--*token*", "--*secret*", "--*key", "--*credential*", "--*auth*", "--*cookie*",
+	"--*session*", "--*private*",
+};
+
 const char *const config_redact_default[CONFIG_REDACT_DEFAULT_N] = {
-	"*KEY*", "*TOKEN*", "*SECRET*", "*PASSWORD*", "*PASSWD*", "*CREDENTIAL*", "*AUTH*",
+	"*KEY*", "*TOKEN*", "*SECRET*", "*PASS*", "*PWD*", "*PAT", "*CREDENTIAL*", "*AUTH*", "*PRIVATE*", "*COOKIE*", "*SESSION*",
 };
 
 #define CONFIG_FILE_MAX (1u << 20) /* bytes per configuration file */
@@ -84,6 +89,7 @@ static const struct config_key config_keys[] = {
 	{ "Policy", "RateLimit", CONFIG_RATE, CONFIG_OFF(rate_limit), 0, 0, 1, 30 * 86400 },
 	{ "Policy", "MaxConcurrent", CONFIG_INT, CONFIG_OFF(max_concurrent), 0, 4096, 0, 0 },
 	{ "Collect", "RedactEnvironment", CONFIG_GLOBS, CONFIG_OFF(redact), 0, 0, 0, 0 },
+	{ "Collect", "RedactArguments", CONFIG_GLOBS, CONFIG_OFF(redact_args), 0, 0, 0, 0 },
 	{ "Collect", "ProcItemMax", CONFIG_SIZE, CONFIG_OFF(proc_item_max), 0, 0, 4u << 10, 64u << 20 },
 	{ "Collect", "JournalLines", CONFIG_INT, CONFIG_OFF(journal_lines), 0, 1000, 0, 0 },
 	{ "Collect", "CaptureBudget", CONFIG_MSEC, CONFIG_OFF(capture_budget_ms), 0, 0, 0, 60000 },
@@ -116,13 +122,28 @@ struct config_ctx {
 	bool bad_value;
 };
 
+/* A list of globs is an array of CONFIG_REDACT_MAX strings followed by its
+ * count (redact and n_redact, redact_args and n_redact_args). */
+_Static_assert(offsetof(struct mortem_config, n_redact) ==
+		       offsetof(struct mortem_config, redact) + CONFIG_REDACT_MAX * sizeof(char *),
+	       "n_redact follows redact");
+_Static_assert(offsetof(struct mortem_config, n_redact_args) ==
+		       offsetof(struct mortem_config, redact_args) + CONFIG_REDACT_MAX * sizeof(char *),
+	       "n_redact_args follows redact_args");
+
+static void config_free_globs(char **pats, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++) {
+		free(pats[i]);
+		pats[i] = NULL;
+	}
+	*n = 0;
+}
+
 static void config_free_redact(struct mortem_config *c)
 {
-	for (size_t i = 0; i < c->n_redact; i++) {
-		free(c->redact[i]);
-		c->redact[i] = NULL;
-	}
-	c->n_redact = 0;
+	config_free_globs(c->redact, &c->n_redact);
+	config_free_globs(c->redact_args, &c->n_redact_args);
 }
 
 void config_free(struct mortem_config *c)
@@ -191,6 +212,12 @@ int config_init(struct mortem_config *c)
 		if (!c->redact[i])
 			goto oom;
 		c->n_redact++;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(config_redact_args_default); i++) {
+		c->redact_args[i] = strdup(config_redact_args_default[i]);
+		if (!c->redact_args[i])
+			goto oom;
+		c->n_redact_args++;
 	}
 	return 0;
 oom:
@@ -479,9 +506,11 @@ static int config_set_globs(struct config_ctx *ctx, const struct config_key *k, 
 		p += len;
 	}
 
-	config_free_redact(ctx->c);
-	memcpy(ctx->c->redact, pats, n * sizeof(pats[0]));
-	ctx->c->n_redact = n;
+	char **list = (char **)(void *)((char *)ctx->c + k->offset);
+	size_t *count = (size_t *)(list + CONFIG_REDACT_MAX);
+	config_free_globs(list, count);
+	memcpy(list, pats, n * sizeof(pats[0]));
+	*count = n;
 	return 0;
 }
 

@@ -9,11 +9,14 @@
 #define CONFIG_DEFAULT_PATH SYSCONFDIR "/mortem/mortem.conf"
 #define CONFIG_DEFAULT_SOCKET_DIR "/run/mortem"
 #define CONFIG_REDACT_MAX 64 /* RedactEnvironment= patterns */
-#define CONFIG_REDACT_DEFAULT_N 7
+#define CONFIG_REDACT_DEFAULT_N 11
 /* The default of RedactEnvironment=, and what a caller that passes no list at
  * all (NULL) gets: redact rather than leak. An explicit empty list (non-NULL,
  * n == 0) turns redaction off. */
 extern const char *const config_redact_default[CONFIG_REDACT_DEFAULT_N];
+/* The default of RedactArguments=: globs on a command line's option names. */
+#define CONFIG_REDACT_ARGS_DEFAULT_N 10
+extern const char *const config_redact_args_default[CONFIG_REDACT_ARGS_DEFAULT_N];
 #define CONFIG_DEFAULT_QUOTA_CAP (UINT64_C(4) << 30) /* the "max 4G" of MaxUse=, KeepFree= defaults */
 
 /* A size, or a share of the store's file system ("10% max 4G"); all 0 = no limit. */
@@ -49,6 +52,8 @@ struct mortem_config {
 	/* [Collect] */
 	char *redact[CONFIG_REDACT_MAX]; /* RedactEnvironment=, glob patterns on env keys, case-insensitive */
 	size_t n_redact;
+	char *redact_args[CONFIG_REDACT_MAX]; /* RedactArguments=, globs on option names, case-insensitive */
+	size_t n_redact_args;
 	uint64_t proc_item_max;    /* ProcItemMax=, cap per /proc item; default 256K */
 	int journal_lines;         /* JournalLines=, the unit's last journal lines kept; default 50, 0 = off */
 	uint64_t capture_budget_ms; /* CaptureBudget=, time for the /proc capture while the process is held; default 50ms, 0 = none */

@@ -76,6 +76,7 @@ void crash_capture_free(struct crash_capture *cap)
 	if (cap->root_fd >= 0)
 		(void)close(cap->root_fd);
 	proc_files_close(cap->files, cap->n_files);
+	proc_secrets_free(&cap->secrets);
 	cap->n_files = 0;
 	if (cap->lock_fd >= 0)
 		(void)close(cap->lock_fd);

@@ -48,6 +48,7 @@ struct crash_capture {
 	int lock_fd;            /* spool/<id>.lock, -1 when the store is unusable */
 	int store_err;          /* why the store is unusable (negative errno), 0 when fine */
 	const char *mode;       /* "pipe", "handoff" or "socket" (static) */
+	struct proc_secrets secrets; /* what the record redacts, for the minicore's scrub (memory only) */
 };
 
 /* Close and put what cap holds; cap can be freed again. */

@@ -137,12 +137,14 @@ static void proc_capture_cmdline(struct proc_ctx *c, const char *item)
 		proc_ctx_set_null(c, "cmdline");
 		return;
 	}
-	if (len > 0 && buf[len - 1] == '\0')
-		len--;
-	for (size_t i = 0; i < len; i++)
-		if (buf[i] == '\0')
-			buf[i] = ' ';
-	proc_ctx_set(c, "cmdline", proc_ctx_json_text(buf, len));
+	_cleanup_free_ char *line = NULL;
+	size_t n;
+	if (proc_args_redact(buf, len, c->redact_args, c->n_redact_args, c->redact, c->n_redact, c->secrets, &line,
+			     &n) < 0) {
+		c->oom = true;
+		return;
+	}
+	proc_ctx_set(c, "cmdline", proc_ctx_json_text(line, n));
 }
 
 
@@ -716,6 +718,9 @@ int proc_capture(pid_t pid, const struct proc_capture_opts *opts, json_object **
 		c.item_max = PROC_ITEM_MAX_LIMIT;
 	c.redact = opts->redact;
 	c.n_redact = opts->n_redact;
+	c.redact_args = opts->redact_args;
+	c.n_redact_args = opts->n_redact_args;
+	c.secrets = opts->secrets;
 	c.budget_usec = opts->budget_usec;
 	int64_t start = opts->start_usec ? opts->start_usec : proc_now_usec();
 	if (opts->budget_usec > 0)

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include <sys/types.h>
+#include <sys/uio.h>
+#include <stdbool.h>
 
 /* The files a dying process has mapped that the unprivileged analysis could
  * not open by their path: deleted (an upgrade replaced the binary while it
@@ -30,10 +32,32 @@ void proc_files_close(struct proc_file *f, size_t n);
 /* CaptureBudget='s default: the process is held while the capture runs. */
 #define PROC_BUDGET_USEC_DEFAULT 50000
 
+/* The values the record redacts, as the process had them: "KEY=VALUE" for
+ * each secret environment entry (or one whose value holds a URL password) and
+ * each redacted "--option=VALUE" argument, NUL-separated in buf, so that the
+ * minicore can blank them in the memory it keeps (stream_opts.mini_scrub).
+ * Held in memory only: never written to a file, a note or a record. */
+#define PROC_SECRETS_BYTES (128u << 10) /* bytes kept (the minicore's scrub takes as much) */
+#define PROC_SECRETS_MAX 512            /* strings kept */
+struct proc_secrets {
+	char *buf;
+	size_t len, n;
+	bool capped;                    /* some did not fit: the minicore keeps those */
+};
+void proc_secrets_free(struct proc_secrets *s);
+/* An iovec per string of s (heap, pointing into s->buf), for stream_opts. */
+int proc_secrets_iov(const struct proc_secrets *s, struct iovec **ret, size_t *ret_n);
+
 struct proc_capture_opts {
 	const char *const *redact; /* glob patterns on env keys (case-insensitive, fnmatch);
 	                            * NULL = built-in list, non-NULL with n_redact 0 = none */
 	size_t n_redact;
+	/* Globs on the command line's option names (RedactArguments=); NULL =
+	 * the built-in list. "--opt=VALUE" and "--opt VALUE" lose VALUE, and so
+	 * does a two-character pattern's attached form ("-p" on "-pVALUE"). */
+	const char *const *redact_args;
+	size_t n_redact_args;
+	struct proc_secrets *secrets; /* out, optional: what was redacted (see above) */
 	size_t item_max;           /* byte cap per item; 0 = 256K */
 	const char *proc_root;     /* "/proc" normally; tests may point elsewhere */
 	/* Time budget of the whole capture: past it, the items and loops not
@@ -82,3 +106,11 @@ int proc_capture(pid_t pid, const struct proc_capture_opts *opts, json_object **
 /* Environment value redaction: 1 when key matches one of the patterns (NULL
  * patterns: the built-in list), 0 when not, -EINVAL for a NULL key. */
 int proc_env_key_is_secret(const char *key, const char *const *patterns, size_t n);
+
+/* The command line's redaction: the NUL-separated arguments of buf[0..len)
+ * joined by single spaces into *ret (heap), with the values of secret options
+ * (see redact_args above; an option whose name without dashes is a secret
+ * environment key too) and URL passwords (scheme://user:PASSWORD@) as
+ * "<redacted>"; the "--opt=VALUE" ones added to secrets (may be NULL). */
+int proc_args_redact(const char *buf, size_t len, const char *const *args, size_t n_args,
+		     const char *const *env, size_t n_env, struct proc_secrets *secrets, char **ret, size_t *ret_len);

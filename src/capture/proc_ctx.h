@@ -27,6 +27,9 @@ struct proc_ctx {
 	size_t item_max;
 	const char *const *redact; /* not owned */
 	size_t n_redact;
+	const char *const *redact_args; /* not owned */
+	size_t n_redact_args;
+	struct proc_secrets *secrets;   /* not owned; may be NULL */
 	json_object *obj;       /* not owned: the result being filled */
 	json_object *errors;    /* not owned: inside obj */
 	json_object *truncated; /* not owned: inside obj */

@@ -40,6 +40,7 @@ struct collect_ctx {
 	json_object *proc, *sys, *errors;
 	json_object *analysis; /* analyze_run's result, merged into the record */
 	json_object *journal;  /* the unit's last journal lines (unitlog.h), or NULL */
+	struct proc_secrets secrets; /* the redacted values, blanked in the minicore (capture) */
 	int lock_fd, core_tmp, mini_tmp;
 	int root_fd;           /* the process's /proc/PID/root, for its binaries */
 	struct proc_file files[PROC_FILES_MAX]; /* binaries opened while it lived */
@@ -189,6 +190,11 @@ static json_object *collect_record(struct collect_ctx *c, const struct stream_re
 		json_object_object_add(mini, "ranges", json_object_new_int((int)mi->ranges));
 		json_object_object_add(mini, "missing_ranges", json_object_new_int((int)mi->missing));
 		json_object_object_add(mini, "capped", collect_str_or_null(mi->capped ? mi->cap_reason : NULL));
+		/* Redacted values blanked in its memory; not all of them when the
+		 * caps were reached (the minicore then may hold some). */
+		json_object_object_add(mini, "scrubbed", json_object_new_int((int)mi->scrubbed));
+		if (mi->scrub_dropped || c->secrets.capped)
+			json_object_object_add(mini, "scrub_incomplete", json_object_new_boolean(true));
 	} else {
 		json_object_object_add(mini, "path", json_object_new_null());
 		json_object_object_add(mini, "error", json_object_new_string(sr->mini_error ?: "not written"));
@@ -564,7 +570,8 @@ void collect_capture(const struct mortem_config *cfg, const struct crash_args *a
 		 * in the same pass. */
 		struct proc_capture_opts po = {
 			.redact = (const char *const *)cfg->redact, .n_redact = cfg->n_redact,
-			.item_max = cfg->proc_item_max, .budget_usec = cfg->capture_budget_ms * 1000,
+			.redact_args = (const char *const *)cfg->redact_args, .n_redact_args = cfg->n_redact_args,
+			.secrets = &cap->secrets, .item_max = cfg->proc_item_max, .budget_usec = cfg->capture_budget_ms * 1000,
 			.start_usec = start, .use_pidfd = a->pidfd >= 0 && strcmp(mode, "pipe") == 0,
 			.pidfd = a->pidfd, .files = cap->files, .files_max = PROC_FILES_MAX, .n_files = &cap->n_files,
 		};
@@ -617,6 +624,8 @@ static void collect_step_take(struct collect_ctx *c, struct crash_capture *cap)
 	c->n_files = cap->n_files;
 	cap->n_files = 0;
 	c->lock_fd = TAKE_FD(cap->lock_fd);
+	c->secrets = cap->secrets;
+	cap->secrets = (struct proc_secrets){ 0 };
 	c->mode = cap->mode;
 	c->store_err = cap->store_err;
 	if (!c->errors)
@@ -696,6 +705,11 @@ static void collect_step_drain(struct collect_ctx *c)
 		.max_core_size = c->cfg->max_core_size, .mini_max = c->cfg->minicore_max,
 		.mini_stack_max = c->cfg->minicore_stack_max,
 	};
+	/* What the record redacts is blanked in the minicore too (it is kept
+	 * long and meant to travel); the full core stays the kernel's bytes. */
+	_cleanup_free_ struct iovec *scrub = NULL;
+	if (proc_secrets_iov(&c->secrets, &scrub, &so.n_mini_scrub) >= 0)
+		so.mini_scrub = scrub;
 	/* The spilled bytes could not be used: the rest is only drained. */
 	if (cs->lost)
 		so.zw = NULL;
@@ -944,6 +958,7 @@ static void collect_ctx_free(struct collect_ctx *c)
 	json_object_put(c->rec);
 	json_object_put(c->analysis);
 	json_object_put(c->journal);
+	proc_secrets_free(&c->secrets);
 	if (c->root_fd >= 0)
 		(void)close(c->root_fd);
 	proc_files_close(c->files, c->n_files);

@@ -87,7 +87,7 @@ static void put(const char *rel, const char *text)
 static void check_defaults(const struct mortem_config *c)
 {
 	static const char *const redact[] = {
-		"*KEY*", "*TOKEN*", "*SECRET*", "*PASSWORD*", "*PASSWD*", "*CREDENTIAL*", "*AUTH*",
+		"*KEY*", "*TOKEN*", "*SECRET*", "*PASS*", "*PWD*", "*PAT", "*CREDENTIAL*", "*AUTH*", "*PRIVATE*", "*COOKIE*", "*SESSION*",
 	};
 
 	ck_assert_str_eq(c->store_path, LOCALSTATEDIR "/lib/mortem");
