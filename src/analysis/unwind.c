@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 
 #include "base/json.h"
+#include "analysis/demangle.h"
 #include "analysis/unwind.h"
 #include "base/util.h"
 
@@ -554,6 +555,7 @@ struct unwind_frame {
 	const char *file;
 	int line;
 	bool inlined;
+	bool inlined_truncated; /* UNWIND_INLINE_MAX reached at this pc */
 };
 
 static int unwind_emit(struct unwind_thread *t, const struct unwind_frame *f)
@@ -561,16 +563,25 @@ static int unwind_emit(struct unwind_thread *t, const struct unwind_frame *f)
 	json_object *j = json_object_new_object();
 	if (!j)
 		return -ENOMEM;
+	/* As people read it; the name in the binary beside it, for tools and
+	 * for the signature (verdict.h). */
+	char dm[DEMANGLE_OUT_MAX + 1];
+	int dr = f->function ? demangle_name(f->function, dm, sizeof(dm)) : -EINVAL;
 	json_object_object_add(j, "pc", unwind_hex(f->pc));
 	json_object_object_add(j, "module", unwind_str(f->modname));
 	json_object_object_add(j, "build_id", f->mod ? unwind_build_id(f->mod) : NULL);
-	json_object_object_add(j, "function", unwind_str(f->function));
+	json_object_object_add(j, "function", dr > 0 ? json_object_new_string_len(dm, dr) : unwind_str(f->function));
+	json_object_object_add(j, "function_raw", unwind_str(f->function));
+	if (dr == -E2BIG || dr == -EOVERFLOW)
+		json_object_object_add(j, "demangle_capped", json_object_new_boolean(true));
 	json_object_object_add(j, "offset", f->has_offset ? json_object_new_int64((int64_t)f->offset) : NULL);
 	json_object_object_add(j, "module_offset",
 			       f->mod ? json_object_new_int64((int64_t)(f->pc - f->mod_start)) : NULL);
 	json_object_object_add(j, "file", unwind_str(f->file));
 	json_object_object_add(j, "line", f->line > 0 ? json_object_new_int(f->line) : NULL);
 	json_object_object_add(j, "inlined", json_object_new_boolean(f->inlined));
+	if (f->inlined_truncated)
+		json_object_object_add(j, "inlined_truncated", json_object_new_boolean(true));
 	json_object_array_add(t->frames, j);
 	t->n++;
 	t->c->total_frames++;
@@ -650,12 +661,14 @@ static int unwind_symbolize(struct unwind_thread *t, Dwarf_Addr pc, bool isactiv
 	}
 	/* chain[0]: the innermost inlined body, where pc is; its source position
 	 * is the line table's. Each outer scope's position is the call site of
-	 * the scope inside it. */
+	 * the scope inside it (eu-stack -i and GDB show them so). */
 	struct unwind_frame in = f;
 	in.function = unwind_die_name(&chain[0]);
 	in.has_offset = false;
 	in.inlined = true;
 	Dwarf_Die *last = &chain[0];
+	int ninlined = 0;
+	bool capped = false;
 	r = 0;
 	for (int i = 1; i < nchain && r == 0; i++) {
 		int tag = dwarf_tag(&chain[i]);
@@ -663,7 +676,12 @@ static int unwind_symbolize(struct unwind_thread *t, Dwarf_Addr pc, bool isactiv
 			continue;
 		if (!unwind_room(t))
 			break;
-		r = unwind_emit(t, &in);
+		if (ninlined < UNWIND_INLINE_MAX) {
+			r = unwind_emit(t, &in);
+			ninlined++;
+		} else {
+			capped = true;
+		}
 		in = f;
 		in.file = unwind_call_site(cudie, last, &in.line);
 		if (tag == DW_TAG_subprogram) {
@@ -671,7 +689,7 @@ static int unwind_symbolize(struct unwind_thread *t, Dwarf_Addr pc, bool isactiv
 			if (!in.function)
 				in.function = unwind_die_name(&chain[i]);
 			in.inlined = false;
-			in.mod = f.mod;
+			in.inlined_truncated = capped;
 			last = NULL;
 			break;
 		}

@@ -228,9 +228,9 @@ START_TEST(test_signature_real)
 	targetcore_make(&c, "wait2", 1);
 	ck_assert_int_ne(a.pid, b.pid);
 	json_object *ja = unwind_ok(a.mini, NULL), *jb = unwind_ok(b.core, NULL), *jc = unwind_ok(c.mini, NULL);
-	ck_assert_int_eq(verdict_signature(jget(ja, "threads"), sa), 0);
-	ck_assert_int_eq(verdict_signature(jget(jb, "threads"), sb), 0);
-	ck_assert_int_eq(verdict_signature(jget(jc, "threads"), sc), 0);
+	ck_assert_int_eq(verdict_signature(NULL, jget(ja, "threads"), sa), 0);
+	ck_assert_int_eq(verdict_signature(NULL, jget(jb, "threads"), sb), 0);
+	ck_assert_int_eq(verdict_signature(NULL, jget(jc, "threads"), sc), 0);
 	ck_assert_str_eq(sa, sb);
 	ck_assert_str_ne(sa, sc);
 	json_object_put(ja);
