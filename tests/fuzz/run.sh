@@ -31,6 +31,8 @@ fi
 echo "  FUZZ    building with $CLANG"
 $CLANG $FLAGS -D_GNU_SOURCE -Wall -Wextra -I"$root/src" -o "$out/fuzz_elfcore" \
 	"$root/tests/fuzz/fuzz_elfcore.c" "$root/src/core/elfcore.c" "$root/src/core/siginfo.c" || exit 2
+$CLANG $FLAGS -D_GNU_SOURCE -Wall -Wextra -I"$root/src" -o "$out/fuzz_demangle" \
+	"$root/tests/fuzz/fuzz_demangle.c" "$root/src/analysis/demangle.c" -liberty || exit 2
 echo "  FUZZ    fuzz_elfcore for ${secs}s on tests/corpus"
 # New inputs go to build/fuzz/corpus; tests/corpus is only read.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -44,5 +46,11 @@ if [ $rc -ne 0 ]; then
 	grep -E 'ERROR|SUMMARY|runtime error' "$out/fuzz.log" | head -5 >&2
 	exit 1
 fi
+echo "  FUZZ    fuzz_demangle for ${secs}s"
+mkdir -p "$out/corpus-demangle" || exit 2
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+"$out/fuzz_demangle" -max_total_time="$secs" -max_len=4200 -timeout=10 -rss_limit_mb=2048 \
+	-print_final_stats=1 -artifact_prefix="$out/demangle-" "$out/corpus-demangle" >"$out/fuzz-demangle.log" 2>&1 ||
+	{ echo "fuzz: fuzz_demangle stopped; see $out/fuzz-demangle.log" >&2; exit 1; }
 echo "  FUZZ    no crashes"
 exit 0
