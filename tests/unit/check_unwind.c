@@ -594,7 +594,7 @@ START_TEST(test_cxx_frames)
 			 "_ZZ4mainENKUliE0_clEi");
 	find_frame(frames, "void ns::run<main::{lambda(int)#2}>(main::{lambda(int)#2}, int)");
 	compare_with_gdb(frames, bt, "an_cxx.cpp");
-	ck_assert_str_eq(fstr(j, "signature_kind"), "SIGSEGV/null");
+	ck_assert_str_eq(fstr(jget(j, "siginfo"), "signature_kind"), "SIGSEGV/null");
 	ck_assert_ptr_nonnull(strstr(fstr(j, "slogan"), "in ns::load<int>() at an_cxx+0x"));
 
 	/* The same crash without debug information: no inlined frame, the
@@ -624,7 +624,7 @@ START_TEST(test_cxx_frames)
 	ck_assert_str_eq(fstr(find_frame(frames3, "main::{lambda(int)#1}::operator()(int) const"), "function_raw"),
 			 "_ZZ4mainENKUliE_clEi");
 	compare_with_gdb(frames3, bt3, "an_cxx.cpp");
-	ck_assert_str_eq(fstr(j3, "signature_kind"), "SIGABRT");
+	ck_assert_str_eq(fstr(jget(j3, "siginfo"), "signature_kind"), "SIGABRT");
 	ck_assert_str_ne(fstr(j3, "signature"), fstr(j, "signature"));
 	ck_assert_ptr_nonnull(strstr(fstr(j3, "slogan"), "std::terminate()"));
 
@@ -655,7 +655,7 @@ START_TEST(test_rust_frames)
 		ck_assert_str_ne(fstr(poke, "function_raw"), "an_rust::shapes::poke");
 		ck_assert_int_eq(strncmp(fstr(poke, "function_raw"), p == 0 ? "_R" : "_ZN", p == 0 ? 2 : 3), 0);
 		find_frame(frames, "an_rust::crash");
-		ck_assert_str_eq(fstr(j, "signature_kind"), "SIGSEGV/null");
+		ck_assert_str_eq(fstr(jget(j, "siginfo"), "signature_kind"), "SIGSEGV/null");
 		snprintf(sigs[p][0], 17, "%s", fstr(j, "signature"));
 		json_object_put(j);
 
@@ -666,7 +666,7 @@ START_TEST(test_rust_frames)
 		json_object *take = find_frame(frames, p == 0 ? "<an_rust::shapes::Holder<u64>>::take"
 							      : "an_rust::shapes::Holder<T>::take");
 		ck_assert(!json_object_get_boolean(jget(take, "inlined")));
-		ck_assert_str_eq(fstr(j, "signature_kind"), "SIGABRT");
+		ck_assert_str_eq(fstr(jget(j, "siginfo"), "signature_kind"), "SIGABRT");
 		/* the panic machinery is skipped: the slogan names the unwrap */
 		ck_assert_ptr_nonnull(strstr(fstr(j, "slogan"), "in abort() ← "));
 		ck_assert_ptr_nonnull(strstr(fstr(j, "slogan"), "::unwrap()"));
