@@ -32,7 +32,8 @@ CC      ?= cc
 B       := build
 PKGS    := libelf libdw libzstd libsystemd sqlite3 json-c libseccomp libcurl
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+# libiberty (the demangler) has no .pc file: a static library, libiberty-dev.
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -liberty
 CHECK_CFLAGS = $(shell pkg-config --cflags check)
 CHECK_LIBS   = $(shell pkg-config --libs check)
 
@@ -62,7 +63,12 @@ HDRS      := $(wildcard src/*/*.h)
 UNIT_SRCS := $(wildcard tests/unit/check_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRCS))
 ASAN_BINS := $(patsubst tests/unit/%.c,$(B)/asan/%,$(UNIT_SRCS))
-CRASHERS  := $(patsubst tests/crashers/%.c,$(B)/crashers/%,$(wildcard tests/crashers/*.c))
+CRASHERS  := $(patsubst tests/crashers/%.c,$(B)/crashers/%,$(wildcard tests/crashers/*.c)) $(B)/crashers/an_cxx
+# Rust crashers only where rustc is (the tests that use them skip otherwise).
+RUSTC     ?= $(shell command -v rustc 2>/dev/null)
+ifneq ($(RUSTC),)
+CRASHERS  += $(B)/crashers/an_rust $(B)/crashers/an_rust_legacy
+endif
 
 .PHONY: all check check-run demo demo-run install clean deps unit unit-asan e2e system fleet hdrcheck bench fuzz
 .DELETE_ON_ERROR:
@@ -90,6 +96,23 @@ $(B)/crashers/%: tests/crashers/%.c
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	$(Q)$(CC) -std=gnu11 -O0 -g -fno-omit-frame-pointer -Wall -pthread -o $@ $<
+
+# C++ and Rust crashers are built as those languages ship: optimised, with
+# debug info (inlined frames, demangling). Rust mangles v0 by default; the
+# legacy scheme needs an unstable flag on a stable compiler (RUSTC_BOOTSTRAP).
+$(B)/crashers/an_cxx: tests/crashers/an_cxx.cpp
+	@mkdir -p $(@D)
+	@echo "  CXX     $<"
+	$(Q)$(CXX) -std=gnu++17 -O2 -g -Wall -o $@ $<
+$(B)/crashers/an_rust: tests/crashers/an_rust.rs
+	@mkdir -p $(@D)
+	@echo "  RUSTC   $<"
+	$(Q)MAKEFLAGS= $(RUSTC) -C panic=abort -g -O -C symbol-mangling-version=v0 -o $@ $<
+$(B)/crashers/an_rust_legacy: tests/crashers/an_rust.rs
+	@mkdir -p $(@D)
+	@echo "  RUSTC   $< (legacy mangling)"
+	$(Q)MAKEFLAGS= RUSTC_BOOTSTRAP=1 $(RUSTC) -C panic=abort -g -O -Z unstable-options \
+		-C symbol-mangling-version=legacy -o $@ $<
 
 # Unit tests: one check suite per module, linked against the library objects.
 $(B)/unit/%: tests/unit/%.c $(B)/libmortem.a $(wildcard tests/unit/*.h) $(HDRS)
@@ -162,7 +185,7 @@ bench: all
 
 # Debian 12 packages needed to build and test. Quiet and quick when all are present.
 DEB_DEPS := build-essential pkg-config libelf-dev libdw-dev libzstd-dev libsystemd-dev \
-            libsqlite3-dev libjson-c-dev libseccomp-dev check zstd elfutils python3 mandoc jq gdb procps \
+            libsqlite3-dev libjson-c-dev libseccomp-dev libiberty-dev g++ check zstd elfutils python3 mandoc jq gdb procps \
             clang-14 libclang-rt-14-dev debuginfod debhelper libcurl4-openssl-dev radosgw ceph-mon ceph-osd \
             systemd-container mmdebstrap systemd-journal-remote
 deps:

@@ -181,12 +181,17 @@ int crashinfo_add(int core_fd, json_object *out)
 	}
 	if (!json_object_object_get_ex(si, "fault_region", NULL))
 		json_object_object_add(si, "fault_region", NULL);
+	/* Inside siginfo: the record's top-level keys are a fixed set. */
+	char kind[64];
+	verdict_kind(&vs, kind, sizeof(kind));
+	json_object_object_add(si, "signature_kind", json_object_new_string(kind));
 	json_object_object_add(out, "siginfo", json_object_get(si));
 
 	verdict_slogan(&vs, threads, slogan, sizeof(slogan));
 	json_object_object_add(out, "slogan", json_object_new_string(slogan));
-	json_object_object_add(out, "signature", verdict_signature(threads, sig) >= 0 ? json_object_new_string(sig)
-										     : NULL);
+	json_object_object_add(out, "signature",
+			       verdict_signature(&vs, threads, sig) >= 0 ? json_object_new_string(sig) : NULL);
+
 	if (info->threads_capped || info->notes_capped || info->files_capped)
 		json_object_object_add(out, "notes_capped", json_object_new_boolean(true));
 	r = 0;

@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 
 #include "base/json.h"
+#include "analysis/demangle.h"
 #include "analysis/unwind.h"
 #include "base/util.h"
 
@@ -554,6 +555,7 @@ struct unwind_frame {
 	const char *file;
 	int line;
 	bool inlined;
+	bool inlined_truncated; /* UNWIND_INLINE_MAX reached at this pc */
 };
 
 static int unwind_emit(struct unwind_thread *t, const struct unwind_frame *f)
@@ -561,31 +563,80 @@ static int unwind_emit(struct unwind_thread *t, const struct unwind_frame *f)
 	json_object *j = json_object_new_object();
 	if (!j)
 		return -ENOMEM;
+	/* As people read it; the name in the binary beside it, for tools and
+	 * for the signature (verdict.h). */
+	char dm[DEMANGLE_OUT_MAX + 1];
+	int dr = f->function ? demangle_name(f->function, dm, sizeof(dm)) : -EINVAL;
 	json_object_object_add(j, "pc", unwind_hex(f->pc));
 	json_object_object_add(j, "module", unwind_str(f->modname));
 	json_object_object_add(j, "build_id", f->mod ? unwind_build_id(f->mod) : NULL);
-	json_object_object_add(j, "function", unwind_str(f->function));
+	json_object_object_add(j, "function", dr > 0 ? json_object_new_string_len(dm, dr) : unwind_str(f->function));
+	json_object_object_add(j, "function_raw", unwind_str(f->function));
+	if (dr == -E2BIG || dr == -EOVERFLOW)
+		json_object_object_add(j, "demangle_capped", json_object_new_boolean(true));
 	json_object_object_add(j, "offset", f->has_offset ? json_object_new_int64((int64_t)f->offset) : NULL);
 	json_object_object_add(j, "module_offset",
 			       f->mod ? json_object_new_int64((int64_t)(f->pc - f->mod_start)) : NULL);
 	json_object_object_add(j, "file", unwind_str(f->file));
 	json_object_object_add(j, "line", f->line > 0 ? json_object_new_int(f->line) : NULL);
 	json_object_object_add(j, "inlined", json_object_new_boolean(f->inlined));
+	if (f->inlined_truncated)
+		json_object_object_add(j, "inlined_truncated", json_object_new_boolean(true));
 	json_object_array_add(t->frames, j);
 	t->n++;
 	t->c->total_frames++;
 	return 0;
 }
 
-static const char *unwind_die_name(Dwarf_Die *die)
+#define UNWIND_QUALIFY_MAX 16 /* enclosing namespaces and classes named */
+
+/* DW_AT_name qualified by its enclosing namespaces and classes ("ns::load<int>"
+ * as GDB names it), for a function DWARF gives no linkage name (GCC leaves it
+ * out for a function that exists only inlined). From the DIE that declares
+ * the function: the abstract origin, then its specification. */
+static const char *unwind_qualify(Dwarf_Die *die, const char *name, char *buf, size_t len)
+{
+	Dwarf_Die decl = *die, tmp;
+	Dwarf_Attribute attr;
+	for (int i = 0; i < 2; i++)
+		if (dwarf_formref_die(dwarf_attr(&decl, DW_AT_abstract_origin, &attr), &tmp) ||
+		    dwarf_formref_die(dwarf_attr(&decl, DW_AT_specification, &attr), &tmp))
+			decl = tmp;
+	Dwarf_Die *scopes = NULL;
+	int n = dwarf_getscopes_die(&decl, &scopes);
+	const char *parts[UNWIND_QUALIFY_MAX];
+	int np = 0;
+	for (int i = 1; i < n && np < UNWIND_QUALIFY_MAX; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+		if (tag != DW_TAG_namespace && tag != DW_TAG_structure_type && tag != DW_TAG_class_type &&
+		    tag != DW_TAG_union_type)
+			continue;
+		const char *p = dwarf_diename(&scopes[i]);
+		parts[np++] = p ? p : "(anonymous namespace)";
+	}
+	size_t off = 0;
+	buf[0] = '\0';
+	for (int i = np - 1; i >= 0 && off < len; i--) {
+		int w = snprintf(buf + off, len - off, "%s::", parts[i]);
+		off = w < 0 ? len : off + (size_t)w;
+	}
+	free(scopes);
+	if (np == 0 || off >= len || snprintf(buf + off, len - off, "%s", name) >= (int)(len - off))
+		return name;
+	return buf;
+}
+
+/* buf: room for a qualified name (UNWIND_NAME_MAX), which may be returned. */
+static const char *unwind_die_name(Dwarf_Die *die, char *buf, size_t len)
 {
 	Dwarf_Attribute attr;
 	const char *name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
 	if (!name)
 		name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
-	if (!name)
-		name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
-	return name;
+	if (name)
+		return name;
+	name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
+	return name ? unwind_qualify(die, name, buf, len) : NULL;
 }
 
 /* Where the inlined instance die was called from. */
@@ -650,12 +701,17 @@ static int unwind_symbolize(struct unwind_thread *t, Dwarf_Addr pc, bool isactiv
 	}
 	/* chain[0]: the innermost inlined body, where pc is; its source position
 	 * is the line table's. Each outer scope's position is the call site of
-	 * the scope inside it. */
+	 * the scope inside it (eu-stack -i and GDB show them so). */
+	/* two buffers: the frame being filled and the one before it */
+	char qual[2][UNWIND_NAME_MAX];
+	int qi = 0;
 	struct unwind_frame in = f;
-	in.function = unwind_die_name(&chain[0]);
+	in.function = unwind_die_name(&chain[0], qual[qi], sizeof(qual[qi]));
 	in.has_offset = false;
 	in.inlined = true;
 	Dwarf_Die *last = &chain[0];
+	int ninlined = 0;
+	bool capped = false;
 	r = 0;
 	for (int i = 1; i < nchain && r == 0; i++) {
 		int tag = dwarf_tag(&chain[i]);
@@ -663,19 +719,24 @@ static int unwind_symbolize(struct unwind_thread *t, Dwarf_Addr pc, bool isactiv
 			continue;
 		if (!unwind_room(t))
 			break;
-		r = unwind_emit(t, &in);
+		if (ninlined < UNWIND_INLINE_MAX) {
+			r = unwind_emit(t, &in);
+			ninlined++;
+		} else {
+			capped = true;
+		}
 		in = f;
 		in.file = unwind_call_site(cudie, last, &in.line);
 		if (tag == DW_TAG_subprogram) {
 			/* the real function: keep the symbol table's name and offset */
 			if (!in.function)
-				in.function = unwind_die_name(&chain[i]);
+				in.function = unwind_die_name(&chain[i], qual[qi ^= 1], sizeof(qual[0]));
 			in.inlined = false;
-			in.mod = f.mod;
+			in.inlined_truncated = capped;
 			last = NULL;
 			break;
 		}
-		in.function = unwind_die_name(&chain[i]);
+		in.function = unwind_die_name(&chain[i], qual[qi ^= 1], sizeof(qual[0]));
 		in.has_offset = false;
 		in.inlined = true;
 		last = &chain[i];

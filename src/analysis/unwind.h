@@ -11,9 +11,20 @@
  *                regular file" (a FIFO put where the module was)}]
  *   "threads": [{tid, name (or null), crashed, truncated, error (or null),
  *                frames: [{pc ("0x…"), module (path or null), build_id,
- *                          function (or null), offset (pc - function start, or
+ *                          function (demangled: C++, Rust; or null),
+ *                          function_raw (the name in the binary, or null),
+ *                          demangle_capped (only when true: a demangle.h cap
+ *                          was reached, function is then the raw name),
+ *                          offset (pc - function start, or
  *                          null), module_offset (pc - module start, or null),
- *                          file, line (or null), inlined}]}]
+ *                          file, line (or null), inlined,
+ *                          inlined_truncated (only when true)}]}]
+ *              Where DWARF puts a pc inside inlined code, each inlined call is
+ *              a frame of its own (inlined: true, same pc, innermost first,
+ *              file:line the line table's for the innermost and the call
+ *              site for the others), followed by the physical frame (the
+ *              function it was inlined into, file:line its call site of the
+ *              outermost inlined call), as eu-stack -i and GDB show them.
  *              the crashing thread first
  *   "modules_truncated", "threads_truncated", "frames_truncated": caps reached
  *   "vdso": "0x…" (AT_SYSINFO_EHDR) or null; "vdso_in_core": false when the
@@ -33,6 +44,7 @@
 #define UNWIND_MODULES_MAX      4096   /* modules listed per core */
 #define UNWIND_TOTAL_FRAMES_MAX 32768  /* frames per core: keeps the JSON well under 16 MiB */
 #define UNWIND_NAME_MAX         1024   /* bytes kept of a symbol or file name */
+#define UNWIND_INLINE_MAX       32     /* inlined calls shown at one pc; deeper: inlined_truncated */
 
 struct unwind_opts {
 	/* Root the crashed process saw, e.g. "/proc/PID/root"; NULL or "" = "/".

@@ -55,6 +55,15 @@ static bool verdict_int(json_object *o, const char *key, int64_t *ret)
 	return true;
 }
 
+/* The name in the binary (a mangled one for C++ and Rust): what the lists
+ * above and the signature match. Records from before demangling have only
+ * "function", which was the raw name then. */
+static const char *verdict_raw(json_object *f)
+{
+	const char *raw = verdict_str(f, "function_raw");
+	return raw ? raw : verdict_str(f, "function");
+}
+
 static const char *verdict_basename(const char *path)
 {
 	const char *s = strrchr(path, '/');
@@ -79,9 +88,34 @@ static bool verdict_in(const char *name, const char *const *list, size_t n)
 	return false;
 }
 
+/* Rust's panic path (panic=abort or a panic in a no-unwind frame), by the
+ * demangled names of both manglings: linked into every Rust executable, so
+ * counting it would put every panic of a program in one group. */
+static const char *const verdict_rust_noise[] = {
+	"std::panicking::", "core::panicking::", "std::process::abort", "std::sys::pal::unix::abort_internal",
+	"std::sys::backtrace::__rust_end_short_backtrace", "__rustc::", "panic_abort::", "std::rt::__rust_abort",
+	"core::option::unwrap_failed", "core::option::expect_failed", "core::result::unwrap_failed",
+	"rust_panic", "rust_begin_unwind", "__rust_start_panic",
+};
+
 static bool verdict_noise(const char *fn)
 {
 	return !strncmp(fn, "__GI_", 5) || verdict_in(fn, verdict_noise_names, ARRAY_SIZE(verdict_noise_names));
+}
+
+/* fn is the displayed (demangled) name. */
+static bool verdict_noise_rust(const char *fn)
+{
+	for (size_t i = 0; fn && i < ARRAY_SIZE(verdict_rust_noise); i++)
+		if (!strncmp(fn, verdict_rust_noise[i], strlen(verdict_rust_noise[i])))
+			return true;
+	return false;
+}
+
+/* Machinery by either name of frame f: raw (C, C++) or demangled (Rust). */
+static bool verdict_frame_noise(json_object *f, const char *raw_clean)
+{
+	return verdict_noise(raw_clean) || verdict_noise_rust(verdict_str(f, "function"));
 }
 
 /* libc, the dynamic loader and the language runtimes: where a crash shows
@@ -123,17 +157,61 @@ static uint64_t verdict_fnv(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
-int verdict_signature(json_object *threads, char out[17])
+/* A Rust name carries a hash of its crate's build (legacy: a last component
+ * "17h" + 16 hex digits; v0: crate disambiguators) that changes with the
+ * compiler and the dependencies: the demangled name, which leaves them out,
+ * is the stable one. */
+static bool verdict_rust(const char *raw)
+{
+	if (!strncmp(raw, "_R", 2))
+		return true;
+	if (strncmp(raw, "_ZN", 3))
+		return false;
+	size_t n = strcspn(raw, ".@");
+	return n >= 21 && raw[n - 1] == 'E' && !strncmp(raw + n - 20, "17h", 3) &&
+	       strspn(raw + n - 17, "0123456789abcdef") == 16;
+}
+
+size_t verdict_kind(const struct verdict_siginfo *si, char *buf, size_t len)
+{
+	const char *sig = si ? si->signal_name ? si->signal_name : signal_name(si->signo) : NULL;
+	const char *cls = NULL;
+	char num[24];
+
+	if (!sig) {
+		snprintf(num, sizeof(num), "signal %d", si ? si->signo : 0);
+		sig = num;
+	}
+	if (si && (si->signo == SIGSEGV || si->signo == SIGBUS)) {
+		/* The kernel's general-protection faults (SI_KERNEL) report
+		 * address 0 for any non-canonical address: not a NULL page. */
+		bool kernel = si->code_name && !strcmp(si->code_name, "SI_KERNEL");
+		if (si->region && !strcmp(si->region, "below-stack"))
+			cls = "stack-overflow";
+		else if (si->has_addr && si->addr < VERDICT_NULL_PAGE && !kernel)
+			cls = "null";
+		else
+			cls = "other";
+	}
+	int r = snprintf(buf, len, "%s%s%s", sig, cls ? "/" : "", cls ? cls : "");
+	return r < 0 ? 0 : (size_t)r < len ? (size_t)r : len ? len - 1 : 0;
+}
+
+int verdict_signature(const struct verdict_siginfo *si, json_object *threads, char out[17])
 {
 	json_object *frames = verdict_frames(threads);
 	uint64_t h = FNV_OFFSET;
+	char kind[64];
 	int used = 0;
 
 	if (!frames)
 		return -ENODATA;
+	verdict_kind(si, kind, sizeof(kind));
+	h = verdict_fnv(h, kind, strlen(kind) + 1);
+	/* Physical frames only: inlined ones exist only where DWARF is there. */
 	for (size_t i = 0; i < json_object_array_length(frames) && used < VERDICT_SIG_FRAMES; i++) {
 		json_object *f = json_object_array_get_idx(frames, i);
-		const char *mod = verdict_str(f, "module"), *fn = verdict_str(f, "function");
+		const char *mod = verdict_str(f, "module"), *fn = verdict_raw(f);
 		char name[VERDICT_NAME_MAX];
 		int64_t off;
 
@@ -141,13 +219,17 @@ int verdict_signature(json_object *threads, char out[17])
 			continue;
 		if (fn) {
 			verdict_fn(fn, name, sizeof(name));
-			if (verdict_noise(name))
+			if (verdict_frame_noise(f, name))
 				continue;
-			/* Compiler clone suffixes (.isra.0, .constprop.1, .part.0) vary
-			 * between builds of the same code. */
-			char *dot = strchr(name + 1, '.');
-			if (dot)
-				*dot = '\0';
+			if (verdict_rust(name) && verdict_str(f, "function")) {
+				verdict_fn(verdict_str(f, "function"), name, sizeof(name));
+			} else {
+				/* Compiler clone suffixes (.isra.0, .constprop.1,
+				 * .part.0) vary between builds of the same code. */
+				char *dot = strchr(name + 1, '.');
+				if (dot)
+					*dot = '\0';
+			}
 		} else if (verdict_int(f, "module_offset", &off)) {
 			snprintf(name, sizeof(name), "+0x%" PRIx64, (uint64_t)off);
 		} else {
@@ -195,7 +277,9 @@ static void verdict_add_frame(struct verdict_buf *b, json_object *f, bool where)
 
 	if (fn) {
 		verdict_fn(fn, name, sizeof(name));
-		verdict_add(b, "%s()", name);
+		/* A demangled C++ name has its parameter list already. */
+		size_t l = strlen(name);
+		verdict_add(b, "%s%s", name, l && name[l - 1] == ')' ? "" : "()");
 		if (where && has_off)
 			verdict_add(b, " at %s+0x%" PRIx64, verdict_basename(mod), (uint64_t)off);
 	} else if (has_off) {
@@ -210,12 +294,13 @@ static size_t verdict_first_meaningful(json_object *frames, size_t from)
 {
 	size_t n = json_object_array_length(frames);
 	for (size_t i = from; i < n; i++) {
-		const char *fn = verdict_str(json_object_array_get_idx(frames, i), "function");
+		json_object *f = json_object_array_get_idx(frames, i);
+		const char *fn = verdict_raw(f);
 		char name[VERDICT_NAME_MAX];
 		if (!fn)
 			return i;
 		verdict_fn(fn, name, sizeof(name));
-		if (!verdict_noise(name))
+		if (!verdict_frame_noise(f, name))
 			return i;
 	}
 	return n;
@@ -235,7 +320,7 @@ static bool verdict_add_abort(struct verdict_buf *b, json_object *frames)
 	char name[VERDICT_NAME_MAX];
 
 	for (i = 0; i < n; i++) {
-		const char *fn = verdict_str(json_object_array_get_idx(frames, i), "function");
+		const char *fn = verdict_raw(json_object_array_get_idx(frames, i));
 		if (fn) {
 			verdict_fn(fn, name, sizeof(name));
 			if (!strcmp(name, "abort") || !strcmp(name, "__GI_abort"))
@@ -247,10 +332,10 @@ static bool verdict_add_abort(struct verdict_buf *b, json_object *frames)
 	verdict_add(b, " in abort()");
 	for (i++; i < n; i++) {
 		json_object *f = json_object_array_get_idx(frames, i);
-		const char *fn = verdict_str(f, "function");
+		const char *fn = verdict_raw(f);
 		if (fn) {
 			verdict_fn(fn, name, sizeof(name));
-			if (verdict_noise(name) && !verdict_in(name, verdict_reason_names, ARRAY_SIZE(verdict_reason_names)))
+			if (verdict_frame_noise(f, name) && !verdict_in(name, verdict_reason_names, ARRAY_SIZE(verdict_reason_names)))
 				continue;
 		}
 		if (verdict_frame_system(f) && i + 1 < n) {

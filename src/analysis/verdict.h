@@ -30,14 +30,26 @@ struct verdict_siginfo {
 	int region_thread;       /* thread number shown to people; < 0 = none */
 };
 
-/* A short hash (FNV-1a 64, 16 hex digits) of the crashing thread's top
- * VERDICT_SIG_FRAMES meaningful frames: module basename + function, or module
- * basename + module offset when there is no symbol. Frames of the abort and
- * signal machinery, inlined frames (they depend on debug info being present)
- * and frames outside any module do not count. Identical across runs, PIDs, ASLR
- * and hosts for the same binaries. threads: the "threads" array of unwind_core.
+/* The kind of failure, as hashed into a signature: the signal's name, and for
+ * SIGSEGV and SIGBUS the fault class: "SIGSEGV/null" (an address in the first
+ * 64 KiB), "SIGSEGV/stack-overflow" (region "below-stack"), "SIGSEGV/other";
+ * "SIGABRT", "SIGFPE", "signal 42". si may be NULL ("signal 0"). Written to
+ * buf (truncated to len, NUL-terminated); returns the length written. */
+size_t verdict_kind(const struct verdict_siginfo *si, char *buf, size_t len);
+
+/* A short hash (FNV-1a 64, 16 hex digits) of the kind of failure
+ * (verdict_kind) and of the crashing thread's top VERDICT_SIG_FRAMES
+ * meaningful physical frames: module basename + function as named in the
+ * binary ("function_raw": mangled for C++; for Rust the demangled name,
+ * without the build hash), or module basename + module offset when there is
+ * no symbol. Frames of the abort and signal machinery, inlined frames (they
+ * exist only where debug info is present: the same crash gets the same
+ * signature with or without it) and frames outside any module do not count.
+ * So an abort() and a NULL dereference at the same frames are two groups.
+ * Identical across runs, PIDs, ASLR and hosts for the same binaries.
+ * threads: the "threads" array of unwind_core.
  * Returns 0, or -ENODATA when no frame counts (out is then left alone). */
-int verdict_signature(json_object *threads, char out[17]);
+int verdict_signature(const struct verdict_siginfo *si, json_object *threads, char out[17]);
 
 /* The one line, e.g.
  *   SIGSEGV (SEGV_MAPERR) reading 0x0 in parse_header() at libfoo.so.1+0x1a2b — NULL pointer dereference

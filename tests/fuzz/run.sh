@@ -18,7 +18,7 @@ if [ "${1:-}" = "-p" ]; then per=1; shift; fi
 secs=${1:-60}
 case $secs in ''|*[!0-9]*) echo "usage: $0 [-p] [SECONDS [TARGET...]]" >&2; exit 2;; esac
 [ $# -gt 0 ] && shift
-ALL="elfcore stream config record spool handoff cgroup"
+ALL="elfcore stream config record spool handoff cgroup demangle"
 targets=${*:-$ALL}
 for t in $targets; do
 	case " $ALL " in *" $t "*) ;; *) echo "fuzz: unknown target '$t' (have: $ALL)" >&2; exit 2;; esac
@@ -46,9 +46,9 @@ if ! $CLANG $FLAGS -o "$out/probe" "$out/probe.c" >"$out/probe.log" 2>&1; then
 	echo "fuzz: $CLANG cannot link libFuzzer (Debian: libclang-rt-14-dev); skipped" >&2
 	exit 77
 fi
-PKGS="libelf libdw libzstd libsystemd sqlite3 json-c libseccomp"
+PKGS="libelf libdw libzstd libsystemd sqlite3 json-c libseccomp libcurl"
 PKG_CFLAGS=$(pkg-config --cflags $PKGS) || exit 2
-PKG_LIBS=$(pkg-config --libs $PKGS) || exit 2
+PKG_LIBS="$(pkg-config --libs $PKGS) -liberty" || exit 2
 DEFS="-D_GNU_SOURCE -DSYSCONFDIR=\"/etc\" -DLOCALSTATEDIR=\"/var\" -DLIBEXECDIR=\"/usr/local/libexec/mortem\""
 LIBFLAGS="$BASE -fsanitize=fuzzer-no-link $DEFS -I$root/src $PKG_CFLAGS"
 

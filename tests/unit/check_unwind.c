@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "targetcore.h"
+#include "analysis/crashinfo.h"
 #include "analysis/unwind.h"
 #include "analysis/verdict.h"
 
@@ -228,9 +229,9 @@ START_TEST(test_signature_real)
 	targetcore_make(&c, "wait2", 1);
 	ck_assert_int_ne(a.pid, b.pid);
 	json_object *ja = unwind_ok(a.mini, NULL), *jb = unwind_ok(b.core, NULL), *jc = unwind_ok(c.mini, NULL);
-	ck_assert_int_eq(verdict_signature(jget(ja, "threads"), sa), 0);
-	ck_assert_int_eq(verdict_signature(jget(jb, "threads"), sb), 0);
-	ck_assert_int_eq(verdict_signature(jget(jc, "threads"), sc), 0);
+	ck_assert_int_eq(verdict_signature(NULL, jget(ja, "threads"), sa), 0);
+	ck_assert_int_eq(verdict_signature(NULL, jget(jb, "threads"), sb), 0);
+	ck_assert_int_eq(verdict_signature(NULL, jget(jc, "threads"), sc), 0);
 	ck_assert_str_eq(sa, sb);
 	ck_assert_str_ne(sa, sc);
 	json_object_put(ja);
@@ -401,6 +402,286 @@ START_TEST(test_fifo_core)
 }
 END_TEST
 
+/* ---- C++ and Rust: demangled names, inlined frames, compared with GDB ---- */
+
+#define CXX_PROG "build/crashers/an_cxx"
+
+/* Run prog kind under gdb to its fatal signal; gdb's "bt" goes to bt and its
+ * gcore (with NT_SIGINFO: the state at the signal) to core. */
+static void gdb_crash_core(const char *prog, const char *kind, const char *core, const char *bt)
+{
+	char gc[160];
+	snprintf(gc, sizeof(gc), "gcore %s", core);
+	pid_t c = fork();
+	ck_assert_int_ge(c, 0);
+	if (c == 0) {
+		int o = open(bt, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), dn = open("/dev/null", O_RDWR);
+		dup2(dn, 0);
+		dup2(o, 1);
+		dup2(dn, 2);
+		execlp("gdb", "gdb", "-nx", "-batch", "-ex", "set pagination off", "-ex", "set width 0", "-ex", "run",
+		       "-ex", "bt", "-ex", gc, "--args", prog, kind, (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	ck_assert_int_eq(waitpid(c, &st, 0), c);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "gdb failed on %s %s", prog, kind);
+	ck_assert_int_eq(access(core, R_OK), 0);
+}
+
+/* The line of src holding marker (1-based). */
+static int marker_line(const char *src, const char *marker)
+{
+	FILE *f = fopen(src, "re");
+	char l[512];
+	int n = 0;
+	ck_assert_ptr_nonnull(f);
+	while (fgets(l, sizeof(l), f)) {
+		n++;
+		if (strstr(l, marker)) {
+			fclose(f);
+			return n;
+		}
+	}
+	fclose(f);
+	ck_abort_msg("no %s in %s", marker, src);
+	return 0;
+}
+
+struct gdb_frame {
+	char name[512];
+	bool has_addr;
+	int line;       /* 0: none */
+	bool ours;      /* in the crasher's own source */
+};
+
+/* gdb's bt: "#N  [0x… in ]NAME (args) at FILE:LINE" or "… from LIB". */
+static size_t gdb_frames(const char *bt, const char *srcname, struct gdb_frame *g, size_t max)
+{
+	FILE *f = fopen(bt, "re");
+	char l[4096];
+	size_t n = 0;
+	ck_assert_ptr_nonnull(f);
+	while (n < max && fgets(l, sizeof(l), f)) {
+		if (l[0] != '#')
+			continue;
+		char *p = l + strcspn(l, " ");
+		p += strspn(p, " ");
+		struct gdb_frame *x = &g[n++];
+		memset(x, 0, sizeof(*x));
+		x->has_addr = !strncmp(p, "0x", 2);
+		if (x->has_addr) {
+			char *in = strstr(p, " in ");
+			p = in ? in + 4 : p;
+		}
+		size_t nl = strstr(p, " (") ? (size_t)(strstr(p, " (") - p) : strcspn(p, " \n");
+		snprintf(x->name, sizeof(x->name), "%.*s", (int)nl, p);
+		char *at = strstr(p, ") at ");
+		if (at && strstr(at, srcname)) {
+			x->ours = true;
+			char *colon = strrchr(at, ':');
+			x->line = colon ? atoi(colon + 1) : 0;
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+static const char *fstr(json_object *fr, const char *k)
+{
+	json_object *v;
+	return json_object_object_get_ex(fr, k, &v) && v ? json_object_get_string(v) : NULL;
+}
+
+/* Our frames of the crasher's own source against gdb's, frame by frame: the
+ * same count, names (gdb leaves out parameters and names a lambda
+ * "operator()"), the same inlined structure (gdb prints an inlined call's
+ * caller without an address) and the same call-site lines. The innermost
+ * line is left out: gdb takes the first line-table row at the pc, libdw (and
+ * eu-stack) the last of its views. */
+static void compare_with_gdb(json_object *frames, const char *bt, const char *srcname)
+{
+	struct gdb_frame g[64];
+	size_t ng = gdb_frames(bt, srcname, g, 64), gi = 0, oi = 0, nf = json_object_array_length(frames);
+	while (gi < ng && !g[gi].ours)
+		gi++;
+	while (oi < nf && !(fstr(json_object_array_get_idx(frames, oi), "file") &&
+			    strstr(fstr(json_object_array_get_idx(frames, oi), "file"), srcname)))
+		oi++;
+	ck_assert_msg(gi < ng && oi < nf, "no frame of %s", srcname);
+	size_t compared = 0;
+	for (bool first = true; gi < ng && g[gi].ours; gi++, oi++, first = false) {
+		ck_assert_msg(oi < nf, "gdb has more frames of %s", srcname);
+		json_object *fr = json_object_array_get_idx(frames, oi);
+		const char *fn = fstr(fr, "function"), *file = fstr(fr, "file");
+		ck_assert_ptr_nonnull(fn);
+		ck_assert_msg(file && strstr(file, srcname), "frame %zu: %s not in %s", oi, fn, srcname);
+		if (strstr(g[gi].name, "operator()") || strstr(g[gi].name, "lambda"))
+			ck_assert_msg(strstr(fn, "{lambda(int)#") || strstr(fn, "{closure"), "%s vs gdb %s", fn, g[gi].name);
+		else
+			ck_assert_msg(!strncmp(fn, g[gi].name, strlen(g[gi].name)) ||
+					      !strncmp(fn + (fn[0] == '<'), g[gi].name, strlen(g[gi].name)),
+				      "frame %zu: ours %s, gdb %s", oi, fn, g[gi].name);
+		bool gdb_inlined = gi + 1 < ng && !g[gi + 1].has_addr;
+		ck_assert_msg(json_object_get_boolean(json_object_object_get(fr, "inlined")) == gdb_inlined,
+			      "frame %zu (%s): inlined differs from gdb", oi, fn);
+		if (!first)
+			ck_assert_msg(json_object_get_int(json_object_object_get(fr, "line")) == g[gi].line,
+				      "frame %zu (%s): line %d, gdb %d", oi, fn,
+				      json_object_get_int(json_object_object_get(fr, "line")), g[gi].line);
+		compared++;
+	}
+	ck_assert_uint_ge(compared, 3);
+}
+
+static json_object *crashed_frames(json_object *j)
+{
+	json_object *t = json_object_array_get_idx(jget(j, "threads"), 0);
+	ck_assert(json_object_get_boolean(jget(t, "crashed")));
+	return jget(t, "frames");
+}
+
+static json_object *find_frame(json_object *frames, const char *fn)
+{
+	for (size_t i = 0; i < json_object_array_length(frames); i++) {
+		const char *f = fstr(json_object_array_get_idx(frames, i), "function");
+		if (f && !strcmp(f, fn))
+			return json_object_array_get_idx(frames, i);
+	}
+	char all[4096];
+	json_object *t = json_object_new_object();
+	json_object_object_add(t, "frames", json_object_get(frames));
+	targetcore_fns(t, all, sizeof(all));
+	json_object_put(t);
+	ck_abort_msg("no frame %s in: %s", fn, all);
+	return NULL;
+}
+
+static json_object *unwind_signed(const char *core)
+{
+	json_object *j = unwind_ok(core, NULL);
+	int fd = open(core, O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(crashinfo_add(fd, j), 0);
+	close(fd);
+	return j;
+}
+
+/* an_cxx segv: a NULL read inside ns::load<int>(), inlined into
+ * ns::Foo<int>::bar(): the inlined frame comes first with the faulting line,
+ * the physical one has the call site; names demangled, raw ones kept. */
+START_TEST(test_cxx_frames)
+{
+	char dir[] = "/tmp/mortem-cxx-XXXXXX", core[64], bt[64];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(core, sizeof(core), "%s/core", dir);
+	snprintf(bt, sizeof(bt), "%s/bt", dir);
+	gdb_crash_core(CXX_PROG, "segv", core, bt);
+	json_object *j = unwind_signed(core), *frames = crashed_frames(j);
+	const char *src = "tests/crashers/an_cxx.cpp";
+
+	json_object *f0 = json_object_array_get_idx(frames, 0);
+	ck_assert_str_eq(fstr(f0, "function"), "ns::load<int>");
+	ck_assert(json_object_get_boolean(jget(f0, "inlined")));
+	ck_assert_int_eq(json_object_get_int(jget(f0, "line")), marker_line(src, "LOAD_LINE"));
+	json_object *f1 = json_object_array_get_idx(frames, 1);
+	ck_assert_str_eq(fstr(f1, "function"), "ns::Foo<int>::bar()");
+	ck_assert_str_eq(fstr(f1, "function_raw"), "_ZN2ns3FooIiE3barEv");
+	ck_assert(!json_object_get_boolean(jget(f1, "inlined")));
+	ck_assert_str_eq(fstr(f1, "pc"), fstr(f0, "pc"));
+	ck_assert_int_eq(json_object_get_int(jget(f1, "line")), marker_line(src, "BAR_LINE"));
+	ck_assert_str_eq(fstr(find_frame(frames, "main::{lambda(int)#2}::operator()(int) const"), "function_raw"),
+			 "_ZZ4mainENKUliE0_clEi");
+	find_frame(frames, "void ns::run<main::{lambda(int)#2}>(main::{lambda(int)#2}, int)");
+	compare_with_gdb(frames, bt, "an_cxx.cpp");
+	ck_assert_str_eq(fstr(jget(j, "siginfo"), "signature_kind"), "SIGSEGV/null");
+	ck_assert_ptr_nonnull(strstr(fstr(j, "slogan"), "in ns::load<int>() at an_cxx+0x"));
+
+	/* The same crash without debug information: no inlined frame, the
+	 * same signature (it counts physical frames only). Same basename. */
+	char nodbg[96], core2[64], bt2[64];
+	snprintf(nodbg, sizeof(nodbg), "%s/an_cxx", dir);
+	snprintf(core2, sizeof(core2), "%s/core2", dir);
+	snprintf(bt2, sizeof(bt2), "%s/bt2", dir);
+	const char *strip[] = { "objcopy", "--strip-debug", CXX_PROG, nodbg, NULL };
+	ck_assert_int_eq(targetcore_run_quiet(strip), 0);
+	gdb_crash_core(nodbg, "segv", core2, bt2);
+	json_object *j2 = unwind_signed(core2), *frames2 = crashed_frames(j2);
+	for (size_t i = 0; i < json_object_array_length(frames2); i++)
+		ck_assert(!json_object_get_boolean(jget(json_object_array_get_idx(frames2, i), "inlined")));
+	ck_assert_str_eq(fstr(json_object_array_get_idx(frames2, 0), "function"), "ns::Foo<int>::bar()");
+	ck_assert_ptr_null(fstr(json_object_array_get_idx(frames2, 0), "file"));
+	ck_assert_str_eq(fstr(j, "signature"), fstr(j2, "signature"));
+
+	/* abort: the exception escapes to std::terminate; another kind, another
+	 * signature, and the slogan names the chain */
+	char core3[64], bt3[64];
+	snprintf(core3, sizeof(core3), "%s/core3", dir);
+	snprintf(bt3, sizeof(bt3), "%s/bt3", dir);
+	gdb_crash_core(CXX_PROG, "abort", core3, bt3);
+	json_object *j3 = unwind_signed(core3), *frames3 = crashed_frames(j3);
+	ck_assert_str_eq(fstr(find_frame(frames3, "std::terminate()"), "function_raw"), "_ZSt9terminatev");
+	ck_assert_str_eq(fstr(find_frame(frames3, "main::{lambda(int)#1}::operator()(int) const"), "function_raw"),
+			 "_ZZ4mainENKUliE_clEi");
+	compare_with_gdb(frames3, bt3, "an_cxx.cpp");
+	ck_assert_str_eq(fstr(jget(j3, "siginfo"), "signature_kind"), "SIGABRT");
+	ck_assert_str_ne(fstr(j3, "signature"), fstr(j, "signature"));
+	ck_assert_ptr_nonnull(strstr(fstr(j3, "slogan"), "std::terminate()"));
+
+	json_object_put(j);
+	json_object_put(j2);
+	json_object_put(j3);
+	const char *rm[] = { "rm", "-rf", dir, NULL };
+	targetcore_run_quiet(rm);
+}
+END_TEST
+
+/* an_rust, v0 and legacy mangling: the same demangled names either way. */
+START_TEST(test_rust_frames)
+{
+	const char *progs[] = { "build/crashers/an_rust", "build/crashers/an_rust_legacy" };
+	if (access(progs[0], X_OK) != 0 || access(progs[1], X_OK) != 0)
+		return; /* no rustc where this was built (Makefile) */
+	char sigs[2][2][17];
+	for (int p = 0; p < 2; p++) {
+		char dir[] = "/tmp/mortem-rust-XXXXXX", core[64], bt[64];
+		ck_assert_ptr_nonnull(mkdtemp(dir));
+		snprintf(core, sizeof(core), "%s/core", dir);
+		snprintf(bt, sizeof(bt), "%s/bt", dir);
+		gdb_crash_core(progs[p], "segv", core, bt);
+		json_object *j = unwind_signed(core), *frames = crashed_frames(j);
+		json_object *poke = json_object_array_get_idx(frames, 0);
+		ck_assert_str_eq(fstr(poke, "function"), "an_rust::shapes::poke");
+		ck_assert_str_ne(fstr(poke, "function_raw"), "an_rust::shapes::poke");
+		ck_assert_int_eq(strncmp(fstr(poke, "function_raw"), p == 0 ? "_R" : "_ZN", p == 0 ? 2 : 3), 0);
+		find_frame(frames, "an_rust::crash");
+		ck_assert_str_eq(fstr(jget(j, "siginfo"), "signature_kind"), "SIGSEGV/null");
+		snprintf(sigs[p][0], 17, "%s", fstr(j, "signature"));
+		json_object_put(j);
+
+		gdb_crash_core(progs[p], "panic", core, bt);
+		j = unwind_signed(core);
+		frames = crashed_frames(j);
+		/* v0 keeps the type arguments; legacy has only the generic path */
+		json_object *take = find_frame(frames, p == 0 ? "<an_rust::shapes::Holder<u64>>::take"
+							      : "an_rust::shapes::Holder<T>::take");
+		ck_assert(!json_object_get_boolean(jget(take, "inlined")));
+		ck_assert_str_eq(fstr(jget(j, "siginfo"), "signature_kind"), "SIGABRT");
+		/* the panic machinery is skipped: the slogan names the unwrap */
+		ck_assert_ptr_nonnull(strstr(fstr(j, "slogan"), "in abort() ← "));
+		ck_assert_ptr_nonnull(strstr(fstr(j, "slogan"), "::unwrap()"));
+		ck_assert_ptr_null(strstr(fstr(j, "slogan"), "panicking"));
+		snprintf(sigs[p][1], 17, "%s", fstr(j, "signature"));
+		json_object_put(j);
+		const char *rm[] = { "rm", "-rf", dir, NULL };
+		targetcore_run_quiet(rm);
+	}
+	/* a segfault and a panic are two groups in either mangling */
+	ck_assert_str_ne(sigs[0][0], sigs[0][1]);
+	ck_assert_str_ne(sigs[1][0], sigs[1][1]);
+}
+END_TEST
+
 static Suite *unwind_suite(void)
 {
 	Suite *s = suite_create("unwind");
@@ -413,6 +694,8 @@ static Suite *unwind_suite(void)
 	tcase_add_test(tc, test_damaged_core);
 	tcase_add_test(tc, test_debuglink);
 	tcase_add_test(tc, test_fifo_core);
+	tcase_add_test(tc, test_cxx_frames);
+	tcase_add_test(tc, test_rust_frames);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -46,7 +46,7 @@ static json_object *threads_of(const struct tf *f, size_t n, unsigned long long 
 static void sig_of(const struct tf *f, size_t n, unsigned long long pc_base, char out[17])
 {
 	json_object *t = threads_of(f, n, pc_base);
-	ck_assert_int_eq(verdict_signature(t, out), 0);
+	ck_assert_int_eq(verdict_signature(NULL, t, out), 0);
 	ck_assert_uint_eq(strlen(out), 16);
 	ck_assert_uint_eq(strspn(out, "0123456789abcdef"), 16);
 	json_object_put(t);
@@ -123,12 +123,12 @@ START_TEST(test_signature_nodata)
 {
 	char out[17] = "untouched";
 	json_object *empty = json_object_new_array();
-	ck_assert_int_eq(verdict_signature(NULL, out), -ENODATA);
-	ck_assert_int_eq(verdict_signature(empty, out), -ENODATA);
+	ck_assert_int_eq(verdict_signature(NULL, NULL, out), -ENODATA);
+	ck_assert_int_eq(verdict_signature(NULL, empty, out), -ENODATA);
 	/* only machinery and frames outside any module */
 	const struct tf a[] = { { "/lib/libc.so.6", "raise", 1, false }, { NULL, NULL, 0, false }, { "/lib/libc.so.6", "abort", 2, false } };
 	json_object *t = threads_of(a, 3, 0);
-	ck_assert_int_eq(verdict_signature(t, out), -ENODATA);
+	ck_assert_int_eq(verdict_signature(NULL, t, out), -ENODATA);
 	ck_assert_str_eq(out, "untouched");
 	json_object_put(t);
 	json_object_put(empty);
@@ -233,6 +233,142 @@ START_TEST(test_slogan_truncates)
 }
 END_TEST
 
+static void sig_kind(const struct verdict_siginfo *si, json_object *t, char out[17])
+{
+	ck_assert_int_eq(verdict_signature(si, t, out), 0);
+	ck_assert_uint_eq(strlen(out), 16);
+}
+
+/* The kind of failure is part of the signature: the same frames make two
+ * groups for an abort() and a NULL dereference, and for a NULL dereference
+ * and a stack overflow; the same kind twice makes one. */
+START_TEST(test_signature_kind)
+{
+	const struct tf f[] = {
+		{ "/opt/app/bin/app", "_ZN2ns3FooIiE3barEv", 0x1333, false },
+		{ "/opt/app/bin/app", "main", 0x1189, false },
+	};
+	json_object *t = threads_of(f, 2, 0x555555554000ull);
+	struct verdict_siginfo abrt = { .signo = SIGABRT, .code_name = "SI_TKILL", .region_thread = -1 };
+	struct verdict_siginfo null = { .signo = SIGSEGV, .code_name = "SEGV_MAPERR", .has_addr = true, .addr = 0x8,
+					.region = "unmapped", .region_thread = -1 };
+	struct verdict_siginfo null2 = null;
+	null2.addr = 0x10;
+	struct verdict_siginfo wild = null;
+	wild.addr = 0xdeadbeef000;
+	struct verdict_siginfo so = { .signo = SIGSEGV, .code_name = "SEGV_MAPERR", .has_addr = true,
+				      .addr = 0x7ffd12345ff8, .region = "below-stack", .region_thread = 1 };
+	struct verdict_siginfo gp = { .signo = SIGSEGV, .code_name = "SI_KERNEL", .has_addr = true, .addr = 0,
+				      .region_thread = -1 };
+	char a[17], n[17], n2[17], w[17], s[17], g[17], kind[64];
+	sig_kind(&abrt, t, a);
+	sig_kind(&null, t, n);
+	sig_kind(&null2, t, n2);
+	sig_kind(&wild, t, w);
+	sig_kind(&so, t, s);
+	sig_kind(&gp, t, g);
+	ck_assert_str_ne(a, n);
+	ck_assert_str_eq(n, n2);
+	ck_assert_str_ne(n, w);
+	ck_assert_str_ne(n, s);
+	ck_assert_str_ne(w, s);
+	ck_assert_str_eq(g, w); /* a general-protection fault is not a NULL page */
+	verdict_kind(&abrt, kind, sizeof(kind));
+	ck_assert_str_eq(kind, "SIGABRT");
+	verdict_kind(&null, kind, sizeof(kind));
+	ck_assert_str_eq(kind, "SIGSEGV/null");
+	verdict_kind(&so, kind, sizeof(kind));
+	ck_assert_str_eq(kind, "SIGSEGV/stack-overflow");
+	verdict_kind(&wild, kind, sizeof(kind));
+	ck_assert_str_eq(kind, "SIGSEGV/other");
+	json_object_put(t);
+}
+END_TEST
+
+/* Demangled frames: the signature hashes the name in the binary (so it does
+ * not move with the demangler), the slogan shows the demangled one, and the
+ * machinery is known by either name. */
+static json_object *threads_demangled(void)
+{
+	json_object *t = threads_of((const struct tf[]){
+					    { "/usr/lib/libc.so.6", "abort", 0x10, false },
+					    { "/usr/lib/libstdc++.so.6", "_ZSt9terminatev", 0x20, false },
+					    { "/opt/app/bin/app", "_ZN2ns7throwerEi", 0x30, false },
+					    { "/opt/app/bin/app", "main", 0x40, false },
+				    },
+				    4, 0);
+	json_object *frames = json_object_object_get(json_object_array_get_idx(t, 1), "frames");
+	const char *dem[] = { "abort", "std::terminate()", "ns::thrower(int)", "main" };
+	for (size_t i = 0; i < 4; i++) {
+		json_object *f = json_object_array_get_idx(frames, i);
+		json_object_object_add(f, "function_raw", json_object_get(json_object_object_get(f, "function")));
+		json_object_object_add(f, "function", json_object_new_string(dem[i]));
+	}
+	return t;
+}
+
+START_TEST(test_signature_demangled)
+{
+	struct verdict_siginfo abrt = { .signo = SIGABRT, .region_thread = -1 };
+	json_object *dm = threads_demangled();
+	json_object *raw = threads_of((const struct tf[]){
+					      { "/usr/lib/libc.so.6", "abort", 0x10, false },
+					      { "/usr/lib/libstdc++.so.6", "_ZSt9terminatev", 0x20, false },
+					      { "/opt/app/bin/app", "_ZN2ns7throwerEi", 0x30, false },
+					      { "/opt/app/bin/app", "main", 0x40, false },
+				      },
+				      4, 0);
+	char a[17], b[17], buf[256];
+	sig_kind(&abrt, dm, a);
+	sig_kind(&abrt, raw, b);
+	ck_assert_str_eq(a, b); /* a record from before demangling groups alike */
+	verdict_slogan(&abrt, dm, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "SIGABRT in abort() ← std::terminate() ← ns::thrower(int)");
+	json_object_put(dm);
+	json_object_put(raw);
+}
+END_TEST
+
+/* Rust: the build hash of a legacy name and a v0 name's disambiguators are
+ * left out (the demangled name is hashed), and the panic machinery is not
+ * counted, so two panics in one program at different places differ. */
+START_TEST(test_signature_rust)
+{
+	struct verdict_siginfo abrt = { .signo = SIGABRT, .region_thread = -1 };
+	const char *raw1[] = { "_ZN3std9panicking15panic_with_hook17h0123456789abcdefE",
+			       "_ZN7an_rust6shapes4take17h1111111111111111E", "_ZN7an_rust4main17h2222222222222222E" };
+	const char *raw2[] = { "_ZN3std9panicking15panic_with_hook17hfedcba9876543210E",
+			       "_ZN7an_rust6shapes4take17h3333333333333333E", "_ZN7an_rust4main17h4444444444444444E" };
+	const char *raw3[] = { "_ZN3std9panicking15panic_with_hook17h0123456789abcdefE",
+			       "_ZN7an_rust6shapes4poke17h1111111111111111E", "_ZN7an_rust4main17h2222222222222222E" };
+	const char *dem1[] = { "std::panicking::panic_with_hook", "an_rust::shapes::take", "an_rust::main" };
+	const char *dem3[] = { "std::panicking::panic_with_hook", "an_rust::shapes::poke", "an_rust::main" };
+	const char **raws[] = { raw1, raw2, raw3 }, **dems[] = { dem1, dem1, dem3 };
+	char sig[3][17];
+	for (int k = 0; k < 3; k++) {
+		json_object *t = threads_of((const struct tf[]){ { "/bin/an_rust", "x", 0x10, false },
+								 { "/bin/an_rust", "x", 0x20, false },
+								 { "/bin/an_rust", "x", 0x30, false } },
+					    3, 0);
+		json_object *frames = json_object_object_get(json_object_array_get_idx(t, 1), "frames");
+		for (size_t i = 0; i < 3; i++) {
+			json_object *f = json_object_array_get_idx(frames, i);
+			json_object_object_add(f, "function_raw", json_object_new_string(raws[k][i]));
+			json_object_object_add(f, "function", json_object_new_string(dems[k][i]));
+		}
+		sig_kind(&abrt, t, sig[k]);
+		if (k == 0) {
+			char buf[256];
+			verdict_slogan(&abrt, t, buf, sizeof(buf));
+			ck_assert_str_eq(buf, "SIGABRT in an_rust::shapes::take() at an_rust+0x20");
+		}
+		json_object_put(t);
+	}
+	ck_assert_str_eq(sig[0], sig[1]);
+	ck_assert_str_ne(sig[0], sig[2]);
+}
+END_TEST
+
 static Suite *verdict_suite(void)
 {
 	Suite *s = suite_create("verdict");
@@ -241,6 +377,9 @@ static Suite *verdict_suite(void)
 	tcase_add_test(tc, test_signature_differs);
 	tcase_add_test(tc, test_signature_no_symbol);
 	tcase_add_test(tc, test_signature_nodata);
+	tcase_add_test(tc, test_signature_kind);
+	tcase_add_test(tc, test_signature_demangled);
+	tcase_add_test(tc, test_signature_rust);
 	tcase_add_test(tc, test_slogan_null);
 	tcase_add_test(tc, test_slogan_abort);
 	tcase_add_test(tc, test_slogan_stack_overflow);
