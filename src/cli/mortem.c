@@ -164,7 +164,12 @@ int main(int argc, char **argv)
 	if ((is_enable || is_disable || is_handover || is_rm || is_analyze || (is_vacuum && !c.dry_run)) &&
 	    geteuid() != 0) {
 		fprintf(stderr, "mortem %s: must be root%s\n", verb,
-			is_vacuum ? " (--dry-run only needs to read the store)" : "");
+			is_vacuum ? " (--dry-run too: it reads the whole index)" : "");
+		return EXIT_FAILURE;
+	}
+	/* They read or rebuild the whole index, which is root's (store/access.h). */
+	if (((is_vacuum && c.dry_run) || strcmp(verb, "reindex") == 0) && geteuid() != 0) {
+		fprintf(stderr, "mortem %s: needs root (the index holds every user's crashes; 'mortem list' shows yours)\n", verb);
 		return EXIT_FAILURE;
 	}
 	/* doctor loads the configuration itself, to report its problems. */
