@@ -92,6 +92,16 @@ mort "$ua" dump -o "$E2E_DIR/home-$ua/core" "$ida" || fail "dump as A failed"
 $MORTEM dump -o "$E2E_DIR/core.root" "$ida"
 cmp -s "$E2E_DIR/home-$ua/core" "$E2E_DIR/core.root" || fail "A's dump differs from root's"
 [ -s "$E2E_DIR/core.root" ] || fail "root's dump is empty"
+# debug: the debugger gets the executable and the restored core, as A; a
+# stand-in keeps the core, then real gdb reads it.
+cat > "$E2E_DIR/dbg.sh" <<DBG
+#!/bin/sh
+cp "\$2" "$E2E_DIR/home-$ua/core.dbg" && exec gdb -batch -nx -ex bt "\$1" "\$2"
+DBG
+chmod 755 "$E2E_DIR/dbg.sh"
+mort "$ua" debug --debugger "$E2E_DIR/dbg.sh" "$ida" > "$E2E_DIR/gdb.a" 2>&1 || fail "debug as A failed: $(tail -c 300 "$E2E_DIR/gdb.a")"
+cmp -s "$E2E_DIR/home-$ua/core.dbg" "$E2E_DIR/core.root" || fail "the core debug gave A differs from root's dump"
+grep -q "^#[0-9].* in main\|^#[0-9].*crash" "$E2E_DIR/gdb.a" || fail "gdb as A printed no stack: $(tail -c 300 "$E2E_DIR/gdb.a")"
 
 # expect_as USER STATUS RE ARGS...: mortem ARGS as USER exits STATUS, stderr matches RE.
 expect_as() {
