@@ -47,6 +47,10 @@ int cli_open_index(struct cli *c, sqlite3 **db)
 	bool existed = access(c->st.index_path, F_OK) == 0;
 	int r;
 
+	/* The index is root's: another user sees the crashes it may read. */
+	if (geteuid() != 0 && access(c->st.index_path, R_OK) < 0 && (errno == EACCES || errno == EPERM))
+		return userview_open(c, db);
+
 	if (!existed && access(c->st.root, F_OK) < 0) {
 		cli_err("no crash store at %s (nothing collected yet?)", c->st.root);
 		return -ENOENT;
@@ -82,6 +86,8 @@ int cli_time_bound(const char *s, const char *what, int64_t *ret)
 
 void cli_nomatch(const struct cli *c, const char *match)
 {
+	if (userview_foreign(c, match))
+		return;
 	if (match)
 		cli_err("no crash matches '%s'%s", match, c->since || c->until ? " in that time range" : "");
 	else if (c->since || c->until)

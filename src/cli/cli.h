@@ -43,6 +43,7 @@ struct cli {
 	const char *collector; /* enable --collector */
 	enum enable_mode mode; /* enable --mode */
 	const char *host;      /* fleet --host */
+	bool userview;         /* not root: the index is the user's view (userview.c) */
 };
 
 /* "mortem: " and the message on standard error, escaped (base/text.h): it
@@ -73,6 +74,12 @@ int cli_pick(struct cli *c, const char *match, struct index_row **rows, size_t *
 /* The rows as crashes to group (heap; strings point into the rows); sizes:
  * measure each crash's files. NULL when out of memory. */
 struct usage_item *cli_usage_items(const struct cli *c, const struct index_row *rows, size_t n, bool sizes);
+
+/* userview.c: for a user who cannot read the index, one in memory from the
+ * records that user may read (store/access.h); errors said. */
+int userview_open(struct cli *c, sqlite3 **ret);
+/* match is the id of a stored crash this user may not read: said plainly. */
+bool userview_foreign(const struct cli *c, const char *match);
 
 int list_crashes(struct cli *c, const char *match);
 /* The text lines of list, strings escaped (base/text.h): a stored crash, and

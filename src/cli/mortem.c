@@ -196,7 +196,15 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 
-	if (strcmp(verb, "list") == 0)
+	/* They need the whole index, root's unless someone opened it up (a copy
+	 * of a store): not a user's view of it (store/access.h). */
+	bool is_reindex = strcmp(verb, "reindex") == 0;
+	if ((is_vacuum || is_reindex) && geteuid() != 0 && access(c.st.index_path, is_reindex ? W_OK : R_OK) < 0 &&
+	    errno == EACCES) {
+		fprintf(stderr, "mortem %s: needs root (the index holds every user's crashes; 'mortem list' shows yours)\n",
+			verb);
+		r = EXIT_FAILURE;
+	} else if (strcmp(verb, "list") == 0)
 		r = list_crashes(&c, match);
 	else if (strcmp(verb, "info") == 0)
 		r = inspect_info(&c, match);

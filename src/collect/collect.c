@@ -17,6 +17,7 @@
 #include "store/pending.h"
 #include "capture/proc.h"
 #include "store/quota.h"
+#include "store/access.h"
 #include "store/reanalyze.h"
 #include "store/record.h"
 #include "store/store.h"
@@ -879,6 +880,8 @@ static void collect_step_publish(struct collect_ctx *c)
 	if (r >= 0) {
 		(void)fsync_dir(c->st.store_dir);
 		c->out->published = true;
+		/* Its user may read it now, when the rule allows (access.h). */
+		(void)access_publish(&c->st, c->rec);
 		return;
 	}
 	char msg[256];

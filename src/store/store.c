@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "store/access.h"
 #include "store/park.h"
 #include "store/store.h"
 #include "base/util.h"
@@ -139,6 +140,13 @@ int store_replace(const struct store *st, const char *id, const char *tmp_suffix
 	to = store_path(st->store_dir, id, suffix);
 	if (!from || !to)
 		return -ENOMEM;
+	/* The replacement is read by whom the old file was (access.h): a
+	 * rewritten record or a recompressed core keeps its readers. Failing
+	 * that, it stays root's: the safe side, and the replacement still
+	 * happens. */
+	_cleanup_close_ int fd = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0)
+		(void)access_copy_to_fd(to, fd);
 	if (rename(from, to) < 0)
 		return -errno;
 	return 0;

@@ -7,6 +7,7 @@
  *   ROOT/index.sqlite          the index (a cache of the records)
  *   ROOT/spool/<id>.lock       held (flock) by the collector working on <id>
  *   ROOT/spool/<id>.*.tmp      its temp files
+ *   ROOT/users/<uid>/<id>.json a user's view of its own crashes (access.h)
  */
 #pragma once
 
@@ -44,7 +45,8 @@ int store_tmp_open(const struct store *st, const char *id, const char *suffix, i
 /* fsync'ed temp spool/<id><suffix>.tmp -> store/<id><suffix>. */
 int store_publish(const struct store *st, const char *id, const char *suffix);
 /* Replace store/<id><suffix> by spool/<id><tmp_suffix>.tmp (atomic: a reader
- * sees the old file or the new one). */
+ * sees the old file or the new one). The replacement gets the old file's
+ * access ACL first (access.h), so whoever could read it still can. */
 int store_replace(const struct store *st, const char *id, const char *tmp_suffix, const char *suffix);
 /* What a collector killed mid-way left of id's work: spool/<id>*.tmp, and
  * unless store/<id>.json exists, the core and minicore it published ahead of

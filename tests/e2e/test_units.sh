@@ -100,11 +100,12 @@ else
 	echo "  NOTE    test_units: no systemd-sysusers; sysusers.d not checked"
 fi
 
-# 4. tmpfiles.d: the store, root's only, and the spool aged.
+# 4. tmpfiles.d: the store, root's but searchable (store/ listable by adm through
+# an ACL, so its group bits show the mask r-x), and the spool aged.
 if command -v systemd-tmpfiles >/dev/null 2>&1; then
 	out=$(systemd-tmpfiles --root="$tmp/root" --create "$top/systemd/tmpfiles.d/mortem.conf" 2>&1) ||
 		fail "systemd-tmpfiles --create: $out"
-	for d in /var/lib/mortem:750 /var/lib/mortem/store:700 /var/lib/mortem/spool:700; do
+	for d in /var/lib/mortem:711 /var/lib/mortem/store:751 /var/lib/mortem/spool:700 /var/lib/mortem/users:711; do
 		p=$tmp/root${d%:*}
 		[ -d "$p" ] || { fail "systemd-tmpfiles did not create ${d%:*}"; continue; }
 		m=$(stat -c %a "$p")
