@@ -49,6 +49,7 @@ struct collect_ctx {
 	const char *mode;      /* collector.mode: "pipe", "handoff" or "socket" */
 	const char *buffer;    /* collector.buffer: "pool", "spill" or "inline" */
 	bool resumed;          /* collector.resumed (collect_source) */
+	const char *handoff;   /* collector.handoff (collect_source); not owned */
 	const volatile sig_atomic_t *cut; /* collect_source */
 	bool analysis_cut;     /* the cut came before the analysis was done */
 	struct collect_spill cs; /* the collector's own spill (collect_spill.h) */
@@ -199,6 +200,8 @@ static json_object *collect_record(struct collect_ctx *c, const struct stream_re
 	json_object_object_add(coll, "buffer", json_object_new_string(c->buffer ? c->buffer : "inline"));
 	if (c->resumed)
 		json_object_object_add(coll, "resumed", json_object_new_boolean(true));
+	if (c->handoff)
+		json_object_object_add(coll, "handoff", json_object_new_string(c->handoff));
 	json_object_object_add(rec, "collector", coll);
 	json_object *probs = json_object_new_array();
 	for (unsigned i = 0; i < a->n_problems; i++)
@@ -583,6 +586,7 @@ int collect_run(const struct mortem_config *cfg, const struct crash_args *a, str
 	c.mode = cap->mode;
 	c.buffer = src->buffer;
 	c.resumed = src->resumed;
+	c.handoff = src->handoff;
 	c.cut = src->cut;
 	r = cap->store_err;
 	if (!c.errors)
