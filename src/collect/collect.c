@@ -240,6 +240,16 @@ static void collect_admit_spill(void *userdata)
 	collect_spill_reserve(&c->st, c->cfg, c->id, &c->cs);
 }
 
+/* RLIMIT_CORE (HonorCoreLimit=, policy_core_limit): true when it keeps no
+ * core of size bytes (0: not known yet); c->pd then says why. quota_admit
+ * does not see the limit, so it is asked here, before it and after the drain. */
+static bool collect_core_limit(struct collect_ctx *c, uint64_t size)
+{
+	struct policy_limits lim = { .honor_core_limit = c->cfg->honor_core_limit };
+	struct policy_crash pc = { .rlimit_core = c->a->rlimit_core, .has_rlimit = c->a->has_rlimit };
+	return policy_core_limit(&lim, &pc, size, &c->pd) > 0;
+}
+
 /* Store the core or keep metadata only, decided before the drain from the
  * limits, the free space, the other collectors' reservations and the rate of
  * full cores of this executable (policy.c); when storing, the spill's budget
@@ -262,6 +272,9 @@ static void collect_admit(struct collect_ctx *c)
 		if (parse_u64(buf, &kb) >= 0 && kb < UINT64_MAX / 1024)
 			estimate = kb * 1024 / 3 + 65536;
 	}
+	c->compress_threads = c->cfg->compress_threads;
+	if (collect_core_limit(c, c->cs.size))
+		return;
 	unsigned writing = 0;
 	struct quota_admit_hook hook = { .fn = collect_admit_spill, .userdata = c };
 	int r = quota_admit(&c->st, c->cfg, c->id, exe ? exe : "", unit, estimate, c->t0, &c->pd, &writing,
@@ -682,6 +695,9 @@ int collect_run(const struct mortem_config *cfg, const struct crash_args *a, str
 		}
 	}
 	zst_writer_free(zw);
+	/* RLIMIT_CORE against the size now known. */
+	if (have_core && c.pd.store && collect_core_limit(&c, sr.expected > sr.bytes ? sr.expected : sr.bytes))
+		have_core = false;
 
 	if (!c.store_ok || c.store_write_failed) {
 		status = "error";
