@@ -99,7 +99,7 @@ START_TEST(test_pipeline_stores_indexes_and_restores)
 	struct crash_args a;
 	struct collect_outcome out;
 	struct fakecore fc;
-	const char *v[] = { "4000000", "0", "0", "11", "1795000000", "0", "host", NULL };
+	const char *v[] = { "4000000", "0", "0", "11", "1795000000", "18446744073709551615", "host", NULL };
 
 	setup_cfg(&cfg);
 	fakecore_make(&fc);
@@ -166,7 +166,7 @@ START_TEST(test_pipeline_from_memory)
 	struct collect_outcome out;
 	struct crash_capture cap;
 	struct fakecore fc;
-	const char *v[] = { "0", "0", "0", "11", "1795000000", "0", "host", NULL };
+	const char *v[] = { "0", "0", "0", "11", "1795000000", "18446744073709551615", "host", NULL };
 	char p[600];
 	int pool[2];
 
@@ -216,7 +216,7 @@ START_TEST(test_pipeline_from_spill)
 	struct collect_outcome out;
 	struct crash_capture cap;
 	struct fakecore fc;
-	const char *v[] = { "0", "0", "0", "11", "1795000000", "0", "host", NULL };
+	const char *v[] = { "0", "0", "0", "11", "1795000000", "18446744073709551615", "host", NULL };
 
 	setup_cfg(&cfg);
 	fakecore_make(&fc);
@@ -267,7 +267,7 @@ START_TEST(test_pipeline_collector_spill)
 	struct crash_args a;
 	struct collect_outcome out;
 	struct fakecore fc;
-	const char *v[] = { "0", "0", "0", "11", "1795000000", "0", "host", NULL };
+	const char *v[] = { "0", "0", "0", "11", "1795000000", "18446744073709551615", "host", NULL };
 
 	setup_cfg(&cfg);
 	fakecore_make(&fc);
@@ -326,7 +326,7 @@ START_TEST(test_pipeline_statuses)
 	struct crash_args a;
 	struct collect_outcome out;
 	struct fakecore fc;
-	const char *v[] = { "1", "0", "0", "6", "1795000000", "0", "host", NULL };
+	const char *v[] = { "1", "0", "0", "6", "1795000000", "18446744073709551615", "host", NULL };
 
 	setup_cfg(&cfg);
 	fakecore_make(&fc);
@@ -379,7 +379,7 @@ START_TEST(test_unusable_store_still_drains)
 	struct crash_args a;
 	struct collect_outcome out;
 	struct fakecore fc;
-	const char *v[] = { "1", "0", "0", "6", "1795000000", "0", "host", NULL };
+	const char *v[] = { "1", "0", "0", "6", "1795000000", "18446744073709551615", "host", NULL };
 	int p[2];
 
 	ck_assert_int_eq(config_init(&cfg), 0);
