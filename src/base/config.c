@@ -59,6 +59,7 @@ enum config_type {
 	CONFIG_URL,             /* one http:// or https:// URL; empty = NULL */
 	CONFIG_NAME,            /* [A-Za-z0-9._/-] (object keys, bucket, region); empty = NULL */
 	CONFIG_CORES,           /* enum config_upload_cores */
+	CONFIG_BOOL,            /* bool: yes/no, true/false, on/off, 1/0 */
 };
 
 struct config_key {
@@ -88,6 +89,7 @@ static const struct config_key config_keys[] = {
 	{ "Policy", "KeepPerSignature", CONFIG_INT, CONFIG_OFF(keep_per_signature), 0, 1000, 0, 0 },
 	{ "Policy", "RateLimit", CONFIG_RATE, CONFIG_OFF(rate_limit), 0, 0, 1, 30 * 86400 },
 	{ "Policy", "MaxConcurrent", CONFIG_INT, CONFIG_OFF(max_concurrent), 0, 4096, 0, 0 },
+	{ "Policy", "HonorCoreLimit", CONFIG_BOOL, CONFIG_OFF(honor_core_limit), 0, 0, 0, 0 },
 	{ "Collect", "RedactEnvironment", CONFIG_GLOBS, CONFIG_OFF(redact), 0, 0, 0, 0 },
 	{ "Collect", "RedactArguments", CONFIG_GLOBS, CONFIG_OFF(redact_args), 0, 0, 0, 0 },
 	{ "Collect", "ProcItemMax", CONFIG_SIZE, CONFIG_OFF(proc_item_max), 0, 0, 4u << 10, 64u << 20 },
@@ -182,6 +184,7 @@ int config_init(struct mortem_config *c)
 		.keep_per_signature = 3,
 		.rate_limit = { .burst = 5, .interval_sec = 600 },
 		.max_concurrent = 0,
+		.honor_core_limit = true,
 		.proc_item_max = 256u << 10,
 		.journal_lines = 50,
 		.capture_budget_ms = 50,
@@ -287,6 +290,19 @@ static int config_set_int(struct config_ctx *ctx, const struct config_key *k, co
 		return -EINVAL;
 	}
 	*dst = v;
+	return 0;
+}
+
+static int config_set_bool(struct config_ctx *ctx, const struct config_key *k, const char *value)
+{
+	bool *dst = (bool *)(void *)((char *)ctx->c + k->offset);
+	int v;
+
+	if (parse_bool(value, &v) < 0) {
+		config_warnf(ctx, ctx->line, "key '%s': invalid boolean '%s' (yes or no)", k->key, value);
+		return -EINVAL;
+	}
+	*dst = v != 0;
 	return 0;
 }
 
@@ -667,6 +683,8 @@ static int config_apply(struct config_ctx *ctx, const char *key, const char *val
 		return config_set_name(ctx, k, value);
 	case CONFIG_CORES:
 		return config_set_cores(ctx, k, value);
+	case CONFIG_BOOL:
+		return config_set_bool(ctx, k, value);
 	}
 	return -EINVAL;
 }

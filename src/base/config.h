@@ -3,6 +3,7 @@
  * keeps its default, so the collector never loses a crash to a typo. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,6 +50,7 @@ struct mortem_config {
 	int keep_per_signature;    /* KeepPerSignature=, full cores per crash signature; 0 = all; default 3 */
 	struct config_rate rate_limit; /* RateLimit=, full cores per executable or unit; default 5/10min */
 	int max_concurrent;        /* MaxConcurrent=, collectors past the release at once; 0 = CPUs */
+	bool honor_core_limit;     /* HonorCoreLimit=, the crashed process's RLIMIT_CORE decides; default yes */
 	/* [Collect] */
 	char *redact[CONFIG_REDACT_MAX]; /* RedactEnvironment=, glob patterns on env keys, case-insensitive */
 	size_t n_redact;

@@ -50,6 +50,7 @@
 #include <sys/utsname.h>
 
 #include "base/config.h"
+#include "base/parse.h"
 #include "collect/handoff.h"
 #include "base/util.h"
 
@@ -222,6 +223,112 @@ bool enable_pattern_is_ours(const char *pattern)
 	return enable_pattern_is_mortem(pattern) || enable_pattern_is_mortem_socket(pattern);
 }
 
+static bool enable_streq(const char *a, const char *b);
+
+bool enable_pattern_is_plain(const char *pattern)
+{
+	if (!pattern || !*pattern || pattern[0] == '|' || pattern[0] == '@' || strlen(pattern) > ENABLE_PATTERN_MAX)
+		return false;
+	for (const char *p = pattern; *p; p++)
+		if (*p == '/' || isspace((unsigned char)*p) || (unsigned char)*p < 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
+static int enable_refuse(char **why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int enable_refuse(char **why, const char *fmt, ...)
+{
+	va_list ap;
+	if (why) {
+		free(*why);
+		va_start(ap, fmt);
+		if (vasprintf(why, fmt, ap) < 0)
+			*why = NULL;
+		va_end(ap);
+	}
+	return -EPERM;
+}
+
+/* A pipe to mortem's collector, exactly as enable builds it, from files that
+ * are root's alone. */
+static int enable_pipe_check(const char *pattern, char **why)
+{
+	_cleanup_free_ char *prog = NULL, *conf = NULL, *w = NULL, *p1 = NULL, *p2 = NULL;
+	const char *base;
+
+	if (enable_pattern_parse(pattern, &prog, &conf) < 0)
+		return enable_refuse(why, "'%s' is not a pipe pattern", pattern);
+	base = strrchr(prog, '/');
+	if (!base || strcmp(base + 1, "mortem-collect") != 0)
+		return enable_refuse(why, "'%s' does not pipe to mortem-collect", pattern);
+	if (handoff_path_check(prog, S_IFREG, &w) < 0)
+		return enable_refuse(why, "'%s': the collector is not root's alone: %s", pattern, w ? w : "?");
+	if (access(prog, X_OK) < 0)
+		return enable_refuse(why, "'%s': the collector is not executable: %s", pattern, strerror(errno));
+	if (conf && handoff_path_check(conf, S_IFREG, &w) < 0)
+		return enable_refuse(why, "'%s': the config is not root's alone: %s", pattern, w ? w : "?");
+	/* Nothing else on the command line: no option slipped in after -c. */
+	if ((enable_pattern_build(prog, conf, false, &p1) < 0 || strcmp(p1, pattern) != 0) &&
+	    (enable_pattern_build(prog, conf, true, &p2) < 0 || strcmp(p2, pattern) != 0))
+		return enable_refuse(why, "'%s' is not the pattern mortem enable writes for %s", pattern, prog);
+	return 0;
+}
+
+/* mortemd's coredump socket in a directory only root can write. */
+static int enable_socket_check(const char *pattern, char **why)
+{
+	const char *path = enable_pattern_socket_path(pattern);
+	_cleanup_free_ char *dir = NULL, *again = NULL, *w = NULL;
+
+	if (!enable_pattern_is_mortem_socket(pattern))
+		return enable_refuse(why, "'%s' is not mortemd's coredump socket", pattern);
+	dir = strndup(path, (size_t)(strrchr(path, '/') - path));
+	if (!dir)
+		return -ENOMEM;
+	if (enable_socket_pattern(*dir ? dir : "/", pattern[1] == '@', &again) < 0 || strcmp(again, pattern) != 0)
+		return enable_refuse(why, "'%s' is not the pattern mortem enable writes for %s", pattern, dir);
+	if (handoff_dir_check(*dir ? dir : "/", &w) < 0)
+		return enable_refuse(why, "'%s': the socket's directory is not root's alone: %s", pattern, w ? w : "?");
+	return 0;
+}
+
+int enable_pattern_check(const char *pattern, char **why)
+{
+	if (enable_pattern_is_plain(pattern))
+		return 0;
+	if (pattern && pattern[0] == '|')
+		return enable_pipe_check(pattern, why);
+	if (pattern && pattern[0] == '@')
+		return enable_socket_check(pattern, why);
+	return enable_refuse(why, "'%s' is neither a plain file pattern without '/' nor mortem's", pattern ? pattern : "");
+}
+
+int enable_state_check(const struct enable_state *s, bool trusted, const char *dropin_path, char **why)
+{
+	uint64_t v;
+
+	if (!s->prev_pattern || !s->prev_pipe_limit || !s->pattern)
+		return enable_refuse(why, "incomplete state");
+	if (!enable_pattern_is_ours(s->pattern))
+		return enable_refuse(why, "the pattern it says enable wrote, '%s', is not mortem's", s->pattern);
+	if (s->fallback && !enable_pattern_is_mortem(s->fallback))
+		return enable_refuse(why, "the fallback pattern '%s' is not mortem-collect's", s->fallback);
+	if (parse_u64(s->prev_pipe_limit, &v) < 0 || v > 2147483647u)
+		return enable_refuse(why, "the saved core_pipe_limit '%s' is not a number", s->prev_pipe_limit);
+	if (s->prev_suid_dumpable && (strlen(s->prev_suid_dumpable) != 1 || !strchr("012", s->prev_suid_dumpable[0])))
+		return enable_refuse(why, "the saved fs.suid_dumpable '%s' is not 0, 1 or 2", s->prev_suid_dumpable);
+	if (trusted)
+		return 0;
+	if (s->dropin && !enable_streq(s->dropin, dropin_path))
+		return enable_refuse(why, "the drop-in it names, %s, is not %s", s->dropin, dropin_path ? dropin_path : "");
+	_cleanup_free_ char *w = NULL;
+	if (enable_pattern_check(s->prev_pattern, &w) < 0)
+		return enable_refuse(why, "the saved core_pattern '%s' is not the kernel's plain default or mortem's "
+				     "(%s), and the file is not one only root could have written",
+				     s->prev_pattern, w ? w : "?");
+	return 0;
+}
+
 /* The same path but for repeated slashes ("/run//mortem" is "/run/mortem"). */
 static bool enable_same_path(const char *a, const char *b)
 {
@@ -283,6 +390,7 @@ void enable_state_free(struct enable_state *s)
 {
 	free(s->prev_pattern);
 	free(s->prev_pipe_limit);
+	free(s->prev_suid_dumpable);
 	free(s->pattern);
 	free(s->dropin);
 	free(s->fallback);
@@ -339,6 +447,8 @@ int enable_state_save(const char *path, const struct enable_state *s)
 	json_object_object_add(o, "version", json_object_new_int(1));
 	json_object_object_add(o, "core_pattern", json_object_new_string(s->prev_pattern));
 	json_object_object_add(o, "core_pipe_limit", json_object_new_string(s->prev_pipe_limit));
+	if (s->prev_suid_dumpable)
+		json_object_object_add(o, "suid_dumpable", json_object_new_string(s->prev_suid_dumpable));
 	json_object_object_add(o, "enabled_pattern", json_object_new_string(s->pattern));
 	json_object_object_add(o, "dropin", s->dropin ? json_object_new_string(s->dropin) : NULL);
 	json_object_object_add(o, "fallback_pattern", s->fallback ? json_object_new_string(s->fallback) : NULL);
@@ -387,6 +497,7 @@ int enable_state_load(const char *path, struct enable_state *ret)
 	}
 	if ((r = enable_json_str(o, "core_pattern", false, &s.prev_pattern)) < 0 ||
 	    (r = enable_json_str(o, "core_pipe_limit", false, &s.prev_pipe_limit)) < 0 ||
+	    (r = enable_json_str(o, "suid_dumpable", true, &s.prev_suid_dumpable)) < 0 ||
 	    (r = enable_json_str(o, "enabled_pattern", false, &s.pattern)) < 0 ||
 	    (r = enable_json_str(o, "dropin", true, &s.dropin)) < 0 ||
 	    (r = enable_json_str(o, "fallback_pattern", true, &s.fallback)) < 0) {
@@ -399,8 +510,14 @@ int enable_state_load(const char *path, struct enable_state *ret)
 	return 0;
 }
 
-char *enable_dropin_text(const char *pattern, const char *fallback)
+/* with_suid: the fs.suid_dumpable line (a drop-in of a mortem before it was
+ * set has none, and is still ours to remove). */
+static char *enable_dropin_text_v(const char *pattern, const char *fallback, bool with_suid)
 {
+	static const char suid[] = "# fs.suid_dumpable = 2: set-uid and other privileged processes dump too, to\n"
+				   "# the handler only, as with systemd's 50-coredump.conf.\n"
+				   "fs.suid_dumpable = " ENABLE_SUID_DUMPABLE "\n";
+	const char *sl = with_suid ? suid : "";
 	char *s = NULL;
 	int n;
 
@@ -411,27 +528,32 @@ char *enable_dropin_text(const char *pattern, const char *fallback)
 			     "# to mortem-collect; mortemd.service points it at mortemd's socket once\n"
 			     "# mortemd listens, and back here when mortemd stops ('mortem handover').\n"
 			     "# core_pipe_limit: the kernel waits for the handler. See mortem(1), mortemd(8).\n"
-			     "kernel.core_pipe_limit = %s\n"
+			     "%skernel.core_pipe_limit = %s\n"
 			     "kernel.core_pattern = %s\n",
-			     pattern, ENABLE_PIPE_LIMIT, fallback);
+			     pattern, sl, ENABLE_PIPE_LIMIT, fallback);
 	else if (pattern[0] == '@')
 		n = asprintf(&s,
 			     "# Written by 'mortem enable'; 'mortem disable' removes it unless it was edited.\n"
 			     "# Socket mode: the kernel hands each core to mortemd. While mortemd is not\n"
 			     "# running (at boot, until mortemd.service has started) crashes are lost.\n"
 			     "# core_pipe_limit: the kernel waits for mortemd. See mortem(1), mortemd(8).\n"
-			     "kernel.core_pipe_limit = %s\n"
+			     "%skernel.core_pipe_limit = %s\n"
 			     "kernel.core_pattern = %s\n",
-			     ENABLE_PIPE_LIMIT, pattern);
+			     sl, ENABLE_PIPE_LIMIT, pattern);
 	else
 		n = asprintf(&s,
 			     "# Written by 'mortem enable'; 'mortem disable' removes it unless it was edited.\n"
 			     "# core_pipe_limit: the kernel waits for the collector (so /proc/PID stays\n"
 			     "# readable) and skips no crash in a storm. See mortem(1).\n"
-			     "kernel.core_pipe_limit = %s\n"
+			     "%skernel.core_pipe_limit = %s\n"
 			     "kernel.core_pattern = %s\n",
-			     ENABLE_PIPE_LIMIT, pattern);
+			     sl, ENABLE_PIPE_LIMIT, pattern);
 	return n < 0 ? NULL : s;
+}
+
+char *enable_dropin_text(const char *pattern, const char *fallback)
+{
+	return enable_dropin_text_v(pattern, fallback, true);
 }
 
 /* ---- The verbs: they talk to the kernel and print their messages. ---- */
@@ -504,6 +626,23 @@ static int enable_file_is(const char *path, const char *text)
 	return !trunc && len == strlen(text) && memcmp(buf, text, len) == 0;
 }
 
+/* 1 when path is the drop-in enable writes for pattern, 2 when it is the one
+ * a mortem before fs.suid_dumpable wrote, 0 when something else, -ENOENT. */
+static int enable_dropin_is(const char *path, const char *pattern, const char *fallback)
+{
+	_cleanup_free_ char *text = enable_dropin_text_v(pattern, fallback, true);
+	_cleanup_free_ char *old = enable_dropin_text_v(pattern, fallback, false);
+	int r;
+
+	if (!text || !old)
+		return -ENOMEM;
+	r = enable_file_is(path, text);
+	if (r != 0)
+		return r;
+	r = enable_file_is(path, old);
+	return r == 1 ? 2 : r;
+}
+
 /* Write the drop-in unless a file of that name is there. *ret_written: its
  * path when we own it now (written now, or ours from before). */
 static int enable_dropin(const char *pattern, const char *fallback, char **ret_written)
@@ -515,11 +654,13 @@ static int enable_dropin(const char *pattern, const char *fallback, char **ret_w
 	*ret_written = NULL;
 	if (!path || !text)
 		return -ENOMEM;
-	r = enable_file_is(path, text);
+	r = enable_dropin_is(path, pattern, fallback);
 	if (r == 1) {
 		*ret_written = TAKE_PTR(path);
 		return 0;
 	}
+	if (r == 2)
+		r = -ENOENT; /* ours from before fs.suid_dumpable: written again */
 	if (r == 0) {
 		enable_msg("enable", "%s exists and was not written by mortem enable: left alone "
 				     "(the setting may not survive a reboot)", path);
@@ -542,13 +683,12 @@ static int enable_dropin(const char *pattern, const char *fallback, char **ret_w
 /* Remove the drop-in when it is still what enable wrote for pattern. */
 static void enable_dropin_remove(const char *path, const char *pattern, const char *fallback)
 {
-	_cleanup_free_ char *text = enable_dropin_text(pattern, fallback);
 	int r;
 
-	if (!path || !text)
+	if (!path)
 		return;
-	r = enable_file_is(path, text);
-	if (r == 1) {
+	r = enable_dropin_is(path, pattern, fallback);
+	if (r >= 1) {
 		if (unlink(path) < 0)
 			enable_msg("disable", "cannot remove %s: %m", path);
 		else
@@ -556,6 +696,59 @@ static void enable_dropin_remove(const char *path, const char *pattern, const ch
 	} else if (r == 0) {
 		enable_msg("disable", "%s was edited since mortem enable: left alone", path);
 	}
+}
+
+char *enable_state_path(void)
+{
+	const char *d = getenv("MORTEM_STATE_DIR"); /* for tests */
+	return enable_join(d && *d ? d : ENABLE_STATE_DIR, ENABLE_STATE_NAME);
+}
+
+/* The saved state, checked (enable_state_check). Where this version keeps it,
+ * trusted when the file is root's alone; else what a mortem before it left
+ * at the root of the store (o->root), which mortemd's workers and
+ * mortem-vacuum may write, never trusted. *ret_path: where it was read.
+ * -ENOENT: none (nothing said); other errors are said. */
+static int enable_state_find(const struct enable_opts *o, const char *verb, struct enable_state *ret,
+			     char **ret_path, bool *ret_trusted)
+{
+	_cleanup_free_ char *path = enable_state_path(), *why = NULL;
+	_cleanup_free_ char *dropin = enable_join(enable_sysctl_dir(), ENABLE_DROPIN_NAME);
+	bool trusted = false;
+	int r;
+
+	if (!path || !dropin)
+		return -ENOMEM;
+	r = enable_state_load(path, ret);
+	if (r == -ENOENT) {
+		free(path);
+		path = enable_join(o->root, ENABLE_STATE_NAME);
+		if (!path)
+			return -ENOMEM;
+		r = enable_state_load(path, ret);
+	} else if (r >= 0) {
+		trusted = handoff_path_check(path, S_IFREG, &why) == 0;
+		if (!trusted)
+			enable_msg(verb, "warning: %s is not root's alone (%s): its values are not taken on trust", path,
+				   why ? why : "?");
+	}
+	if (r == -ENOENT)
+		return r;
+	if (r < 0) {
+		enable_msg(verb, "cannot read %s: %s (remove it to start over)", path, strerror(-r));
+		return r;
+	}
+	r = enable_state_check(ret, trusted, dropin, &why);
+	if (r < 0) {
+		enable_msg(verb, "refusing the saved state in %s: %s; kernel.core_pattern is left as it is: set it by "
+				 "hand (sysctl kernel.core_pattern=core restores the kernel's default), then remove %s",
+			   path, why ? why : strerror(-r), path);
+		enable_state_free(ret);
+		return r;
+	}
+	*ret_path = TAKE_PTR(path);
+	*ret_trusted = trusted;
+	return 0;
 }
 
 static int enable_build_pipe(const struct enable_opts *o, const char *release, char **ret)
@@ -679,12 +872,52 @@ static int enable_build(const struct enable_opts *o, char **ret, char **ret_fall
 	return enable_build_pipe(o, release, ret);
 }
 
+/* The state's directory goes with its last file (a purged package leaves
+ * nothing); one with other files in it stays. */
+static void enable_state_dir_remove(void)
+{
+	_cleanup_free_ char *path = enable_state_path();
+	char *slash = path ? strrchr(path, '/') : NULL;
+
+	if (slash && slash != path) {
+		*slash = '\0';
+		(void)rmdir(path);
+	}
+}
+
+/* Save st where this version keeps it, in a directory only root can write
+ * (made 0700 when missing); then the state an older mortem left in the store
+ * (legacy, or NULL) goes. */
+static int enable_state_store(const char *path, const struct enable_state *st, const char *legacy)
+{
+	_cleanup_free_ char *dir = strdup(path), *why = NULL;
+	char *slash;
+	int r;
+
+	if (!dir)
+		return -ENOMEM;
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir)
+		*slash = '\0';
+	if ((r = mkdir_p(dir, 0700)) < 0)
+		return r;
+	if (handoff_dir_check(dir, &why) < 0) {
+		enable_msg("enable", "%s is not root's alone: %s", dir, why ? why : "?");
+		return -EPERM;
+	}
+	if ((r = enable_state_save(path, st)) < 0)
+		return r;
+	if (legacy && strcmp(legacy, path) != 0 && unlink(legacy) == 0)
+		printf("moved the saved settings from %s to %s\n", legacy, path);
+	return 0;
+}
+
 int enable_on(const struct enable_opts *o)
 {
 	_cleanup_free_ char *want = NULL, *fallback = NULL, *cur = NULL, *cur_limit = NULL, *state_path = NULL,
-			    *dropin = NULL;
+			    *dropin = NULL, *cur_suid = NULL, *found = NULL, *why = NULL;
 	struct enable_state st = { NULL }, saved = { NULL };
-	bool have_saved, fresh_dropin = false;
+	bool have_saved, fresh_dropin = false, trusted = false;
 	int r, rc = 1;
 
 	if (geteuid() != 0) {
@@ -693,23 +926,28 @@ int enable_on(const struct enable_opts *o)
 	}
 	if (enable_build(o, &want, &fallback) < 0)
 		return 1;
+	/* What the kernel will run as root, now or at boot: mortem's own only. */
+	if (enable_pattern_check(want, &why) < 0 || (fallback && enable_pattern_check(fallback, &why) < 0)) {
+		enable_msg("enable", "refusing to point the kernel at %s", why ? why : "an unchecked pattern");
+		return 1;
+	}
 	if ((r = enable_sysctl_read(ENABLE_PROC_PATTERN, &cur)) < 0 ||
-	    (r = enable_sysctl_read(ENABLE_PROC_PIPE_LIMIT, &cur_limit)) < 0) {
+	    (r = enable_sysctl_read(ENABLE_PROC_PIPE_LIMIT, &cur_limit)) < 0 ||
+	    (r = enable_sysctl_read(ENABLE_PROC_SUID_DUMPABLE, &cur_suid)) < 0) {
 		enable_msg("enable", "cannot read the kernel's core settings: %s", strerror(-r));
 		return 1;
 	}
-	state_path = enable_join(o->root, ENABLE_STATE_NAME);
+	state_path = enable_state_path();
 	if (!state_path)
 		return 1;
-	r = enable_state_load(state_path, &saved);
-	if (r < 0 && r != -ENOENT) {
-		enable_msg("enable", "cannot read %s: %s (remove it to start over)", state_path, strerror(-r));
+	r = enable_state_find(o, "enable", &saved, &found, &trusted);
+	if (r < 0 && r != -ENOENT)
 		return 1;
-	}
 	have_saved = r >= 0;
 
 	if (strcmp(cur, want) == 0 && strcmp(cur_limit, ENABLE_PIPE_LIMIT) == 0 &&
-	    (!have_saved || enable_streq(saved.fallback, fallback))) {
+	    (!have_saved || (enable_streq(saved.fallback, fallback) && strcmp(cur_suid, ENABLE_SUID_DUMPABLE) == 0 &&
+			     saved.prev_suid_dumpable))) {
 		/* Already on: the saved values stay what they were. */
 		if (!have_saved) {
 			printf("already enabled: core_pattern is '%s' (not set by mortem enable: nothing saved "
@@ -721,11 +959,16 @@ int enable_on(const struct enable_opts *o)
 				goto out;
 			if (dropin) {
 				saved.dropin = TAKE_PTR(dropin);
-				if ((r = enable_state_save(state_path, &saved)) < 0) {
+				if ((r = enable_state_store(state_path, &saved, found)) < 0) {
 					enable_msg("enable", "cannot write %s: %s", state_path, strerror(-r));
 					goto out;
 				}
 			}
+		}
+		/* An older mortem's state in the store: passed the checks, now root's alone. */
+		if (strcmp(found, state_path) != 0 && (r = enable_state_store(state_path, &saved, found)) < 0) {
+			enable_msg("enable", "cannot write %s: %s", state_path, strerror(-r));
+			goto out;
 		}
 		printf("already enabled: core_pattern is '%s'\n", cur);
 		rc = 0;
@@ -737,6 +980,9 @@ int enable_on(const struct enable_opts *o)
 		 * the socket mode's fallback): keep what was there before it. */
 		st.prev_pattern = strdup(saved.prev_pattern);
 		st.prev_pipe_limit = strdup(saved.prev_pipe_limit);
+		/* A state from before fs.suid_dumpable was kept: enable never set
+		 * it, so the value now is the one from before. */
+		st.prev_suid_dumpable = saved.prev_suid_dumpable ? strdup(saved.prev_suid_dumpable) : TAKE_PTR(cur_suid);
 		if (saved.dropin && !(st.dropin = strdup(saved.dropin)))
 			goto out;
 	} else {
@@ -751,15 +997,16 @@ int enable_on(const struct enable_opts *o)
 		}
 		st.prev_pattern = TAKE_PTR(cur);
 		st.prev_pipe_limit = TAKE_PTR(cur_limit);
+		st.prev_suid_dumpable = TAKE_PTR(cur_suid);
 	}
 	st.pattern = strdup(want);
-	if (!st.pattern || !st.prev_pattern || !st.prev_pipe_limit || (fallback && !(st.fallback = strdup(fallback))))
+	if (!st.pattern || !st.prev_pattern || !st.prev_pipe_limit || !st.prev_suid_dumpable ||
+	    (fallback && !(st.fallback = strdup(fallback))))
 		goto out;
 
 	if (!o->runtime) {
-		_cleanup_free_ char *old_text = st.dropin ? enable_dropin_text(saved.pattern, saved.fallback) : NULL;
 		/* Our drop-in for the earlier pattern gives way to one for the new. */
-		if (st.dropin && old_text && enable_file_is(st.dropin, old_text) == 1)
+		if (st.dropin && enable_dropin_is(st.dropin, saved.pattern, saved.fallback) >= 1)
 			(void)unlink(st.dropin);
 		free(st.dropin);
 		st.dropin = NULL;
@@ -767,23 +1014,29 @@ int enable_on(const struct enable_opts *o)
 			goto out;
 		fresh_dropin = st.dropin != NULL;
 	}
-	if ((r = mkdir_p(o->root, 0750)) < 0 || (r = enable_state_save(state_path, &st)) < 0) {
+	if ((r = enable_state_store(state_path, &st, NULL)) < 0) {
 		enable_msg("enable", "cannot save the current settings in %s: %s", state_path, strerror(-r));
 		goto undo;
 	}
 	if ((r = enable_sysctl_write(ENABLE_PROC_PIPE_LIMIT, ENABLE_PIPE_LIMIT)) < 0 ||
+	    (r = enable_sysctl_write(ENABLE_PROC_SUID_DUMPABLE, ENABLE_SUID_DUMPABLE)) < 0 ||
 	    (r = enable_sysctl_write(ENABLE_PROC_PATTERN, want)) < 0) {
 		enable_msg("enable", "cannot set the kernel's core settings: %s", strerror(-r));
 		(void)enable_sysctl_write(ENABLE_PROC_PIPE_LIMIT, st.prev_pipe_limit);
+		(void)enable_sysctl_write(ENABLE_PROC_SUID_DUMPABLE, st.prev_suid_dumpable);
 		(void)enable_sysctl_write(ENABLE_PROC_PATTERN, st.prev_pattern);
-		if (have_saved)
+		if (have_saved && strcmp(found, state_path) == 0)
 			(void)enable_state_save(state_path, &saved);
 		else
 			(void)unlink(state_path);
 		goto undo;
 	}
-	printf("enabled: core_pattern is '%s' (was '%s'), core_pipe_limit %s (was %s)\n", want, st.prev_pattern,
-	       ENABLE_PIPE_LIMIT, st.prev_pipe_limit);
+	/* Saved and set: an older mortem's state in the store is done with. */
+	if (have_saved && strcmp(found, state_path) != 0)
+		(void)unlink(found);
+	printf("enabled: core_pattern is '%s' (was '%s'), core_pipe_limit %s (was %s), fs.suid_dumpable %s (was %s)\n",
+	       want, st.prev_pattern, ENABLE_PIPE_LIMIT, st.prev_pipe_limit, ENABLE_SUID_DUMPABLE,
+	       st.prev_suid_dumpable);
 	if (want[0] == '@' && fallback)
 		printf("socket mode: while mortemd is down the kernel pipes to mortem-collect instead; "
 		       "mortemd.service switches between the two ('mortem handover'): keep it enabled "
@@ -808,6 +1061,7 @@ int enable_off(const struct enable_opts *o)
 {
 	_cleanup_free_ char *cur = NULL, *state_path = NULL;
 	struct enable_state saved = { NULL };
+	bool trusted = false;
 	int r, rc = 1;
 
 	if (geteuid() != 0) {
@@ -818,41 +1072,42 @@ int enable_off(const struct enable_opts *o)
 		enable_msg("disable", "cannot read kernel.core_pattern: %s", strerror(-r));
 		return 1;
 	}
-	state_path = enable_join(o->root, ENABLE_STATE_NAME);
-	if (!state_path)
-		return 1;
-	r = enable_state_load(state_path, &saved);
+	r = enable_state_find(o, "disable", &saved, &state_path, &trusted);
 	if (r == -ENOENT) {
+		_cleanup_free_ char *where = enable_state_path();
 		if (enable_pattern_is_ours(cur)) {
 			enable_msg("disable", "core_pattern is '%s' but mortem enable saved nothing in %s: "
-					      "set kernel.core_pattern by hand", cur, state_path);
+					      "set kernel.core_pattern by hand", cur, where ? where : ENABLE_STATE_DIR);
 			return 1;
 		}
 		printf("not enabled: core_pattern is '%s'; nothing to do\n", cur);
 		return 0;
 	}
-	if (r < 0) {
-		enable_msg("disable", "cannot read %s: %s", state_path, strerror(-r));
+	if (r < 0)
 		return 1;
-	}
 	if (strcmp(cur, saved.pattern) != 0 && !enable_streq(cur, saved.fallback)) {
 		/* Someone took over since: theirs now, and not ours to undo. */
 		enable_msg("disable", "core_pattern was changed since mortem enable (it is now '%s', mortem enable "
 				      "set '%s'): left alone", cur, saved.pattern);
 		enable_dropin_remove(saved.dropin, saved.pattern, saved.fallback);
 		(void)unlink(state_path);
+		enable_state_dir_remove();
 		goto out;
 	}
 	if ((r = enable_sysctl_write(ENABLE_PROC_PATTERN, saved.prev_pattern)) < 0 ||
-	    (r = enable_sysctl_write(ENABLE_PROC_PIPE_LIMIT, saved.prev_pipe_limit)) < 0) {
+	    (r = enable_sysctl_write(ENABLE_PROC_PIPE_LIMIT, saved.prev_pipe_limit)) < 0 ||
+	    (saved.prev_suid_dumpable &&
+	     (r = enable_sysctl_write(ENABLE_PROC_SUID_DUMPABLE, saved.prev_suid_dumpable)) < 0)) {
 		enable_msg("disable", "cannot restore the kernel's core settings: %s", strerror(-r));
 		goto out;
 	}
 	enable_dropin_remove(saved.dropin, saved.pattern, saved.fallback);
 	if (unlink(state_path) < 0)
 		enable_msg("disable", "cannot remove %s: %m", state_path);
-	printf("disabled: core_pattern is '%s' again, core_pipe_limit %s\n", saved.prev_pattern,
-	       saved.prev_pipe_limit);
+	enable_state_dir_remove();
+	printf("disabled: core_pattern is '%s' again, core_pipe_limit %s%s%s\n", saved.prev_pattern,
+	       saved.prev_pipe_limit, saved.prev_suid_dumpable ? ", fs.suid_dumpable " : "",
+	       saved.prev_suid_dumpable ? saved.prev_suid_dumpable : "");
 	rc = 0;
 out:
 	enable_state_free(&saved);
@@ -861,27 +1116,24 @@ out:
 
 int enable_handover(const struct enable_opts *o, bool to_socket)
 {
-	_cleanup_free_ char *cur = NULL, *state_path = NULL;
+	_cleanup_free_ char *cur = NULL, *state_path = NULL, *why = NULL;
 	struct enable_state saved = { NULL };
 	struct utsname u;
+	bool trusted = false;
 	int r, rc = 1;
 
 	if (geteuid() != 0) {
 		enable_msg("handover", "must be root");
 		return 1;
 	}
-	state_path = enable_join(o->root, ENABLE_STATE_NAME);
-	if (!state_path)
-		return 1;
-	r = enable_state_load(state_path, &saved);
+	r = enable_state_find(o, "handover", &saved, &state_path, &trusted);
 	if (r == -ENOENT) {
-		printf("not enabled by mortem enable (nothing in %s): nothing to do\n", state_path);
+		_cleanup_free_ char *where = enable_state_path();
+		printf("not enabled by mortem enable (nothing in %s): nothing to do\n", where ? where : ENABLE_STATE_DIR);
 		return 0;
 	}
-	if (r < 0) {
-		enable_msg("handover", "cannot read %s: %s", state_path, strerror(-r));
+	if (r < 0)
 		return 1;
-	}
 	if (!saved.fallback) {
 		printf("%s: nothing to do\n", saved.pattern[0] == '@' ? "socket mode without a collector to fall back on"
 								       : "pipe mode");
@@ -916,6 +1168,12 @@ int enable_handover(const struct enable_opts *o, bool to_socket)
 				   r < 0 ? ": " : "", r < 0 ? strerror(-r) : "", cur);
 			goto out;
 		}
+	}
+	/* Only mortem's own collector or socket, root's alone, whatever the file says. */
+	if (enable_pattern_check(want, &why) < 0) {
+		enable_msg("handover", "refusing to set kernel.core_pattern to %s; it stays '%s'",
+			   why ? why : "an unchecked pattern", cur);
+		goto out;
 	}
 	if ((r = enable_sysctl_write(ENABLE_PROC_PATTERN, want)) < 0) {
 		enable_msg("handover", "cannot set kernel.core_pattern to '%s': %s", want, strerror(-r));

@@ -2,8 +2,20 @@
  * mode) or at mortemd's coredump socket (socket mode), and put back what was
  * there before.
  *
- *   ROOT/saved-core-pattern          what enable found (JSON, written atomically)
+ *   STATE_DIR/saved-core-pattern     what enable found (JSON, written atomically)
  *   SYSCTL_DIR/50-mortem.conf        the boot-time drop-in (not with --runtime)
+ *
+ * Trust: disable and `mortem handover` (run with full privileges by
+ * mortemd.service) write into kernel.core_pattern, and the kernel runs what a
+ * pipe pattern names as full root. So the saved state lives where only root
+ * outside mortem's units can write (STATE_DIR, default /var/lib/mortem-state:
+ * mortemd and mortem-vacuum run with ProtectSystem=strict and may write only
+ * /var/lib/mortem and /run/mortem), and every pattern is checked before it is
+ * written (enable_pattern_check, enable_state_check): the previous pattern is
+ * taken as is only from a state file that is root's alone; else, and for what
+ * mortem itself writes, only the kernel's plain file default ("core",
+ * "core.%p") or mortem's own collector or socket, root's alone too. A state
+ * that fails is refused with an error and core_pattern is left as it is.
  *
  * In socket mode enable also keeps the pipe pattern (the fallback): the boot
  * drop-in sets it, and mortemd.service switches the kernel between the two
@@ -21,11 +33,14 @@
 #define ENABLE_PATTERN_MAX 127          /* core_pattern: CORENAME_MAX_SIZE 128 with the NUL */
 #define ENABLE_PIPE_LIMIT "2147483647"  /* core_pipe_limit: wait for the collector, skip nothing */
 #define ENABLE_STATE_NAME "saved-core-pattern"
+#define ENABLE_STATE_DIR LOCALSTATEDIR "/lib/mortem-state" /* MORTEM_STATE_DIR for tests */
 #define ENABLE_DROPIN_NAME "50-mortem.conf"
 #define ENABLE_SYSCTL_DIR "/etc/sysctl.d"
 #define ENABLE_COLLECTOR LIBEXECDIR "/mortem-collect"
 #define ENABLE_PROC_PATTERN "/proc/sys/kernel/core_pattern"
 #define ENABLE_PROC_PIPE_LIMIT "/proc/sys/kernel/core_pipe_limit"
+#define ENABLE_PROC_SUID_DUMPABLE "/proc/sys/fs/suid_dumpable"
+#define ENABLE_SUID_DUMPABLE "2"        /* as systemd's 50-coredump.conf: privileged processes dump to the handler */
 #define ENABLE_PROC_NET_UNIX "/proc/net/unix"
 #define ENABLE_SUN_PATH_MAX 107         /* bytes of a socket path: sun_path[108] with the NUL */
 
@@ -84,10 +99,23 @@ bool enable_pattern_is_mortem(const char *pattern);
 /* Either of mortem's patterns: the pipe or the socket. */
 bool enable_pattern_is_ours(const char *pattern);
 
+/* A plain file pattern as the kernel's default: "core", "core.%p"; no
+ * pipe, no socket, no '/' (so no directory of anyone's choosing). */
+bool enable_pattern_is_plain(const char *pattern);
+
+/* Whether pattern may go into core_pattern on mortem's word alone: a plain
+ * file pattern (enable_pattern_is_plain), or mortem's own: a pipe to a
+ * program named mortem-collect with exactly enable_pattern_build's arguments,
+ * the program and its -c config root's alone (handoff_path_check), or "@"/"@@"
+ * and a coredump.socket in a directory that is root's alone
+ * (handoff_dir_check). 0, or -EPERM with *why (may be NULL) in a heap string. */
+int enable_pattern_check(const char *pattern, char **why);
+
 /* What enable found and what it wrote. */
 struct enable_state {
 	char *prev_pattern;    /* core_pattern before enable */
 	char *prev_pipe_limit; /* core_pipe_limit before enable, as read */
+	char *prev_suid_dumpable; /* fs.suid_dumpable before enable; NULL in a state from before it was kept */
 	char *pattern;         /* the core_pattern enable wrote */
 	char *dropin;          /* the drop-in enable wrote; NULL when none */
 	char *fallback;        /* socket mode: the pipe pattern for while mortemd is down; else NULL */
@@ -98,6 +126,18 @@ int enable_state_save(const char *path, const struct enable_state *s);
 /* -ENOENT when missing, -EBADMSG when malformed. */
 int enable_state_load(const char *path, struct enable_state *ret);
 void enable_state_free(struct enable_state *s);
+
+/* Where enable keeps its state: STATE_DIR/saved-core-pattern (heap string;
+ * NULL on ENOMEM). `mortem doctor` should read it there too. */
+char *enable_state_path(void);
+
+/* Whether a loaded state may be acted on. trusted: it was read from
+ * enable_state_path() and that file is root's alone (handoff_path_check);
+ * then its previous pattern is what root saved and is taken as is, else it
+ * must pass enable_pattern_check. Always: the pattern and the fallback are
+ * mortem's, the pipe limit a number, fs.suid_dumpable 0, 1 or 2, and (when
+ * not trusted) the drop-in is dropin_path or none. 0, or -EPERM with *why. */
+int enable_state_check(const struct enable_state *s, bool trusted, const char *dropin_path, char **why);
 
 /* The drop-in's text for our pattern, pipe or socket (heap string). With a
  * fallback (socket mode), the drop-in sets the fallback: the kernel pipes to

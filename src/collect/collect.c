@@ -54,6 +54,7 @@ struct collect_ctx {
 	const char *mode;      /* collector.mode: "pipe", "handoff" or "socket" */
 	const char *buffer;    /* collector.buffer: "pool", "spill" or "inline" */
 	bool resumed;          /* collector.resumed (collect_source) */
+	const char *handoff;   /* collector.handoff (collect_source); not owned */
 	const volatile sig_atomic_t *cut; /* collect_source */
 	bool analysis_cut;     /* the cut came before the analysis was done */
 	struct collect_spill cs; /* the collector's own spill (collect_spill.h) */
@@ -227,6 +228,8 @@ static json_object *collect_record(struct collect_ctx *c, const struct stream_re
 	json_object_object_add(coll, "buffer", json_object_new_string(c->buffer ? c->buffer : "inline"));
 	if (c->resumed)
 		json_object_object_add(coll, "resumed", json_object_new_boolean(true));
+	if (c->handoff)
+		json_object_object_add(coll, "handoff", json_object_new_string(c->handoff));
 	json_object_object_add(rec, "collector", coll);
 	json_object *probs = json_object_new_array();
 	for (unsigned i = 0; i < a->n_problems; i++)
@@ -265,6 +268,16 @@ static void collect_admit_spill(void *userdata)
 	collect_spill_reserve(&c->st, c->cfg, c->id, &c->cs);
 }
 
+/* RLIMIT_CORE (HonorCoreLimit=, policy_core_limit): true when it keeps no
+ * core of size bytes (0: not known yet); c->pd then says why. quota_admit
+ * does not see the limit, so it is asked here, before it and after the drain. */
+static bool collect_core_limit(struct collect_ctx *c, uint64_t size)
+{
+	struct policy_limits lim = { .honor_core_limit = c->cfg->honor_core_limit };
+	struct policy_crash pc = { .rlimit_core = c->a->rlimit_core, .has_rlimit = c->a->has_rlimit };
+	return policy_core_limit(&lim, &pc, size, &c->pd) > 0;
+}
+
 /* Whose crash this is, for every count that can skip a core (RateLimit,
  * KeepPerSignature): its real uid, whether its unit is a user manager's, and
  * its slice, so that one user's crashes never cost another's or a system
@@ -298,6 +311,9 @@ static void collect_admit(struct collect_ctx *c)
 		if (parse_u64(buf, &kb) >= 0 && kb < UINT64_MAX / 1024)
 			estimate = kb * 1024 / 3 + 65536;
 	}
+	c->compress_threads = c->cfg->compress_threads;
+	if (collect_core_limit(c, c->cs.size))
+		return;
 	unsigned writing = 0;
 	struct quota_admit_hook hook = { .fn = collect_admit_spill, .userdata = c };
 	struct policy_owner owner = collect_owner(c);
@@ -750,6 +766,10 @@ static void collect_step_judge(struct collect_ctx *c)
 	}
 	zst_writer_free(c->zw);
 	c->zw = NULL;
+	/* RLIMIT_CORE against the size now known. */
+	if (c->have_core && c->pd.store &&
+	    collect_core_limit(c, sr->expected > sr->bytes ? sr->expected : sr->bytes))
+		c->have_core = false;
 
 	if (!c->store_ok || c->store_write_failed) {
 		c->status = "error";
@@ -984,6 +1004,7 @@ int collect_run(const struct mortem_config *cfg, const struct crash_args *a, str
 	struct collect_ctx c = { .cfg = cfg, .a = a, .lock_fd = -1, .core_tmp = -1, .mini_tmp = -1, .root_fd = -1,
 				 .slot_fd = -1, .cs = { .fd = -1 }, .src = src, .out = out, .core_fd = src->fd,
 				 .held = -1, .qlock = -1, .buffer = src->buffer, .resumed = src->resumed,
+				 .handoff = src->handoff,
 				 .cut = src->cut };
 
 	memset(out, 0, sizeof(*out));

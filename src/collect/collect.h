@@ -38,6 +38,9 @@ struct collect_source {
 	/* How the bytes were taken, for the record's collector.buffer: "pool",
 	 * "spill" or "inline" (NULL: inline, read while the process waits). */
 	const char *buffer;
+	/* The collector's hand-off to mortemd was refused ("refused: listener uid
+	 * 1001", handoff.h): the record's collector.handoff. NULL: not refused. */
+	const char *handoff;
 	/* mortemd parked it at a stop and took it up again at its next start
 	 * (park.h): the record's collector.resumed. */
 	bool resumed;

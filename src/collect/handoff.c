@@ -1,8 +1,11 @@
 /* The hand-off between mortem-collect and mortemd: see handoff.h. */
+#include <limits.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include "collect/handoff.h"
@@ -37,6 +40,80 @@ int handoff_connect(const char *path, int type)
 	return fd;
 }
 
+static int handoff_why(char **why, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int handoff_why(char **why, int r, const char *fmt, ...)
+{
+	va_list ap;
+	if (why) {
+		free(*why);
+		*why = NULL;
+		va_start(ap, fmt);
+		if (vasprintf(why, fmt, ap) < 0)
+			*why = NULL;
+		va_end(ap);
+	}
+	return r;
+}
+
+/* One component: owned by root, no symlink, not writable by group or others
+ * (sticky allowed when not last). */
+static int handoff_component_check(const char *p, bool last, unsigned type, char **why)
+{
+	struct stat st;
+
+	if (lstat(p, &st) < 0)
+		return handoff_why(why, -errno, "%s: %s", p, strerror(errno));
+	if (S_ISLNK(st.st_mode))
+		return handoff_why(why, -EPERM, "%s is a symlink", p);
+	if (st.st_uid != 0)
+		return handoff_why(why, -EPERM, "%s is owned by uid %u, not root", p, (unsigned)st.st_uid);
+	if (!last && !S_ISDIR(st.st_mode))
+		return handoff_why(why, -ENOTDIR, "%s is not a directory", p);
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && (last || !(st.st_mode & S_ISVTX)))
+		return handoff_why(why, -EPERM, "%s is writable by %s (mode %04o)", p,
+				   (st.st_mode & S_IWOTH) ? "others" : "its group", (unsigned)(st.st_mode & 07777));
+	if (last && type && (st.st_mode & S_IFMT) != type)
+		return handoff_why(why, -EPERM, "%s is not a %s", p, type == S_IFDIR ? "directory" : "regular file");
+	return 0;
+}
+
+int handoff_path_check(const char *path, unsigned type, char **why)
+{
+	char real[PATH_MAX];
+	struct stat st;
+
+	if (!path || path[0] != '/')
+		return handoff_why(why, -EINVAL, "%s is not an absolute path", path ? path : "(none)");
+	/* The last component as named: a symlink there is refused, not followed. */
+	if (lstat(path, &st) < 0)
+		return handoff_why(why, -errno, "%s: %s", path, strerror(errno));
+	if (S_ISLNK(st.st_mode))
+		return handoff_why(why, -EPERM, "%s is a symlink", path);
+	/* Symlinks above it (/var/run -> /run) are resolved; what they lead to is
+	 * checked component by component. */
+	if (!realpath(path, real))
+		return handoff_why(why, -errno, "%s: %s", path, strerror(errno));
+	if (strcmp(real, "/") == 0)
+		return handoff_component_check("/", true, type, why);
+	int r = handoff_component_check("/", false, 0, why);
+	for (char *p = real + 1; r >= 0; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		r = handoff_component_check(real, c == '\0', type, why);
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	return r;
+}
+
+int handoff_dir_check(const char *dir, char **why)
+{
+	return handoff_path_check(dir, S_IFDIR, why);
+}
+
 /* Wait for one byte, at most timeout_ms; -ETIMEDOUT, -EPIPE on EOF. */
 static int handoff_wait_byte(int fd, char want, unsigned timeout_ms)
 {
@@ -66,7 +143,7 @@ static int handoff_wait_byte(int fd, char want, unsigned timeout_ms)
 }
 
 int handoff_send(const char *socket_dir, int argc, const char *const *argv, int core_fd, int pidfd,
-		 unsigned timeout_ms)
+		 unsigned timeout_ms, char **why)
 {
 	_cleanup_free_ char *path = handoff_socket_path(socket_dir, HANDOFF_SOCKET);
 	char msg[HANDOFF_MSG_MAX];
@@ -87,9 +164,23 @@ int handoff_send(const char *socket_dir, int argc, const char *const *argv, int 
 		len += n;
 	}
 
+	/* Only root's directory and root's listener get the core. */
+	_cleanup_free_ char *dir_why = NULL;
+	r = handoff_dir_check(socket_dir, &dir_why);
+	if (r == -ENOENT)
+		return r; /* no directory, no mortemd: nothing to refuse */
+	if (r < 0)
+		return handoff_why(why, -EPERM, "refused: %s", dir_why ? dir_why : strerror(-r));
 	_cleanup_close_ int fd = handoff_connect(path, SOCK_SEQPACKET);
 	if (fd < 0)
 		return fd;
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0)
+		return handoff_why(why, -EPERM, "refused: no credentials of the listener: %s", strerror(errno));
+	if (cred.uid != 0)
+		return handoff_why(why, -EPERM, "refused: listener uid %u (pid %d), not root", (unsigned)cred.uid,
+				   (int)cred.pid);
 	int fds[2] = { core_fd, pidfd };
 	size_t nfds = pidfd >= 0 ? 2 : 1;
 	union {

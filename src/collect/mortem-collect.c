@@ -90,13 +90,21 @@ int main(int argc, char **argv)
 	/* mortemd running: it takes the pipe and captures while the kernel still
 	 * holds the process; we are done. Not there, or no answer in time: the
 	 * whole job here, nothing lost. */
+	_cleanup_free_ char *refused = NULL;
 	if (cfg.socket_dir && handoff_send(cfg.socket_dir, argc - optind, (const char *const *)argv + optind,
-					   STDIN_FILENO, a.pidfd, (unsigned)cfg.handoff_timeout_ms) == 0) {
+					   STDIN_FILENO, a.pidfd, (unsigned)cfg.handoff_timeout_ms, &refused) == 0) {
 		config_free(&cfg);
 		return 0;
 	}
+	/* A listener we cannot trust gets nothing: said in the log and the record. */
+	if (refused) {
+		char line[600];
+		snprintf(line, sizeof(line), "hand-off to %s/%s %s; collecting here", cfg.socket_dir, HANDOFF_SOCKET,
+			 refused);
+		journal_log(4, line);
+	}
 	struct collect_source src = { .fd = STDIN_FILENO, .spill_fd = -1, .held_usec = -1, .pool_fd = -1,
-				      .spill_min = COLLECT_SPILL_MIN };
+				      .spill_min = COLLECT_SPILL_MIN, .handoff = refused };
 	int r = collect_run(&cfg, &a, NULL, &src, &out);
 	config_free(&cfg);
 	return r < 0 ? 1 : 0;

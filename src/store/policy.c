@@ -75,6 +75,7 @@ void policy_limits_resolve(const struct mortem_config *cfg, uint64_t fs_size, un
 		.rate_interval_usec = policy_sec_to_usec(cfg->rate_limit.interval_sec),
 		.max_concurrent = cfg->max_concurrent > 0 ? (unsigned)cfg->max_concurrent
 							  : ncpu > 0 ? ncpu : 1,
+		.honor_core_limit = cfg->honor_core_limit,
 	};
 }
 
@@ -419,6 +420,31 @@ static size_t policy_rate_count(const struct policy_limits *l, const struct poli
  * after the analysis (policy_after_analysis). A stored core reserves its
  * estimate: the stored size given by the caller, else a quarter of the
  * expected size, else 64M. */
+int policy_core_limit(const struct policy_limits *l, const struct policy_crash *crash, uint64_t size,
+		      struct policy_decision *out)
+{
+	struct policy_decision d = { .core_status = "skipped", .reason = "RLIMIT_CORE" };
+	char a[16];
+
+	if (!l || !crash || !out)
+		return -EINVAL;
+	if (!l->honor_core_limit || !crash->has_rlimit)
+		return 0;
+	if (crash->rlimit_core == 0)
+		(void)snprintf(d.detail, sizeof(d.detail), "RLIMIT_CORE=0");
+	else if (crash->rlimit_core < POLICY_CORE_LIMIT_MIN)
+		(void)snprintf(d.detail, sizeof(d.detail), "RLIMIT_CORE=%" PRIu64 ": less than a page",
+			       crash->rlimit_core);
+	else if (size > crash->rlimit_core) {
+		format_size(size, a, sizeof(a));
+		(void)snprintf(d.detail, sizeof(d.detail), "RLIMIT_CORE=%" PRIu64 ": the core of %s is larger",
+			       crash->rlimit_core, a);
+	} else
+		return 0;
+	*out = d;
+	return 1;
+}
+
 int policy_decide(const struct policy_limits *l, const struct policy_state *state,
 		  const struct policy_crash *crash, int64_t now_usec, struct policy_decision *out)
 {
@@ -431,6 +457,8 @@ int policy_decide(const struct policy_limits *l, const struct policy_state *stat
 	    (state->n_rate_times > 0 && !state->rate_times))
 		return -EINVAL;
 
+	if (policy_core_limit(l, crash, crash->expected_size, out) > 0)
+		return 0;
 	if (l->max_core_size > 0 && crash->expected_size > l->max_core_size) {
 		format_size(crash->expected_size, a, sizeof(a));
 		format_size(l->max_core_size, b, sizeof(b));

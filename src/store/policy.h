@@ -46,6 +46,7 @@ struct policy_limits {
 	unsigned rate_burst;          /* full cores per owner and executable or unit ... */
 	uint64_t rate_interval_usec;  /* ... in this window (> 0 when rate_burst > 0) */
 	unsigned max_concurrent;      /* collectors past the release at once; >= 1, never 0 */
+	bool honor_core_limit;        /* HonorCoreLimit=: the process's RLIMIT_CORE decides too */
 };
 
 /* One crash in the store, as the index knows it. Strings are not owned. */
@@ -85,13 +86,15 @@ struct policy_crash {
 	uint64_t expected_size;   /* uncompressed core size when known (ELF head), else 0 */
 	uint64_t estimate;        /* bytes it will take in the store; 0 = derive from expected_size */
 	struct policy_owner owner; /* named in the rate limit's detail */
+	uint64_t rlimit_core;     /* the process's RLIMIT_CORE (%c) when has_rlimit */
+	bool has_rlimit;          /* false: not known (then it decides nothing) */
 };
 
 struct policy_decision {
 	bool store;               /* false: metadata only (record, minicore, stacks) */
 	const char *core_status;  /* static: "stored", or "too-large" / "skipped" when !store */
 	const char *reason;       /* static: NULL when stored, else "MaxCoreSize", "disk quota",
-	                           * "rate limit" or "KeepPerSignature" */
+	                           * "rate limit", "KeepPerSignature" or "RLIMIT_CORE" */
 	char detail[POLICY_DETAIL_MAX]; /* one line for core.reason and the log; "" when stored */
 	uint64_t reserve;         /* bytes to reserve while the core is written; 0 when !store */
 };
@@ -112,7 +115,22 @@ struct policy_action {
 void policy_limits_resolve(const struct mortem_config *cfg, uint64_t fs_size, unsigned ncpu,
 			   struct policy_limits *out);
 
-/* Before the drain: store the core or keep metadata only. 0, -EINVAL, -ENOMEM. */
+#define POLICY_CORE_LIMIT_MIN 4096 /* RLIMIT_CORE below this (a page): no core at all */
+
+/* RLIMIT_CORE with HonorCoreLimit=, as systemd-coredump takes it: a limit
+ * below a page keeps no core whatever its size (ulimit -c 0); a larger one
+ * keeps no core bigger than the limit (size: the uncompressed core's, when
+ * known; 0: not known yet, then only the first rule applies). Unlike
+ * systemd-coredump, which keeps the first RLIMIT_CORE bytes, mortem keeps no
+ * cut core: its last segments (the stacks, often) would be missing, and the
+ * minicore keeps the stacks anyway. 1 when no core is kept (*out: "skipped",
+ * reason "RLIMIT_CORE", detail "RLIMIT_CORE=N..."), 0 when the limit allows
+ * it or is not known or not honoured (*out untouched), -EINVAL. */
+int policy_core_limit(const struct policy_limits *l, const struct policy_crash *crash, uint64_t size,
+		      struct policy_decision *out);
+
+/* Before the drain: store the core or keep metadata only; RLIMIT_CORE first
+ * (policy_core_limit, with crash->expected_size). 0, -EINVAL, -ENOMEM. */
 int policy_decide(const struct policy_limits *l, const struct policy_state *state,
 		  const struct policy_crash *crash, int64_t now_usec, struct policy_decision *out);
 

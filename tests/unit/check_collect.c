@@ -101,7 +101,7 @@ START_TEST(test_pipeline_stores_indexes_and_restores)
 	struct crash_args a;
 	struct collect_outcome out;
 	struct fakecore fc;
-	const char *v[] = { "4000000", "0", "0", "11", "1795000000", "0", "host", NULL };
+	const char *v[] = { "4000000", "0", "0", "11", "1795000000", "18446744073709551615", "host", NULL };
 
 	setup_cfg(&cfg);
 	fakecore_make(&fc);
@@ -168,7 +168,7 @@ START_TEST(test_pipeline_from_memory)
 	struct collect_outcome out;
 	struct crash_capture cap;
 	struct fakecore fc;
-	const char *v[] = { "0", "0", "0", "11", "1795000000", "0", "host", NULL };
+	const char *v[] = { "0", "0", "0", "11", "1795000000", "18446744073709551615", "host", NULL };
 	char p[600];
 	int pool[2];
 
@@ -218,7 +218,7 @@ START_TEST(test_pipeline_from_spill)
 	struct collect_outcome out;
 	struct crash_capture cap;
 	struct fakecore fc;
-	const char *v[] = { "0", "0", "0", "11", "1795000000", "0", "host", NULL };
+	const char *v[] = { "0", "0", "0", "11", "1795000000", "18446744073709551615", "host", NULL };
 
 	setup_cfg(&cfg);
 	fakecore_make(&fc);
@@ -269,7 +269,7 @@ START_TEST(test_pipeline_collector_spill)
 	struct crash_args a;
 	struct collect_outcome out;
 	struct fakecore fc;
-	const char *v[] = { "0", "0", "0", "11", "1795000000", "0", "host", NULL };
+	const char *v[] = { "0", "0", "0", "11", "1795000000", "18446744073709551615", "host", NULL };
 
 	setup_cfg(&cfg);
 	fakecore_make(&fc);
@@ -328,7 +328,7 @@ START_TEST(test_pipeline_statuses)
 	struct crash_args a;
 	struct collect_outcome out;
 	struct fakecore fc;
-	const char *v[] = { "1", "0", "0", "6", "1795000000", "0", "host", NULL };
+	const char *v[] = { "1", "0", "0", "6", "1795000000", "18446744073709551615", "host", NULL };
 
 	setup_cfg(&cfg);
 	fakecore_make(&fc);
@@ -381,7 +381,7 @@ START_TEST(test_unusable_store_still_drains)
 	struct crash_args a;
 	struct collect_outcome out;
 	struct fakecore fc;
-	const char *v[] = { "1", "0", "0", "6", "1795000000", "0", "host", NULL };
+	const char *v[] = { "1", "0", "0", "6", "1795000000", "18446744073709551615", "host", NULL };
 	int p[2];
 
 	ck_assert_int_eq(config_init(&cfg), 0);
@@ -433,7 +433,7 @@ START_TEST(test_capture_pidfd_mismatch)
 
 	/* the pidfd is the child's, the pid ours: a reused pid, as it were */
 	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)getpid());
-	const char *v[] = { pidbuf, "0", "0", "11", "1795000000", "0", "host", "1", fdbuf, NULL };
+	const char *v[] = { pidbuf, "0", "0", "11", "1795000000", "18446744073709551615", "host", "1", fdbuf, NULL };
 	crash_args_parse(9, v, &a);
 	ck_assert_int_eq(a.pidfd, pidfd);
 	collect_capture(&cfg, &a, "pipe", &cap);

@@ -393,6 +393,171 @@ START_TEST(test_dropin_text)
 }
 END_TEST
 
+START_TEST(test_pattern_is_plain)
+{
+	static const char *const yes[] = { "core", "core.%p", "%e.%p.core", "core-%t-%s" };
+	static const char *const no[] = { "", "|/tmp/evil %p", "|core", "@@/run/mortem/coredump.socket",
+					  "/var/crash/core", "../../etc/cron.d/x", "a/core", "core %p", "core\t",
+					  "core\n|/tmp/evil" };
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++)
+		ck_assert_msg(enable_pattern_is_plain(yes[i]), "refused: %s", yes[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(no); i++)
+		ck_assert_msg(!enable_pattern_is_plain(no[i]), "accepted: %s", no[i]);
+	ck_assert(!enable_pattern_is_plain(NULL));
+}
+END_TEST
+
+/* A file of mode in tmpdir, owned by uid. */
+static void make_file(const char *name, mode_t mode, uid_t uid, char *path, size_t size)
+{
+	snprintf(path, size, "%s/%s", tmpdir, name);
+	write_text(path, "#!/bin/sh\n");
+	ck_assert_int_eq(chmod(path, mode), 0);
+	ck_assert_int_eq(chown(path, uid, 0), 0);
+}
+
+static void want_refused(const char *pattern, const char *because)
+{
+	char *why = NULL;
+	ck_assert_msg(enable_pattern_check(pattern, &why) == -EPERM, "accepted: %s", pattern);
+	ck_assert_msg(why && strstr(why, because), "'%s': said '%s', not '%s'", pattern, why ? why : "", because);
+	free(why);
+}
+
+START_TEST(test_pattern_check)
+{
+	char col[128], conf[128], p[512], sub[128];
+	char *why = NULL;
+
+	ck_assert_int_eq(chmod(tmpdir, 0755), 0);
+	make_file("mortem-collect", 0755, 0, col, sizeof(col));
+	make_file("mortem.conf", 0644, 0, conf, sizeof(conf));
+	/* the kernel's defaults */
+	ck_assert_int_eq(enable_pattern_check("core", NULL), 0);
+	ck_assert_int_eq(enable_pattern_check("core.%p", NULL), 0);
+	/* mortem's own pipe, with or without %F, with or without -c */
+	snprintf(p, sizeof(p), "|%s %%P %%u %%g %%s %%t %%c %%h %%d", col);
+	ck_assert_int_eq(enable_pattern_check(p, &why), 0);
+	snprintf(p, sizeof(p), "|%s -c %s %%P %%u %%g %%s %%t %%c %%h %%d %%F", col, conf);
+	ck_assert_int_eq(enable_pattern_check(p, &why), 0);
+	/* planted: another program, however it is named or spelled */
+	want_refused("|/tmp/evil %p", "does not pipe to mortem-collect");
+	want_refused("|/bin/sh -c /tmp/evil", "does not pipe to mortem-collect");
+	want_refused("| /tmp/evil", "does not pipe to mortem-collect");
+	want_refused("/etc/cron.d/core", "neither a plain file pattern");
+	want_refused("", "neither");
+	/* mortem-collect with something more on its command line */
+	snprintf(p, sizeof(p), "|%s -c /tmp/evil.conf %%P %%u %%g %%s %%t %%c %%h %%d", col);
+	want_refused(p, "the config is not root's alone");
+	snprintf(p, sizeof(p), "|%s %%P %%u %%g %%s %%t %%c %%h %%d --extra", col);
+	want_refused(p, "not the pattern mortem enable writes");
+	/* a mortem-collect that is not root's alone */
+	snprintf(p, sizeof(p), "|%s %%P %%u %%g %%s %%t %%c %%h %%d", col);
+	ck_assert_int_eq(chmod(col, 0777), 0);
+	want_refused(p, "writable by others");
+	ck_assert_int_eq(chmod(col, 0755), 0);
+	ck_assert_int_eq(chown(col, 65534, 0), 0);
+	want_refused(p, "owned by uid 65534");
+	ck_assert_int_eq(chown(col, 0, 0), 0);
+	ck_assert_int_eq(chmod(tmpdir, 0777), 0);
+	want_refused(p, "writable by others");
+	ck_assert_int_eq(chmod(tmpdir, 0755), 0);
+	ck_assert_int_eq(chmod(col, 0644), 0);
+	want_refused(p, "not executable");
+	ck_assert_int_eq(chmod(col, 0755), 0);
+	ck_assert_int_eq(enable_pattern_check(p, NULL), 0);
+	/* a collector path that does not exist */
+	want_refused("|/nonexistent/mortem-collect %P %u %g %s %t %c %h %d", "not root's alone");
+	/* the socket: in a directory that is root's alone */
+	snprintf(sub, sizeof(sub), "%s/run", tmpdir);
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	snprintf(p, sizeof(p), "@@%s/coredump.socket", sub);
+	ck_assert_int_eq(enable_pattern_check(p, &why), 0);
+	snprintf(p, sizeof(p), "@%s/coredump.socket", sub);
+	ck_assert_int_eq(enable_pattern_check(p, &why), 0);
+	ck_assert_int_eq(chmod(sub, 0777), 0);
+	want_refused(p, "the socket's directory is not root's alone");
+	want_refused("@@/tmp/x/other.socket", "not mortemd's coredump socket");
+	want_refused("@@/tmp/../tmp/coredump.socket", "not the pattern mortem enable writes");
+	free(why);
+}
+END_TEST
+
+START_TEST(test_state_check)
+{
+	static const char dropin[] = "/etc/sysctl.d/50-mortem.conf";
+	char col[128], p[256];
+	char *why = NULL;
+
+	ck_assert_int_eq(chmod(tmpdir, 0755), 0);
+	make_file("mortem-collect", 0755, 0, col, sizeof(col));
+	snprintf(p, sizeof(p), "|%s %%P %%u %%g %%s %%t %%c %%h %%d", col);
+	struct enable_state s = {
+		.prev_pattern = (char *)"|/usr/lib/systemd/systemd-coredump %P %u %g %s %t %c %h",
+		.prev_pipe_limit = (char *)"0",
+		.prev_suid_dumpable = (char *)"0",
+		.pattern = p,
+		.dropin = (char *)dropin,
+	};
+	/* saved by root where only root writes: the other handler comes back */
+	ck_assert_int_eq(enable_state_check(&s, true, dropin, &why), 0);
+	/* the same in a file anyone else could have written: refused */
+	ck_assert_int_eq(enable_state_check(&s, false, dropin, &why), -EPERM);
+	ck_assert_msg(strstr(why, "is not the kernel's plain default or mortem's"), "%s", why);
+	/* the planted value */
+	s.prev_pattern = (char *)"|/tmp/evil %p";
+	ck_assert_int_eq(enable_state_check(&s, false, dropin, &why), -EPERM);
+	ck_assert_msg(strstr(why, "'|/tmp/evil %p'"), "%s", why);
+	/* the kernel's default passes from anywhere */
+	s.prev_pattern = (char *)"core";
+	ck_assert_int_eq(enable_state_check(&s, false, dropin, &why), 0);
+	/* a drop-in elsewhere, from an untrusted file: disable would delete it */
+	s.dropin = (char *)"/etc/passwd";
+	ck_assert_int_eq(enable_state_check(&s, false, dropin, &why), -EPERM);
+	ck_assert_int_eq(enable_state_check(&s, true, dropin, &why), 0);
+	s.dropin = NULL;
+	/* whatever the trust: mortem's patterns, numbers */
+	s.pattern = (char *)"|/tmp/evil %p";
+	ck_assert_int_eq(enable_state_check(&s, true, dropin, &why), -EPERM);
+	s.pattern = p;
+	s.fallback = (char *)"|/tmp/evil %p";
+	ck_assert_int_eq(enable_state_check(&s, true, dropin, &why), -EPERM);
+	s.fallback = NULL;
+	s.prev_pipe_limit = (char *)"1; |/tmp/evil";
+	ck_assert_int_eq(enable_state_check(&s, true, dropin, &why), -EPERM);
+	s.prev_pipe_limit = (char *)"4";
+	s.prev_suid_dumpable = (char *)"7";
+	ck_assert_int_eq(enable_state_check(&s, true, dropin, &why), -EPERM);
+	s.prev_suid_dumpable = NULL; /* a state from before it was kept */
+	ck_assert_int_eq(enable_state_check(&s, true, dropin, &why), 0);
+	free(why);
+}
+END_TEST
+
+START_TEST(test_state_path)
+{
+	unsetenv("MORTEM_STATE_DIR");
+	char *p = enable_state_path();
+	ck_assert_str_eq(p, LOCALSTATEDIR "/lib/mortem-state/saved-core-pattern");
+	free(p);
+	setenv("MORTEM_STATE_DIR", "/tmp/x", 1);
+	p = enable_state_path();
+	ck_assert_str_eq(p, "/tmp/x/saved-core-pattern");
+	free(p);
+}
+END_TEST
+
+START_TEST(test_dropin_suid)
+{
+	char *t = enable_dropin_text("|/x/mortem-collect %P", NULL);
+	ck_assert_ptr_nonnull(strstr(t, "\nfs.suid_dumpable = 2\n"));
+	free(t);
+	t = enable_dropin_text("@@/run/mortem/coredump.socket", "|/x/mortem-collect %P");
+	ck_assert_ptr_nonnull(strstr(t, "\nfs.suid_dumpable = 2\n"));
+	free(t);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("enable");
@@ -407,12 +572,17 @@ int main(void)
 	tcase_add_test(tc, test_kernel_socket_mode);
 	tcase_add_test(tc, test_socket_pattern);
 	tcase_add_test(tc, test_pattern_is_mortem_socket);
+	tcase_add_test(tc, test_pattern_is_plain);
+	tcase_add_test(tc, test_state_path);
+	tcase_add_test(tc, test_dropin_suid);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("state");
 	tcase_add_checked_fixture(tc, setup_tmp, teardown_tmp);
 	tcase_add_test(tc, test_state_round_trip);
 	tcase_add_test(tc, test_state_malformed);
 	tcase_add_test(tc, test_socket_listening);
+	tcase_add_test(tc, test_pattern_check);
+	tcase_add_test(tc, test_state_check);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }

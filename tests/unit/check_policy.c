@@ -944,6 +944,87 @@ START_TEST(test_owner_real_store)
 }
 END_TEST
 
+/* RLIMIT_CORE: below a page, no core; above, no core bigger than it. */
+START_TEST(test_core_limit)
+{
+	struct policy_limits l = quota(0, 0, 0);
+	struct policy_crash c = { .exe = "/bin/a", .has_rlimit = true, .rlimit_core = 0 };
+	struct policy_state s = { .usage = { 0, 100 * G } };
+	struct policy_decision d;
+
+	l.honor_core_limit = true;
+	/* ulimit -c 0 */
+	ck_assert_int_eq(policy_core_limit(&l, &c, 0, &d), 1);
+	ck_assert(!d.store);
+	ck_assert_str_eq(d.core_status, "skipped");
+	ck_assert_str_eq(d.reason, "RLIMIT_CORE");
+	ck_assert_str_eq(d.detail, "RLIMIT_CORE=0");
+	ck_assert_uint_eq(d.reserve, 0);
+	/* and through policy_decide, before anything else */
+	d = decide(&l, &s, &c, NOW);
+	ck_assert(!d.store);
+	ck_assert_str_eq(d.detail, "RLIMIT_CORE=0");
+	/* less than a page: whatever the size */
+	c.rlimit_core = POLICY_CORE_LIMIT_MIN - 1;
+	ck_assert_int_eq(policy_core_limit(&l, &c, 0, &d), 1);
+	ck_assert_str_eq(d.detail, "RLIMIT_CORE=4095: less than a page");
+	/* a page or more: the size decides, once known */
+	c.rlimit_core = M;
+	d = (struct policy_decision){ .store = true, .core_status = "stored" };
+	ck_assert_int_eq(policy_core_limit(&l, &c, 0, &d), 0);
+	ck_assert(d.store); /* untouched */
+	ck_assert_int_eq(policy_core_limit(&l, &c, M, &d), 0);
+	ck_assert_int_eq(policy_core_limit(&l, &c, 2 * M, &d), 1);
+	ck_assert_str_eq(d.detail, "RLIMIT_CORE=1048576: the core of 2.0M is larger");
+	c.expected_size = 2 * M;
+	ck_assert(!decide(&l, &s, &c, NOW).store);
+	c.expected_size = M;
+	ck_assert(decide(&l, &s, &c, NOW).store);
+	/* unlimited (%c is 2^64-1) */
+	c.rlimit_core = UINT64_MAX;
+	ck_assert_int_eq(policy_core_limit(&l, &c, 64 * G, &d), 0);
+	/* HonorCoreLimit=no, or no %c: nothing decided */
+	c.rlimit_core = 0;
+	l.honor_core_limit = false;
+	ck_assert_int_eq(policy_core_limit(&l, &c, 0, &d), 0);
+	ck_assert(decide(&l, &s, &c, NOW).store);
+	l.honor_core_limit = true;
+	c.has_rlimit = false;
+	ck_assert_int_eq(policy_core_limit(&l, &c, 0, &d), 0);
+	ck_assert_int_eq(policy_core_limit(NULL, &c, 0, &d), -EINVAL);
+}
+END_TEST
+
+/* HonorCoreLimit= in the file: yes by default, "no" turns it off, junk keeps yes. */
+START_TEST(test_core_limit_config)
+{
+	char path[] = "/tmp/check_policy.XXXXXX";
+	struct mortem_config c;
+	struct policy_limits l;
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert(c.honor_core_limit);
+	policy_limits_resolve(&c, 0, 1, &l);
+	ck_assert(l.honor_core_limit);
+	ck_assert_int_eq(write_all(fd, "[Policy]\nHonorCoreLimit=no\n", 27), 0);
+	ck_assert_int_eq(config_load(&c, path, NULL, NULL), 0);
+	ck_assert(!c.honor_core_limit);
+	policy_limits_resolve(&c, 0, 1, &l);
+	ck_assert(!l.honor_core_limit);
+	config_free(&c);
+	ck_assert_int_eq(ftruncate(fd, 0), 0);
+	ck_assert_int_eq(pwrite(fd, "[Policy]\nHonorCoreLimit=maybe\n", 30, 0), 30);
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, path, NULL, NULL), -EINVAL);
+	ck_assert(c.honor_core_limit);
+	config_free(&c);
+	close(fd);
+	unlink(path);
+}
+END_TEST
+
 static Suite *policy_suite(void)
 {
 	Suite *s = suite_create("policy");
@@ -971,6 +1052,8 @@ static Suite *policy_suite(void)
 	tcase_add_test(tc, test_after_analysis_no_signature);
 	tcase_add_test(tc, test_owner_cgroup);
 	tcase_add_test(tc, test_owner_keep_per_signature);
+	tcase_add_test(tc, test_core_limit);
+	tcase_add_test(tc, test_core_limit_config);
 	suite_add_tcase(s, tc);
 	TCase *to = tcase_create("owners");
 	tcase_add_checked_fixture(to, owner_setup, owner_teardown);
@@ -979,6 +1062,7 @@ static Suite *policy_suite(void)
 	suite_add_tcase(s, to);
 	return s;
 }
+
 
 int main(void)
 {

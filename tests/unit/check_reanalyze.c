@@ -51,7 +51,7 @@ static void collect_fd(const struct mortem_config *cfg, int fd, bool cut, char *
 	static volatile sig_atomic_t cut_on = 1;
 	struct crash_args a;
 	struct collect_outcome out;
-	const char *v[] = { "0", "0", "0", "11", "1795000000", "0", "host", NULL };
+	const char *v[] = { "0", "0", "0", "11", "1795000000", "18446744073709551615", "host", NULL };
 
 	ck_assert_int_ge(fd, 0);
 	crash_args_parse(7, v, &a);

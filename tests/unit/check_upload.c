@@ -51,7 +51,7 @@ static void collect_fake(const struct mortem_config *cfg, const char *pid, char 
 	struct fakecore fc;
 	struct crash_args a;
 	struct collect_outcome out;
-	const char *v[] = { pid, "0", "0", "11", "1795000000", "0", "host-a", NULL };
+	const char *v[] = { pid, "0", "0", "11", "1795000000", "18446744073709551615", "host-a", NULL };
 	fakecore_make(&fc);
 	int fd = testutil_tmpfd();
 	ck_assert_int_eq(write_all(fd, fc.buf, fc.len), 0);
