@@ -47,7 +47,11 @@ case_() {
 
 # ---- NULL dereference three calls deep ----
 null_deref() {
-	local p j
+	local p j on_disk=match
+	# In a build directory others cannot search (a 0700 mktemp -d) the
+	# binary is there, but not for the analysis user: frames are named all
+	# the same (through /proc/PID/map_files), on_disk says so.
+	runuser -u nobody -- test -r "$B/an_null" || on_disk=unreadable
 	p=$(run_crash 139 "$B/an_null")
 	j=$(info "$p")
 	echo "$p" > "$E2E_DIR/null.pid"
@@ -75,7 +79,7 @@ want(isinstance(j["signature"], str) and len(j["signature"]) == 16 and
      all(c in "0123456789abcdef" for c in j["signature"]), "signature %r is not 16 hex digits" % j["signature"])
 exe = [m for m in j["modules"] if m["kind"] == "executable"]
 eq("executables in modules", [m["path"] for m in exe], [j["exe"]])
-eq("executable on_disk", exe[0]["on_disk"], "match")
+eq("executable on_disk", exe[0]["on_disk"], "'"$on_disk"'")
 eq("top frame build_id", f0["build_id"], exe[0]["build_id"])
 '
 	# The build-id the collector read is the one in the file.
