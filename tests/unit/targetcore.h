@@ -45,8 +45,9 @@ struct targetcore {
  * LD_PRELOADed libfakeroot answers the sandbox's library calls (stat, chown,
  * the uid switch) by talking to faked(1) over SysV semaphores and messages,
  * which the sandbox's seccomp filter forbids: the child dies of SIGSYS
- * wherever libdw happens to stat. Tests that need an "ok" analysis skip
- * then, saying so (TARGETCORE_SKIP_IF_NO_SANDBOX). */
+ * wherever libdw happens to stat (semtimedop, seen as SIGSYS). Suites and
+ * tests that run the sandbox skip then, saying so
+ * (TARGETCORE_SKIP_IF_NO_SANDBOX). */
 static inline const char *targetcore_no_sandbox(void)
 {
 	const char *pre = getenv("LD_PRELOAD");
@@ -62,10 +63,11 @@ static inline bool targetcore_is_root(void)
 	return geteuid() == 0 && !targetcore_no_sandbox();
 }
 
-/* A printed skip (check has none): the test passes, and the line says why. */
+/* A printed skip (check has none): the test passes, and the line says why
+ * (__func__ is check's "test_x_fn"; tests/unit/run.sh shows the line). */
 #define TARGETCORE_SKIP(why)                                                     \
 	do {                                                                      \
-		printf("  SKIP    %s: %s\n", __func__, (why)); /* test_x_fn */                    \
+		printf("  SKIP    %s: %s\n", __func__, (why));                    \
 		fflush(stdout);                                                   \
 		return;                                                           \
 	} while (0)
