@@ -187,7 +187,7 @@ bench: all
 DEB_DEPS := build-essential pkg-config libelf-dev libdw-dev libzstd-dev libsystemd-dev \
             libsqlite3-dev libjson-c-dev libseccomp-dev libiberty-dev g++ check zstd elfutils python3 mandoc jq gdb procps \
             clang-14 libclang-rt-14-dev debuginfod debhelper libcurl4-openssl-dev radosgw ceph-mon ceph-osd \
-            systemd-container mmdebstrap systemd-journal-remote
+            systemd-container mmdebstrap systemd-journal-remote fakeroot lintian man-db groff-base
 deps:
 	$(Q)missing=$$(for p in $(DEB_DEPS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
@@ -212,6 +212,11 @@ DOCDIR        ?= $(PREFIX)/share/doc/mortem
 # them at this installation's.
 INSTALL_SUBST = sed -e 's|/usr/bin/mortem|$(BINDIR)/mortem|g' -e 's|/usr/libexec/mortem|$(LIBEXECDIR)|g' \
 		-e 's|/var/lib/mortem|$(LOCALSTATEDIR)/lib/mortem|g' -e 's|/etc/mortem|$(SYSCONFDIR)/mortem|g'
+# The manual pages name the paths of PREFIX=/usr too, and the systemd
+# directories of such an installation: installed, they name this one's.
+MAN_SUBST     = $(INSTALL_SUBST) -e 's|/usr/lib/systemd/system/|$(UNITDIR)/|g' \
+		-e 's|/usr/lib/systemd/catalog/|$(CATALOGDIR)/|g' -e 's|/usr/lib/sysusers.d/|$(SYSUSERSDIR)/|g' \
+		-e 's|/usr/lib/tmpfiles.d/|$(TMPFILESDIR)/|g' -e 's|/usr/share/doc/mortem/|$(DOCDIR)/|g'
 # mortemd and its unit go with it only when PROGS builds it.
 DAEMON        := $(filter mortemd,$(PROGS))
 INSTALLED_FILES = $(BINDIR)/mortem $(LIBEXECDIR)/mortem-collect \
@@ -235,7 +240,9 @@ install: all
 	test -e $(DESTDIR)$(SYSCONFDIR)/mortem/mortem.conf || \
 		install -m 0644 packaging/mortem.conf $(DESTDIR)$(SYSCONFDIR)/mortem/mortem.conf
 	for m in man/*.[158]; do [ -e "$$m" ] || continue; \
-		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/; done
+		d="$(DESTDIR)$(MANDIR)/man$${m##*.}/$${m#man/}"; \
+		$(MAN_SUBST) "$$m" > "$$d.tmp" && chmod 0644 "$$d.tmp" && mv -f "$$d.tmp" "$$d" || exit 1; \
+	done
 	for f in systemd/mortem-vacuum.service:$(UNITDIR)/mortem-vacuum.service \
 		 systemd/mortem-vacuum.timer:$(UNITDIR)/mortem-vacuum.timer \
 		 $(if $(DAEMON),systemd/mortemd.service:$(UNITDIR)/mortemd.service) \

@@ -3,6 +3,9 @@
 # command of `mortem --help`, and mortem.conf(5) names exactly the keys of
 # config_keys[] in src/base/config.c, with defaults that the loader accepts. The
 # installed example config (packaging/mortem.conf) is checked the same way.
+# The pages rendered by groff (man -l) and mandoc show no word as an option
+# that the source did not write as one, and the installed pages name the
+# paths of the installation's PREFIX.
 # Needs no root; exit 77 (skip) without mandoc.
 #
 # usage: tests/e2e/test_man.sh BUILD_DIR
@@ -109,6 +112,87 @@ printf '[Store]\nNoSuchKey=1\n' > "$tmp/bad.conf"
 "$mortem" -c "$tmp/bad.conf" list > /dev/null 2> "$tmp/err"
 grep -q "unknown key 'NoSuchKey'" "$tmp/err" || fail "no 'unknown key' warning for a bad key; got:
 $(cat "$tmp/err")"
+
+# 7. The pages as readers see them, through groff (man -l) and mandoc: no
+# word comes out as an option that the source did not write as one. mdoc
+# makes one of each plain word left after an Fl (".Pq unless Fl r is given"
+# renders "-r -is -given", mandoc -Tlint says nothing). A dash-word of the
+# output must be an option of the programs' --help, or one the page writes
+# itself: "Fl X" gives "-X", "- Ns Ar X" gives "-X", and a literal "\-X" or
+# "-X" (an example command line, "sysctl -w") gives itself.
+dashwords() { # the words that start with a dash, one per line
+	LC_ALL=C sed 's/.\x08//g; s/\xe2\x80\x90/-/g; s/\xe2\x80\x91/-/g; s/\xe2\x88\x92/-/g' |
+		grep -oE '(^|[^A-Za-z0-9_-])--?[A-Za-z][A-Za-z0-9_-]*' | sed 's/^[^-]*//'
+}
+# shellcheck disable=SC2016 # perl's own variables
+src_dashwords() { # PAGE: the dash-words the page writes as such
+	perl -ne 's/\\e/\\/g; s/\\&//g;
+		while (/(?:^\.|\s)Fl\s+(\S+)/g) { my $a = $1; $a =~ s/\\-/-/g; print "-$a\n"; }
+		while (/(?:^|\s)\\?-\s+Ns\s+(?:(?:Ar|Cm|Li|Va|Ic)\s+)?([A-Za-z][\w-]*)/g) { print "-$1\n"; }
+		my $l = $_; $l =~ s/(?:^\.|\s)Fl\s+\S+//g; $l =~ s/\\-/-/g;
+		while ($l =~ /(?:^|[^\w-])(--?[A-Za-z][\w-]*)/g) { print "$1\n"; }' "$1"
+}
+help_opts=$( { "$mortem" --help; "$build/mortem-collect" --help; "$build/mortemd" --help; } 2>&1 | dashwords | sort -u)
+mortem_opts=$("$mortem" --help 2>&1 | dashwords | sort -u)
+echo "$mortem_opts" | grep -qx -- --json || fail "no options found in 'mortem --help'"
+renderers=0
+for r in man mandoc; do
+	case $r in
+	man) if ! command -v man >/dev/null 2>&1 || ! command -v groff >/dev/null 2>&1; then
+		echo "  NOTE    test_man: man or groff missing: the groff rendering is not checked"; continue
+	     fi ;;
+	mandoc) ;;
+	esac
+	renderers=$((renderers + 1))
+	for p in $pages; do
+		name=${p#"$top"/man/}
+		case $r in
+		man) MANWIDTH=200 MANPAGER=cat PAGER=cat man --no-hyphenation --no-justification -l "$p" ;;
+		mandoc) mandoc -Tutf8 -Owidth=200 "$p" ;;
+		esac > "$tmp/render" 2> "$tmp/render.err" || { fail "$r could not render $name: $(cat "$tmp/render.err")"; continue; }
+		[ -s "$tmp/render" ] || { fail "$r rendered $name empty"; continue; }
+		LC_ALL=C sed 's/.\x08//g' "$tmp/render" > "$tmp/render.txt"
+		allowed=$(printf '%s\n%s\n' "$help_opts" "$(src_dashwords "$p")" | sort -u)
+		bad=$(dashwords < "$tmp/render" | sort -u | grep -vxF -- "$allowed")
+		[ -z "$bad" ] || fail "$r renders $name with dash-words the source did not write as options: $(echo "$bad" | tr '\n' ' ')
+$(grep -nE -- "(^|[^A-Za-z0-9_-])($(echo "$bad" | paste -sd '|'))([^A-Za-z0-9_-]|\$)" "$tmp/render.txt" | head -5)"
+		if [ "$name" = mortem.1 ]; then
+			have=$(dashwords < "$tmp/render" | sort -u)
+			for o in $mortem_opts; do
+				echo "$have" | grep -qxF -- "$o" || fail "$r: option $o of mortem --help is not in the rendered mortem(1)"
+			done
+		fi
+	done
+done
+[ "$renderers" -gt 0 ] || fail "no renderer ran"
+
+# 8. Installed pages name the installation's paths (make install substitutes
+# them, as for the units): PREFIX=/usr gives /usr/libexec/mortem,
+# PREFIX=/usr/local /usr/local/libexec/mortem. `-o all`: nothing is rebuilt.
+abs_build=$(cd "$build" && pwd)
+for prefix in /usr /usr/local; do
+	dest=$tmp/inst$(echo "$prefix" | tr / _)
+	make -C "$top" --no-print-directory -o all B="$abs_build" install DESTDIR="$dest" PREFIX="$prefix" \
+		> "$tmp/install.out" 2>&1 || { fail "make install PREFIX=$prefix DESTDIR=$dest failed:
+$(tail -5 "$tmp/install.out")"; continue; }
+	mandir=$dest$prefix/share/man
+	for f in man1/mortem.1 man8/mortem-collect.8 man8/mortemd.8 man5/mortem.conf.5; do
+		[ -f "$mandir/$f" ] || fail "PREFIX=$prefix: $f not installed in $mandir"
+	done
+	for f in man1/mortem.1 man8/mortem-collect.8; do
+		grep -q "$prefix/libexec/mortem/mortem-collect" "$mandir/$f" ||
+			fail "PREFIX=$prefix: the installed $f does not name $prefix/libexec/mortem/mortem-collect"
+	done
+	grep -q "$prefix/libexec/mortem/mortemd" "$mandir/man8/mortemd.8" ||
+		fail "PREFIX=$prefix: the installed mortemd.8 does not name $prefix/libexec/mortem/mortemd"
+	case $prefix in
+	/usr) other=/usr/local/ ;;
+	*) other=/usr/libexec/ ;;
+	esac
+	wrong=$(grep -rn -- "$other" "$mandir")
+	[ -z "$wrong" ] || fail "PREFIX=$prefix: installed pages name $other:
+$wrong"
+done
 
 if [ "$fails" -ne 0 ]; then
 	echo "  FAIL    test_man ($fails problems)" >&2

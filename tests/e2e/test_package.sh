@@ -1,7 +1,11 @@
 #!/bin/bash
-# The Debian package on the real machine: built from a copy of the tree
-# (packaging/debian as debian/, dpkg-buildpackage -b, nocheck), installed with
-# dpkg -i, which must take core dumps over (postinst: `mortem enable`), create
+# The Debian package on the real machine, built where Debian builds packages:
+# from a fresh `git clone` of the tree (what is committed; packaging/debian as
+# debian/) in a 0700 `mktemp -d` directory, twice: as root, and as a normal
+# user (made here, removed at the end) with `dpkg-buildpackage -us -uc -b
+# -rfakeroot`, both running the unit tests (no nocheck; parallel=2). lintian
+# on the normal user's .deb and .changes reports no error and no warning. The
+# root-built package is then installed with dpkg -i, which must take core dumps over (postinst: `mortem enable`), create
 # the user and the store; a crash must land in the default store
 # /var/lib/mortem; an upgrade (the same version again) must leave
 # core_pattern alone; `dpkg -r` during a slow collection must restore
@@ -12,8 +16,9 @@
 # removed and purged, and the user "mortem", /var/lib/mortem and /etc/mortem
 # go again when they were not there before, also when the test fails.
 #
-# Skips (77): not root, core_pattern not writable, dpkg-buildpackage or
-# debhelper missing and not installable, build dependencies missing, a package
+# Skips (77): not root, core_pattern not writable, dpkg-buildpackage,
+# debhelper, fakeroot or lintian missing and not installable, build
+# dependencies missing, a package
 # named mortem (or a `make install` in /usr, or its store or configuration)
 # already there, the dpkg lock held by someone else.
 #
@@ -74,9 +79,14 @@ had_catalog=0; [ -e "$CATALOG_DB" ] && had_catalog=1
 tmp=$(mktemp -d /tmp/mortem-pkg.XXXXXX) || exit 1
 chmod 755 "$tmp"
 installed=0
+builder=""   # the normal user of the second build
+udir=""      # its build directory
 cleanup() {
 	local rc=$? s
 	set +e
+	# 0. The builds: the normal user and its directory.
+	[ -n "$udir" ] && rm -rf "$udir"
+	[ -n "$builder" ] && { userdel "$builder" >/dev/null 2>&1 || echo "  test_package: CLEANUP: userdel $builder failed" >&2; }
 	# 1. The package: removed (prerm: mortem disable) and purged.
 	s=$(pkg_status)
 	if [ "$installed" = 1 ] || { [ -n "$s" ] && [ "$s" != not-installed ]; }; then
@@ -101,28 +111,79 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 # --- The build tools: installed when missing, skipped when they cannot be.
-have_tools() { command -v dpkg-buildpackage >/dev/null 2>&1 && command -v dh >/dev/null 2>&1; }
+have_tools() {
+	command -v dpkg-buildpackage && command -v dh && command -v fakeroot && command -v lintian
+} >/dev/null 2>&1
 if ! have_tools; then
-	note "installing dpkg-dev and debhelper"
+	note "installing dpkg-dev, debhelper, fakeroot and lintian"
 	DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -qq --no-install-recommends \
-		-o DPkg::Lock::Timeout=60 dpkg-dev debhelper > "$tmp/apt.out" 2>&1 || true
-	have_tools || e2e_skip "test_package: dpkg-buildpackage/debhelper missing and not installable: $(tail -1 "$tmp/apt.out")"
+		-o DPkg::Lock::Timeout=60 dpkg-dev debhelper fakeroot lintian > "$tmp/apt.out" 2>&1 || true
+	have_tools || e2e_skip "test_package: dpkg-buildpackage/debhelper/fakeroot/lintian missing and not installable: $(tail -1 "$tmp/apt.out")"
 fi
 
-# --- Build from a copy of the tree (what is committed and what is not).
-src=$tmp/src
-mkdir "$src"
-(cd "$top" && tar --exclude=./build --exclude=./.git --exclude=./debian -cf - .) | tar -xf - -C "$src" ||
-	fail "test_package: copying the tree failed"
-cp -r "$src/packaging/debian" "$src/debian"
-(cd "$src" && dpkg-checkbuilddeps) > "$tmp/bd.out" 2>&1 ||
-	e2e_skip "test_package: build dependencies missing (make deps): $(cat "$tmp/bd.out")"
-(cd "$src" && DEB_BUILD_OPTIONS=nocheck timeout 600 dpkg-buildpackage -us -uc -b) > "$tmp/build.log" 2>&1 || {
-	tail -40 "$tmp/build.log" >&2
-	fail "test_package: dpkg-buildpackage failed (log above)"
+# clone_into DIR: a fresh clone of the tree (what is committed) as DIR/src,
+# with packaging/debian as debian/. Copied, not hard-linked: the normal
+# user's clone is chowned, which must not reach the tree's own objects.
+clone_into() {
+	git clone -q --no-hardlinks "$top" "$1/src" > "$tmp/clone.out" 2>&1 ||
+		fail "test_package: git clone $top failed: $(cat "$tmp/clone.out")"
+	cp -r "$1/src/packaging/debian" "$1/src/debian"
 }
-deb=$(ls "$tmp"/mortem_*.deb 2>/dev/null | head -1)
-[ -n "$deb" ] || fail "test_package: no mortem_*.deb in $tmp: $(ls "$tmp")"
+command -v git >/dev/null 2>&1 && git -C "$top" rev-parse --git-dir >/dev/null 2>&1 ||
+	e2e_skip "test_package: $top is not a git checkout (the package is built from a fresh clone)"
+[ -z "$(git -C "$top" status --porcelain --untracked-files=no 2>/dev/null)" ] ||
+	note "the tree has uncommitted changes: the package is built from HEAD without them"
+# Both builds run the unit tests, two at a time; mortem's own environment
+# must not reach them.
+build_env="DEB_BUILD_OPTIONS=parallel=2"
+unset MORTEM_CONFIG MORTEM_SYSCTL_DIR MORTEM_DEBUGGER
+
+# --- Build 1, as root, in a 0700 directory (mktemp -d).
+rdir=$(mktemp -d "$tmp/root-build.XXXXXX") || exit 1
+chmod 700 "$rdir"
+clone_into "$rdir"
+(cd "$rdir/src" && dpkg-checkbuilddeps) > "$tmp/bd.out" 2>&1 ||
+	e2e_skip "test_package: build dependencies missing (make deps): $(cat "$tmp/bd.out")"
+t0=$(date +%s)
+(cd "$rdir/src" && env $build_env timeout 900 dpkg-buildpackage -us -uc -b) > "$tmp/build.log" 2>&1 || {
+	tail -60 "$tmp/build.log" >&2
+	fail "test_package: dpkg-buildpackage as root in a 0700 directory failed (log above)"
+}
+note "built as root in a 0700 directory, unit tests included, in $(( $(date +%s) - t0 )) s"
+grep -q "PASS    check_analyze" "$tmp/build.log" || fail "test_package: the root build did not run the unit tests"
+grep '^  SKIP ' "$tmp/build.log" | sed 's/^/          root build: /'
+deb=$(ls "$rdir"/mortem_*.deb 2>/dev/null | head -1)
+[ -n "$deb" ] || fail "test_package: no mortem_*.deb in $rdir: $(ls "$rdir")"
+
+# --- Build 2, as a normal user with fakeroot, in its own 0700 directory, as
+# Debian's builders do.
+builder=mortem-pkgb$$
+useradd -r -M -d /nonexistent -s /bin/sh "$builder" || { builder=""; fail "test_package: useradd failed"; }
+udir=$(runuser -u "$builder" -- mktemp -d) || fail "test_package: mktemp -d as $builder failed"
+[ "$(stat -c %a "$udir")" = 700 ] || fail "test_package: $udir has mode $(stat -c %a "$udir"), not 0700"
+clone_into "$udir"
+chown -R "$builder": "$udir/src"
+t0=$(date +%s)
+(cd "$udir/src" && runuser -u "$builder" -- env HOME="$udir" $build_env \
+	timeout 900 dpkg-buildpackage -us -uc -b -rfakeroot) > "$tmp/build-user.log" 2>&1 || {
+	tail -60 "$tmp/build-user.log" >&2
+	fail "test_package: dpkg-buildpackage -rfakeroot as $builder in a 0700 directory failed (log above)"
+}
+note "built as $builder with fakeroot, unit tests included, in $(( $(date +%s) - t0 )) s"
+grep -q "PASS    check_analyze" "$tmp/build-user.log" || fail "test_package: the normal user's build did not run the unit tests"
+grep '^  SKIP ' "$tmp/build-user.log" | sed 's/^/          user build: /'
+udeb=$(ls "$udir"/mortem_*.deb 2>/dev/null | head -1)
+uchanges=$(ls "$udir"/mortem_*.changes 2>/dev/null | head -1)
+[ -n "$udeb" ] && [ -n "$uchanges" ] || fail "test_package: no .deb or .changes in $udir: $(ls "$udir")"
+
+# --- lintian, as the normal user (not as root, which it warns about): the
+# .deb and the .changes, no error and no warning (info and pedantic tags are
+# shown, not counted).
+st=0
+(cd "$udir" && runuser -u "$builder" -- env HOME="$udir" timeout 300 lintian --fail-on error,warning \
+	"$udeb" "$uchanges") > "$tmp/lintian.out" 2>&1 || st=$?
+sed 's/^/          lintian: /' "$tmp/lintian.out"
+[ "$st" = 0 ] && ! grep -q '^[EW]: ' "$tmp/lintian.out" || fail "test_package: lintian reports errors or warnings (exit $st, above)"
 
 # --- The machine's core_pattern lock (lib.sh): saved now, restored on exit.
 exec 9>"$E2E_LOCK"

@@ -644,9 +644,29 @@ static size_t lost_files(pid_t pid, struct proc_file *f, size_t max)
 	return n;
 }
 
+/* Whether this process may open /proc/PID/map_files: CAP_SYS_ADMIN or
+ * CAP_CHECKPOINT_RESTORE in its effective set (read from the kernel: under
+ * fakeroot geteuid() says 0 and means nothing). */
+static bool may_open_map_files(void)
+{
+	char line[256];
+	unsigned long long eff = 0;
+	FILE *f = fopen("/proc/self/status", "re");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	fclose(f);
+	return eff & ((1ull << 21) | (1ull << 40));
+}
+
 START_TEST(test_open_lost_files)
 {
-	ck_assert_msg(geteuid() == 0, "needs root (CAP_SYS_ADMIN for map_files), as make check runs");
+	/* a package build runs the unit tests as a normal user */
+	if (!may_open_map_files()) {
+		printf("  SKIP    %s: needs CAP_SYS_ADMIN for map_files (root; make check runs as root)\n", __func__);
+		return;
+	}
 	char dir[] = "/var/tmp/check_proc.XXXXXX", priv[64], gone[64], open_[64], data[64], hid[64], hidden[80];
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	ck_assert_int_eq(chmod(dir, 0755), 0);

@@ -15,9 +15,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "capture/proc.h"
 #include "core/stream.h"
 #include "testutil.h"
 #include <dirent.h>
+#include <stdbool.h>
 
 #include "base/util.h"
 
@@ -29,7 +31,52 @@ struct targetcore {
 	pid_t pid;               /* of the process the core is of (gone now) */
 	pid_t tids[16];          /* its threads, ascending (tids[0] == pid) */
 	size_t ntids;
+	/* The files the collector would have handed to the analysis: opened
+	 * while the target lived, through /proc/PID/map_files, by the
+	 * collector's own capture (proc_capture with files) (as root: the target's binary
+	 * when the build directory is not searchable by others, say a 0700
+	 * mktemp -d; none otherwise). For analyze_opts.files. */
+	struct proc_file files[PROC_FILES_MAX];
+	size_t n_files;
+	char copy_dir[64];       /* targetcore_make_reachable's copy, or "" */
 };
+
+/* Why the analysis sandbox cannot answer here, or NULL. Under fakeroot the
+ * LD_PRELOADed libfakeroot answers the sandbox's library calls (stat, chown,
+ * the uid switch) by talking to faked(1) over SysV semaphores and messages,
+ * which the sandbox's seccomp filter forbids: the child dies of SIGSYS
+ * wherever libdw happens to stat (semtimedop, seen as SIGSYS). Suites and
+ * tests that run the sandbox skip then, saying so
+ * (TARGETCORE_SKIP_IF_NO_SANDBOX). */
+static inline const char *targetcore_no_sandbox(void)
+{
+	const char *pre = getenv("LD_PRELOAD");
+	if (getenv("FAKEROOTKEY") || (pre && strstr(pre, "libfakeroot")))
+		return "under fakeroot: libfakeroot's IPC with faked is killed by the analysis's seccomp filter";
+	return NULL;
+}
+
+/* Root for real: the analysis drops to its own user, which reads only what
+ * others may (fakeroot's uid 0 is the caller's own uid). */
+static inline bool targetcore_is_root(void)
+{
+	return geteuid() == 0 && !targetcore_no_sandbox();
+}
+
+/* A printed skip (check has none): the test passes, and the line says why
+ * (__func__ is check's "test_x_fn"; tests/unit/run.sh shows the line). */
+#define TARGETCORE_SKIP(why)                                                     \
+	do {                                                                      \
+		printf("  SKIP    %s: %s\n", __func__, (why));                    \
+		fflush(stdout);                                                   \
+		return;                                                           \
+	} while (0)
+#define TARGETCORE_SKIP_IF_NO_SANDBOX()                                          \
+	do {                                                                      \
+		const char *why_ = targetcore_no_sandbox();                       \
+		if (why_)                                                         \
+			TARGETCORE_SKIP(why_);                                    \
+	} while (0)
 
 static int targetcore_tid_cmp(const void *a, const void *b)
 {
@@ -112,6 +159,7 @@ static int targetcore_run_quiet(const char *const argv[])
 static void targetcore_make_prog(struct targetcore *tc, const char *prog, const char *kind, int threads)
 {
 	const char *t = getenv("TMPDIR");
+	tc->copy_dir[0] = '\0';
 	snprintf(tc->dir, sizeof(tc->dir), "%s/mortem-tc-XXXXXX", t && t[0] ? t : "/tmp");
 	ck_assert_ptr_nonnull(mkdtemp(tc->dir));
 	snprintf(tc->core, sizeof(tc->core), "%s/core", tc->dir);
@@ -119,6 +167,15 @@ static void targetcore_make_prog(struct targetcore *tc, const char *prog, const 
 
 	tc->pid = targetcore_spawn(prog, kind, threads);
 	targetcore_read_tids(tc);
+	{
+		/* The lost files, opened as the collector's capture opens them. */
+		size_t nf = 0;
+		struct proc_capture_opts po = { .files = tc->files, .files_max = PROC_FILES_MAX, .n_files = &nf };
+		json_object *cap = NULL;
+		ck_assert_int_eq(proc_capture(tc->pid, &po, &cap), 0);
+		json_object_put(cap);
+		tc->n_files = nf;
+	}
 	char pidbuf[16], gc[160];
 	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)tc->pid);
 	snprintf(gc, sizeof(gc), "gcore %s", tc->core);
@@ -146,11 +203,61 @@ static void targetcore_make(struct targetcore *tc, const char *kind, int threads
 	targetcore_make_prog(tc, TARGET_PROG, kind, threads);
 }
 
+/* Could a user with no rights of its own (the analysis user, when the test
+ * is root) read path by its name: the file readable by others and every
+ * directory above it searchable by them? */
+static inline bool targetcore_others_reach(const char *path)
+{
+	char real[PATH_MAX];
+	struct stat st;
+	if (!realpath(path, real) || stat(real, &st) < 0 || !(st.st_mode & S_IROTH))
+		return false;
+	for (char *s = strrchr(real, '/'); s && s != real; s = strrchr(real, '/')) {
+		*s = '\0';
+		if (stat(real, &st) < 0 || !(st.st_mode & S_IXOTH))
+			return false;
+	}
+	return true;
+}
+
+/* targetcore_make, for tests of what comes after the collector (a stored
+ * crash analysed again: no process, no descriptors, only the path in the
+ * core): when the analysis user could not read the target by its path (a
+ * build directory in a 0700 mktemp -d), the target runs from a copy in a
+ * 0755 directory of its own, as an installed program would. */
+static inline void targetcore_make_reachable(struct targetcore *tc, const char *kind, int threads)
+{
+	if (!targetcore_is_root() || targetcore_others_reach(TARGET_PROG)) {
+		targetcore_make_prog(tc, TARGET_PROG, kind, threads);
+		return;
+	}
+	char dir[sizeof(tc->copy_dir)] = "/tmp/mortem-tc-prog-XXXXXX", prog[96];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	snprintf(prog, sizeof(prog), "%s/analyze_target", dir);
+	const char *argv[] = { "cp", TARGET_PROG, prog, NULL };
+	ck_assert_int_eq(targetcore_run_quiet(argv), 0);
+	ck_assert_int_eq(chmod(prog, 0755), 0);
+	printf("  NOTE    %s is not readable by others: the target runs from %s\n", TARGET_PROG, prog);
+	fflush(stdout);
+	targetcore_make_prog(tc, prog, kind, threads);
+	memcpy(tc->copy_dir, dir, sizeof(dir));
+}
+
 static void targetcore_remove(struct targetcore *tc)
 {
 	unlink(tc->core);
 	unlink(tc->mini);
 	rmdir(tc->dir);
+	proc_files_close(tc->files, tc->n_files);
+	tc->n_files = 0;
+	if (tc->copy_dir[0]) {
+		char prog[96];
+		snprintf(prog, sizeof(prog), "%s/analyze_target", tc->copy_dir);
+		unlink(prog);
+		rmdir(tc->copy_dir);
+		tc->copy_dir[0] = '\0';
+	}
 }
 
 /* Frames of thread t as "fn fn fn …" (for messages and substring checks). */
