@@ -168,8 +168,14 @@ static void show_process(FILE *f, json_object *rec)
 	show_field(f, "Slice", record_str(rec, "slice", NULL));
 	if (proc) {
 		show_field(f, "Working Dir", record_str(proc, "cwd", NULL));
-		if (json_object_get_boolean(json_object_object_get(proc, "container")))
-			show_field(f, "Container", "yes (namespaces differ from PID 1)");
+		json_object *ct = record_obj(proc, "container");
+		if (ct) {
+			char cbuf[600];
+			const char *cid = record_str(ct, "id", NULL);
+			snprintf(cbuf, sizeof(cbuf), "%s %s%s%.12s%s", record_str(ct, "runtime", "unknown runtime"),
+				 record_str(ct, "name", "(no name)"), cid ? " (id " : "", cid ? cid : "", cid ? ")" : "");
+			show_field(f, "Container", cbuf);
+		}
 	}
 	show_field(f, "Hostname", record_str(rec, "hostname", NULL));
 	show_field(f, "Boot ID", record_str(rec, "boot_id", NULL));
