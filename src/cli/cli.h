@@ -42,7 +42,10 @@ struct cli {
 	bool force, runtime;   /* enable */
 	const char *collector; /* enable --collector */
 	enum enable_mode mode; /* enable --mode */
+	const char *container;  /* --container NAME, or MATCH "container=NAME" (cli_rows) */
 };
+
+#define CLI_MATCH_CONTAINER "container=" /* the MATCH field of --container */
 
 /* "mortem: " and the message on standard error, escaped (base/text.h): it
  * may quote an id, a path or a MATCH. */

@@ -88,6 +88,11 @@ int list_crashes(struct cli *c, const char *match)
 	if (r != 0)
 		return r;
 	json_object *pend = pending_select(&c->st, &f, &rows, &n);
+	if (c->container && pend) {
+		/* a pending note does not say where the crash came from */
+		json_object_put(pend);
+		pend = json_object_new_array();
+	}
 	size_t np = json_object_array_length(pend);
 	if (n == 0 && np == 0) {
 		json_object_put(pend);
