@@ -84,7 +84,9 @@ int cli_time_bound(const char *s, const char *what, int64_t *ret)
 
 void cli_nomatch(const struct cli *c, const char *match)
 {
-	if (match)
+	if (c->container && (!match || strncmp(match, CLI_MATCH_CONTAINER, strlen(CLI_MATCH_CONTAINER)) == 0))
+		cli_err("no crash in container '%s'%s", c->container, c->since || c->until ? " in that time range" : "");
+	else if (match)
 		cli_err("no crash matches '%s'%s", match, c->since || c->until ? " in that time range" : "");
 	else if (c->since || c->until)
 		cli_err("no crashes in that time range");

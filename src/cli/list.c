@@ -78,10 +78,10 @@ int list_crashes(struct cli *c, const char *match)
 		r = cli_query(c, match, false, c->limit, &rows, &n);
 		if (r == EXIT_NOMATCH && c->json) {
 			puts("[]");
-			return match ? EXIT_NOMATCH : 0;
+			return match || c->container ? EXIT_NOMATCH : 0;
 		}
 		if (r != 0)
-			return r == EXIT_NOMATCH && !match ? 0 : r;
+			return r == EXIT_NOMATCH && !match && !c->container ? 0 : r;
 		return list_group(c, rows, n);
 	}
 	r = cli_rows(c, match, c->reverse, c->limit, &f, &rows, &n);
@@ -99,7 +99,7 @@ int list_crashes(struct cli *c, const char *match)
 		cli_nomatch(c, match);
 		if (c->json)
 			puts("[]");
-		return match ? EXIT_NOMATCH : 0;
+		return match || c->container ? EXIT_NOMATCH : 0;
 	}
 
 	if (c->json) {
