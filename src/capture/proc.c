@@ -30,6 +30,7 @@
 #include "base/json.h"
 #include "base/util.h"
 #include "capture/cgroup.h"
+#include "capture/container.h"
 #include "capture/proc_ctx.h"
 #include "capture/proc_env.h"
 #include "capture/proc_maps.h"
@@ -511,15 +512,11 @@ static const char *const proc_ns_names[] = {
 	"cgroup", "ipc", "mnt", "net", "pid", "pid_for_children", "time", "time_for_children", "user", "uts",
 };
 
-/* "container" compares the mnt and pid namespaces with PID 1's under the same
- * proc root: true when either differs, false when both match, null (with the
- * reason in errors) when they cannot be compared. */
+/* The inode of each namespace; whether they make a container is
+ * container.c's judgement (the "container" item, after this one). */
 static void proc_capture_namespaces(struct proc_ctx *c, const char *ns_item)
 {
-	_cleanup_close_ int init_fd = -1;
-	char init_path[PATH_MAX];
 	json_object *ns;
-	int compared = 0, differs = 0, init_err = 0;
 
 	ns = json_object_new_object();
 	if (!ns) {
@@ -528,15 +525,9 @@ static void proc_capture_namespaces(struct proc_ctx *c, const char *ns_item)
 	}
 	proc_ctx_set(c, "namespaces", ns);
 
-	if ((size_t)snprintf(init_path, sizeof(init_path), "%s/1", c->proc_root) >= sizeof(init_path))
-		init_err = -ENAMETOOLONG;
-	else if ((init_fd = open(init_path, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
-		init_err = -errno;
-
 	for (size_t i = 0; i < ARRAY_SIZE(proc_ns_names); i++) {
 		const char *name = proc_ns_names[i];
-		bool key = strcmp(name, "mnt") == 0 || strcmp(name, "pid") == 0;
-		uint64_t ino, init_ino;
+		uint64_t ino;
 		char item[64];
 		int r;
 
@@ -554,25 +545,6 @@ static void proc_capture_namespaces(struct proc_ctx *c, const char *ns_item)
 		proc_ctx_add(c, ns, name, strlen(name),
 			 ino <= INT64_MAX ? json_object_new_int64((int64_t)ino) : json_object_new_uint64(ino),
 			 false);
-		if (!key || init_fd < 0)
-			continue;
-		r = proc_ns_inode(init_fd, name, &init_ino);
-		if (r < 0) {
-			init_err = r;
-			continue;
-		}
-		compared++;
-		if (ino != init_ino)
-			differs++;
-	}
-
-	if (differs > 0)
-		proc_ctx_set(c, "container", json_object_new_boolean(1));
-	else if (compared == 2)
-		proc_ctx_set(c, "container", json_object_new_boolean(0));
-	else {
-		proc_ctx_error(c, "container", init_err ? init_err : -ENOENT);
-		proc_ctx_set_null(c, "container");
 	}
 }
 
@@ -696,7 +668,8 @@ static const struct {
 	{ "cwd", proc_capture_link },        { "root", proc_capture_link },
 	{ "environ", proc_env_capture },     { "status", proc_capture_status },
 	{ "limits", proc_capture_limits },   { "cgroup", proc_capture_cgroup },
-	{ "namespaces", proc_capture_namespaces }, { "threads", proc_capture_threads },
+	{ "namespaces", proc_capture_namespaces }, { "container", container_capture },
+	{ "threads", proc_capture_threads },
 	{ "fds", proc_capture_fds },         { "maps", proc_capture_maps },
 	{ "mountinfo", proc_capture_mountinfo },
 };

@@ -89,7 +89,10 @@ int64_t proc_now_usec(void);
  *   "limits" [{"name","soft","hard","units"}] (the raw text when unparseable),
  *   "cgroup" string, "unit"/"slice" (string or null), "mountinfo" string,
  *   "maps" string, "fds" [{"fd":N,"target":s,"fdinfo":s}], "namespaces" {name: inode},
- *   "container" bool (null when PID 1's cannot be read), "start_time" (clock ticks since boot, from stat),
+ *   "container" null on the host, else {"runtime","name","id","pod","hostname","uuid","init_pid",
+ *   "namespaces" {pid,mnt,user,uts,net,cgroup: true when it differs from the collector's own}}
+ *   (container.c; null with the reason in errors when it cannot be judged),
+ *   "start_time" (clock ticks since boot, from stat),
  *   "threads" [{"tid":N,"comm":s}], "errors" {item: "message"}, "truncated" [items],
  *   "map_files" {"lines","paths","opened","too_deep"} (with opts->files: how many
  *   lines of maps were looked at, distinct executable paths judged, files opened,

@@ -102,18 +102,22 @@ static bool proc_maps_line(char *line, char **range, char **path)
 }
 
 /* Is every directory of dir (absolute, not "/") searchable by others? Walked
- * from "/" one openat() at a time, so a deep path costs one lookup per level
- * rather than a full lookup per prefix. */
-static bool proc_maps_dir_searchable(char *dir)
+ * from the process's own root (/proc/PID/root: a container's, where the
+ * analysis looks the file up too; the host's "/" would judge another file of
+ * the same name) one openat() at a time, so a deep path costs one lookup per
+ * level rather than a full lookup per prefix. A symbolic link on the way is
+ * not followed (it would resolve against our root): counted as hidden, the
+ * file is opened through map_files, which is never wrong. */
+static bool proc_maps_dir_searchable(int procfd, char *dir)
 {
-	_cleanup_close_ int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int fd = openat(procfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	char *save = NULL;
 
 	if (fd < 0)
 		return false;
 	for (char *comp = strtok_r(dir, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
 		struct stat ds;
-		int next = openat(fd, comp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		int next = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (next < 0)
 			return false;
 		(void)close(fd);
@@ -129,7 +133,7 @@ static bool proc_maps_dir_searchable(char *dir)
  * home directory hides a 0755 program). A path deeper than
  * PROC_FILES_DEPTH_MAX is not judged and counts as hidden: opening it through
  * map_files costs one descriptor and is never wrong. */
-static bool proc_maps_others_can_read(struct proc_maps_scan *s, const char *path, const struct stat *st)
+static bool proc_maps_others_can_read(struct proc_maps_scan *s, int procfd, const char *path, const struct stat *st)
 {
 	char dir[PATH_MAX];
 	size_t depth = 0;
@@ -152,7 +156,7 @@ static bool proc_maps_others_can_read(struct proc_maps_scan *s, const char *path
 		return false;
 	}
 	char *key = strdup(dir);
-	bool ok = proc_maps_dir_searchable(dir);
+	bool ok = proc_maps_dir_searchable(procfd, dir);
 	if (key) {
 		/* the oldest answer makes room */
 		size_t slot;
@@ -237,7 +241,7 @@ void proc_maps_open_lost(struct proc_ctx *c, char *maps, size_t len, bool maps_c
 		/* A regular file only (never a device's open), and one the
 		 * analysis would not reach by its path. */
 		if (fstatat(c->dirfd, mf, &st, 0) < 0 || !S_ISREG(st.st_mode) ||
-		    (!deleted && proc_maps_others_can_read(s, path, &st)))
+		    (!deleted && proc_maps_others_can_read(s, c->dirfd, path, &st)))
 			continue;
 		int fd = openat(c->dirfd, mf, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 		if (fd < 0)

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
+
+#include "capture/container.h"
 #include "base/parse.h"
 #include "store/pending.h"
 #include "store/record.h"
@@ -88,12 +90,47 @@ void cli_nomatch(const struct cli *c, const char *match)
 {
 	if (userview_foreign(c, match))
 		return;
-	if (match)
+	if (c->container && (!match || strncmp(match, CLI_MATCH_CONTAINER, strlen(CLI_MATCH_CONTAINER)) == 0))
+		cli_err("no crash in container '%s'%s", c->container, c->since || c->until ? " in that time range" : "");
+	else if (match)
 		cli_err("no crash matches '%s'%s", match, c->since || c->until ? " in that time range" : "");
 	else if (c->since || c->until)
 		cli_err("no crashes in that time range");
 	else
 		cli_err("no crashes recorded");
+}
+
+/* The rows of crashes in container name (container_is on the record's
+ * proc.container), the newest `limit` of them kept (0: all). The index has no
+ * column for it: each row's record is read, one small file per crash in the
+ * time window. Rows whose record cannot be read are left out. */
+static void cli_filter_container(const char *name, struct index_row *rows, size_t *n, bool newest_first,
+				 size_t limit)
+{
+	size_t keep = 0;
+
+	for (size_t i = 0; i < *n; i++) {
+		json_object *rec = NULL;
+		bool in = rows[i].record_path && record_load(rows[i].record_path, &rec) >= 0 &&
+			  container_is(record_obj(record_obj(rec, "proc"), "container"), name);
+		json_object_put(rec);
+		if (in)
+			rows[keep++] = rows[i];
+		else
+			index_row_clear(&rows[i]);
+	}
+	/* oldest first: the newest `limit` are the last ones */
+	if (limit > 0 && keep > limit && !newest_first) {
+		for (size_t i = 0; i < keep - limit; i++)
+			index_row_clear(&rows[i]);
+		memmove(rows, rows + (keep - limit), limit * sizeof(*rows));
+		keep = limit;
+	}
+	for (size_t i = limit; limit > 0 && i < keep; i++)
+		index_row_clear(&rows[i]);
+	if (limit > 0 && keep > limit)
+		keep = limit;
+	*n = keep;
 }
 
 /* Rows for the filter (*f is filled in); says nothing when there are none.
@@ -104,7 +141,12 @@ int cli_rows(struct cli *c, const char *match, bool newest_first, size_t limit, 
 	sqlite3 *db = NULL;
 	int r;
 
-	*f = (struct index_filter){ .match = match, .newest_first = newest_first, .limit = limit };
+	/* MATCH "container=NAME" is --container NAME */
+	if (match && strncmp(match, CLI_MATCH_CONTAINER, strlen(CLI_MATCH_CONTAINER)) == 0) {
+		c->container = match + strlen(CLI_MATCH_CONTAINER);
+		match = NULL;
+	}
+	*f = (struct index_filter){ .match = match, .newest_first = newest_first, .limit = c->container ? 0 : limit };
 	if (cli_time_bound(c->since, "--since", &f->since_usec) < 0 ||
 	    cli_time_bound(c->until, "--until", &f->until_usec) < 0)
 		return EXIT_USAGE;
@@ -116,6 +158,8 @@ int cli_rows(struct cli *c, const char *match, bool newest_first, size_t limit, 
 		cli_err("index query failed: %s", strerror(-r));
 		return EXIT_FAILURE;
 	}
+	if (c->container)
+		cli_filter_container(c->container, *rows, n, newest_first, limit);
 	return 0;
 }
 

@@ -44,7 +44,10 @@ struct cli {
 	enum enable_mode mode; /* enable --mode */
 	const char *host;      /* fleet --host */
 	bool userview;         /* not root: the index is the user's view (userview.c) */
+	const char *container;  /* --container NAME, or MATCH "container=NAME" (cli_rows) */
 };
+
+#define CLI_MATCH_CONTAINER "container=" /* the MATCH field of --container */
 
 /* "mortem: " and the message on standard error, escaped (base/text.h): it
  * may quote an id, a path or a MATCH. */

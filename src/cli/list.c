@@ -78,23 +78,28 @@ int list_crashes(struct cli *c, const char *match)
 		r = cli_query(c, match, false, c->limit, &rows, &n);
 		if (r == EXIT_NOMATCH && c->json) {
 			puts("[]");
-			return match ? EXIT_NOMATCH : 0;
+			return match || c->container ? EXIT_NOMATCH : 0;
 		}
 		if (r != 0)
-			return r == EXIT_NOMATCH && !match ? 0 : r;
+			return r == EXIT_NOMATCH && !match && !c->container ? 0 : r;
 		return list_group(c, rows, n);
 	}
 	r = cli_rows(c, match, c->reverse, c->limit, &f, &rows, &n);
 	if (r != 0)
 		return r;
 	json_object *pend = pending_select(&c->st, &f, &rows, &n);
+	if (c->container && pend) {
+		/* a pending note does not say where the crash came from */
+		json_object_put(pend);
+		pend = json_object_new_array();
+	}
 	size_t np = json_object_array_length(pend);
 	if (n == 0 && np == 0) {
 		json_object_put(pend);
 		cli_nomatch(c, match);
 		if (c->json)
 			puts("[]");
-		return match ? EXIT_NOMATCH : 0;
+		return match || c->container ? EXIT_NOMATCH : 0;
 	}
 
 	if (c->json) {

@@ -61,6 +61,7 @@ static void cli_usage(FILE *f)
 	      "      --all           stacks: every thread on its own; rm: every crash a MATCH fits\n"
 	      "      --group         list, fleet list: one line per crash signature\n"
 	      "      --host HOST     fleet: only the crashes HOST uploaded\n"
+	      "      --container NAME  list: the crashes in container NAME (also MATCH container=NAME)\n"
 	      "      --dry-run       vacuum: say what would go, delete nothing\n"
 	      "      --debugger CMD  debugger for debug (default gdb)\n"
 	      "      --force         enable: replace another core handler\n"
@@ -93,6 +94,7 @@ int main(int argc, char **argv)
 		{ "all", no_argument, NULL, 'a' },
 		{ "force", no_argument, NULL, 'F' },        { "runtime", no_argument, NULL, 'R' },
 		{ "collector", required_argument, NULL, 'C' }, { "mode", required_argument, NULL, 'M' },
+		{ "container", required_argument, NULL, 'K' },
 		{ "group", no_argument, NULL, 'G' },        { "dry-run", no_argument, NULL, 'N' },
 		{ "host", required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
@@ -122,6 +124,7 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
+		case 'K': c.container = optarg; break;
 		case 'G': c.group = true; break;
 		case 'H': c.host = optarg; break;
 		case 'N': c.dry_run = true; break;

@@ -168,8 +168,14 @@ static void show_process(FILE *f, json_object *rec)
 	show_field(f, "Slice", record_str(rec, "slice", NULL));
 	if (proc) {
 		show_field(f, "Working Dir", record_str(proc, "cwd", NULL));
-		if (json_object_get_boolean(json_object_object_get(proc, "container")))
-			show_field(f, "Container", "yes (namespaces differ from PID 1)");
+		json_object *ct = record_obj(proc, "container");
+		if (ct) {
+			char cbuf[600];
+			const char *cid = record_str(ct, "id", NULL);
+			snprintf(cbuf, sizeof(cbuf), "%s %s%s%.12s%s", record_str(ct, "runtime", "unknown runtime"),
+				 record_str(ct, "name", "(no name)"), cid ? " (id " : "", cid ? cid : "", cid ? ")" : "");
+			show_field(f, "Container", cbuf);
+		}
 	}
 	show_field(f, "Hostname", record_str(rec, "hostname", NULL));
 	show_field(f, "Boot ID", record_str(rec, "boot_id", NULL));
@@ -407,4 +413,25 @@ void show_analysis(FILE *f, json_object *rec)
 		fputc(')', f);
 	}
 	fputc('\n', f);
+	/* What the analysis could not read from: a container's binaries once it
+	 * is gone, a binary removed or replaced since the crash. */
+	json_object *mods = json_object_object_get(rec, "modules");
+	size_t nm = json_object_is_type(mods, json_type_array) ? json_object_array_length(mods) : 0;
+	for (size_t i = 0; i < nm; i++) {
+		json_object *m = json_object_array_get_idx(mods, i);
+		const char *od = record_str(m, "on_disk", NULL), *what = NULL;
+		if (!od)
+			continue;
+		if (strcmp(od, "missing") == 0)
+			what = "not found";
+		else if (strcmp(od, "unreadable") == 0)
+			what = "not readable";
+		else if (strcmp(od, "mismatch") == 0)
+			what = "not the file that ran (build-id differs)";
+		if (!what)
+			continue;
+		fputs("  ", f);
+		show_str(f, record_str(m, "path", "?"));
+		fprintf(f, ": %s (its frames may go unnamed)\n", what);
+	}
 }
