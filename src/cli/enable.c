@@ -41,6 +41,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <unistd.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <stdarg.h>
@@ -381,9 +383,60 @@ int enable_socket_listening_in(const char *table, const char *path)
 	return found;
 }
 
+/* mortemd.service runs in a network namespace of its own (PrivateNetwork=):
+ * its path-bound sockets work from anywhere, but are listed only in its own
+ * namespace's table. So a socket not in ours is looked for in the table of
+ * each process named "mortemd" that is root's in our user namespace (a user
+ * can name a process so, and bind the same path in a mount namespace of its
+ * own: it must not make `mortem enable` point the kernel at nothing). */
+#define ENABLE_PROC_SCAN_MAX 65536 /* /proc entries looked at */
+
+static bool enable_is_mortemd(int procfd, const char *pid, ino_t userns)
+{
+	char comm[32], p[300];
+	struct stat st;
+	ssize_t n;
+
+	snprintf(p, sizeof(p), "%s/comm", pid);
+	_cleanup_close_ int fd = openat(procfd, p, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 || (n = read(fd, comm, sizeof(comm) - 1)) <= 0)
+		return false;
+	comm[n] = '\0';
+	if (strcmp(comm, "mortemd\n") != 0)
+		return false;
+	if (fstatat(procfd, pid, &st, 0) < 0 || st.st_uid != 0)
+		return false;
+	snprintf(p, sizeof(p), "%s/ns/user", pid);
+	return fstatat(procfd, p, &st, 0) == 0 && st.st_ino == userns;
+}
+
 int enable_socket_listening(const char *path)
 {
-	return enable_socket_listening_in(ENABLE_PROC_NET_UNIX, path);
+	int r = enable_socket_listening_in(ENABLE_PROC_NET_UNIX, path);
+	struct stat self;
+
+	if (r != 0)
+		return r;
+	_cleanup_close_ int procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = procfd >= 0 ? fdopendir(dup(procfd)) : NULL;
+	if (!d || stat("/proc/self/ns/user", &self) < 0) {
+		if (d)
+			closedir(d);
+		return 0;
+	}
+	struct dirent *e;
+	unsigned seen = 0;
+	while (r == 0 && seen++ < ENABLE_PROC_SCAN_MAX && (e = readdir(d))) {
+		char table[300];
+		if (e->d_name[0] < '1' || e->d_name[0] > '9' || !enable_is_mortemd(procfd, e->d_name, self.st_ino))
+			continue;
+		snprintf(table, sizeof(table), "/proc/%s/net/unix", e->d_name);
+		r = enable_socket_listening_in(table, path);
+		if (r < 0)
+			r = 0; /* gone meanwhile, or not ours to read: look on */
+	}
+	closedir(d);
+	return r;
 }
 
 void enable_state_free(struct enable_state *s)

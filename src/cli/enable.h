@@ -79,6 +79,9 @@ const char *enable_pattern_socket_path(const char *pattern);
  * none does, negative errno when the table cannot be read. It does not
  * connect: mortemd would log a peer that sends nothing. Repeated slashes do
  * not count. Only sockets of this network namespace are listed. */
+/* The same, looked for in our network namespace's table first, then in the
+ * table of each root "mortemd" of our user namespace (mortemd.service has a
+ * network namespace of its own). */
 int enable_socket_listening(const char *path);
 /* The same on another copy of the table (for tests). */
 int enable_socket_listening_in(const char *table, const char *path);

@@ -55,12 +55,14 @@ for line in 'Type=notify' 'ExecStart=/usr/libexec/mortem/mortemd' 'WatchdogSec=3
 	'ExecStopPost=-+/usr/bin/mortem handover pipe'; do
 	grep -qx "$line" "$top/systemd/mortemd.service" || fail "mortemd.service lacks '$line'"
 done
-# Exactly the capabilities mortemd(8) names, and not the host's network
-# namespace taken away (its sockets must show in the host's /proc/net/unix).
+# Exactly the capabilities mortemd(8) names, and a network namespace of its
+# own (its sockets are bound to paths; enable and doctor find them in
+# mortemd's own /proc/PID/net/unix: check_enable test_socket_in_own_netns).
 caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$top/systemd/mortemd.service" | tr ' ' '\n' | sort | paste -sd ' ')
 [ "$caps" = "CAP_CHECKPOINT_RESTORE CAP_DAC_READ_SEARCH CAP_KILL CAP_SETGID CAP_SETUID CAP_SYS_PTRACE" ] ||
 	fail "mortemd.service capabilities: '$caps'"
-grep -q '^PrivateNetwork=yes' "$top/systemd/mortemd.service" && fail "mortemd.service has PrivateNetwork=yes"
+grep -qx 'PrivateNetwork=yes' "$top/systemd/mortemd.service" || fail "mortemd.service lacks PrivateNetwork=yes"
+grep -qx 'ProtectProc=invisible' "$top/systemd/mortemd.service" || fail "mortemd.service lacks ProtectProc=invisible"
 
 # 2. security: the overall exposure of each service (0 to 10, lower is better).
 if systemd-analyze security --help 2>&1 | grep -q -- '--offline'; then

@@ -2,6 +2,10 @@
  * "is this ours", the saved-state file, the drop-in text). The kernel itself is
  * exercised by tests/e2e/test_enable.sh. */
 #include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -558,8 +562,67 @@ START_TEST(test_dropin_suid)
 }
 END_TEST
 
+/* mortemd in a network namespace of its own (PrivateNetwork=): its socket is
+ * found in its own table; a process that is merely named mortemd but not
+ * root's is not believed. Needs root, unshare and python3; else skipped. */
+static pid_t spawn_listener(const char *dir, const char *sock, const char *as_user)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd),
+		 "cp \"$(readlink -f /usr/bin/python3)\" %s/mortemd && chmod 755 %s/mortemd && "
+		 "exec %s %s/mortemd -c 'import socket,time,os; s=socket.socket(socket.AF_UNIX); "
+		 "s.bind(\"%s\"); s.listen(1); open(\"%s.ready\",\"w\").close(); time.sleep(30)'",
+		 dir, dir, as_user, dir, sock, sock);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	char ready[512];
+	snprintf(ready, sizeof(ready), "%s.ready", sock);
+	for (int i = 0; i < 60 && access(ready, F_OK) != 0; i++)
+		usleep(50000);
+	return pid;
+}
+
+START_TEST(test_socket_in_own_netns)
+{
+	if (geteuid() != 0 || system("command -v unshare >/dev/null && test -x /usr/bin/python3") != 0) {
+		printf("  SKIP    check_enable test_socket_in_own_netns: needs root, unshare and python3\n");
+		return;
+	}
+	char dir[] = "/tmp/check_enable_ns.XXXXXX", sock[512];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/coredump.socket", dir);
+	ck_assert_int_eq(chmod(dir, 0755), 0); /* the copy must run as nobody too */
+	ck_assert_int_eq(enable_socket_listening(sock), 0);
+	pid_t pid = spawn_listener(dir, sock, "unshare -n --");
+	ck_assert_int_eq(enable_socket_listening_in("/proc/net/unix", sock), 0); /* not in ours */
+	ck_assert_int_eq(enable_socket_listening(sock), 1);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	ck_assert_int_eq(enable_socket_listening(sock), 0);
+	/* The same, but nobody's: not believed. */
+	unlink(sock);
+	char ready[600];
+	snprintf(ready, sizeof(ready), "%s.ready", sock);
+	unlink(ready);
+	chmod(dir, 0777);
+	pid = spawn_listener(dir, sock, "setpriv --reuid=65534 --regid=65534 --clear-groups unshare -U -n --");
+	ck_assert_int_eq(access(ready, F_OK), 0);
+	ck_assert_int_eq(enable_socket_listening(sock), 0);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	char rm[600];
+	snprintf(rm, sizeof(rm), "rm -rf %s", dir);
+	ck_assert_int_eq(system(rm), 0);
+}
+END_TEST
+
 int main(void)
 {
+
 	Suite *s = suite_create("enable");
 	TCase *tc = tcase_create("pure");
 	tcase_add_test(tc, test_kernel_pidfd);
@@ -581,6 +644,7 @@ int main(void)
 	tcase_add_test(tc, test_state_round_trip);
 	tcase_add_test(tc, test_state_malformed);
 	tcase_add_test(tc, test_socket_listening);
+	tcase_add_test(tc, test_socket_in_own_netns);
 	tcase_add_test(tc, test_pattern_check);
 	tcase_add_test(tc, test_state_check);
 	suite_add_tcase(s, tc);
