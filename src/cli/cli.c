@@ -73,7 +73,7 @@ int cli_time_bound(const char *s, const char *what, int64_t *ret)
 {
 	if (!s)
 		return 0;
-	if (parse_time(s, now_usec(), ret) < 0) {
+	if (parse_time_spec(s, now_usec(), ret) < 0) {
 		cli_err("invalid %s time '%s' (use YYYY-MM-DD [HH:MM[:SS]], @EPOCH or -1h, -2d)", what, s);
 		return -EINVAL;
 	}
