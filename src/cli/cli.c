@@ -82,7 +82,11 @@ int cli_time_bound(const char *s, const char *what, int64_t *ret)
 
 void cli_nomatch(const struct cli *c, const char *match)
 {
-	if (match)
+	if (c->quiet)
+		return;
+	if (!match && c->n_terms > 0)
+		cli_err("no crash matches those fields%s", c->since || c->until ? " in that time range" : "");
+	else if (match)
 		cli_err("no crash matches '%s'%s", match, c->since || c->until ? " in that time range" : "");
 	else if (c->since || c->until)
 		cli_err("no crashes in that time range");
@@ -90,15 +94,58 @@ void cli_nomatch(const struct cli *c, const char *match)
 		cli_err("no crashes recorded");
 }
 
+/* The strings of one row (index_rows_free frees the array too). Mirrors
+ * store/index.c's row_clear. */
+static void cli_row_clear(struct index_row *w)
+{
+	free(w->id);
+	free(w->comm);
+	free(w->exe);
+	free(w->unit);
+	free(w->hostname);
+	free(w->boot_id);
+	free(w->core_status);
+	free(w->core_path);
+	free(w->record_path);
+	free(w->signature);
+	free(w->slogan);
+	memset(w, 0, sizeof(*w));
+}
+
+/* Keep the rows that match the FIELD=VALUE terms, then the newest limit. */
+static void cli_filter_rows(const struct cli *c, bool newest_first, size_t limit, struct index_row *rows, size_t *n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < *n; i++) {
+		if (match_row(&rows[i], c->terms, c->n_terms))
+			rows[k++] = rows[i];
+		else
+			cli_row_clear(&rows[i]);
+	}
+	*n = k;
+	if (limit > 0 && k > limit) {
+		/* Oldest first: the newest are at the end. */
+		size_t drop = k - limit, from = newest_first ? limit : 0;
+		for (size_t i = from; i < from + drop; i++)
+			cli_row_clear(&rows[i]);
+		if (!newest_first)
+			memmove(rows, rows + drop, limit * sizeof(*rows));
+		*n = limit;
+	}
+}
+
 /* Rows for the filter (*f is filled in); says nothing when there are none.
- * Returns an exit status. */
+ * FIELD=VALUE terms are checked on each row (match.c): then the limit is
+ * applied after them, not by the query. Returns an exit status. */
 int cli_rows(struct cli *c, const char *match, bool newest_first, size_t limit, struct index_filter *f,
 		    struct index_row **rows, size_t *n)
 {
 	sqlite3 *db = NULL;
+	bool post = c->n_terms > 0;
 	int r;
 
-	*f = (struct index_filter){ .match = match, .newest_first = newest_first, .limit = limit };
+	*f = (struct index_filter){ .match = match ? match : match_index_hint(c->terms, c->n_terms),
+				    .newest_first = newest_first, .limit = post ? 0 : limit };
 	if (cli_time_bound(c->since, "--since", &f->since_usec) < 0 ||
 	    cli_time_bound(c->until, "--until", &f->until_usec) < 0)
 		return EXIT_USAGE;
@@ -110,7 +157,32 @@ int cli_rows(struct cli *c, const char *match, bool newest_first, size_t limit, 
 		cli_err("index query failed: %s", strerror(-r));
 		return EXIT_FAILURE;
 	}
+	if (post)
+		cli_filter_rows(c, newest_first, limit, *rows, n);
 	return 0;
+}
+
+json_object *cli_filter_notes(const struct cli *c, json_object *notes)
+{
+	if (c->n_terms == 0 || !notes)
+		return notes;
+	json_object *kept = json_object_new_array();
+	if (!kept)
+		return notes; /* out of memory: unfiltered notes are still notes */
+	for (size_t i = 0; i < json_object_array_length(notes); i++) {
+		json_object *o = json_object_array_get_idx(notes, i);
+		if (match_note(o, c->terms, c->n_terms))
+			json_object_array_add(kept, json_object_get(o));
+	}
+	json_object_put(notes);
+	return kept;
+}
+
+void cli_print_json(const struct cli *c, json_object *o)
+{
+	int flags = JSON_C_TO_STRING_NOSLASHESCAPE | (c->json_short ? JSON_C_TO_STRING_PLAIN : JSON_C_TO_STRING_PRETTY);
+	const char *s = json_object_to_json_string_ext(o, flags);
+	puts(s ? s : "null");
 }
 
 /* Rows for the filter; prints the no-match message. Returns an exit status. */
@@ -167,7 +239,7 @@ int cli_select(struct cli *c, const char *match, struct index_row **rows, size_t
 	int r = cli_rows(c, match, true, 0, &f, rows, n);
 	if (r != 0)
 		return r;
-	json_object *pend = pending_select(&c->st, &f, rows, n), *p = NULL;
+	json_object *pend = cli_filter_notes(c, pending_select(&c->st, &f, rows, n)), *p = NULL;
 	size_t np = json_object_array_length(pend);
 	char *id = NULL;
 	if (*n == 0 && np == 0) {
@@ -200,6 +272,32 @@ int cli_select(struct cli *c, const char *match, struct index_row **rows, size_t
 	if (r == 0)
 		*ret_pending = id;
 	return r;
+}
+
+int cli_select_all(struct cli *c, const char *match, struct index_row **rows, size_t *n, json_object **ret_notes)
+{
+	struct index_filter f;
+	int r = cli_rows(c, match, false, c->limit, &f, rows, n);
+	if (r != 0)
+		return r;
+	json_object *pend = cli_filter_notes(c, pending_select(&c->st, &f, rows, n));
+	size_t np = pend ? json_object_array_length(pend) : 0;
+	if (*n == 0 && np == 0) {
+		cli_nomatch(c, match);
+		r = EXIT_NOMATCH;
+	} else if (cli_ambiguous(match, *rows, *n, pend)) {
+		cli_err("id prefix '%s' matches %zu crashes; give more of the id", match, *n + np);
+		r = EXIT_AMBIGUOUS;
+	}
+	if (r != 0) {
+		json_object_put(pend);
+		index_rows_free(*rows, *n);
+		*rows = NULL;
+		*n = 0;
+		return r;
+	}
+	*ret_notes = pend;
+	return 0;
 }
 
 /* A crash still being processed (mortemd may have it queued): wait a little
