@@ -34,7 +34,7 @@ static int list_group(struct cli *c, struct index_row *rows, size_t n);
 /* The columns around EXE: TIME PID UID SIG before, SIZE SIGNATURE after,
  * and an id (the last column, never cut) of its usual length. */
 #define LIST_FIXED_COLS (23 + 1 + 7 + 1 + 5 + 1 + 7 + 1 + 1 + 7 + 1 + 16 + 2)
-#define LIST_ID_COLS 36     /* "20250101T000000.000000Z-0000abcd-42" and a longer PID */
+#define LIST_ID_COLS 40     /* "20250101T000000.000000Z-0000abcd-" and a PID of up to 7 digits */
 #define LIST_EXE_COLS_MIN 12 /* below this a path says nothing: the line wraps */
 
 size_t list_exe_cols(size_t cols)
