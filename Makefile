@@ -5,10 +5,12 @@
 #   WERROR=1           turn warnings into errors (CI sets it)
 #   SANITIZE=0         skip the ASan/UBSan unit-test build in `make check`
 #   E2E=0              skip the real-kernel end-to-end tests in `make check`
-#   FUZZ_SECONDS=60    how long `make check` fuzzes the core notes parser (0 = not at all)
+#   SYSTEM=0           skip the system tests (systemd as PID 1 in a container) in `make check`
+#   FLEET=0            skip the S3 tests (a throwaway Ceph gateway) in `make check`
+#   FUZZ_SECONDS=60    how long `make check` fuzzes, all harnesses together (0 = not at all)
 #   V=1                show full commands
 #
-# Targets: all check demo install clean deps unit unit-asan e2e hdrcheck bench
+# Targets: all check demo install clean deps unit unit-asan e2e fleet hdrcheck bench
 
 PREFIX        ?= /usr/local
 SYSCONFDIR    ?= /etc
@@ -20,13 +22,15 @@ SYSTEMDDIR    ?= $(PREFIX)/lib/systemd
 DESTDIR       ?=
 SANITIZE      ?= 1
 E2E           ?= 1
+SYSTEM        ?= 1
+FLEET         ?= 1
 FUZZ_SECONDS  ?= 60
 
 -include config.mak
 
 CC      ?= cc
 B       := build
-PKGS    := libelf libdw libzstd libsystemd sqlite3 json-c libseccomp
+PKGS    := libelf libdw libzstd libsystemd sqlite3 json-c libseccomp libcurl
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 CHECK_CFLAGS = $(shell pkg-config --cflags check)
@@ -60,7 +64,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRCS))
 ASAN_BINS := $(patsubst tests/unit/%.c,$(B)/asan/%,$(UNIT_SRCS))
 CRASHERS  := $(patsubst tests/crashers/%.c,$(B)/crashers/%,$(wildcard tests/crashers/*.c))
 
-.PHONY: all check check-run demo demo-run install clean deps unit unit-asan e2e hdrcheck bench fuzz
+.PHONY: all check check-run demo demo-run install clean deps unit unit-asan e2e system fleet hdrcheck bench fuzz
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -116,7 +120,18 @@ unit-asan: $(ASAN_BINS) all
 e2e: all
 	$(Q)tests/e2e/run.sh $(B)
 
-# libFuzzer on the notes parser, bounded in time (clang; skipped without it).
+# The package installed in a Debian 12 container booted with systemd as PID 1
+# (systemd-nspawn; the root file system is cached under /var/tmp/mortem-system).
+system: all
+	$(Q)tests/system/run.sh $(B)
+
+# mortem upload and mortem fleet against a real S3 gateway (a throwaway
+# single-node Ceph on 127.0.0.1); 77 = skipped, and run.sh says why.
+fleet: all
+	$(Q)tests/fleet/run.sh $(B); rc=$$?; [ $$rc = 0 ] || [ $$rc = 77 ]
+
+# libFuzzer on every parser of hostile input (tests/fuzz/fuzz_*.c), FUZZ_SECONDS
+# shared among them (clang; skipped without it).
 fuzz:
 	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS); rc=$$?; [ $$rc = 0 ] || [ $$rc = 77 ]
 
@@ -132,8 +147,8 @@ hdrcheck:
 check: deps
 	$(Q)$(MAKE) --no-print-directory check-run
 
-check-run: all hdrcheck unit $(if $(filter 1,$(SANITIZE)),unit-asan) $(if $(filter 1,$(E2E)),e2e) \
-	   $(if $(filter-out 0,$(FUZZ_SECONDS)),fuzz)
+check-run: all hdrcheck unit $(if $(filter 1,$(SANITIZE)),unit-asan) $(if $(filter 1,$(E2E)),e2e) $(if $(filter 1,$(SYSTEM)),system) \
+	   $(if $(filter 1,$(FLEET)),fleet) $(if $(filter-out 0,$(FUZZ_SECONDS)),fuzz)
 	@echo "  all checks passed"
 
 demo: deps
@@ -148,7 +163,8 @@ bench: all
 # Debian 12 packages needed to build and test. Quiet and quick when all are present.
 DEB_DEPS := build-essential pkg-config libelf-dev libdw-dev libzstd-dev libsystemd-dev \
             libsqlite3-dev libjson-c-dev libseccomp-dev check zstd elfutils python3 mandoc jq gdb procps \
-            clang-14 libclang-rt-14-dev debuginfod debhelper
+            clang-14 libclang-rt-14-dev debuginfod debhelper libcurl4-openssl-dev radosgw ceph-mon ceph-osd \
+            systemd-container mmdebstrap systemd-journal-remote
 deps:
 	$(Q)missing=$$(for p in $(DEB_DEPS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \

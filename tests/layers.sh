@@ -1,7 +1,7 @@
 #!/bin/sh
 # One direction of dependency under src/ (README, "Where things are"):
 #
-#   base  <-  core  <-  capture  <-  analysis  <-  store  <-  collect  <-  daemon, cli
+#   base  <-  core  <-  capture  <-  analysis  <-  store  <-  fleet  <-  collect  <-  daemon, cli
 #
 # A file may include a header of its own folder or of a folder to its left;
 # daemon and cli (two programs of the same rank) never include each other.
@@ -14,7 +14,7 @@ set -eu
 rank() {
 	case $1 in
 	base) echo 0 ;; core) echo 1 ;; capture) echo 2 ;; analysis) echo 3 ;;
-	store) echo 4 ;; collect) echo 5 ;; daemon | cli) echo 6 ;;
+	store) echo 4 ;; fleet) echo 5 ;; collect) echo 6 ;; daemon | cli) echo 7 ;;
 	*) echo -1 ;;
 	esac
 }

@@ -1,8 +1,9 @@
 /* The analysis sandbox. Policy: the core is written by the crashed process and
  * may be hostile, so libdw parses it only in a child that has given up
- * everything it does not need, in this order: other fds, core dumps (it must
- * never feed a core back into the collector), rlimits, uid/gid/groups, new
- * privileges, then a seccomp allowlist whose default is to kill. The child
+ * everything it does not need, in this order: other fds, rlimits (a core size
+ * of 0 among them), uid/gid/groups, then what a change of credentials would
+ * undo (the parent-death signal and non-dumpability), new privileges, then a
+ * seccomp allowlist whose refusal ends the child without a core. The child
  * writes one JSON document to a pipe and exits; the parent reads at most
  * ANALYZE_RESULT_MAX bytes before a deadline, then believes nothing it cannot
  * parse. debuginfod, when configured, is a second, wider allowlist: the
@@ -22,6 +23,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -33,6 +35,11 @@
 #define ANALYZE_READ_CHUNK  65536  /* bytes read from the pipe at a time */
 #define ANALYZE_REAP_STEP_MS 2     /* poll interval while waiting for the exit */
 #define ANALYZE_REASON_MAX  160    /* bytes of a failure reason */
+#define ANALYZE_EXIT_SECCOMP 5     /* the child's status after a refused syscall */
+#define ANALYZE_EXIT_ORPHAN  6     /* its parent died before PDEATHSIG was armed */
+/* The child's interval timer: a blocking open() that libdw makes of a path
+ * the crash chose (see analyze_tick) lasts at most this long on a FIFO. */
+#define ANALYZE_TICK_US     2000
 
 /* ASan reserves terabytes of address space for its shadow: RLIMIT_AS would
  * kill every allocation in a sanitizer build. */
@@ -97,9 +104,42 @@ static int analyze_allow(scmp_filter_ctx ctx, const int *nr, size_t n)
 	return r;
 }
 
+/* A refused syscall traps (SIGSYS to a handler) rather than kills: the
+ * kernel's SECCOMP_RET_KILL_PROCESS, and KILL_THREAD in the last thread,
+ * deliver a SIGSYS that dumps core, and a core of the analysis would come
+ * back into a collector. (Non-dumpability stops that dump too; the trap
+ * does not rely on it.) ERRNO(EPERM) would dump nothing either, but the
+ * analysis would go on with failing calls and the parent would never learn
+ * that the allowlist refused one. The handler writes the syscall's number
+ * to the result pipe and exits at once with ANALYZE_EXIT_SECCOMP, so the
+ * record says which call it was. */
+static int analyze_trap_fd = -1;
+
+static void analyze_on_sigsys(int sig, siginfo_t *si, void *uc)
+{
+	char msg[48] = "{\"seccomp\":", digits[12];
+	size_t len = strlen(msg), n = 0;
+	unsigned nr = si->si_syscall >= 0 ? (unsigned)si->si_syscall : 0;
+
+	(void)sig;
+	(void)uc;
+	do
+		digits[n++] = (char)('0' + nr % 10);
+	while ((nr /= 10) && n < sizeof(digits));
+	while (n > 0)
+		msg[len++] = digits[--n];
+	msg[len++] = '}';
+	(void)!write(analyze_trap_fd, msg, len);
+	_exit(ANALYZE_EXIT_SECCOMP);
+}
+
 static int analyze_seccomp(int result_fd, bool debuginfod)
 {
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	struct sigaction sa = { .sa_sigaction = analyze_on_sigsys, .sa_flags = SA_SIGINFO };
+	analyze_trap_fd = result_fd;
+	if (sigaction(SIGSYS, &sa, NULL) < 0)
+		return -errno;
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
 	int r = ctx ? 0 : -ENOMEM;
 
 	if (r == 0)
@@ -140,6 +180,8 @@ static int analyze_close_fds(const int *keep, size_t n)
 struct analyze_child {
 	int core_fd, result_fd, sysroot_fd;
 	int cache_fd;             /* the debuginfod cache; >= 0 only when debuginfod is on */
+	pid_t parent;             /* getpid() before the fork */
+	bool drop;                /* the parent is root: change uid and gid */
 	uid_t uid;
 	gid_t gid;
 	uint64_t max_as;
@@ -188,8 +230,70 @@ static int analyze_debuginfod_env(const struct analyze_child *c)
 	return 0;
 }
 
-/* Everything the child gives up, in order; 0 or the step that failed. */
-static const char *analyze_confine(const struct analyze_child *c)
+/* A no-op, for its side effect: installed without SA_RESTART, its signal
+ * ends a blocked open() with EINTR. libdwfl opens some paths the crash chose
+ * itself, where no callback reaches (elfutils 0.188: the NT_FILE name of each
+ * mapped file in dwfl_segment_report_module, the link map's l_name in
+ * link_map.c, split-DWARF .dwo files in libdw), with a plain blocking open;
+ * a FIFO there would wait for a writer until the deadline. A fast interval
+ * timer bounds each such open to ANALYZE_TICK_US; the opens of this code are
+ * O_NONBLOCK and need no timer (unwind_open_regular). */
+static void analyze_tick(int sig)
+{
+	(void)sig;
+}
+
+static int analyze_tick_start(void)
+{
+	struct sigaction sa = { .sa_handler = analyze_tick }; /* no SA_RESTART */
+	struct itimerval it = { { 0, ANALYZE_TICK_US }, { 0, ANALYZE_TICK_US } };
+	sigset_t set;
+
+	/* blocked in the caller (a signalfd, a supervisor), the timer would
+	 * interrupt nothing, and a refused syscall would not reach its handler */
+	sigemptyset(&set);
+	sigaddset(&set, SIGALRM);
+	sigaddset(&set, SIGSYS);
+	if (sigaction(SIGALRM, &sa, NULL) < 0 || sigprocmask(SIG_UNBLOCK, &set, NULL) < 0 ||
+	    setitimer(ITIMER_REAL, &it, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+/* What the child is, measured from inside just before the filter is loaded
+ * (prctl is not on the allowlist): the record shows that the sandbox held,
+ * and the tests read it. */
+static json_object *analyze_state(void)
+{
+	json_object *st = json_object_new_object();
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+	int pdeath = -1;
+
+	if (!st || getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0) {
+		json_object_put(st);
+		return NULL;
+	}
+	(void)prctl(PR_GET_PDEATHSIG, &pdeath);
+	json_object_object_add(st, "uid", json_object_new_int64(eu));
+	json_object_object_add(st, "gid", json_object_new_int64(eg));
+	json_object_object_add(st, "any_uid_root", json_object_new_boolean(ru == 0 || eu == 0 || su == 0));
+	json_object_object_add(st, "pdeathsig", json_object_new_int(pdeath));
+	json_object_object_add(st, "dumpable", json_object_new_int(prctl(PR_GET_DUMPABLE)));
+	json_object_object_add(st, "no_new_privs", json_object_new_int(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0)));
+	return st;
+}
+
+/* Everything the child gives up, in order; 0 or the step that failed.
+ * The order matters where the kernel undoes one step with another: a change
+ * of uid or gid (commit_creds) clears the parent-death signal and resets
+ * dumpability to fs.suid_dumpable, so both come after the drop, and the
+ * parent may have died before the signal was armed: getppid() tells. The
+ * core-size limit survives the change; it is set early with the others
+ * (RLIMIT_NOFILE and RLIMIT_AS need not be lowered as nobody). No new
+ * privileges and the filter come last: seccomp without CAP_SYS_ADMIN needs
+ * no_new_privs, and prctl, setresuid and setitimer are not on the allowlist. */
+static const char *analyze_confine(const struct analyze_child *c, json_object **state)
 {
 	int keep[4 + PROC_FILES_MAX] = { c->core_fd, c->result_fd }, nkeep = 2;
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -206,9 +310,11 @@ static const char *analyze_confine(const struct analyze_child *c)
 		return "redirecting stdio";
 	if (analyze_close_fds(keep, (size_t)nkeep) < 0)
 		return "closing fds";
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-		return "PR_SET_PDEATHSIG";
-	/* Never a core of our own: it would come back to the collector. */
+	/* Never a core of our own: it would come back to the collector. Set
+	 * now for the window before the drop, and again after it. Of the two,
+	 * non-dumpability is what holds: for a pipe core_pattern the kernel
+	 * ignores RLIMIT_CORE (all but the value 1); the limit covers a file
+	 * pattern. */
 	if (analyze_limit(RLIMIT_CORE, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0) < 0)
 		return "disabling core dumps";
 	if (!ANALYZE_SANITIZER && analyze_limit(RLIMIT_AS, c->max_as, c->max_as) < 0)
@@ -226,41 +332,68 @@ static const char *analyze_confine(const struct analyze_child *c)
 	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_max > ANALYZE_NOFILE &&
 	    analyze_limit(RLIMIT_NOFILE, ANALYZE_NOFILE, ANALYZE_NOFILE) < 0)
 		return "RLIMIT_NOFILE";
-	if (geteuid() == 0) {
+	/* Not root (tests, a fakeroot build, a collector run by hand): there
+	 * is no uid to change, and everything else still applies. */
+	if (c->drop) {
 		if (setgroups(0, NULL) < 0 || setresgid(c->gid, c->gid, c->gid) < 0 ||
 		    setresuid(c->uid, c->uid, c->uid) < 0)
 			return "dropping privileges";
 		if (geteuid() == 0 || getegid() == 0)
 			return "dropping privileges";
 	}
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		return "PR_SET_PDEATHSIG";
+	/* The parent died before the signal was armed: nobody waits for us. */
+	if (getppid() != c->parent)
+		_exit(ANALYZE_EXIT_ORPHAN);
+	if (prctl(PR_SET_DUMPABLE, 0) < 0 || prctl(PR_GET_DUMPABLE) != 0)
+		return "disabling core dumps";
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return "PR_SET_NO_NEW_PRIVS";
 	if (analyze_debuginfod_env(c) < 0)
 		return "setting the debuginfod environment";
+	*state = analyze_state();
+	if (analyze_tick_start() < 0)
+		return "starting the open() timer";
 	if (analyze_seccomp(c->result_fd, debuginfod) < 0)
 		return "loading the seccomp filter";
 	return NULL;
 }
 
-static void analyze_send_error(int fd, const char *what, const char *detail)
+/* One JSON document to the parent: out, or {"error": what: detail}, with the
+ * sandbox's state (consumed). */
+static int analyze_send(int fd, json_object *out, json_object *state, const char *what, const char *detail)
 {
-	json_object *e = json_object_new_object();
 	char msg[ANALYZE_REASON_MAX];
 
-	snprintf(msg, sizeof(msg), "%s%s%s", what, detail ? ": " : "", detail ? detail : "");
-	json_object_object_add(e, "error", json_object_new_string(msg));
-	const char *s = json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN);
-	(void)write_all(fd, s, strlen(s));
-	json_object_put(e);
+	if (!out) {
+		out = json_object_new_object();
+		if (!out)
+			return -ENOMEM;
+		snprintf(msg, sizeof(msg), "%s%s%s", what, detail ? ": " : "", detail ? detail : "");
+		json_object_object_add(out, "error", json_object_new_string(msg));
+	}
+	if (state)
+		json_object_object_add(out, "sandbox_state", state);
+	size_t len;
+	const char *s = json_object_to_json_string_length(out, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+							  &len);
+	int r = s ? write_all(fd, s, len) : -ENOMEM;
+	json_object_put(out);
+	return r;
 }
 
 static __attribute__((noreturn)) void analyze_child_main(const struct analyze_child *c)
 {
-	const char *fail = analyze_confine(c);
+	json_object *state = NULL;
+	const char *fail = analyze_confine(c, &state);
 	if (fail) {
-		analyze_send_error(c->result_fd, "sandbox", fail);
+		(void)analyze_send(c->result_fd, NULL, state, "sandbox", fail);
 		_exit(2);
 	}
+	/* tests: how a refused syscall is recorded */
+	if (c->o->probe_syscall > 0)
+		(void)syscall(c->o->probe_syscall, 0, 0, 0);
 	struct unwind_opts uo = { .sysroot_fd = c->sysroot_fd, .files = c->o->files,
 				  .n_files = c->o->n_files < PROC_FILES_MAX ? c->o->n_files : PROC_FILES_MAX,
 				  .crashed_tid = c->o->crashed_tid,
@@ -268,7 +401,8 @@ static __attribute__((noreturn)) void analyze_child_main(const struct analyze_ch
 	json_object *out = NULL;
 	int r = unwind_core_fd(c->core_fd, &uo, &out);
 	if (r < 0) {
-		analyze_send_error(c->result_fd, "unwind", r == -EBADMSG ? unwind_last_error() : strerror(-r));
+		(void)analyze_send(c->result_fd, NULL, state, "unwind",
+				   r == -EBADMSG ? unwind_last_error() : strerror(-r));
 		_exit(0);
 	}
 	/* Signal detail, registers, slogan and signature: the notes are hostile
@@ -276,13 +410,8 @@ static __attribute__((noreturn)) void analyze_child_main(const struct analyze_ch
 	r = crashinfo_add(c->core_fd, out);
 	if (r < 0)
 		json_object_object_add(out, "notes_error", json_object_new_string(strerror(-r)));
-	size_t len;
-	const char *s = json_object_to_json_string_length(out, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
-							  &len);
-	if (!s)
-		_exit(3);
-	r = write_all(c->result_fd, s, len);
-	_exit(r < 0 ? 4 : 0);
+	r = analyze_send(c->result_fd, out, state, NULL, NULL);
+	_exit(r == -ENOMEM ? 3 : r < 0 ? 4 : 0);
 }
 
 static int64_t analyze_now_ms(void)
@@ -421,8 +550,42 @@ static json_object *analyze_result(const char *status, const char *error, int64_
 	return res;
 }
 
+/* The child's answer: one object, the whole of the bytes, nothing after it;
+ * or NULL. */
+static json_object *analyze_parse(const struct analyze_read *rd)
+{
+	json_object *out = NULL;
+
+	if (rd->len == 0)
+		return NULL;
+	json_tokener *tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH);
+	if (!tok)
+		return NULL;
+	out = json_tokener_parse_ex(tok, rd->buf, (int)rd->len);
+	if (out && (json_tokener_get_error(tok) != json_tokener_success || json_tokener_get_parse_end(tok) != rd->len ||
+		    !json_object_is_type(out, json_type_object))) {
+		json_object_put(out);
+		out = NULL;
+	}
+	json_tokener_free(tok);
+	return out;
+}
+
+/* A syscall the allowlist refused (analyze_on_sigsys): which one. */
+static const char *analyze_seccomp_reason(json_object *out, char *buf, size_t len)
+{
+	json_object *v;
+	if (!out || !json_object_object_get_ex(out, "seccomp", &v) || !json_object_is_type(v, json_type_int))
+		return "refused by seccomp";
+	int nr = json_object_get_int(v);
+	char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+	snprintf(buf, len, "refused by seccomp: syscall %d (%s)", nr, name ? name : "?");
+	free(name);
+	return buf;
+}
+
 /* Turn the child's bytes and exit into the result object. */
-static json_object *analyze_judge(struct analyze_read *rd, int status, int64_t ms, long rss_kib)
+static json_object *analyze_judge_out(struct analyze_read *rd, json_object *out, int status, int64_t ms, long rss_kib)
 {
 	char why[ANALYZE_REASON_MAX];
 
@@ -430,29 +593,12 @@ static json_object *analyze_judge(struct analyze_read *rd, int status, int64_t m
 		return analyze_result("failed", rd->reason, ms, rss_kib);
 	if (WIFSIGNALED(status))
 		return analyze_result("failed", analyze_signal_reason(WTERMSIG(status), why, sizeof(why)), ms, rss_kib);
-
-	json_object *out = NULL;
-	if (rd->len > 0) {
-		json_tokener *tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH);
-		if (tok) {
-			out = json_tokener_parse_ex(tok, rd->buf, (int)rd->len);
-			/* the whole answer, one object, nothing after it */
-			if (out && (json_tokener_get_error(tok) != json_tokener_success ||
-				    json_tokener_get_parse_end(tok) != rd->len || !json_object_is_type(out, json_type_object))) {
-				json_object_put(out);
-				out = NULL;
-			}
-			json_tokener_free(tok);
-		}
-	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == ANALYZE_EXIT_SECCOMP)
+		return analyze_result("failed", analyze_seccomp_reason(out, why, sizeof(why)), ms, rss_kib);
 	json_object *err;
-	if (out && json_object_object_get_ex(out, "error", &err) && json_object_is_type(err, json_type_string)) {
-		json_object *res = analyze_result("failed", json_object_get_string(err), ms, rss_kib);
-		json_object_put(out);
-		return res;
-	}
+	if (out && json_object_object_get_ex(out, "error", &err) && json_object_is_type(err, json_type_string))
+		return analyze_result("failed", json_object_get_string(err), ms, rss_kib);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		json_object_put(out);
 		snprintf(why, sizeof(why), "analysis exited with status %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 		return analyze_result("failed", why, ms, rss_kib);
 	}
@@ -460,13 +606,23 @@ static json_object *analyze_judge(struct analyze_read *rd, int status, int64_t m
 		return analyze_result("failed", rd->len ? "analysis returned malformed output" : "analysis returned nothing",
 				      ms, rss_kib);
 	json_object *res = analyze_result("ok", NULL, ms, rss_kib);
-	if (!res) {
-		json_object_put(out);
+	if (!res)
 		return NULL;
-	}
 	json_object_object_foreach(out, key, val)
-		if (strcmp(key, "analysis") != 0)
+		if (strcmp(key, "analysis") != 0 && strcmp(key, "sandbox_state") != 0)
 			json_object_object_add(res, key, json_object_get(val));
+	return res;
+}
+
+static json_object *analyze_judge(struct analyze_read *rd, int status, int64_t ms, long rss_kib)
+{
+	json_object *out = analyze_parse(rd), *state, *a;
+	json_object *res = analyze_judge_out(rd, out, status, ms, rss_kib);
+
+	/* what the child said it was, when it said so (analyze_state) */
+	if (res && out && json_object_object_get_ex(out, "sandbox_state", &state) &&
+	    json_object_is_type(state, json_type_object) && json_object_object_get_ex(res, "analysis", &a))
+		json_object_object_add(a, "sandbox_state", json_object_get(state));
 	json_object_put(out);
 	return res;
 }
@@ -506,14 +662,20 @@ static int analyze_spawn(const char *minicore_path, const struct analyze_opts *o
 		.o = o,
 	};
 
-	if (analyze_user(o, &c.uid, &c.gid) < 0 && geteuid() == 0) {
+	c.drop = geteuid() == 0;
+	if (analyze_user(o, &c.uid, &c.gid) < 0 && c.drop) {
 		*ret = analyze_result("failed", "no unprivileged user to run as", 0, 0);
 		return 0;
 	}
+	char sandbox[ANALYZE_REASON_MAX];
+	if (c.drop)
+		snprintf(sandbox, sizeof(sandbox), "uid %u, gid %u", (unsigned)c.uid, (unsigned)c.gid);
+	else
+		snprintf(sandbox, sizeof(sandbox), "unprivileged: uid unchanged");
 	/* The child cannot open a 0600 file once it is nobody: it gets the fds. */
-	_cleanup_close_ int core = open(minicore_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	_cleanup_close_ int core = unwind_open_regular(-1, minicore_path);
 	if (core < 0) {
-		snprintf(why, sizeof(why), "opening minicore: %s", strerror(errno));
+		snprintf(why, sizeof(why), "opening minicore: %s", unwind_open_strerror(core));
 		*ret = analyze_result("failed", why, 0, 0);
 		return 0;
 	}
@@ -548,6 +710,7 @@ static int analyze_spawn(const char *minicore_path, const struct analyze_opts *o
 	c.result_fd = pfd[1];
 
 	int64_t start = analyze_now_ms(), deadline = start + timeout_ms;
+	c.parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		int e = -errno;
@@ -570,8 +733,11 @@ static int analyze_spawn(const char *minicore_path, const struct analyze_opts *o
 	if (r == 0)
 		*ret = analyze_judge(&rd, status, analyze_now_ms() - start, ru.ru_maxrss);
 	json_object *a;
-	if (r == 0 && dinote[0] && *ret && json_object_object_get_ex(*ret, "analysis", &a))
-		json_object_object_add(a, "debuginfod", json_object_new_string(dinote));
+	if (r == 0 && *ret && json_object_object_get_ex(*ret, "analysis", &a)) {
+		json_object_object_add(a, "sandbox", json_object_new_string(sandbox));
+		if (dinote[0])
+			json_object_object_add(a, "debuginfod", json_object_new_string(dinote));
+	}
 	free(rd.buf);
 	return r;
 }

@@ -48,15 +48,23 @@ struct analyze_opts {
 	 * deadline: a stopping mortemd cuts its workers' analyses short. NULL:
 	 * never. */
 	const volatile sig_atomic_t *cut;
+	/* Tests only: the child makes this syscall once its filter is loaded
+	 * (0 = none), to show how a refusal is recorded. */
+	long probe_syscall;
 };
 
 /* Unwind minicore_path in the sandbox. Returns 0 and a new object in *ret:
  *   "analysis": {status: "ok"|"failed"|"skipped", error: string or null,
  *                duration_ms, max_rss_kib,
+ *                sandbox: "uid U, gid G" (dropped to them) or, when the
+ *                  caller is not root, "unprivileged: uid unchanged",
+ *                sandbox_state: what the child measured of itself once
+ *                  confined, when it answered: {uid, gid, any_uid_root,
+ *                  pdeathsig, dumpable, no_new_privs},
  *                debuginfod: "on", or why not ("cache: …"); absent when off}
  * plus, when ok, the keys of unwind_core's output. A core that crashes, hangs
- * or floods the child is status "failed" with the reason ("killed by SIGSYS
- * (seccomp)", "timed out after 60 s", "result over 16 MiB"); minicore_path
- * NULL or "" is "skipped". Negative errno only when the parent itself could not
+ * or floods the child is status "failed" with the reason ("refused by
+ * seccomp: syscall 41 (socket)", "killed by SIGSEGV", "timed out after 60 s",
+ * "result over 16 MiB"); minicore_path NULL or "" is "skipped". Negative errno only when the parent itself could not
  * run the analysis (no memory, no pipe, no fork). */
 int analyze_run(const char *minicore_path, const struct analyze_opts *o, json_object **ret);

@@ -13,6 +13,7 @@
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include "base/json.h"
@@ -59,15 +60,54 @@ static void elf_endp(Elf **e)
 #define _cleanup_dwfl_ __attribute__((cleanup(dwfl_endp)))
 #define _cleanup_elf_  __attribute__((cleanup(elf_endp)))
 
-/* Open path beneath root with symlinks resolved inside it, as the crashed
- * process would have seen it; root < 0 is the host's "/". */
-static int unwind_open_in_root(int root, const char *path)
+/* A file the analysis opens by a path that the crashed process (or whoever
+ * owns its root) chose may be anything: a FIFO would hold a plain open until
+ * a writer came (fifo_open waits), a device would do worse. So every such
+ * open is O_NONBLOCK (an open of a FIFO for reading returns at once), then
+ * refused unless fstat says a regular file, then blocking again for the reads
+ * libelf makes. fd is consumed. */
+static int unwind_regular(int fd)
 {
-	if (root < 0)
-		return open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY, .resolve = RESOLVE_IN_ROOT };
-	long fd = syscall(SYS_openat2, root, path, &how, sizeof(how));
-	return fd < 0 ? -errno : (int)fd;
+	struct stat st;
+
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return -UNWIND_ENOTREG;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || ((fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+int unwind_open_regular(int root, const char *path)
+{
+	const int flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+	long fd;
+
+	if (root < 0) {
+		fd = open(path, flags);
+	} else {
+		/* symlinks and ".." resolved inside root, as the process saw it */
+		struct open_how how = { .flags = flags, .resolve = RESOLVE_IN_ROOT };
+		fd = syscall(SYS_openat2, root, path, &how, sizeof(how));
+	}
+	return unwind_regular(fd < 0 ? -errno : (int)fd);
+}
+
+const char *unwind_open_strerror(int r)
+{
+	return r == -UNWIND_ENOTREG ? "not a regular file" : strerror(-r);
 }
 
 static int unwind_find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
@@ -84,14 +124,14 @@ static int unwind_find_elf(Dwfl_Module *mod, void **userdata, const char *modnam
 			const char *p = unwind_files[i].path;
 			if (!p || strlen(p) != len || strncmp(p, modname, len) != 0)
 				continue;
-			int fd = fcntl(unwind_files[i].fd, F_DUPFD_CLOEXEC, 0);
+			int fd = unwind_regular(fcntl(unwind_files[i].fd, F_DUPFD_CLOEXEC, 0));
 			if (fd >= 0) {
 				*file_name = strndup(modname, len);
 				*elfp = NULL;
 				return fd;
 			}
 		}
-		int fd = unwind_open_in_root(unwind_root_fd, modname);
+		int fd = unwind_open_regular(unwind_root_fd, modname);
 		if (fd >= 0) {
 			*file_name = strdup(modname);
 			*elfp = NULL;
@@ -100,24 +140,86 @@ static int unwind_find_elf(Dwfl_Module *mod, void **userdata, const char *modnam
 	}
 	if (unwind_local_only)
 		return -1;
+	/* /usr/lib/debug/.build-id (root's), then debuginfod (its cache is
+	 * the analysis user's own): no path the crash chose. */
 	return dwfl_build_id_find_elf(mod, userdata, modname, base, file_name, elfp);
+}
+
+/* The build-id of the file at fd is the module's (or the module has none to
+ * compare). */
+static bool unwind_same_build_id(Dwfl_Module *mod, int fd)
+{
+	const unsigned char *want;
+	GElf_Addr vaddr;
+	int wlen = dwfl_module_build_id(mod, &want, &vaddr);
+	if (wlen <= 0)
+		return true;
+	_cleanup_elf_ Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	const void *have;
+	ssize_t hlen = e ? dwelf_elf_gnu_build_id(e, &have) : -1;
+	return hlen == wlen && memcmp(have, want, (size_t)wlen) == 0;
+}
+
+/* .gnu_debuglink, where GDB and elfutils look for it: next to the file, in
+ * its .debug/, and under /usr/lib/debug/ + its directory, all beneath the
+ * process's root and opened as above. libdwfl's own search would open these
+ * paths (chosen by the crash) with a blocking open. */
+static int unwind_find_debuglink(Dwfl_Module *mod, const char *file_name, const char *link, char **found)
+{
+	if (!file_name || file_name[0] != '/' || !link || !link[0] || strchr(link, '/'))
+		return -1;
+	int dirlen = (int)(strrchr(file_name, '/') - file_name);
+	for (int i = 0; i < 3; i++) {
+		char *path = NULL;
+		int n = i == 0 ? asprintf(&path, "%.*s/%s", dirlen, file_name, link) :
+			i == 1 ? asprintf(&path, "%.*s/.debug/%s", dirlen, file_name, link) :
+				 asprintf(&path, "/usr/lib/debug%.*s/%s", dirlen, file_name, link);
+		if (n < 0)
+			return -1;
+		if (strcmp(path, file_name) == 0) { /* the module itself */
+			free(path);
+			continue;
+		}
+		int fd = unwind_open_regular(unwind_root_fd, path);
+		if (fd >= 0 && unwind_same_build_id(mod, fd)) {
+			*found = path;
+			return fd;
+		}
+		if (fd >= 0)
+			close(fd);
+		free(path);
+	}
+	return -1;
 }
 
 static int unwind_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
 				 const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
 				 char **debuginfo_file_name)
 {
-	/* The build-id tree (/usr/lib/debug/.build-id) covers the distributions'
-	 * debug packages; the standard search adds .gnu_debuglink and, when
-	 * DEBUGINFOD_URLS is set, debuginfod (elfutils handles it). */
-	if (unwind_local_only)
-		return dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
-						    debuglink_crc, debuginfo_file_name);
-	return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file, debuglink_crc,
-					    debuginfo_file_name);
+	/* The build-id tree (/usr/lib/debug/.build-id, root's own) covers the
+	 * distributions' debug packages; then .gnu_debuglink, opened here;
+	 * then, when it is on, debuginfod. The standard search is asked with
+	 * no file name and no debuglink, so that it opens no path of the
+	 * crash's choosing: it tries the build-id tree and debuginfod only. */
+	int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file, debuglink_crc,
+					      debuginfo_file_name);
+	if (fd >= 0)
+		return fd;
+	/* libdwfl gives no file name for a main file it opened itself (from
+	 * NT_FILE): the path unwind_modules found is in userdata, else the
+	 * module's name may be one */
+	const char *path = file_name ? file_name : userdata && *userdata ? (const char *)*userdata : modname;
+	fd = unwind_find_debuglink(mod, path, debuglink_file, debuginfo_file_name);
+	if (fd >= 0 || unwind_local_only)
+		return fd;
+	return dwfl_standard_find_debuginfo(mod, userdata, modname, base, NULL, NULL, 0, debuginfo_file_name);
 }
 
-static char *unwind_debuginfo_path;
+/* Absolute only: libdwfl's build-id lookups stay in root's /usr/lib/debug,
+ * and its path search (relative entries: the module's own directory) is
+ * never asked (unwind_find_debuginfo). */
+static char unwind_debuginfo_dir[] = "/usr/lib/debug";
+static char *unwind_debuginfo_path = unwind_debuginfo_dir;
 static const Dwfl_Callbacks unwind_callbacks = {
 	.find_elf = unwind_find_elf,
 	.find_debuginfo = unwind_find_debuginfo,
@@ -314,9 +416,9 @@ static const char *unwind_clean_path(const char *path, bool *deleted)
 
 /* Compare the build-id in the core with the file the crashed process had
  * mapped, as it is on disk now: "match", "mismatch", "missing" or
- * "unreadable" (there, but not for the analysis user); NULL when
- * there is nothing to compare. */
-static const char *unwind_on_disk(Dwfl_Module *mod, const char *path)
+ * "unreadable" (there, but not for the analysis user, or not a regular file:
+ * *open_error says why); NULL when there is nothing to compare. */
+static const char *unwind_on_disk(Dwfl_Module *mod, const char *path, int *open_error)
 {
 	const unsigned char *want;
 	GElf_Addr vaddr;
@@ -324,9 +426,11 @@ static const char *unwind_on_disk(Dwfl_Module *mod, const char *path)
 
 	if (!path || path[0] != '/')
 		return NULL;
-	_cleanup_close_ int fd = unwind_open_in_root(unwind_root_fd, path);
-	if (fd < 0) /* (errno is set on both of its paths) */
-		return errno == EACCES || errno == EPERM ? "unreadable" : "missing";
+	_cleanup_close_ int fd = unwind_open_regular(unwind_root_fd, path);
+	if (fd < 0) {
+		*open_error = fd;
+		return fd == -EACCES || fd == -EPERM || fd == -UNWIND_ENOTREG ? "unreadable" : "missing";
+	}
 	if (wlen <= 0)
 		return NULL;
 	_cleanup_elf_ Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
@@ -390,8 +494,11 @@ static int unwind_modules(Dwfl *dwfl, const struct unwind_notes *notes, json_obj
 		json_object_object_add(j, "start", unwind_hex(m.v[i].start));
 		json_object_object_add(j, "end", unwind_hex(m.v[i].end));
 		json_object_object_add(j, "kind", json_object_new_string(kind));
-		const char *od = strcmp(kind, "vdso") ? unwind_on_disk(mod, path) : NULL;
+		int oerr = 0;
+		const char *od = strcmp(kind, "vdso") ? unwind_on_disk(mod, path, &oerr) : NULL;
 		json_object_object_add(j, "on_disk", od ? json_object_new_string(od) : NULL);
+		if (od && !strcmp(od, "unreadable"))
+			json_object_object_add(j, "open_error", json_object_new_string(unwind_open_strerror(oerr)));
 		if (deleted)
 			json_object_object_add(j, "deleted", json_object_new_boolean(true));
 	}
@@ -754,8 +861,8 @@ int unwind_core_fd(int fd, const struct unwind_opts *o, json_object **ret)
 
 int unwind_core(const char *core_path, const struct unwind_opts *o, json_object **ret)
 {
-	_cleanup_close_ int fd = open(core_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	_cleanup_close_ int fd = unwind_open_regular(-1, core_path);
 	if (fd < 0)
-		return unwind_fail(-errno, "opening core", core_path);
+		return unwind_fail(fd, "opening core", core_path);
 	return unwind_core_fd(fd, o, ret);
 }

@@ -5,8 +5,10 @@
  * Output (json-c):
  *   "modules": [{path, build_id (hex or null), start, end ("0x…"),
  *                kind: "executable"|"library"|"vdso",
- *                on_disk: "match"|"mismatch"|"missing", or null when there is
- *                nothing to compare (the vDSO, no build-id in the core)}]
+ *                on_disk: "match"|"mismatch"|"missing"|"unreadable", or null
+ *                when there is nothing to compare (the vDSO, no build-id in
+ *                the core); open_error when unreadable: why, e.g. "not a
+ *                regular file" (a FIFO put where the module was)}]
  *   "threads": [{tid, name (or null), crashed, truncated, error (or null),
  *                frames: [{pc ("0x…"), module (path or null), build_id,
  *                          function (or null), offset (pc - function start, or
@@ -19,6 +21,7 @@
  */
 #pragma once
 
+#include <errno.h>
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <sys/types.h>
@@ -53,6 +56,20 @@ struct unwind_opts {
 	 * unless it was given debuginfod URLs (analyze.h). */
 	bool no_debuginfod;
 };
+
+/* The error of a path that is there but not a regular file (a FIFO, a device,
+ * a directory): such a file is never read. Linux has no errno for it (BSD's
+ * EFTYPE); this one is otherwise unused here. */
+#define UNWIND_ENOTREG EMEDIUMTYPE
+
+/* Open path for reading beneath root (an O_PATH directory fd; symlinks and
+ * ".." resolved inside it) or, with root < 0, from "/": without waiting (a
+ * FIFO does not hold it), regular files only (-UNWIND_ENOTREG), O_CLOEXEC and
+ * O_NOCTTY. How every file the analysis opens by path is opened. Returns the
+ * fd (blocking again) or a negative errno. */
+int unwind_open_regular(int root, const char *path);
+/* unwind_open_regular's error r as words. */
+const char *unwind_open_strerror(int r);
 
 /* Unwind the core at core_path (or the one open at fd: not owned, read with
  * pread/mmap only). Returns 0 and a new object in *ret, or a negative errno:

@@ -51,6 +51,9 @@ enum config_type {
 	CONFIG_DURATION,        /* uint64_t seconds, bounds in size_min/size_max */
 	CONFIG_RATE,            /* struct config_rate, interval bounds in size_min/size_max */
 	CONFIG_MSEC,            /* uint64_t milliseconds ("500ms" or a duration), bounds in size_min/size_max */
+	CONFIG_URL,             /* one http:// or https:// URL; empty = NULL */
+	CONFIG_NAME,            /* [A-Za-z0-9._/-] (object keys, bucket, region); empty = NULL */
+	CONFIG_CORES,           /* enum config_upload_cores */
 };
 
 struct config_key {
@@ -82,6 +85,8 @@ static const struct config_key config_keys[] = {
 	{ "Policy", "MaxConcurrent", CONFIG_INT, CONFIG_OFF(max_concurrent), 0, 4096, 0, 0 },
 	{ "Collect", "RedactEnvironment", CONFIG_GLOBS, CONFIG_OFF(redact), 0, 0, 0, 0 },
 	{ "Collect", "ProcItemMax", CONFIG_SIZE, CONFIG_OFF(proc_item_max), 0, 0, 4u << 10, 64u << 20 },
+	{ "Collect", "JournalLines", CONFIG_INT, CONFIG_OFF(journal_lines), 0, 1000, 0, 0 },
+	{ "Collect", "CaptureBudget", CONFIG_MSEC, CONFIG_OFF(capture_budget_ms), 0, 0, 0, 60000 },
 	{ "Analysis", "Timeout", CONFIG_INT, CONFIG_OFF(analysis_timeout_sec), 1, 3600, 0, 0 },
 	{ "Analysis", "MaxMemory", CONFIG_SIZE, CONFIG_OFF(analysis_max_memory), 0, 0, 64u << 20, 64ull << 30 },
 	{ "Analysis", "DebuginfodURLs", CONFIG_URLS, CONFIG_OFF(debuginfod_urls), 0, 0, 0, 0 },
@@ -91,6 +96,13 @@ static const struct config_key config_keys[] = {
 	{ "Daemon", "HandoffTimeout", CONFIG_MSEC, CONFIG_OFF(handoff_timeout_ms), 0, 0, 10, 60000 },
 	{ "Daemon", "StallTimeout", CONFIG_DURATION, CONFIG_OFF(stall_timeout_sec), 0, 0, 1, 3600 },
 	{ "Daemon", "ParkAfter", CONFIG_DURATION, CONFIG_OFF(park_after_sec), 0, 0, 0, 3600 },
+	{ "Upload", "Endpoint", CONFIG_URL, CONFIG_OFF(upload_endpoint), 0, 0, 0, 0 },
+	{ "Upload", "Bucket", CONFIG_NAME, CONFIG_OFF(upload_bucket), 0, 0, 0, 0 },
+	{ "Upload", "Region", CONFIG_NAME, CONFIG_OFF(upload_region), 0, 0, 0, 0 },
+	{ "Upload", "Prefix", CONFIG_NAME, CONFIG_OFF(upload_prefix), 0, 0, 0, 0 },
+	{ "Upload", "CredentialsFile", CONFIG_ABS_PATH, CONFIG_OFF(upload_credentials), 0, 0, 0, 0 },
+	{ "Upload", "Cores", CONFIG_CORES, CONFIG_OFF(upload_cores), 0, 0, 0, 0 },
+	{ "Upload", "MaxQueue", CONFIG_SIZE, CONFIG_OFF(upload_max_queue), 0, 0, 0, 1ull << 50 },
 };
 
 /* State while one file is parsed. */
@@ -123,6 +135,13 @@ void config_free(struct mortem_config *c)
 	c->debuginfod_urls = NULL;
 	free(c->socket_dir);
 	c->socket_dir = NULL;
+	free(c->upload_endpoint);
+	free(c->upload_bucket);
+	free(c->upload_region);
+	free(c->upload_prefix);
+	free(c->upload_credentials);
+	c->upload_endpoint = c->upload_bucket = c->upload_region = c->upload_prefix = NULL;
+	c->upload_credentials = NULL;
 	config_free_redact(c);
 }
 
@@ -143,6 +162,8 @@ int config_init(struct mortem_config *c)
 		.rate_limit = { .burst = 5, .interval_sec = 600 },
 		.max_concurrent = 0,
 		.proc_item_max = 256u << 10,
+		.journal_lines = 50,
+		.capture_budget_ms = 50,
 		.analysis_timeout_sec = 60,
 		.analysis_max_memory = 1ull << 30,
 		.debuginfod_timeout_sec = 30,
@@ -151,12 +172,19 @@ int config_init(struct mortem_config *c)
 		.stall_timeout_sec = 30,
 		.park_after_sec = 10,
 		.spill_max = 8ull << 30,
+		.upload_cores = CONFIG_UPLOAD_CORES_FIRST,
+		.upload_max_queue = 4ull << 30,
 	};
 	c->store_path = strdup(LOCALSTATEDIR "/lib/mortem");
 	if (!c->store_path)
 		goto oom;
 	c->socket_dir = strdup(CONFIG_DEFAULT_SOCKET_DIR);
 	if (!c->socket_dir)
+		goto oom;
+	c->upload_bucket = strdup("mortem");
+	c->upload_region = strdup("us-east-1");
+	c->upload_credentials = strdup(SYSCONFDIR "/mortem/upload-credentials");
+	if (!c->upload_bucket || !c->upload_region || !c->upload_credentials)
 		goto oom;
 	for (size_t i = 0; i < ARRAY_SIZE(config_redact_default); i++) {
 		c->redact[i] = strdup(config_redact_default[i]);
@@ -495,6 +523,77 @@ static int config_set_urls(struct config_ctx *ctx, const struct config_key *k, c
 	return 0;
 }
 
+/* One http:// or https:// URL without white space or a path beyond "/" (the
+ * bucket and the keys are added to it); empty = none (NULL). */
+static int config_set_url(struct config_ctx *ctx, const struct config_key *k, const char *value)
+{
+	char **dst = (char **)((char *)ctx->c + k->offset);
+	size_t scheme = strncmp(value, "http://", 7) == 0 ? 7 : strncmp(value, "https://", 8) == 0 ? 8 : 0;
+	char *s;
+
+	if (!*value) {
+		free(*dst);
+		*dst = NULL;
+		return 0;
+	}
+	const char *slash = scheme ? strchr(value + scheme, '/') : NULL;
+	if (scheme == 0 || value[scheme] == '\0' || value[scheme] == '/' || strpbrk(value, " \t?#@") ||
+	    (slash && slash[1] != '\0')) {
+		config_warnf(ctx, ctx->line, "key '%s': '%s' is not an http://HOST[:PORT] or https://HOST[:PORT] URL",
+			     k->key, value);
+		return -EINVAL;
+	}
+	if (!(s = strdup(value)))
+		return -ENOMEM;
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+/* A name that goes into object keys or the URL as is: [A-Za-z0-9._/-], no
+ * leading or trailing '/', no "//" or ".."; empty = none (NULL). */
+static int config_set_name(struct config_ctx *ctx, const struct config_key *k, const char *value)
+{
+	char **dst = (char **)((char *)ctx->c + k->offset);
+	size_t n = strlen(value);
+	char *s;
+
+	if (n == 0) {
+		free(*dst);
+		*dst = NULL;
+		return 0;
+	}
+	if (n > CONFIG_UPLOAD_NAME_MAX ||
+	    strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._/-") != n ||
+	    value[0] == '/' || value[n - 1] == '/' || strstr(value, "//") || strstr(value, "..")) {
+		config_warnf(ctx, ctx->line, "key '%s': '%s' is not a name of letters, digits and . _ - /", k->key,
+			     value);
+		return -EINVAL;
+	}
+	if (!(s = strdup(value)))
+		return -ENOMEM;
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+static int config_set_cores(struct config_ctx *ctx, const struct config_key *k, const char *value)
+{
+	int *dst = (int *)(void *)((char *)ctx->c + k->offset);
+
+	if (strcmp(value, "none") == 0)
+		*dst = CONFIG_UPLOAD_CORES_NONE;
+	else if (strcmp(value, "first") == 0)
+		*dst = CONFIG_UPLOAD_CORES_FIRST;
+	else if (strcmp(value, "all") == 0)
+		*dst = CONFIG_UPLOAD_CORES_ALL;
+	else {
+		config_warnf(ctx, ctx->line, "key '%s': '%s' is not one of none, first, all", k->key, value);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int config_apply(struct config_ctx *ctx, const char *key, const char *value)
 {
 	const struct config_key *k = NULL;
@@ -533,6 +632,12 @@ static int config_apply(struct config_ctx *ctx, const char *key, const char *val
 		return config_set_rate(ctx, k, value);
 	case CONFIG_MSEC:
 		return config_set_msec(ctx, k, value);
+	case CONFIG_URL:
+		return config_set_url(ctx, k, value);
+	case CONFIG_NAME:
+		return config_set_name(ctx, k, value);
+	case CONFIG_CORES:
+		return config_set_cores(ctx, k, value);
 	}
 	return -EINVAL;
 }

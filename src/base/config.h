@@ -50,6 +50,8 @@ struct mortem_config {
 	char *redact[CONFIG_REDACT_MAX]; /* RedactEnvironment=, glob patterns on env keys, case-insensitive */
 	size_t n_redact;
 	uint64_t proc_item_max;    /* ProcItemMax=, cap per /proc item; default 256K */
+	int journal_lines;         /* JournalLines=, the unit's last journal lines kept; default 50, 0 = off */
+	uint64_t capture_budget_ms; /* CaptureBudget=, time for the /proc capture while the process is held; default 50ms, 0 = none */
 	/* [Analysis] */
 	int analysis_timeout_sec;  /* Timeout=, seconds of wall clock for the sandboxed unwind; default 60 */
 	uint64_t analysis_max_memory; /* MaxMemory=, its address-space limit; default 1G */
@@ -62,7 +64,23 @@ struct mortem_config {
 	uint64_t stall_timeout_sec; /* StallTimeout=, a core that sends nothing for this long is cut; default 30s */
 	uint64_t park_after_sec;   /* ParkAfter=, a stop parks what is still queued after this long; default 10s */
 	uint64_t spill_max;        /* SpillMax=, raw bytes parked on disk at once when the pool is full; 0 = none (inline); default 8G */
+	/* [Upload] (mortem upload, mortem fleet) */
+	char *upload_endpoint;     /* Endpoint=, one http(s)://host[:port]; NULL (default) = upload off */
+	char *upload_bucket;       /* Bucket=, default "mortem" */
+	char *upload_region;       /* Region=, SigV4's region; default "us-east-1" */
+	char *upload_prefix;       /* Prefix=, before every object key; NULL (default) = none */
+	char *upload_credentials;  /* CredentialsFile=, default SYSCONFDIR/mortem/upload-credentials */
+	int upload_cores;          /* Cores=, enum config_upload_cores; default first */
+	uint64_t upload_max_queue; /* MaxQueue=, bytes of cores waiting; 0 = no limit; default 4G */
 };
+
+/* Cores=: which full cores `mortem upload` sends (records and minicores always go). */
+enum config_upload_cores {
+	CONFIG_UPLOAD_CORES_NONE,
+	CONFIG_UPLOAD_CORES_FIRST, /* the first of each signature per host per UTC day */
+	CONFIG_UPLOAD_CORES_ALL,
+};
+#define CONFIG_UPLOAD_NAME_MAX 256 /* Bucket=, Region=, Prefix= */
 
 /* Called once per problem: "FILE:LINE: key 'K': message". */
 typedef void (*config_warn_fn)(void *userdata, const char *msg);

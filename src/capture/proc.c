@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "base/json.h"
@@ -31,6 +32,7 @@
 #include "capture/cgroup.h"
 #include "capture/proc_ctx.h"
 #include "capture/proc_env.h"
+#include "capture/proc_maps.h"
 
 #define PROC_ITEM_MAX_DEFAULT (256 * 1024)  /* item_max when the caller passes 0 */
 #define PROC_ITEM_MAX_LIMIT   (64u << 20)   /* upper clamp: json-c lengths are int */
@@ -84,7 +86,7 @@ static void proc_strip_newline(char *s, size_t *len)
 		s[--*len] = '\0';
 }
 
-static void proc_capture_comm(struct proc_ctx *c)
+static void proc_capture_comm(struct proc_ctx *c, const char *item)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len;
@@ -97,7 +99,7 @@ static void proc_capture_comm(struct proc_ctx *c)
 	proc_ctx_set(c, "comm", proc_ctx_json_text(buf, len));
 }
 
-static void proc_capture_stat(struct proc_ctx *c)
+static void proc_capture_stat(struct proc_ctx *c, const char *item)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len;
@@ -126,7 +128,7 @@ fail:
 
 /* NUL-separated arguments joined by single spaces; a final NUL ends the last
  * argument rather than starting an empty one. */
-static void proc_capture_cmdline(struct proc_ctx *c)
+static void proc_capture_cmdline(struct proc_ctx *c, const char *item)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len;
@@ -163,7 +165,7 @@ static size_t proc_whole_lines(const char *buf, size_t len)
 }
 
 /* "Key:\tvalue" lines to {"Key": "value"}; lines without ':' are skipped. */
-static void proc_capture_status(struct proc_ctx *c)
+static void proc_capture_status(struct proc_ctx *c, const char *item)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len;
@@ -262,7 +264,7 @@ static json_object *proc_limits_parse(struct proc_ctx *c, char *buf, size_t len)
 	return TAKE_PTR(arr);
 }
 
-static void proc_capture_limits(struct proc_ctx *c)
+static void proc_capture_limits(struct proc_ctx *c, const char *item)
 {
 	_cleanup_free_ char *buf = NULL, *raw = NULL;
 	size_t len;
@@ -302,7 +304,7 @@ static void proc_capture_text(struct proc_ctx *c, const char *item, char **keep,
 	}
 }
 
-static void proc_capture_cgroup(struct proc_ctx *c)
+static void proc_capture_cgroup(struct proc_ctx *c, const char *item)
 {
 	_cleanup_free_ char *buf = NULL, *unit = NULL, *slice = NULL;
 	size_t len = 0;
@@ -328,8 +330,9 @@ static int proc_cmp_int(const void *a, const void *b)
 }
 
 /* Numeric entries of directory path (relative to the /proc/PID fd), sorted, at
- * most scan_max of them looked at. *ret_more is set when entries were left. */
-static int proc_list_numeric(struct proc_ctx *c, const char *path, size_t scan_max, int **ret,
+ * most scan_max of them looked at, within the budget (a cut is recorded under
+ * item). *ret_more is set when entries were left. */
+static int proc_list_numeric(struct proc_ctx *c, const char *item, const char *path, size_t scan_max, int **ret,
 			     size_t *ret_n, bool *ret_more)
 {
 	_cleanup_free_ int *v = NULL;
@@ -359,7 +362,7 @@ static int proc_list_numeric(struct proc_ctx *c, const char *path, size_t scan_m
 		uint64_t num;
 		if (proc_ctx_parse_u64(de->d_name, strlen(de->d_name), &num) < 0 || num > INT_MAX)
 			continue;
-		if (n == scan_max) {
+		if (n == scan_max || proc_ctx_over_budget(c, item)) {
 			more = true;
 			break;
 		}
@@ -385,7 +388,7 @@ static int proc_list_numeric(struct proc_ctx *c, const char *path, size_t scan_m
 
 /* [{"fd","target","fdinfo"}], lowest fds first. The whole item (targets plus
  * fdinfo) is held to item_max as well as to PROC_FDS_MAX entries. */
-static void proc_capture_fds(struct proc_ctx *c)
+static void proc_capture_fds(struct proc_ctx *c, const char *fds_item)
 {
 	_cleanup_free_ int *fds = NULL;
 	_cleanup_close_ int fddir = -1;
@@ -394,7 +397,7 @@ static void proc_capture_fds(struct proc_ctx *c)
 	json_object *arr;
 	int r;
 
-	r = proc_list_numeric(c, "fd", PROC_FDS_SCAN_MAX, &fds, &n, &more);
+	r = proc_list_numeric(c, fds_item, "fd", PROC_FDS_SCAN_MAX, &fds, &n, &more);
 	if (r < 0) {
 		if (r == -ENOMEM)
 			c->oom = true;
@@ -426,6 +429,8 @@ static void proc_capture_fds(struct proc_ctx *c)
 			proc_ctx_truncated(c, "fds");
 			break;
 		}
+		if (proc_ctx_over_budget(c, fds_item))
+			break;
 		(void)snprintf(name, sizeof(name), "%d", fds[i]);
 		o = json_object_new_object();
 		if (!o) {
@@ -507,7 +512,7 @@ static const char *const proc_ns_names[] = {
 /* "container" compares the mnt and pid namespaces with PID 1's under the same
  * proc root: true when either differs, false when both match, null (with the
  * reason in errors) when they cannot be compared. */
-static void proc_capture_namespaces(struct proc_ctx *c)
+static void proc_capture_namespaces(struct proc_ctx *c, const char *ns_item)
 {
 	_cleanup_close_ int init_fd = -1;
 	char init_path[PATH_MAX];
@@ -569,7 +574,7 @@ static void proc_capture_namespaces(struct proc_ctx *c)
 	}
 }
 
-static void proc_capture_threads(struct proc_ctx *c)
+static void proc_capture_threads(struct proc_ctx *c, const char *item)
 {
 	_cleanup_free_ int *tids = NULL;
 	size_t n = 0;
@@ -577,7 +582,7 @@ static void proc_capture_threads(struct proc_ctx *c)
 	json_object *arr;
 	int r;
 
-	r = proc_list_numeric(c, "task", PROC_THREADS_SCAN_MAX, &tids, &n, &more);
+	r = proc_list_numeric(c, item, "task", PROC_THREADS_SCAN_MAX, &tids, &n, &more);
 	if (r < 0) {
 		if (r == -ENOMEM)
 			c->oom = true;
@@ -600,8 +605,11 @@ static void proc_capture_threads(struct proc_ctx *c)
 		_cleanup_free_ char *comm = NULL;
 		char path[48];
 		size_t len;
-		json_object *o = json_object_new_object();
+		json_object *o;
 
+		if (proc_ctx_over_budget(c, item))
+			break;
+		o = json_object_new_object();
 		if (!o) {
 			c->oom = true;
 			return;
@@ -617,6 +625,79 @@ static void proc_capture_threads(struct proc_ctx *c)
 		proc_ctx_add(c, o, "comm", 4, proc_ctx_json_text(comm, len), false);
 	}
 }
+
+static void proc_capture_mountinfo(struct proc_ctx *c, const char *item)
+{
+	proc_capture_text(c, item, NULL, NULL);
+}
+
+/* The maps text, then the lost files found in it: one read of maps for both,
+ * through the same /proc/PID fd. */
+static void proc_capture_maps(struct proc_ctx *c, const char *item)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	bool trunc = false;
+
+	if (proc_ctx_read(c, item, item, c->item_max, &buf, &len, &trunc) < 0) {
+		proc_ctx_set_null(c, item);
+		return;
+	}
+	proc_ctx_set(c, item, proc_ctx_json_text(buf, len));
+	if (c->files)
+		proc_maps_open_lost(c, buf, len, trunc, c->files, c->files_max, &c->n_files);
+}
+
+/* Is /proc/PID the process of the kernel's pidfd? The pidfd must still name
+ * a live process (pidfd_send_signal with signal 0) and its "Pid:" in our
+ * fdinfo must be pid: then pid cannot have been reused, as it is held. */
+static int proc_pidfd_check(struct proc_ctx *c, int pidfd, pid_t pid)
+{
+	_cleanup_free_ char *buf = NULL;
+	char path[64];
+	size_t len;
+	uint64_t v;
+
+	if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0) {
+		int r = -errno;
+		proc_ctx_error(c, "proc", r);
+		return r;
+	}
+	(void)snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	int r = read_file_at(AT_FDCWD, path, PROC_STAT_MAX, &buf, &len, NULL);
+	if (r < 0) {
+		proc_ctx_error(c, "proc", r);
+		return r;
+	}
+	const char *p = memmem(buf, len, "\nPid:", 5);
+	if (p) {
+		p += 5;
+		p += strspn(p, " \t");
+		size_t n = strcspn(p, "\n");
+		if (proc_ctx_parse_u64(p, n, &v) == 0 && v == (uint64_t)pid)
+			return 0;
+	}
+	char msg[128];
+	(void)snprintf(msg, sizeof(msg), "pid %d is not the process of the kernel's pidfd (fdinfo Pid: %.*s)", (int)pid,
+		       p ? (int)strcspn(p, "\n") : 1, p ? p : "?");
+	proc_ctx_error_msg(c, "proc", msg);
+	return -ESRCH;
+}
+
+/* In order, roughly most identifying first: what the budget cuts is the end. */
+static const struct {
+	const char *name;
+	void (*fn)(struct proc_ctx *c, const char *item);
+} proc_items[] = {
+	{ "start_time", proc_capture_stat }, { "comm", proc_capture_comm },
+	{ "exe", proc_capture_link },        { "cmdline", proc_capture_cmdline },
+	{ "cwd", proc_capture_link },        { "root", proc_capture_link },
+	{ "environ", proc_env_capture },     { "status", proc_capture_status },
+	{ "limits", proc_capture_limits },   { "cgroup", proc_capture_cgroup },
+	{ "namespaces", proc_capture_namespaces }, { "threads", proc_capture_threads },
+	{ "fds", proc_capture_fds },         { "maps", proc_capture_maps },
+	{ "mountinfo", proc_capture_mountinfo },
+};
 
 int proc_capture(pid_t pid, const struct proc_capture_opts *opts, json_object **ret)
 {
@@ -635,6 +716,12 @@ int proc_capture(pid_t pid, const struct proc_capture_opts *opts, json_object **
 		c.item_max = PROC_ITEM_MAX_LIMIT;
 	c.redact = opts->redact;
 	c.n_redact = opts->n_redact;
+	c.budget_usec = opts->budget_usec;
+	int64_t start = opts->start_usec ? opts->start_usec : proc_now_usec();
+	if (opts->budget_usec > 0)
+		c.deadline = start + (int64_t)(opts->budget_usec < INT32_MAX ? opts->budget_usec : INT32_MAX);
+	c.files = opts->files;
+	c.files_max = opts->files ? opts->files_max : 0;
 
 	obj = json_object_new_object();
 	c.errors = json_object_new_object();
@@ -655,24 +742,19 @@ int proc_capture(pid_t pid, const struct proc_capture_opts *opts, json_object **
 		proc_ctx_error(&c, "proc", r);
 	} else {
 		c.dirfd = dirfd;
-		/* roughly most identifying first */
-		proc_capture_stat(&c);
-		proc_capture_comm(&c);
-		proc_capture_link(&c, "exe");
-		proc_capture_cmdline(&c);
-		proc_capture_link(&c, "cwd");
-		proc_capture_link(&c, "root");
-		proc_env_capture(&c);
-		proc_capture_status(&c);
-		proc_capture_limits(&c);
-		proc_capture_cgroup(&c);
-		proc_capture_namespaces(&c);
-		proc_capture_threads(&c);
-		proc_capture_fds(&c);
-		proc_capture_text(&c, "maps", NULL, NULL);
-		proc_capture_text(&c, "mountinfo", NULL, NULL);
+		if (opts->use_pidfd)
+			r = proc_pidfd_check(&c, opts->pidfd, pid);
+	}
+	for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(proc_items); i++) {
+		if (proc_ctx_over_budget(&c, proc_items[i].name))
+			proc_ctx_set_null(&c, proc_items[i].name);
+		else
+			proc_items[i].fn(&c, proc_items[i].name);
 	}
 
+	/* What the capture cost, from the budget's start (the process is held
+	 * meanwhile): to compare with CaptureBudget=. */
+	proc_ctx_set(&c, "capture_usec", json_object_new_int64(proc_now_usec() - start));
 	if (json_object_object_add(obj, "errors", c.errors) < 0) {
 		json_object_put(c.errors);
 		c.oom = true;
@@ -681,6 +763,9 @@ int proc_capture(pid_t pid, const struct proc_capture_opts *opts, json_object **
 		json_object_put(c.truncated);
 		c.oom = true;
 	}
+	/* Set even when out of memory: the caller closes what was opened. */
+	if (opts->n_files)
+		*opts->n_files = c.n_files;
 	if (c.oom)
 		return -ENOMEM;
 	*ret = TAKE_PTR(obj);

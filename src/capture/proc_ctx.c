@@ -1,11 +1,14 @@
 /* The helpers every /proc item uses: one capture's context, results added as
  * valid UTF-8, failures under "errors", caps reached under "truncated". */
 #include "capture/proc_ctx.h"
+#include "capture/proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/util.h"
@@ -211,4 +214,28 @@ int proc_ctx_readlink_at(int dirfd, const char *path, char **ret, size_t *ret_le
 	*ret = TAKE_PTR(buf);
 	*ret_len = (size_t)n;
 	return 0;
+}
+
+int64_t proc_now_usec(void)
+{
+	struct timespec ts;
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+bool proc_ctx_over_budget(struct proc_ctx *c, const char *item)
+{
+	char msg[64];
+
+	if (c->deadline == 0 || (!c->spent && proc_now_usec() < c->deadline))
+		return false;
+	c->spent = true;
+	if (c->budget_usec % 1000 == 0)
+		(void)snprintf(msg, sizeof(msg), "capture budget of %llu ms spent",
+			       (unsigned long long)(c->budget_usec / 1000));
+	else
+		(void)snprintf(msg, sizeof(msg), "capture budget of %llu us spent", (unsigned long long)c->budget_usec);
+	proc_ctx_error_msg(c, item, msg);
+	proc_ctx_truncated(c, item);
+	return true;
 }

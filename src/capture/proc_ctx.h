@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "capture/proc.h"
+
 #define PROC_LINK_MAX PATH_MAX /* readlink buffer for exe, cwd, root, fd/N */
 
 static inline void proc_ctx_closedirp(DIR **d)
@@ -29,6 +31,11 @@ struct proc_ctx {
 	json_object *errors;    /* not owned: inside obj */
 	json_object *truncated; /* not owned: inside obj */
 	bool oom;
+	int64_t deadline;       /* CLOCK_MONOTONIC usec when the budget is spent; 0: none */
+	uint64_t budget_usec;   /* for the message */
+	bool spent;             /* the budget was found spent: every later check cuts */
+	struct proc_file *files; /* not owned: where the lost files go (proc_maps.c) */
+	size_t files_max, n_files;
 };
 
 /* Strict decimal u64: no sign, no empty string, no trailing garbage, no overflow. */
@@ -51,5 +58,10 @@ void proc_ctx_truncated(struct proc_ctx *c, const char *item);
  * under item and returned; reaching cap is recorded as truncation of item. */
 int proc_ctx_read(struct proc_ctx *c, const char *item, const char *path, size_t cap, char **ret, size_t *ret_len,
 		  bool *ret_trunc);
+/* Whether the capture's time budget is spent. When it is, the cut is recorded
+ * under item ("errors": "capture budget of 50 ms spent", and "truncated"), so
+ * that a caller only has to stop. Cheap (one vDSO clock read): the long loops
+ * call it once per entry. */
+bool proc_ctx_over_budget(struct proc_ctx *c, const char *item);
 /* readlinkat into a heap string; -ENAMETOOLONG when the target fills the buffer. */
 int proc_ctx_readlink_at(int dirfd, const char *path, char **ret, size_t *ret_len);

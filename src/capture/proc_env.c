@@ -16,7 +16,7 @@
 
 /* "environ" {KEY: value|"<redacted>"|null (no '=')}, the first of duplicate
  * keys kept, as getenv() would. */
-void proc_env_capture(struct proc_ctx *c)
+void proc_env_capture(struct proc_ctx *c, const char *item)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len, n = 0;
@@ -46,9 +46,12 @@ void proc_env_capture(struct proc_ctx *c)
 		if (elen == 0)
 			continue;
 		if (n++ == PROC_ENV_MAX) {
-			proc_ctx_truncated(c, "environ");
+			proc_ctx_truncated(c, item);
 			break;
 		}
+		/* each key is matched against every redaction pattern */
+		if (proc_ctx_over_budget(c, item))
+			break;
 		const char *eq = memchr(e, '=', elen);
 		if (!eq) {
 			/* no '=': keep the name, there is no value */

@@ -4,4 +4,4 @@
 
 #include "capture/proc_ctx.h"
 
-void proc_env_capture(struct proc_ctx *c);
+void proc_env_capture(struct proc_ctx *c, const char *item);

@@ -1,26 +1,23 @@
+/* The lost files of a /proc capture (capture/proc.h): the executable mappings
+ * of files the analysis user could not open by their path, found in the maps
+ * text the capture read and opened through /proc/PID/map_files. */
 #pragma once
 
 #include <stddef.h>
-#include <sys/types.h>
 
-/* The files a dying process has mapped that the unprivileged analysis could
- * not open by their path: deleted (an upgrade replaced the binary while it
- * ran) or not readable by others (a 0700 service binary, a program in a 0700
- * home directory). They are opened now, through /proc/PID/map_files (root
- * with CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE), so that the analysis unwinds
- * and names frames from the very file the process ran, handed to it as a
- * descriptor. */
-#define PROC_FILES_MAX 16     /* files kept per crash */
-#define PROC_MAPS_LINES_MAX 65536
+#include "capture/proc.h"
+#include "capture/proc_ctx.h"
 
-struct proc_file {
-	char *path; /* as the process mapped it, " (deleted)" cut off */
-	int fd;     /* O_RDONLY */
-};
+/* Every count here is one the crashing process chooses, so each has a cap and
+ * the scan as a whole runs under the capture's budget. */
+#define PROC_FILES_PATHS_MAX 512 /* distinct executable paths judged per crash */
+#define PROC_FILES_DEPTH_MAX 64  /* directories above a mapped file walked to judge it */
+#define PROC_FILES_DIRS_MAX  64  /* directories whose judgement is remembered */
 
-/* Open up to max such files of pid into out (paths are heap strings); returns
- * how many. What cannot be opened (no capability, gone) is skipped: the
- * analysis then looks the file up by its path, as without this. None is
- * opened past half of RLIMIT_NOFILE. */
-size_t proc_files_open_lost(pid_t pid, struct proc_file *out, size_t max);
-void proc_files_close(struct proc_file *f, size_t n);
+/* Scan maps[0..len) (whole lines; changed in place) and open up to max lost
+ * files into out, their count in *ret_n. Records "map_files" {"lines",
+ * "paths","opened","too_deep"}; a cap or the budget reached is recorded under
+ * "truncated" (and "errors") as "map_files". maps_cut: the maps text itself was
+ * cut at item_max, so the lines after it were not looked at either. */
+void proc_maps_open_lost(struct proc_ctx *c, char *maps, size_t len, bool maps_cut, struct proc_file *out,
+			 size_t max, size_t *ret_n);

@@ -54,6 +54,7 @@ struct cli {
 	bool force, runtime;   /* enable */
 	const char *collector; /* enable --collector */
 	enum enable_mode mode; /* enable --mode */
+	const char *host;      /* fleet --host */
 };
 
 /* "mortem: " and the message on standard error, escaped (base/text.h): it

@@ -18,6 +18,7 @@
 #include "cli/doctor.h"
 #include "cli/enable.h"
 #include "cli/term.h"
+#include "cli/fleet_cmd.h"
 #include "base/parse.h"
 #include "store/store.h"
 #include "base/util.h"
@@ -47,6 +48,10 @@ static void cli_usage(FILE *f)
 	      "  vacuum            delete what the retention limits of mortem.conf say must go (root)\n"
 	      "  disk-usage        what the store takes, by executable and by signature\n"
 	      "  rm MATCH...       remove crashes: core, minicore, record (root)\n"
+	      "  upload [MATCH]    send the queue (MATCH, --all: queued first) to [Upload]'s bucket (root)\n"
+	      "  fleet list        crashes of every host in the object store (-S, -U, --host, --group)\n"
+	      "  fleet info ID     one crash's record from the object store\n"
+	      "  fleet fetch ID    download a crash into the local store (info, stacks, dump work on it)\n"
 	      "\n"
 	      "Options:\n"
 	      "  -c, --config FILE   configuration file (also MORTEM_CONFIG)\n"
@@ -63,7 +68,8 @@ static void cli_usage(FILE *f)
 	      "  -q, --quiet         do not say that nothing matches\n"
 	      "  -o, --output FILE   where dump writes the core\n"
 	      "      --all           stacks: every thread on its own; rm: every crash a MATCH fits\n"
-	      "      --group         list: one line per crash signature\n"
+	      "      --group         list, fleet list: one line per crash signature\n"
+	      "      --host HOST     fleet: only the crashes HOST uploaded\n"
 	      "      --dry-run       vacuum: say what would go, delete nothing\n"
 	      "      --debugger CMD  debugger for debug (default gdb)\n"
 	      "  -A, --debugger-arguments ARGS  debug: words for the debugger, before the program\n"
@@ -96,7 +102,7 @@ int main(int argc, char **argv)
 
 	enum {
 		OPT_JSON = 0x100, OPT_DEBUGGER, OPT_ALL, OPT_FORCE, OPT_RUNTIME, OPT_COLLECTOR, OPT_MODE, OPT_GROUP,
-		OPT_DRY_RUN, OPT_NO_PAGER, OPT_NO_LEGEND, OPT_VERSION,
+		OPT_DRY_RUN, OPT_NO_PAGER, OPT_NO_LEGEND, OPT_VERSION, OPT_HOST,
 	};
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' }, { "json", optional_argument, NULL, OPT_JSON },
@@ -110,6 +116,7 @@ int main(int argc, char **argv)
 		{ "force", no_argument, NULL, OPT_FORCE },  { "runtime", no_argument, NULL, OPT_RUNTIME },
 		{ "collector", required_argument, NULL, OPT_COLLECTOR }, { "mode", required_argument, NULL, OPT_MODE },
 		{ "group", no_argument, NULL, OPT_GROUP },  { "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "host", required_argument, NULL, OPT_HOST },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool one = false;
@@ -158,6 +165,7 @@ int main(int argc, char **argv)
 			break;
 		case OPT_GROUP: c.group = true; break;
 		case OPT_DRY_RUN: c.dry_run = true; break;
+		case OPT_HOST: c.host = optarg; break;
 		case 'n':
 			if (parse_u64(optarg, &u) < 0 || u == 0 || u > SIZE_MAX) {
 				cli_err("invalid count '%s' for -n", optarg);
@@ -175,6 +183,7 @@ int main(int argc, char **argv)
 	const char *verb = optind < argc && !match_is_term(argv[optind]) ? argv[optind++] : "list";
 	bool is_rm = strcmp(verb, "rm") == 0, is_vacuum = strcmp(verb, "vacuum") == 0;
 	bool is_analyze = strcmp(verb, "analyze") == 0, is_list = strcmp(verb, "list") == 0;
+	bool is_upload = strcmp(verb, "upload") == 0, is_fleet = strcmp(verb, "fleet") == 0;
 	bool takes_terms = is_list || is_analyze || strcmp(verb, "info") == 0 || strcmp(verb, "stacks") == 0 ||
 			   strcmp(verb, "dump") == 0 || strcmp(verb, "debug") == 0;
 	const char *match = NULL;
@@ -203,7 +212,7 @@ int main(int argc, char **argv)
 		c.terms = TAKE_PTR(terms);
 	} else {
 		match = has_args ? argv[optind] : NULL;
-		if (c.n_matches > 1 && !is_rm) {
+		if (c.n_matches > 1 && !is_rm && !is_fleet) {
 			cli_err("too many arguments: one MATCH at most");
 			return EXIT_USAGE;
 		}
@@ -232,7 +241,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	/* Before the config: a non-root user is told so, not about an unreadable file. */
-	if ((is_enable || is_disable || is_handover || is_rm || is_analyze || (is_vacuum && !c.dry_run)) &&
+	if ((is_enable || is_disable || is_handover || is_rm || is_analyze || is_upload || (is_vacuum && !c.dry_run)) &&
 	    geteuid() != 0) {
 		fprintf(stderr, "mortem %s: must be root%s\n", verb,
 			is_vacuum ? " (--dry-run only needs to read the store)" : "");
@@ -276,6 +285,10 @@ int main(int argc, char **argv)
 		r = manage_disk_usage(&c);
 	else if (is_rm)
 		r = manage_rm(&c);
+	else if (is_upload)
+		r = fleet_cmd_upload(&c, match);
+	else if (is_fleet)
+		r = fleet_cmd_main(&c, c.matches, c.n_matches);
 	else if (strcmp(verb, "reindex") == 0)
 		r = match ? (cli_err("reindex takes no MATCH"), EXIT_USAGE) : manage_reindex(&c);
 	else if (is_enable || is_disable || is_handover) {

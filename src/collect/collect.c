@@ -21,9 +21,11 @@
 #include "store/record.h"
 #include "store/store.h"
 #include "capture/sysinfo.h"
+#include "capture/unitlog.h"
 #include "core/stream.h"
 #include "base/util.h"
 #include "core/zst.h"
+#include "fleet/upload.h"
 
 #define COLLECT_VERSION "0.1"
 
@@ -37,6 +39,7 @@ struct collect_ctx {
 	int64_t t0;
 	json_object *proc, *sys, *errors;
 	json_object *analysis; /* analyze_run's result, merged into the record */
+	json_object *journal;  /* the unit's last journal lines (unitlog.h), or NULL */
 	int lock_fd, core_tmp, mini_tmp;
 	int root_fd;           /* the process's /proc/PID/root, for its binaries */
 	struct proc_file files[PROC_FILES_MAX]; /* binaries opened while it lived */
@@ -204,6 +207,8 @@ static json_object *collect_record(struct collect_ctx *c, const struct stream_re
 	if (json_object_object_get_ex(c->sys, "errors", &v) && json_object_object_length(v) == 0)
 		json_object_object_del(c->sys, "errors");
 	json_object_object_add(rec, "system", json_object_get(c->sys));
+	if (c->journal)
+		json_object_object_add(rec, "journal", json_object_get(c->journal));
 	json_object *pol = json_object_new_object();
 	json_object_object_add(pol, "decision", json_object_new_string(c->pd.store ? "store" : "metadata-only"));
 	json_object_object_add(pol, "reason", collect_str_or_null(c->pd.reason));
@@ -253,6 +258,17 @@ static void collect_admit_spill(void *userdata)
 	collect_spill_reserve(&c->st, c->cfg, c->id, &c->cs);
 }
 
+/* Whose crash this is, for every count that can skip a core (RateLimit,
+ * KeepPerSignature): its real uid, whether its unit is a user manager's, and
+ * its slice, so that one user's crashes never cost another's or a system
+ * service's core (policy.h). */
+static struct policy_owner collect_owner(struct collect_ctx *c)
+{
+	return (struct policy_owner){ .uid = collect_proc_id(c, "Uid", c->a->uid),
+				      .user_unit = policy_cgroup_user_unit(collect_proc_str(c, "cgroup")),
+				      .slice = collect_proc_str(c, "slice") };
+}
+
 /* Store the core or keep metadata only, decided before the drain from the
  * limits, the free space, the other collectors' reservations and the rate of
  * full cores of this executable (policy.c); when storing, the spill's budget
@@ -277,8 +293,9 @@ static void collect_admit(struct collect_ctx *c)
 	}
 	unsigned writing = 0;
 	struct quota_admit_hook hook = { .fn = collect_admit_spill, .userdata = c };
-	int r = quota_admit(&c->st, c->cfg, c->id, exe ? exe : "", unit, estimate, c->t0, &c->pd, &writing,
-			    c->cs.want ? &hook : NULL);
+	struct policy_owner owner = collect_owner(c);
+	int r = quota_admit_as(&c->st, c->cfg, c->id, exe ? exe : "", unit, &owner, estimate, c->t0, &c->pd, &writing,
+			       c->cs.want ? &hook : NULL);
 	/* A storm: with as many collectors writing as there are CPUs, zstd worker
 	 * threads only cost memory (each brings its own buffers), so compress on
 	 * this thread alone. */
@@ -297,7 +314,9 @@ static bool collect_repeat(struct collect_ctx *c, uint64_t stored, bool locked)
 	const char *exe = collect_proc_str(c, "exe");
 	const char *sig = c->analysis ? record_str(c->analysis, "signature", NULL) : NULL;
 	struct policy_decision d;
-	int r = quota_after_analysis(&c->st, c->cfg, c->id, exe ? exe : "", sig, stored, now_usec(), locked, &d);
+	struct policy_owner owner = collect_owner(c);
+	int r = quota_after_analysis_as(&c->st, c->cfg, c->id, exe ? exe : "", &owner, sig, stored, now_usec(), locked,
+					&d);
 	if (r < 0 || d.store)
 		return false;
 	c->pd = d;
@@ -527,6 +546,9 @@ void collect_capture(const struct mortem_config *cfg, const struct crash_args *a
 
 	*cap = (struct crash_capture){ .root_fd = -1, .lock_fd = -1, .mode = mode };
 	cap->t0 = now_usec();
+	/* CaptureBudget= counts from here: the process is held from before we
+	 * started until the core is drained. */
+	int64_t start = proc_now_usec();
 	cap->errors = json_object_new_array();
 	(void)sysinfo_capture(&cap->sys);
 	if (!cap->sys)
@@ -535,21 +557,28 @@ void collect_capture(const struct mortem_config *cfg, const struct crash_args *a
 	if (r < 0)
 		snprintf(cap->id, sizeof(cap->id), "%lld-%d", (long long)cap->t0, (int)a->pid);
 	if (a->pid > 0) {
+		/* With the kernel's pidfd (%F, pipe mode; mortemd checks the
+		 * hand-off's own), /proc/PID is read only if it is that process.
+		 * The binaries it ran that the analysis could not open by their
+		 * paths (deleted by an upgrade, hidden from others) are opened
+		 * in the same pass. */
 		struct proc_capture_opts po = {
 			.redact = (const char *const *)cfg->redact, .n_redact = cfg->n_redact,
-			.item_max = cfg->proc_item_max,
+			.item_max = cfg->proc_item_max, .budget_usec = cfg->capture_budget_ms * 1000,
+			.start_usec = start, .use_pidfd = a->pidfd >= 0 && strcmp(mode, "pipe") == 0,
+			.pidfd = a->pidfd, .files = cap->files, .files_max = PROC_FILES_MAX, .n_files = &cap->n_files,
 		};
 		r = proc_capture(a->pid, &po, &cap->proc);
 		if (r < 0)
 			collect_error_to(cap->errors, "proc capture", r);
 		/* Its root, while it exists: a container's binaries are found
-		 * through it after the process is gone. */
-		char rp[64];
-		snprintf(rp, sizeof(rp), "/proc/%d/root", (int)a->pid);
-		cap->root_fd = open(rp, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		/* And the binaries it ran that the analysis could not open by
-		 * their paths (deleted by an upgrade, hidden from others). */
-		cap->n_files = proc_files_open_lost(a->pid, cap->files, PROC_FILES_MAX);
+		 * through it after the process is gone. Not when /proc/PID was
+		 * not that process's. */
+		if (r >= 0 || r == -ENOMEM) {
+			char rp[64];
+			snprintf(rp, sizeof(rp), "/proc/%d/root", (int)a->pid);
+			cap->root_fd = open(rp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		}
 	}
 	r = store_init(&st, cfg->store_path);
 	if (r >= 0 && (r = store_mkdirs(&st)) >= 0 && (r = store_lock(&st, cap->id, &cap->lock_fd)) >= 0)
@@ -767,6 +796,24 @@ static void collect_step_analyze(struct collect_ctx *c)
 	collect_slot_release(c);
 }
 
+/* 5b. The unit's last journal lines (JournalLines=): what it said before it
+ * crashed. After the release (the journal outlives the process) and the
+ * analysis, before the record that carries them. A journal that cannot be
+ * read costs only this item. */
+static void collect_step_journal(struct collect_ctx *c)
+{
+	const char *unit = collect_proc_str(c, "unit");
+	if (c->cfg->journal_lines == 0 || !unit)
+		return;
+	struct policy_owner owner = collect_owner(c);
+	struct unitlog_opts o = { .unit = unit, .user_unit = owner.user_unit, .uid = (uid_t)owner.uid,
+				  .lines = c->cfg->journal_lines, .until_usec = c->t0 + 1000000,
+				  .redact = (const char *const *)c->cfg->redact, .n_redact = c->cfg->n_redact };
+	int r = unitlog_read(&o, &c->journal);
+	if (r < 0)
+		collect_error(c, "journal", r);
+}
+
 /* 6. Make the data durable, then, under the quota lock, the KeepPerSignature
  * check and the record: the check needs the analysis's signature, and the
  * lock is held on through the publication and the index row, so that two
@@ -851,6 +898,10 @@ static void collect_step_index(struct collect_ctx *c)
 	if (c->qlock >= 0)
 		(void)close(c->qlock);
 	c->qlock = -1;
+	/* Queued for the fleet ([Upload]; nothing when Endpoint= is empty) once
+	 * listed here: `mortem upload` sends it; the record says how it went. */
+	if (c->store_ok && c->out->published && upload_enqueue(c->cfg, &c->st, c->id) < 0)
+		journal_log(4, "cannot queue the crash for upload");
 }
 
 /* 9. Announce to the journal: once listed, so that a reader of the message
@@ -892,6 +943,7 @@ static void collect_ctx_free(struct collect_ctx *c)
 {
 	json_object_put(c->rec);
 	json_object_put(c->analysis);
+	json_object_put(c->journal);
 	if (c->root_fd >= 0)
 		(void)close(c->root_fd);
 	proc_files_close(c->files, c->n_files);
@@ -922,6 +974,7 @@ int collect_run(const struct mortem_config *cfg, const struct crash_args *a, str
 	collect_step_drain(&c);
 	collect_step_judge(&c);
 	collect_step_analyze(&c);
+	collect_step_journal(&c);
 	collect_step_record(&c);
 	collect_step_publish(&c);
 	collect_step_index(&c);

@@ -29,8 +29,34 @@ static int stream_siginfo_note(void *userdata, const struct elfcore_note *n)
 	return 1;
 }
 
+/* The minicore failed (r < 0): give it up and keep streaming the core, which
+ * is the evidence; say why. */
+static void stream_mini_fail(struct stream_state *s, int r)
+{
+	struct stream_result *res = s->res;
+	if (r == -EBADMSG)
+		res->mini_error = "malformed notes";
+	else if (r == -EFBIG)
+		res->mini_error = "MiniCoreMax too small for the minicore's headers";
+	else if (r == -ENOSPC || r == -EDQUOT)
+		res->mini_error = "no space for the minicore";
+	else
+		res->mini_error = "minicore not written";
+	if (r != -EBADMSG && r != -EFBIG)
+		res->mini_errno = -r;
+	minicore_free(s->mc);
+	s->mc = NULL;
+}
+
+static void stream_mini_feed(struct stream_state *s, uint64_t off, const unsigned char *buf, size_t len)
+{
+	int r = s->mc ? minicore_feed(s->mc, off, buf, len) : 0;
+	if (r < 0)
+		stream_mini_fail(s, r);
+}
+
 /* Head complete: plan the minicore and give it the bytes read so far. */
-static int stream_head_complete(struct stream_state *s)
+static void stream_head_complete(struct stream_state *s)
 {
 	const struct stream_opts *o = s->o;
 	struct stream_result *res = s->res;
@@ -42,20 +68,27 @@ static int stream_head_complete(struct stream_state *s)
 	bool capped;
 	(void)elfcore_notes_foreach(s->head, s->head_len, stream_siginfo_note, &res->signo, &capped);
 	if (o->mini_fd < 0)
-		return 0;
+		return;
 	r = minicore_new(o->mini_fd, o->mini_max, o->mini_stack_max, &s->mc);
-	if (r < 0)
-		return r;
-	r = minicore_plan(s->mc, s->head, s->head_len);
-	if (r == -EBADMSG) {
-		res->mini_error = "malformed notes";
-		minicore_free(s->mc);
-		s->mc = NULL;
-		return 0;
+	if (r < 0) {
+		stream_mini_fail(s, r);
+		return;
 	}
-	if (r < 0)
-		return r;
-	return minicore_feed(s->mc, 0, s->head, s->head_len);
+	for (size_t i = 0; i < o->n_mini_scrub; i++) {
+		r = minicore_scrub_add(s->mc, o->mini_scrub[i].iov_base, o->mini_scrub[i].iov_len);
+		if (r == -ENOMEM) {
+			stream_mini_fail(s, r);
+			return;
+		}
+		/* -E2BIG is counted and recorded by the minicore; -EINVAL (no
+		 * "KEY=") has nothing to hide. */
+	}
+	r = minicore_plan(s->mc, s->head, s->head_len);
+	if (r < 0) {
+		stream_mini_fail(s, r);
+		return;
+	}
+	stream_mini_feed(s, 0, s->head, s->head_len);
 }
 
 /* Bytes [off, off+len) just arrived. */
@@ -65,8 +98,10 @@ static int stream_take(struct stream_state *s, uint64_t off, const unsigned char
 	size_t need = 0;
 	int r;
 
-	if (s->head_done)
-		return s->mc ? minicore_feed(s->mc, off, buf, len) : 0;
+	if (s->head_done) {
+		stream_mini_feed(s, off, buf, len);
+		return 0;
+	}
 
 	/* Still collecting the head: it is a prefix of the core, bounded. */
 	size_t take = len;
@@ -90,12 +125,10 @@ static int stream_take(struct stream_state *s, uint64_t off, const unsigned char
 		s->res->not_core = why;
 		s->head_done = true;
 	} else if (r == 0) {
-		r = stream_head_complete(s);
-		if (r < 0)
-			return r;
+		stream_head_complete(s);
 		/* Bytes of this chunk beyond what was copied into the head. */
-		if (s->mc && take < len)
-			return minicore_feed(s->mc, off + take, buf + take, len - take);
+		if (take < len)
+			stream_mini_feed(s, off + take, buf + take, len - take);
 	} else if (s->head_len >= ELFCORE_HEAD_MAX) {
 		s->res->not_core = "ELF head larger than the limit";
 		s->head_done = true;
@@ -238,8 +271,8 @@ done:
 		int k = minicore_finish(s.mc, &res->mini_info);
 		if (k >= 0)
 			res->mini = true;
-		else if (r >= 0)
-			r = k;
+		else
+			stream_mini_fail(&s, k);
 	} else if (!res->mini_error) {
 		res->mini_error = o->mini_fd < 0 ? "not requested" : res->not_core ? res->not_core : "no ELF head";
 	}

@@ -29,7 +29,17 @@ struct stream_opts {
 	struct zst_writer *zw;  /* NULL: read and discard (not owned) */
 	int mini_fd;            /* -1: no minicore */
 	uint64_t max_core_size; /* stop reading past this many bytes; 0 = no limit */
-	uint64_t mini_max, mini_stack_max;
+	uint64_t mini_max;      /* MiniCoreMax: bytes of the whole minicore file */
+	uint64_t mini_stack_max;
+	/* Secrets to scrub from the minicore (never from the full core): each
+	 * entry one "KEY=VALUE" of the crashed process's environment, as read
+	 * from /proc/PID/environ before the core streams (no NUL needed, the
+	 * iov_len says where it ends). See minicore_scrub_add for what is
+	 * overwritten and the caps; an entry over the caps is counted in
+	 * mini_info.scrub_dropped. NULL/0: nothing scrubbed. Not owned, read
+	 * only during stream_core. */
+	const struct iovec *mini_scrub;
+	size_t n_mini_scrub;
 };
 
 struct stream_result {
@@ -42,9 +52,13 @@ struct stream_result {
 	bool mini;             /* the minicore was written */
 	struct minicore_info mini_info;
 	const char *mini_error; /* static: why there is no minicore */
+	int mini_errno;         /* the errno behind mini_error when a write failed, else 0 */
 };
 
 /* Returns 0 with *res filled (also for garbage, empty or short input: those are
  * facts about the crash, not errors), or a negative errno when reading the input
- * or writing the output failed; *res is filled as far as it got either way. */
+ * or writing the compressed core failed; *res is filled as far as it got either
+ * way. The minicore never costs the core: when it cannot be written (a full
+ * disk, memory) it is given up, said in mini_error/mini_errno, and the stream
+ * goes on; its size is bounded by mini_max whatever the core says. */
 int stream_core(const struct stream_opts *o, struct stream_result *res);

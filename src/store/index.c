@@ -1,4 +1,7 @@
 /* The SQLite index: a cache of the JSON records, rebuilt from them at will.
+ * Schema, migrations, the three ways to open it (writers, readers, deleters on
+ * a full disk: index.h says which verb uses which) and the writes; the read
+ * side is index_query.c.
  *
  * Many kernel-spawned collectors may insert at once (a crash storm), so every
  * write is a short BEGIN IMMEDIATE transaction: the write lock is taken up front,
@@ -6,6 +9,7 @@
  * retry loop covers the cases where SQLite reports SQLITE_BUSY without waiting
  * (WAL recovery, a journal-mode change by a concurrent first open). */
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "store/index.h"
 
@@ -19,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store/index_sql.h"
 #include "store/record.h"
 #include "base/util.h"
 
@@ -26,7 +31,6 @@
 #define INDEX_BUSY_RETRIES    50    /* further attempts when SQLite gives up early ... */
 #define INDEX_RETRY_WINDOW_MS 20000 /* ... but never past this, so a stuck lock holder
 				     * cannot hold a collector for minutes */
-#define INDEX_QUERY_SQL_MAX   1024  /* the SELECT we assemble from fixed fragments */
 
 /* The bytes one row accounts for: its core while it has one, its minicore and
  * its record. P is "", "NEW." or "OLD.". */
@@ -73,21 +77,33 @@ static const char *const migrations[] = {
 	"  UPDATE totals SET bytes = bytes - " INDEX_ROW_BYTES("OLD.") ", n = n - 1 WHERE id = 1; END;"
 	"CREATE TRIGGER crashes_total_upd AFTER UPDATE ON crashes BEGIN"
 	"  UPDATE totals SET bytes = bytes - " INDEX_ROW_BYTES("OLD.") " + " INDEX_ROW_BYTES("NEW.") " WHERE id = 1; END;",
+	/* 4 -> 5: whose crash it is, so that the counts that can skip a core are
+	 * kept per owner (uid, system or user unit, slice): the owner columns of
+	 * crashes and reservations, and indexes that lead with the keys the
+	 * rate limit, KeepPerSignature and listings look up, each ending in the
+	 * column they range or sort on. Rows indexed before have slice NULL and
+	 * user_unit 0 until `mortem reindex` reads them again from the records. */
+	"ALTER TABLE crashes ADD COLUMN slice TEXT;"
+	"ALTER TABLE crashes ADD COLUMN user_unit INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE reservations ADD COLUMN uid INTEGER NOT NULL DEFAULT -1;"
+	"ALTER TABLE reservations ADD COLUMN slice TEXT;"
+	"ALTER TABLE reservations ADD COLUMN user_unit INTEGER NOT NULL DEFAULT 0;"
+	"DROP INDEX IF EXISTS crashes_time;"
+	"CREATE INDEX crashes_time ON crashes(time_usec, id);"
+	"DROP INDEX IF EXISTS crashes_exe;"
+	"CREATE INDEX crashes_exe ON crashes(exe, uid, time_usec);"
+	"DROP INDEX IF EXISTS crashes_unit;"
+	"CREATE INDEX crashes_unit ON crashes(unit, uid, time_usec);"
+	"DROP INDEX IF EXISTS crashes_signature;"
+	"CREATE INDEX crashes_signature ON crashes(signature, uid);"
+	"CREATE INDEX crashes_uid ON crashes(uid, time_usec, id);",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == INDEX_SCHEMA_VERSION,
 	       "one migration step per schema version");
 
-#define ROW_COLUMNS                                                                     \
-	"id, time_usec, pid, uid, gid, signal, comm, exe, unit, hostname, boot_id, " \
-	"core_status, core_size, stored_size, core_path, record_path, signature, slogan, mini_size, record_size"
+#define errno_from_sqlite index_errno
 
-static inline void finalizep(sqlite3_stmt **s)
-{
-	(void)sqlite3_finalize(*s); /* harmless on NULL */
-}
-#define _cleanup_finalize_ __attribute__((cleanup(finalizep)))
-
-static int errno_from_sqlite(sqlite3 *db, int rc)
+int index_errno(sqlite3 *db, int rc)
 {
 	int e;
 
@@ -306,6 +322,229 @@ fail:
 	return r;
 }
 
+/* A "file:" URI for path, %-escaping the characters a URI gives a meaning. */
+static char *index_uri(const char *path, const char *query)
+{
+	size_t n = strlen(path);
+	char *u = malloc(sizeof("file:") + n * 3 + 1 + strlen(query)), *p;
+
+	if (!u)
+		return NULL;
+	p = stpcpy(u, "file:");
+	for (const char *c = path; *c; c++) {
+		if (*c == '%' || *c == '?' || *c == '#')
+			p += sprintf(p, "%%%02X", (unsigned char)*c);
+		else
+			*p++ = *c;
+	}
+	*p++ = '?';
+	strcpy(p, query);
+	return u;
+}
+
+/* The schema must be ours as it is: the read-only and in-place opens cannot
+ * migrate (that needs room and a writable file). */
+static int index_check_version(sqlite3 *db)
+{
+	int64_t v;
+	int r = pragma_int(db, "PRAGMA user_version", &v);
+
+	if (r < 0)
+		return r;
+	return v == INDEX_SCHEMA_VERSION ? 0 : -ENOTSUP;
+}
+
+/* The file system of path is read-only or has less than
+ * INDEX_CLEANUP_FREE_MIN free: a new -shm or WAL frames may not fit. */
+static bool index_fs_full(const char *path)
+{
+	_cleanup_free_ char *dir = strdup(path);
+	struct statvfs sv;
+	char *slash;
+
+	if (!dir)
+		return false;
+	slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (statvfs(dir, &sv) < 0)
+		return false;
+	return (sv.f_flag & ST_RDONLY) || (uint64_t)sv.f_bavail * sv.f_frsize < INDEX_CLEANUP_FREE_MIN;
+}
+
+enum index_ro_mode {
+	INDEX_RO_SHARED,    /* the -shm, shared with writers */
+	INDEX_RO_HEAP,      /* no -shm: no locks, the wal-index built on the heap from the -wal */
+	INDEX_RO_IMMUTABLE, /* the main file alone */
+};
+
+static int index_open_ro_mode(const char *path, enum index_ro_mode mode, sqlite3 **ret)
+{
+	static const char *const query[] = {
+		[INDEX_RO_SHARED] = "mode=ro",
+		[INDEX_RO_HEAP] = "mode=ro&vfs=unix-none",
+		[INDEX_RO_IMMUTABLE] = "mode=ro&immutable=1",
+	};
+	_cleanup_free_ char *uri = index_uri(path, query[mode]);
+	sqlite3 *db = NULL;
+	int rc, r = 0;
+
+	if (!uri)
+		return -ENOMEM;
+	rc = sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		r = errno_from_sqlite(db, rc);
+		(void)sqlite3_close(db);
+		return r < 0 ? r : -EIO;
+	}
+	(void)sqlite3_busy_timeout(db, INDEX_BUSY_TIMEOUT_MS);
+	/* Exclusive locking mode before the first read: SQLite then keeps the
+	 * wal-index on the heap and never opens a -shm (with nolock=1 the
+	 * "exclusive" lock is not taken, so writers are not stopped either). */
+	if (mode == INDEX_RO_HEAP)
+		r = exec_retry(db, "PRAGMA locking_mode = EXCLUSIVE");
+	/* The first read: in the shared mode a WAL database needs its -shm here. */
+	if (r >= 0)
+		r = index_check_version(db);
+	if (r >= 0)
+		r = exec_retry(db, "PRAGMA query_only = ON");
+	if (r < 0) {
+		(void)sqlite3_close(db);
+		return r;
+	}
+	*ret = db;
+	return 0;
+}
+
+/* Readers. SQLite reads a WAL-mode database through its -shm (the wal-index):
+ * a read-only connection opens the existing one, or creates it when it may
+ * (SQLite's "Read-Only WAL databases": since 3.22 the -shm and -wal must exist
+ * or be creatable, or the database be opened immutable). On a read-only file
+ * system without them, and on a full one where a new -shm cannot get its
+ * 32 KiB, that fails (ENOENT, ENOSPC). Then, when a -wal with frames is there
+ * (a copy taken while a writer was open), the wal-index is built on the heap
+ * from it (no lock, no -shm): the whole content. Without a -wal, or when that
+ * fails too, ?immutable=1 reads the main file alone, which is exact when the
+ * -wal is absent or empty, as after the last writer closed (its close
+ * checkpoints and removes both): the usual state of an idle store and of a
+ * copy. index_is_immutable() tells a caller that frames may be missing. The
+ * two fallbacks take no lock: a writer working at the same time could show
+ * them a torn read, but one that cannot make a -shm cannot write either. */
+int index_open_ro(const char *path, sqlite3 **ret)
+{
+	_cleanup_free_ char *wal = NULL, *shm = NULL;
+	struct stat sb;
+	int r, r2 = -ENOENT;
+
+	if (!path || !ret)
+		return -EINVAL;
+	/* never create it: a missing index is ENOENT for the caller to report */
+	if (stat(path, &sb) < 0)
+		return -errno;
+	if (asprintf(&wal, "%s-wal", path) < 0 || asprintf(&shm, "%s-shm", path) < 0)
+		return -ENOMEM;
+	/* No -shm means no connection is open; on a full or read-only file
+	 * system the shared open would only fail making one (and on a full one
+	 * leave it behind, empty), so go straight to the fallbacks there. */
+	if (stat(shm, &sb) == 0 || !index_fs_full(path)) {
+		r = index_open_ro_mode(path, INDEX_RO_SHARED, ret);
+		if (r >= 0 || r == -EBADMSG || r == -ENOTSUP || r == -ENOMEM || r == -EACCES)
+			return r;
+	} else {
+		r = -ENOSPC;
+	}
+	if (stat(wal, &sb) == 0 && sb.st_size > 0)
+		r2 = index_open_ro_mode(path, INDEX_RO_HEAP, ret);
+	if (r2 < 0)
+		r2 = index_open_ro_mode(path, INDEX_RO_IMMUTABLE, ret);
+	return r2 >= 0 ? r2 : r;
+}
+
+bool index_is_immutable(sqlite3 *db)
+{
+	const char *f = db ? sqlite3_db_filename(db, "main") : NULL;
+
+	return f && sqlite3_uri_boolean(f, "immutable", 0);
+}
+
+/* Run a pragma that answers one text row; ret gets a copy of it. */
+static int pragma_text(sqlite3 *db, const char *sql, char *ret, size_t len)
+{
+	_cleanup_finalize_ sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW)
+		return errno_from_sqlite(db, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
+	(void)snprintf(ret, len, "%s", (const char *)sqlite3_column_text(st, 0) ?: "");
+	return 0;
+}
+
+/* Deleting on a full file system. A WAL write appends frames to the -wal and
+ * needs the -shm: new blocks. Instead: exclusive locking mode, set before the
+ * first read, keeps the wal-index on the heap (no -shm); journal_mode=MEMORY
+ * then checkpoints what a -wal holds into the main file and removes it, and
+ * from there a transaction writes changed pages in place, its rollback
+ * journal in memory. A DELETE only rewrites pages the file has (freed pages
+ * go to its freelist), so it needs no new block; it can fail with ENOSPC only
+ * when a -wal holds pages past the end of the main file (the checkpoint grows
+ * it) or a b-tree rebalance finds the freelist empty. The price: the lock is
+ * exclusive while the connection lives (collectors wait, as for any write),
+ * and a crash in the middle of a commit can leave a torn page, which the next
+ * open reports as -EBADMSG and `mortem reindex` rebuilds: the index is a
+ * cache of the records. The next index_open puts the file back in WAL mode. */
+static int index_open_inplace(const char *path, sqlite3 **ret)
+{
+	sqlite3 *db = NULL;
+	char mode[16];
+	int rc, r;
+
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		r = errno_from_sqlite(db, rc);
+		(void)sqlite3_close(db);
+		return r < 0 ? r : -EIO;
+	}
+	(void)sqlite3_busy_timeout(db, INDEX_BUSY_TIMEOUT_MS);
+	r = exec_retry(db, "PRAGMA locking_mode = EXCLUSIVE");
+	if (r >= 0)
+		r = pragma_text(db, "PRAGMA journal_mode = MEMORY", mode, sizeof(mode));
+	if (r >= 0 && strcmp(mode, "memory") != 0)
+		r = -EBUSY; /* SQLite kept the WAL: someone else has the file open */
+	if (r >= 0)
+		r = exec_retry(db, "PRAGMA recursive_triggers = ON");
+	if (r >= 0)
+		r = index_check_version(db);
+	if (r < 0) {
+		(void)sqlite3_close(db);
+		return r;
+	}
+	*ret = db;
+	return 0;
+}
+
+int index_open_cleanup(const char *path, sqlite3 **ret)
+{
+	struct stat sb;
+	int r;
+
+	if (!path || !ret)
+		return -EINVAL;
+	if (stat(path, &sb) < 0)
+		return -errno;
+	if (!index_fs_full(path)) {
+		r = index_open(path, ret);
+		if (r != -ENOSPC)
+			return r;
+	}
+	return index_open_inplace(path, ret);
+}
+
 void index_close(sqlite3 *db)
 {
 	(void)sqlite3_close_v2(db);
@@ -353,8 +592,8 @@ static int insert_locked(sqlite3 *db, json_object *rec, const char *record_path)
 	core = record_obj(rec, "core");
 
 	rc = sqlite3_prepare_v2(db,
-				"INSERT OR REPLACE INTO crashes (" ROW_COLUMNS ") "
-				"VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+				"INSERT OR REPLACE INTO crashes (" INDEX_ROW_COLUMNS ") "
+				"VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 				-1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return errno_from_sqlite(db, rc);
@@ -378,6 +617,8 @@ static int insert_locked(sqlite3 *db, json_object *rec, const char *record_path)
 	rc = rc ?: bind_text_or_null(st, ++i, record_str(rec, "slogan", NULL));
 	rc = rc ?: sqlite3_bind_int64(st, ++i, record_i64(record_obj(rec, "minicore"), "size", 0));
 	rc = rc ?: sqlite3_bind_int64(st, ++i, index_file_size(record_path));
+	rc = rc ?: bind_text_or_null(st, ++i, record_str(rec, "slice", NULL));
+	rc = rc ?: sqlite3_bind_int(st, ++i, policy_cgroup_user_unit(record_str(record_obj(rec, "proc"), "cgroup", NULL)));
 	if (rc != SQLITE_OK)
 		return errno_from_sqlite(db, rc);
 	rc = sqlite3_step(st);
@@ -446,33 +687,51 @@ int index_usage(sqlite3 *db, uint64_t *ret_bytes)
 	return 0;
 }
 
-int index_core_times(sqlite3 *db, const char *exe, const char *unit, int64_t since_usec, int64_t **ret,
-		     size_t *ret_n)
+int index_core_times_owner(sqlite3 *db, const char *exe, const char *unit, const struct policy_owner *owner,
+			   int64_t since_usec, int64_t **ret, size_t *ret_n)
 {
 	_cleanup_finalize_ sqlite3_stmt *st = NULL;
 	int64_t *v = NULL;
-	size_t n = 0;
+	size_t n = 0, cap = 0;
 	int rc;
 
 	if (!db || !ret || !ret_n || (!exe && !unit))
 		return -EINVAL;
+	/* Equality on the key and the uid, a range on the time: one range of the
+	 * crashes_unit or crashes_exe index (schema 5). The rest of the owner is
+	 * checked on those rows. */
 	rc = sqlite3_prepare_v2(db,
-				unit ? "SELECT time_usec FROM crashes WHERE unit = ?1 AND core_path IS NOT NULL"
-				       " AND time_usec >= ?2"
-				     : "SELECT time_usec FROM crashes WHERE exe = ?1 AND core_path IS NOT NULL"
-				       " AND time_usec >= ?2",
+				unit ? (owner ? "SELECT time_usec FROM crashes WHERE unit = ?1 AND uid = ?3"
+						" AND user_unit = ?4 AND slice IS ?5"
+						" AND core_path IS NOT NULL AND time_usec >= ?2"
+					      : "SELECT time_usec FROM crashes WHERE unit = ?1 AND core_path IS NOT NULL"
+						" AND time_usec >= ?2")
+				     : (owner ? "SELECT time_usec FROM crashes WHERE exe = ?1 AND uid = ?3"
+						" AND user_unit = ?4 AND slice IS ?5"
+						" AND core_path IS NOT NULL AND time_usec >= ?2"
+					      : "SELECT time_usec FROM crashes WHERE exe = ?1 AND core_path IS NOT NULL"
+						" AND time_usec >= ?2"),
 				-1, &st, NULL);
 	rc = rc ?: sqlite3_bind_text(st, 1, unit ? unit : exe, -1, SQLITE_TRANSIENT);
 	rc = rc ?: sqlite3_bind_int64(st, 2, since_usec);
+	if (owner) {
+		rc = rc ?: sqlite3_bind_int64(st, 3, owner->uid);
+		rc = rc ?: sqlite3_bind_int(st, 4, owner->user_unit);
+		rc = rc ?: bind_text_or_null(st, 5, owner->slice);
+	}
 	if (rc != SQLITE_OK)
 		return errno_from_sqlite(db, rc);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t *nv = realloc(v, (n + 1) * sizeof(*v));
-		if (!nv) {
-			free(v);
-			return -ENOMEM;
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			int64_t *nv = reallocarray(v, ncap, sizeof(*v));
+			if (!nv) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = nv;
+			cap = ncap;
 		}
-		v = nv;
 		v[n++] = sqlite3_column_int64(st, 0);
 	}
 	if (rc != SQLITE_DONE) {
@@ -484,6 +743,12 @@ int index_core_times(sqlite3 *db, const char *exe, const char *unit, int64_t sin
 	return 0;
 }
 
+int index_core_times(sqlite3 *db, const char *exe, const char *unit, int64_t since_usec, int64_t **ret,
+		     size_t *ret_n)
+{
+	return index_core_times_owner(db, exe, unit, NULL, since_usec, ret, ret_n);
+}
+
 int index_reserve(sqlite3 *db, const struct index_reservation *res)
 {
 	_cleanup_finalize_ sqlite3_stmt *st = NULL;
@@ -492,8 +757,8 @@ int index_reserve(sqlite3 *db, const struct index_reservation *res)
 	if (!db || !res || !res->id)
 		return -EINVAL;
 	rc = sqlite3_prepare_v2(db,
-				"INSERT OR REPLACE INTO reservations (id, exe, unit, bytes, time_usec, pid) "
-				"VALUES (?,?,?,?,?,?)",
+				"INSERT OR REPLACE INTO reservations (id, exe, unit, bytes, time_usec, pid,"
+				" uid, user_unit, slice) VALUES (?,?,?,?,?,?,?,?,?)",
 				-1, &st, NULL);
 	rc = rc ?: bind_text_or_null(st, ++i, res->id);
 	rc = rc ?: bind_text_or_null(st, ++i, res->exe);
@@ -501,6 +766,9 @@ int index_reserve(sqlite3 *db, const struct index_reservation *res)
 	rc = rc ?: sqlite3_bind_int64(st, ++i, (int64_t)res->bytes);
 	rc = rc ?: sqlite3_bind_int64(st, ++i, res->time_usec);
 	rc = rc ?: sqlite3_bind_int64(st, ++i, res->pid);
+	rc = rc ?: sqlite3_bind_int64(st, ++i, res->has_owner ? res->owner.uid : -1);
+	rc = rc ?: sqlite3_bind_int(st, ++i, res->has_owner && res->owner.user_unit);
+	rc = rc ?: bind_text_or_null(st, ++i, res->has_owner ? res->owner.slice : NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	return rc == SQLITE_DONE ? 0 : errno_from_sqlite(db, rc);
@@ -530,7 +798,7 @@ int index_reservations(sqlite3 *db, struct index_reservation **ret, size_t *ret_
 
 	if (!db || !ret || !ret_n)
 		return -EINVAL;
-	rc = sqlite3_prepare_v2(db, "SELECT id, exe, unit, bytes, time_usec, pid FROM reservations"
+	rc = sqlite3_prepare_v2(db, "SELECT id, exe, unit, bytes, time_usec, pid, uid, user_unit, slice FROM reservations"
 				" WHERE id NOT IN (SELECT id FROM crashes)", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return errno_from_sqlite(db, rc);
@@ -541,8 +809,8 @@ int index_reservations(sqlite3 *db, struct index_reservation **ret, size_t *ret_
 			return -ENOMEM;
 		}
 		v = nv;
-		const unsigned char *t[3] = { sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
-					      sqlite3_column_text(st, 2) };
+		const unsigned char *t[4] = { sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
+					      sqlite3_column_text(st, 2), sqlite3_column_text(st, 8) };
 		v[n] = (struct index_reservation){
 			.id = t[0] ? strdup((const char *)t[0]) : NULL,
 			.exe = t[1] ? strdup((const char *)t[1]) : NULL,
@@ -550,6 +818,9 @@ int index_reservations(sqlite3 *db, struct index_reservation **ret, size_t *ret_
 			.bytes = (uint64_t)sqlite3_column_int64(st, 3),
 			.time_usec = sqlite3_column_int64(st, 4),
 			.pid = (pid_t)sqlite3_column_int64(st, 5),
+			.has_owner = sqlite3_column_int64(st, 6) >= 0,
+			.owner = { .uid = sqlite3_column_int64(st, 6), .user_unit = sqlite3_column_int(st, 7) != 0,
+				   .slice = t[3] ? strdup((const char *)t[3]) : NULL },
 		};
 		n++;
 	}
@@ -568,226 +839,9 @@ void index_reservations_free(struct index_reservation *v, size_t n)
 		free((char *)v[i].id);
 		free((char *)v[i].exe);
 		free((char *)v[i].unit);
+		free((char *)v[i].owner.slice);
 	}
 	free(v);
-}
-
-/* Whether any row satisfies "<column expression> = ?" for match. */
-static int match_exists(sqlite3 *db, const char *sql, const char *match, bool *ret)
-{
-	_cleanup_finalize_ sqlite3_stmt *st = NULL;
-	int rc;
-
-	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 1, match, -1, SQLITE_TRANSIENT);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return errno_from_sqlite(db, rc);
-	*ret = rc == SQLITE_ROW;
-	return 0;
-}
-
-static bool all_digits(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
-}
-
-/* WHERE fragments for a MATCH; the match string is always parameter ?1. */
-#define MATCH_ID     "id = ?1"
-#define MATCH_PID    "pid = CAST(?1 AS INTEGER)"
-#define MATCH_PREFIX "substr(id, 1, length(?1)) = ?1"
-#define MATCH_EXE    "exe = ?1"
-#define MATCH_COMM   "comm = ?1"
-
-/* Resolve what a MATCH string means, over the whole table (not the time window),
- * so that the meaning of a word does not change with --since/--until. */
-static int match_resolve(sqlite3 *db, const char *match, const char **ret)
-{
-	bool found;
-	int r;
-
-	r = match_exists(db, "SELECT 1 FROM crashes WHERE " MATCH_ID " LIMIT 1", match, &found);
-	if (r < 0)
-		return r;
-	if (found) {
-		*ret = MATCH_ID;
-		return 0;
-	}
-	if (all_digits(match) && strlen(match) <= 18) {
-		r = match_exists(db, "SELECT 1 FROM crashes WHERE " MATCH_PID " LIMIT 1", match, &found);
-		if (r < 0)
-			return r;
-		if (found) {
-			*ret = MATCH_PID;
-			return 0;
-		}
-	}
-	r = match_exists(db, "SELECT 1 FROM crashes WHERE " MATCH_PREFIX " LIMIT 1", match, &found);
-	if (r < 0)
-		return r;
-	if (found)
-		*ret = MATCH_PREFIX;
-	else
-		*ret = strchr(match, '/') ? MATCH_EXE : MATCH_COMM;
-	return 0;
-}
-
-static int col_dup(sqlite3_stmt *st, int i, bool nullable, char **ret)
-{
-	const unsigned char *s = sqlite3_column_text(st, i);
-
-	if (!s) {
-		if (sqlite3_errcode(sqlite3_db_handle(st)) == SQLITE_NOMEM)
-			return -ENOMEM;
-		if (nullable) {
-			*ret = NULL;
-			return 0;
-		}
-		s = (const unsigned char *)"";
-	}
-	*ret = strdup((const char *)s);
-	return *ret ? 0 : -ENOMEM;
-}
-
-static void row_clear(struct index_row *row)
-{
-	free(row->id);
-	free(row->comm);
-	free(row->exe);
-	free(row->unit);
-	free(row->hostname);
-	free(row->boot_id);
-	free(row->core_status);
-	free(row->core_path);
-	free(row->record_path);
-	free(row->signature);
-	free(row->slogan);
-	memset(row, 0, sizeof(*row));
-}
-
-static int row_read(sqlite3_stmt *st, struct index_row *row)
-{
-	int r;
-
-	memset(row, 0, sizeof(*row));
-	row->time_usec = sqlite3_column_int64(st, 1);
-	row->pid = sqlite3_column_int64(st, 2);
-	row->uid = sqlite3_column_int64(st, 3);
-	row->gid = sqlite3_column_int64(st, 4);
-	row->signal = sqlite3_column_int(st, 5);
-	row->core_size = (uint64_t)sqlite3_column_int64(st, 12);
-	row->stored_size = (uint64_t)sqlite3_column_int64(st, 13);
-	row->mini_size = (uint64_t)sqlite3_column_int64(st, 18);
-	row->record_size = (uint64_t)sqlite3_column_int64(st, 19);
-	if ((r = col_dup(st, 0, false, &row->id)) < 0 || (r = col_dup(st, 6, false, &row->comm)) < 0 ||
-	    (r = col_dup(st, 7, false, &row->exe)) < 0 || (r = col_dup(st, 8, true, &row->unit)) < 0 ||
-	    (r = col_dup(st, 9, false, &row->hostname)) < 0 ||
-	    (r = col_dup(st, 10, false, &row->boot_id)) < 0 ||
-	    (r = col_dup(st, 11, false, &row->core_status)) < 0 ||
-	    (r = col_dup(st, 14, true, &row->core_path)) < 0 ||
-	    (r = col_dup(st, 15, false, &row->record_path)) < 0 ||
-	    (r = col_dup(st, 16, true, &row->signature)) < 0 || (r = col_dup(st, 17, true, &row->slogan)) < 0) {
-		row_clear(row);
-		return r;
-	}
-	return 0;
-}
-
-int index_query(sqlite3 *db, const struct index_filter *f, struct index_row **ret, size_t *ret_n)
-{
-	static const struct index_filter all = { 0 };
-	_cleanup_finalize_ sqlite3_stmt *st = NULL;
-	const char *match = NULL, *match_sql = NULL;
-	struct index_row *rows = NULL;
-	size_t n = 0, cap = 0;
-	char sql[INDEX_QUERY_SQL_MAX];
-	const char *order_inner, *order_outer;
-	int rc = SQLITE_OK, r, len;
-
-	if (!db || !ret || !ret_n)
-		return -EINVAL;
-	if (!f)
-		f = &all;
-	if (f->match && f->match[0])
-		match = f->match;
-	if (match) {
-		r = match_resolve(db, match, &match_sql);
-		if (r < 0)
-			return r;
-	}
-
-	/* Only fixed fragments go into the SQL text; every value is bound. ?1 is the
-	 * match, ?2/?3 the time bounds, ?4 the limit. */
-	order_inner = f->limit > 0 || f->newest_first ? "time_usec DESC, id DESC" : "time_usec ASC, id ASC";
-	order_outer = f->newest_first ? "time_usec DESC, id DESC" : "time_usec ASC, id ASC";
-	len = snprintf(sql, sizeof(sql),
-		       "SELECT " ROW_COLUMNS " FROM ("
-		       "SELECT " ROW_COLUMNS " FROM crashes WHERE 1%s%s%s%s%s ORDER BY %s%s"
-		       ") ORDER BY %s",
-		       match ? " AND (" : "", match ? match_sql : "", match ? ")" : "",
-		       f->since_usec ? " AND time_usec >= ?2" : "", f->until_usec ? " AND time_usec <= ?3" : "",
-		       order_inner, f->limit > 0 ? " LIMIT ?4" : "", order_outer);
-	if (len < 0 || (size_t)len >= sizeof(sql))
-		return -EINVAL;
-	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return errno_from_sqlite(db, rc);
-	if (match)
-		rc = sqlite3_bind_text(st, 1, match, -1, SQLITE_TRANSIENT);
-	if (rc == SQLITE_OK && f->since_usec)
-		rc = sqlite3_bind_int64(st, 2, f->since_usec);
-	if (rc == SQLITE_OK && f->until_usec)
-		rc = sqlite3_bind_int64(st, 3, f->until_usec);
-	if (rc == SQLITE_OK && f->limit > 0)
-		rc = sqlite3_bind_int64(st, 4, f->limit > INT64_MAX ? INT64_MAX : (int64_t)f->limit);
-	if (rc != SQLITE_OK)
-		return errno_from_sqlite(db, rc);
-
-	for (;;) {
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_DONE)
-			break;
-		if (rc != SQLITE_ROW) {
-			r = errno_from_sqlite(db, rc);
-			goto fail;
-		}
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			struct index_row *nrows = reallocarray(rows, ncap, sizeof(*rows));
-			if (!nrows) {
-				r = -ENOMEM;
-				goto fail;
-			}
-			rows = nrows;
-			cap = ncap;
-		}
-		r = row_read(st, &rows[n]);
-		if (r < 0)
-			goto fail;
-		n++;
-	}
-	*ret = rows;
-	*ret_n = n;
-	return 0;
-fail:
-	index_rows_free(rows, n);
-	return r;
-}
-
-void index_rows_free(struct index_row *rows, size_t n)
-{
-	if (!rows)
-		return;
-	for (size_t i = 0; i < n; i++)
-		row_clear(&rows[i]);
-	free(rows);
 }
 
 static inline void closedirp(DIR **d)

@@ -7,6 +7,7 @@
 
 #include "store/journal.h"
 #include "store/record.h"
+#include "base/text.h"
 #include "base/util.h"
 
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
@@ -42,19 +43,33 @@ int journal_log(int priority, const char *msg)
 	return journal_kmsg(priority, msg);
 }
 
-int journal_announce(json_object *rec, const char *extra)
+void journal_format(json_object *rec, const char *extra, char *msg, size_t len)
 {
 	json_object *core = record_obj(rec, "core");
 	const char *verdict = record_str(rec, "slogan", NULL);
-	char msg[768];
+	char comm[64], slogan[384], more[256];
 
-	snprintf(msg, sizeof(msg), "process %lld (%s) of user %lld dumped core: %s%s%s [core %s]%s%s%s",
-		 (long long)record_i64(rec, "pid", 0), record_str(rec, "comm", "?"),
+	/* The message is one line a person reads (journalctl, or the kernel's
+	 * log): the crashed process chose its name and, through its symbols,
+	 * the verdict; escaped as on every other line (base/text.h). The
+	 * COREDUMP_* fields stay exact. */
+	text_escape_buf(record_str(rec, "comm", "?"), comm, sizeof(comm));
+	text_escape_buf(extra, more, sizeof(more));
+	text_escape_buf(verdict ? verdict : record_str(rec, "signal_name", "unknown signal"), slogan, sizeof(slogan));
+	snprintf(msg, len, "process %lld (%s) of user %lld dumped core: %s%s%s [core %s]%s%s%s",
+		 (long long)record_i64(rec, "pid", 0), comm,
 		 (long long)record_i64(rec, "uid", 0),
-		 verdict ? verdict : record_str(rec, "signal_name", "unknown signal"), extra ? "; " : "",
-		 extra ? extra : "", core ? record_str(core, "status", "?") : "?",
+		 slogan, extra ? "; " : "",
+		 extra ? more : "", core ? record_str(core, "status", "?") : "?",
 		 /* an unstored crash has no entry to point at */
 		 extra ? "" : " (mortem info ", extra ? "" : record_str(rec, "id", "?"), extra ? "" : ")");
+}
+
+int journal_announce(json_object *rec, const char *extra)
+{
+	char msg[768];
+
+	journal_format(rec, extra, msg, sizeof(msg));
 	if (!journal_available())
 		return journal_kmsg(2, msg);
 	int r = sd_journal_send("MESSAGE=%s", msg, "MESSAGE_ID=" JOURNAL_MESSAGE_ID, "PRIORITY=2",

@@ -1,9 +1,11 @@
 /* policy.c: [Policy] decisions over plain structs. See policy.h.
  *
- * A crash's "key" is its signature, or its executable path while it has none
- * (before the analysis, or when the analysis failed): cores are counted and
- * grouped per key. The "first occurrence" of a key is its oldest core still in
- * the store. */
+ * A crash's "key" is its owner (uid, system or user unit, slice) with its
+ * signature, or with its executable path while it has none (before the
+ * analysis, or when the analysis failed): cores are counted and grouped per
+ * key, so that the same signature or executable crashing for two owners makes
+ * two keys and one owner's crashes never count against the other's. The
+ * "first occurrence" of a key is its oldest core still in the store. */
 #include "store/policy.h"
 
 #include <errno.h>
@@ -81,14 +83,93 @@ static const char *policy_key(const struct policy_entry *e)
 	return e->signature ? e->signature : e->exe ? e->exe : "";
 }
 
-/* Signatures and executable paths are different name spaces. */
+/* A component "user@<digits>.service" within [p, end). */
+static bool policy_path_user_manager(const char *p, const char *end)
+{
+	while (p < end) {
+		const char *slash = memchr(p, '/', (size_t)(end - p));
+		const char *ce = slash ? slash : end;
+		size_t len = (size_t)(ce - p), digits = 0;
+
+		if (len > 13 && memcmp(p, "user@", 5) == 0 && memcmp(ce - 8, ".service", 8) == 0) {
+			for (const char *d = p + 5; d < ce - 8 && *d >= '0' && *d <= '9'; d++)
+				digits++;
+			if (digits > 0 && digits == len - 13)
+				return true;
+		}
+		p = ce + 1;
+	}
+	return false;
+}
+
+/* The cgroup v2 line decides when there is one (as in cgroup_unit()); the v1
+ * name=systemd line only on hosts without it. */
+bool policy_cgroup_user_unit(const char *cgroup)
+{
+	const char *v1 = NULL, *v1_end = NULL;
+
+	if (!cgroup)
+		return false;
+	for (const char *line = cgroup; *line;) {
+		const char *eol = strchrnul(line, '\n');
+
+		if (strncmp(line, "0::", 3) == 0 && line + 3 <= eol)
+			return policy_path_user_manager(line + 3, eol);
+		const char *hit = memmem(line, (size_t)(eol - line), ":name=systemd:", 14);
+		if (!v1 && hit) {
+			v1 = hit + 14;
+			v1_end = eol;
+		}
+		line = *eol ? eol + 1 : eol;
+	}
+	return v1 ? policy_path_user_manager(v1, v1_end) : false;
+}
+
+static int policy_strcmp_null(const char *a, const char *b)
+{
+	if (!a || !b)
+		return (a != NULL) - (b != NULL);
+	return strcmp(a, b);
+}
+
+static int policy_owner_cmp(const struct policy_owner *a, const struct policy_owner *b)
+{
+	if (a->uid != b->uid)
+		return a->uid < b->uid ? -1 : 1;
+	if (a->user_unit != b->user_unit)
+		return (int)a->user_unit - (int)b->user_unit;
+	return policy_strcmp_null(a->slice, b->slice);
+}
+
+bool policy_owner_eq(const struct policy_owner *a, const struct policy_owner *b)
+{
+	return policy_owner_cmp(a, b) == 0;
+}
+
+/* Owners first; within one, signatures and executable paths are different
+ * name spaces. */
 static int policy_key_cmp(const struct policy_entry *a, const struct policy_entry *b)
 {
 	int sa = a->signature != NULL, sb = b->signature != NULL;
+	int r = policy_owner_cmp(&a->owner, &b->owner);
 
+	if (r != 0)
+		return r;
 	if (sa != sb)
 		return sa - sb;
 	return strcmp(policy_key(a), policy_key(b));
+}
+
+/* " (uid N, user unit)" for the details, "" for root's system side so that its
+ * messages read as they always did. */
+static void policy_owner_format(const struct policy_owner *o, char *buf, size_t len)
+{
+	if (o->uid == 0 && !o->user_unit)
+		buf[0] = '\0';
+	else if (o->uid < 0)
+		(void)snprintf(buf, len, " (uid unknown%s)", o->user_unit ? ", user unit" : "");
+	else
+		(void)snprintf(buf, len, " (uid %" PRId64 "%s)", o->uid, o->user_unit ? ", user unit" : "");
 }
 
 static bool policy_over(const struct policy_limits *l, uint64_t used, uint64_t fs_free)
@@ -332,7 +413,8 @@ static size_t policy_rate_count(const struct policy_limits *l, const struct poli
  * repeats and other cores; never the first occurrence of another signature: a
  * new crash does not push out an old one that is unique); else metadata only.
  * Then the crash storm: with RateLimit=N/INTERVAL, the (N+1)th full core of one
- * unit, or of one executable outside units, within INTERVAL is not stored.
+ * unit, or of one executable outside units, of one owner (the caller counts
+ * rate_times per owner) within INTERVAL is not stored.
  * KeepPerSignature is not decided here, since the signature is only known
  * after the analysis (policy_after_analysis). A stored core reserves its
  * estimate: the stored size given by the caller, else a quarter of the
@@ -402,11 +484,13 @@ int policy_decide(const struct policy_limits *l, const struct policy_state *stat
 
 		if (count >= l->rate_burst) {
 			const char *who = crash->unit ? crash->unit : crash->exe ? crash->exe : "?";
+			char o[64];
 
 			format_duration(l->rate_interval_usec / 1000000, a, sizeof(a));
+			policy_owner_format(&crash->owner, o, sizeof(o));
 			d = (struct policy_decision){ .core_status = "skipped", .reason = "rate limit" };
 			(void)snprintf(d.detail, sizeof(d.detail),
-				       "rate limit: %zu full cores of %s in the last %s", count, who, a);
+				       "rate limit: %zu full cores of %s%s in the last %s", count, who, o, a);
 			*out = d;
 			return 0;
 		}
@@ -418,8 +502,8 @@ int policy_decide(const struct policy_limits *l, const struct policy_state *stat
 }
 
 /* Signature policy, once the analysis has named the crash: a signature keeps
- * at most KeepPerSignature full cores; when that many are already in the store
- * (cores past MaxAge or RecordMaxAge, which the next vacuum deletes, do not
+ * at most KeepPerSignature full cores per owner (policy_owner); when that
+ * many are already in the store (cores past MaxAge or RecordMaxAge, which the next vacuum deletes, do not
  * count), the new core is skipped: its record and stacks stay, core.status
  * says skipped with the reason. The cores kept are therefore the first ones;
  * as the vacuum removes repeats under quota pressure, keeping the first
@@ -451,15 +535,18 @@ int policy_after_analysis(const struct policy_limits *l, const struct policy_ent
 			count++;
 	}
 	if (count >= l->keep_per_signature) {
+		char o[64];
+
+		policy_owner_format(&crash->owner, o, sizeof(o));
 		d = (struct policy_decision){
 			.core_status = "skipped", .reason = "KeepPerSignature",
 		};
 		if (crash->signature)
 			(void)snprintf(d.detail, sizeof(d.detail),
-				       "%zu cores of signature %s already kept", count, crash->signature);
+				       "%zu cores of signature %s%s already kept", count, crash->signature, o);
 		else
 			(void)snprintf(d.detail, sizeof(d.detail),
-				       "%zu cores of %s already kept (no signature)", count, policy_key(crash));
+				       "%zu cores of %s%s already kept (no signature)", count, policy_key(crash), o);
 	}
 	*out = d;
 	return 0;

@@ -12,6 +12,25 @@
 
 struct mortem_config;
 
+/* Whose crash it is. Every count that can skip a core (RateLimit,
+ * KeepPerSignature) and the vacuum's grouping of cores are kept per owner, so
+ * that one user's crashes never cost another user's core, nor a system
+ * service's: user 1001's sshd.service under user@1001.service/app.slice is not
+ * root's system.slice/sshd.service. A zeroed owner is root's system side, which
+ * is what a caller that knows no owner gets (the counts of old). */
+struct policy_owner {
+	int64_t uid;              /* the crashed process' real uid; -1: unknown */
+	bool user_unit;           /* its unit runs under a user manager (user@UID.service) */
+	const char *slice;        /* the unit's slice, or NULL; not owned */
+};
+
+/* Whether a /proc/PID/cgroup text places the process under a user manager (a
+ * "user@UID.service" component in its cgroup v2 path, else in the v1
+ * name=systemd one): its unit is then a user unit, not a system one. */
+bool policy_cgroup_user_unit(const char *cgroup);
+/* Same owner: uid, system or user side, and slice all equal. */
+bool policy_owner_eq(const struct policy_owner *a, const struct policy_owner *b);
+
 #define POLICY_DETAIL_MAX 256                       /* bytes of policy_decision.detail */
 #define POLICY_ESTIMATE_RATIO 4                     /* uncompressed core size / stored size, assumed */
 #define POLICY_ESTIMATE_DEFAULT (UINT64_C(64) << 20) /* stored size assumed when nothing is known */
@@ -23,8 +42,8 @@ struct policy_limits {
 	uint64_t keep_free;           /* bytes to leave free on its file system */
 	uint64_t max_age_usec;        /* cores older than this are deleted */
 	uint64_t record_max_age_usec; /* records (and minicores) older than this are deleted */
-	unsigned keep_per_signature;  /* full cores kept per crash signature */
-	unsigned rate_burst;          /* full cores per executable or unit ... */
+	unsigned keep_per_signature;  /* full cores kept per owner and crash signature */
+	unsigned rate_burst;          /* full cores per owner and executable or unit ... */
 	uint64_t rate_interval_usec;  /* ... in this window (> 0 when rate_burst > 0) */
 	unsigned max_concurrent;      /* collectors past the release at once; >= 1, never 0 */
 };
@@ -37,6 +56,7 @@ struct policy_entry {
 	int64_t time_usec;        /* when it crashed */
 	uint64_t core_bytes;      /* bytes its core takes on disk; 0 = no core (any more) */
 	uint64_t record_bytes;    /* record, minicore and the rest: freed only with the record */
+	struct policy_owner owner; /* cores are counted and grouped per owner and key */
 };
 
 /* What the store takes and what its file system has left, measured now. */
@@ -51,9 +71,9 @@ struct policy_state {
 	uint64_t in_flight;       /* bytes reserved by other collectors, not yet written */
 	const struct policy_entry *entries; /* the store's crashes, any order */
 	size_t n_entries;
-	/* When each full core of this crash's unit (or executable, without a unit) was
-	 * stored or reserved, including the other collectors' reservations. Only
-	 * those within the rate window matter; any order. */
+	/* When each full core of this crash's owner and unit (or executable, without
+	 * a unit) was stored or reserved, including the other collectors'
+	 * reservations. Only those within the rate window matter; any order. */
 	const int64_t *rate_times;
 	size_t n_rate_times;
 };
@@ -64,6 +84,7 @@ struct policy_crash {
 	const char *unit;         /* systemd unit, or NULL: then the rate limit is per exe */
 	uint64_t expected_size;   /* uncompressed core size when known (ELF head), else 0 */
 	uint64_t estimate;        /* bytes it will take in the store; 0 = derive from expected_size */
+	struct policy_owner owner; /* named in the rate limit's detail */
 };
 
 struct policy_decision {

@@ -39,8 +39,8 @@ static bool quota_pid_alive(pid_t pid)
 /* The reservations of collectors still writing (their rows are not published
  * yet): in flight bytes, how many, and the rate-limit times of exe/unit.
  * Abandoned ones are dropped. times has room for every reservation. */
-static int quota_load_reservations(sqlite3 *db, const char *exe, const char *unit, struct quota_view *v,
-				   int64_t **times, size_t *ntimes)
+static int quota_load_reservations(sqlite3 *db, const char *exe, const char *unit, const struct policy_owner *owner,
+				   struct quota_view *v, int64_t **times, size_t *ntimes)
 {
 	struct index_reservation *res = NULL;
 	size_t nres = 0;
@@ -62,6 +62,8 @@ static int quota_load_reservations(sqlite3 *db, const char *exe, const char *uni
 		v->writing++;
 		bool same = unit ? (res[i].unit && strcmp(res[i].unit, unit) == 0)
 				 : (exe && res[i].exe && strcmp(res[i].exe, exe) == 0);
+		if (same && owner)
+			same = res[i].has_owner && policy_owner_eq(&res[i].owner, owner);
 		if (same)
 			t[(*ntimes)++] = res[i].time_usec;
 	}
@@ -78,14 +80,27 @@ static void quota_fs(const struct store *st, struct quota_view *v)
 	}
 }
 
-int quota_view_load(const struct store *st, sqlite3 *db, const char *exe, const char *unit, struct quota_view *v)
+/* owner NULL: the rate-limit times of anyone's exe/unit (quota_view_load). */
+static int quota_view_load_rows(const struct store *st, sqlite3 *db, const struct index_filter *f, const char *exe,
+				const char *unit, const struct policy_owner *owner, struct quota_view *v);
+
+static int quota_view_load_owner(const struct store *st, sqlite3 *db, const char *exe, const char *unit,
+				 const struct policy_owner *owner, struct quota_view *v)
 {
 	struct index_filter f = { 0 };
+
+	return quota_view_load_rows(st, db, &f, exe, unit, owner, v);
+}
+
+/* The view over the rows f selects; usage.store_used sums those rows only. */
+static int quota_view_load_rows(const struct store *st, sqlite3 *db, const struct index_filter *f, const char *exe,
+				const char *unit, const struct policy_owner *owner, struct quota_view *v)
+{
 	size_t nrate = 0;
 	int r;
 
 	memset(v, 0, sizeof(*v));
-	r = index_query(db, &f, &v->rows, &v->n_rows);
+	r = index_query(db, f, &v->rows, &v->n_rows);
 	if (r < 0)
 		return r;
 	v->entries = calloc(v->n_rows ? v->n_rows : 1, sizeof(*v->entries));
@@ -101,14 +116,17 @@ int quota_view_load(const struct store *st, sqlite3 *db, const char *exe, const 
 		v->entries[i] = (struct policy_entry){
 			.id = w->id, .exe = w->exe, .signature = w->signature, .time_usec = w->time_usec,
 			.core_bytes = core, .record_bytes = w->mini_size + w->record_size,
+			.owner = { .uid = w->uid, .user_unit = w->user_unit, .slice = w->slice },
 		};
 		used += core + w->mini_size + w->record_size;
 		bool same = unit ? (w->unit && strcmp(w->unit, unit) == 0)
 				 : (exe && w->exe && strcmp(w->exe, exe) == 0);
+		if (same && owner)
+			same = policy_owner_eq(&v->entries[i].owner, owner);
 		if (same && core > 0)
 			v->rate_times[nrate++] = w->time_usec;
 	}
-	r = quota_load_reservations(db, exe, unit, v, &v->rate_times, &nrate);
+	r = quota_load_reservations(db, exe, unit, owner, v, &v->rate_times, &nrate);
 	if (r < 0)
 		goto fail;
 	quota_fs(st, v);
@@ -123,11 +141,16 @@ fail:
 	return r;
 }
 
+int quota_view_load(const struct store *st, sqlite3 *db, const char *exe, const char *unit, struct quota_view *v)
+{
+	return quota_view_load_owner(st, db, exe, unit, NULL, v);
+}
+
 /* The same state without the entries, from SQL sums and the rate window: what
  * a decision needs unless the store is over its limits (the entries only tell
  * what could be freed). O(window), not O(store). */
 static int quota_view_load_light(const struct store *st, sqlite3 *db, const char *exe, const char *unit,
-				 int64_t since_usec, struct quota_view *v)
+				 const struct policy_owner *owner, int64_t since_usec, struct quota_view *v)
 {
 	size_t nrate = 0;
 	int r;
@@ -135,9 +158,9 @@ static int quota_view_load_light(const struct store *st, sqlite3 *db, const char
 	memset(v, 0, sizeof(*v));
 	r = index_usage(db, &v->state.usage.store_used);
 	if (r >= 0 && (exe || unit))
-		r = index_core_times(db, exe, unit, since_usec, &v->rate_times, &nrate);
+		r = index_core_times_owner(db, exe, unit, owner, since_usec, &v->rate_times, &nrate);
 	if (r >= 0)
-		r = quota_load_reservations(db, exe, unit, v, &v->rate_times, &nrate);
+		r = quota_load_reservations(db, exe, unit, owner, v, &v->rate_times, &nrate);
 	if (r < 0) {
 		quota_view_free(v);
 		return r;
@@ -268,9 +291,9 @@ static void quota_close(sqlite3 *db, int lock_fd)
 		index_close(db);
 }
 
-int quota_admit(const struct store *st, const struct mortem_config *cfg, const char *id, const char *exe,
-		const char *unit, uint64_t estimate, int64_t now_usec, struct policy_decision *out,
-		unsigned *ret_writing, const struct quota_admit_hook *hook)
+int quota_admit_as(const struct store *st, const struct mortem_config *cfg, const char *id, const char *exe,
+		   const char *unit, const struct policy_owner *owner, uint64_t estimate, int64_t now_usec,
+		   struct policy_decision *out, unsigned *ret_writing, const struct quota_admit_hook *hook)
 {
 	struct policy_limits lim;
 	struct quota_view v;
@@ -283,10 +306,12 @@ int quota_admit(const struct store *st, const struct mortem_config *cfg, const c
 	if (r < 0)
 		return r;
 	struct policy_crash crash = { .exe = exe, .unit = unit, .estimate = estimate };
+	if (owner)
+		crash.owner = *owner;
 	struct policy_decision d;
 	int64_t since = lim.rate_interval_usec && (uint64_t)now_usec > lim.rate_interval_usec
 				? now_usec - (int64_t)lim.rate_interval_usec : 0;
-	r = quota_view_load_light(st, db, exe, unit, since, &v);
+	r = quota_view_load_light(st, db, exe, unit, owner, since, &v);
 	if (r >= 0) {
 		r = policy_decide(&lim, &v.state, &crash, now_usec, &d);
 		if (ret_writing)
@@ -295,7 +320,7 @@ int quota_admit(const struct store *st, const struct mortem_config *cfg, const c
 	}
 	/* Over the limits: only now the whole table, to see what could be freed. */
 	if (r >= 0 && !d.store && d.reason && strcmp(d.reason, "disk quota") == 0) {
-		r = quota_view_load(st, db, exe, unit, &v);
+		r = quota_view_load_owner(st, db, exe, unit, owner, &v);
 		if (r >= 0) {
 			r = policy_decide(&lim, &v.state, &crash, now_usec, &d);
 			quota_view_free(&v);
@@ -305,7 +330,10 @@ int quota_admit(const struct store *st, const struct mortem_config *cfg, const c
 		*out = d;
 		if (d.store && d.reserve > 0) {
 			struct index_reservation res = { .id = id, .exe = exe, .unit = unit, .bytes = d.reserve,
-							 .time_usec = now_usec, .pid = getpid() };
+							 .time_usec = now_usec, .pid = getpid(),
+							 .has_owner = owner != NULL };
+			if (owner)
+				res.owner = *owner;
 			(void)index_reserve(db, &res);
 		}
 		if (d.store && hook)
@@ -313,6 +341,13 @@ int quota_admit(const struct store *st, const struct mortem_config *cfg, const c
 	}
 	quota_close(db, lock);
 	return r;
+}
+
+int quota_admit(const struct store *st, const struct mortem_config *cfg, const char *id, const char *exe,
+		const char *unit, uint64_t estimate, int64_t now_usec, struct policy_decision *out,
+		unsigned *ret_writing, const struct quota_admit_hook *hook)
+{
+	return quota_admit_as(st, cfg, id, exe, unit, NULL, estimate, now_usec, out, ret_writing, hook);
 }
 
 int quota_unreserve(const struct store *st, const char *id)
@@ -326,9 +361,9 @@ int quota_unreserve(const struct store *st, const char *id)
 	return r;
 }
 
-int quota_after_analysis(const struct store *st, const struct mortem_config *cfg, const char *id, const char *exe,
-			 const char *signature, uint64_t core_bytes, int64_t now_usec, bool locked,
-			 struct policy_decision *out)
+int quota_after_analysis_as(const struct store *st, const struct mortem_config *cfg, const char *id,
+			    const char *exe, const struct policy_owner *owner, const char *signature,
+			    uint64_t core_bytes, int64_t now_usec, bool locked, struct policy_decision *out)
 {
 	struct policy_limits lim;
 	struct quota_view v;
@@ -340,10 +375,20 @@ int quota_after_analysis(const struct store *st, const struct mortem_config *cfg
 	r = locked ? index_open(st->index_path, &db) : quota_open(st, &db, &lock);
 	if (r < 0)
 		return r;
-	r = quota_view_load(st, db, exe, NULL, &v);
+	/* Only the rows that can share the key: this signature (or, without one,
+	 * this executable) of this uid; the policy checks the rest of the owner.
+	 * One index range, not the whole store, for every analysed crash. */
+	struct index_filter kf = { .signature = signature, .exe = signature ? NULL : exe,
+				   .by_uid = owner != NULL, .uid = owner ? owner->uid : 0 };
+	r = quota_view_load_rows(st, db, &kf, exe, NULL, NULL, &v);
 	if (r >= 0) {
 		struct policy_entry me = { .id = id, .exe = exe, .signature = signature, .time_usec = now_usec,
 					   .core_bytes = core_bytes };
+		if (owner)
+			me.owner = *owner;
+		else /* anyone's cores count, as before owners: all of them one owner */
+			for (size_t i = 0; i < v.n_rows; i++)
+				v.entries[i].owner = me.owner;
 		r = policy_after_analysis(&lim, v.entries, v.n_rows, &me, now_usec, out);
 		quota_view_free(&v);
 	}
@@ -367,6 +412,13 @@ int quota_after_analysis(const struct store *st, const struct mortem_config *cfg
 	return r;
 }
 
+int quota_after_analysis(const struct store *st, const struct mortem_config *cfg, const char *id, const char *exe,
+			 const char *signature, uint64_t core_bytes, int64_t now_usec, bool locked,
+			 struct policy_decision *out)
+{
+	return quota_after_analysis_as(st, cfg, id, exe, NULL, signature, core_bytes, now_usec, locked, out);
+}
+
 void quota_planned_free(struct quota_planned *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -385,11 +437,22 @@ int quota_vacuum(const struct store *st, const struct mortem_config *cfg, const 
 	int lock = -1, r, over;
 
 	quota_limits(st, cfg, &lim);
-	r = quota_open(st, &db, &lock);
-	/* A dry run changes nothing: a user who may read the store but not take
-	 * its lock gets the same plan, computed without it. */
-	if ((r == -EACCES || r == -EPERM || r == -EROFS) && dry_run)
-		r = index_open(st->index_path, &db);
+	/* A dry run changes nothing: it reads the index read-only (a full or
+	 * read-only store too) and takes the lock when it may, for a plan that no
+	 * collector changes under it; a user who may read the store but not take
+	 * its lock gets the same plan, computed without it. A real vacuum opens
+	 * the index for deletions, which works on a full file system too. */
+	if (dry_run) {
+		r = index_open_ro(st->index_path, &db);
+		if (r >= 0 && quota_lock(st, &lock) < 0)
+			lock = -1;
+	} else {
+		r = index_open_cleanup(st->index_path, &db);
+		if (r >= 0 && (r = quota_lock(st, &lock)) < 0) {
+			index_close(db);
+			db = NULL;
+		}
+	}
 	if (r < 0)
 		return r;
 	r = quota_view_load(st, db, NULL, NULL, &v);

@@ -57,6 +57,13 @@ struct quota_admit_hook {
 int quota_admit(const struct store *st, const struct mortem_config *cfg, const char *id, const char *exe,
 		const char *unit, uint64_t estimate, int64_t now_usec, struct policy_decision *out,
 		unsigned *ret_writing, const struct quota_admit_hook *hook);
+/* The same, with the rate limit counted per owner (uid, system or user unit,
+ * slice: policy.h) and the reservation marked with it. quota_admit counts
+ * anyone's crashes of exe/unit, as before owners; the collector passes the
+ * crash's owner (record keys uid, slice and proc.cgroup). */
+int quota_admit_as(const struct store *st, const struct mortem_config *cfg, const char *id, const char *exe,
+		   const char *unit, const struct policy_owner *owner, uint64_t estimate, int64_t now_usec,
+		   struct policy_decision *out, unsigned *ret_writing, const struct quota_admit_hook *hook);
 int quota_unreserve(const struct store *st, const char *id);
 
 /* After the analysis, under the lock: keep the new core or skip it because
@@ -65,7 +72,12 @@ int quota_after_analysis(const struct store *st, const struct mortem_config *cfg
 			 const char *signature, uint64_t core_bytes, int64_t now_usec, bool locked,
 			 struct policy_decision *out);
 /* locked: the caller holds quota_lock already (flock is per open file: taking
- * it again from the same process would wait for ever). */
+ * it again from the same process would wait for ever).
+ * quota_after_analysis_as counts KeepPerSignature per owner; without an owner
+ * (quota_after_analysis, or owner NULL) every owner's cores count. */
+int quota_after_analysis_as(const struct store *st, const struct mortem_config *cfg, const char *id,
+			    const char *exe, const struct policy_owner *owner, const char *signature,
+			    uint64_t core_bytes, int64_t now_usec, bool locked, struct policy_decision *out);
 
 /* Plan the vacuum (never touching protect_id) and, unless dry_run, carry it
  * out, all under the lock (a dry run goes without it when it may not take it). *ret_plan (optional, heap, ids copied) lists the

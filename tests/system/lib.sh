@@ -2,7 +2,8 @@
 # systemd-nspawn, systemd as PID 1, the freshly built mortem .deb installed in
 # it with apt as a user would. Source it from bash, then:
 #
-#   sys_setup BUILD_DIR   tools, the cached root file system, the .deb, the lock
+#   sys_setup BUILD_DIR   tools, the cached root file system, the .deb (not with
+#                       SYS_NO_DEB=1), the lock
 #   sys_boot              a private copy of the root file system, booted; waits for "running"
 #   sys_in CMD...         run CMD in the container (host root's capabilities), 120 s at most
 #   sys_halt              stop the container, its cgroup and its copy (the EXIT trap does it too)
@@ -59,10 +60,13 @@ sys_setup() {
 	trap sys_cleanup EXIT
 	trap 'exit 130' INT TERM HUP
 	sys_rootfs
-	sys_build_deb "$build"
+	if [ -n "${SYS_NO_DEB:-}" ]; then SYS_DEB=""; SYS_CRASHERS=$build/crashers; else sys_build_deb "$build"; fi
 	# The lock and the kernel's settings, as every crash test takes them.
-	exec 9>"$E2E_LOCK"
-	flock -w 600 9 || { echo "system: could not take $E2E_LOCK" >&2; exit 1; }
+	# (SYS_LOCK_HELD=1: the caller holds it on fd 9 already.)
+	if [ -z "${SYS_LOCK_HELD:-}" ]; then
+		exec 9>"$E2E_LOCK"
+		flock -w 600 9 || { echo "system: could not take $E2E_LOCK" >&2; exit 1; }
+	fi
 	E2E_SAVED_CP=$(cat "$CP")
 	# shellcheck disable=SC2034 # e2e_restore puts it back
 	E2E_SAVED_CPL=$(cat "$CPL")
@@ -115,7 +119,7 @@ sys_build_deb() {
 sys_boot() {
 	SYS_ROOT=$SYS_RUN/root
 	cp -a "$SYS_ROOTFS" "$SYS_ROOT"
-	cp "$SYS_DEB" "$SYS_ROOT/root/"
+	[ -n "$SYS_DEB" ] && cp "$SYS_DEB" "$SYS_ROOT/root/"
 	mkdir -p "$SYS_ROOT/opt/crashers"
 	cp "$SYS_CRASHERS"/* "$SYS_ROOT/opt/crashers/" && chmod -R a+rX "$SYS_ROOT/opt/crashers"
 	# Never wait at a console login.

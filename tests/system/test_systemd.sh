@@ -81,7 +81,8 @@ start_crashy() {
 	sys_in systemctl stop crashy.service >/dev/null 2>&1
 	sys_in systemctl reset-failed crashy.service >/dev/null 2>&1
 	sys_in systemd-run --unit=crashy --quiet -p Restart=always -p RestartSec=0 -p LimitCORE=infinity \
-		-p StartLimitIntervalSec=0 /opt/crashers/crasher -m 512 quit || fail "systemd-run crashy failed"
+		-p StartLimitIntervalSec=0 /bin/sh -c 'echo crashy says hello; echo DB_PASSWORD=hunter2; exec /opt/crashers/crasher -m 512 quit' ||
+		fail "systemd-run crashy failed"
 }
 main_pid() { sys_in systemctl show -P MainPID crashy.service; }
 restart_ms() {
@@ -115,12 +116,19 @@ for i in $(seq 1 300); do
 done
 [ "${n:-0}" -ge 1 ] || fail "mortemd did not store crashy.service's crash: $(sys_in mortem list 2>&1 | tail -3)"
 id=$(sys_in mortem list --json 2>/dev/null | jq -r '[.[] | select(.unit == "crashy.service")][0].id')
+# The unit's last journal lines (JournalLines=), redacted like its environment.
 rec=$(sys_in mortem info --json "$id" 2>/dev/null)
 [ "$(jq -r .unit <<<"$rec")" = crashy.service ] || fail "the record does not name the unit: $(jq -c '{unit,slice}' <<<"$rec")"
 jq -e '.slice // .proc.slice // empty' <<<"$rec" >/dev/null || jq -e '.proc.cgroup | test("system.slice")' <<<"$rec" >/dev/null ||
 	fail "the record names no slice: $(jq -c '{unit,slice,cg:.proc.cgroup}' <<<"$rec")"
 [ "$(jq -r .collector.mode <<<"$rec")" = socket ] || fail "the crash was not taken through the socket: $(jq -c .collector <<<"$rec")"
 [ "$(jq -r .core.status <<<"$rec")" = stored ] || fail "the core was not stored: $(jq -c .core <<<"$rec")"
+jq -e '[.journal[]?.message] | index("crashy says hello")' <<<"$rec" >/dev/null ||
+	fail "the record lacks the unit's journal lines: $(jq -c '.journal, .errors' <<<"$rec")"
+jq -e '[.journal[]?.message] | index("DB_PASSWORD=<redacted>")' <<<"$rec" >/dev/null ||
+	fail "the journal line with DB_PASSWORD was not redacted: $(jq -c .journal <<<"$rec")"
+! grep -q hunter2 <<<"$rec" || fail "the password reached the record"
+
 
 # The floor: the kernel's plain "core" pattern (a file in the service's cwd).
 sys_in systemctl stop crashy.service

@@ -10,7 +10,13 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <dirent.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "analysis/analyze.h"
 #include "targetcore.h"
@@ -228,6 +234,13 @@ START_TEST(test_debuginfod)
 }
 END_TEST
 
+static int64_t analyze_test_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static int64_t duration_of(json_object *res)
 {
 	json_object *v;
@@ -411,6 +424,289 @@ START_TEST(test_cut_unset)
 }
 END_TEST
 
+/* ---- the sandbox itself: what the child is, and what it may not outlive ---- */
+
+static int64_t jint(json_object *o, const char *key)
+{
+	json_object *v;
+	ck_assert_msg(json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_int), "no %s", key);
+	return json_object_get_int64(v);
+}
+
+static uid_t nobody_uid(void)
+{
+	struct passwd *pw = getpwnam("mortem");
+	if (!pw)
+		pw = getpwnam("nobody");
+	ck_assert_ptr_nonnull(pw);
+	return pw->pw_uid;
+}
+
+/* Measured inside the child once confined (analyze_state): the parent-death
+ * signal and non-dumpability survive the uid change, because they are set
+ * after it (the kernel clears both on a change of credentials). */
+START_TEST(test_sandbox_state)
+{
+	struct targetcore tc;
+	targetcore_make(&tc, "wait", 1);
+	ck_assert_int_eq(chmod(tc.mini, 0600), 0);
+	ck_assert_int_eq(chmod(tc.dir, 0700), 0);
+	struct analyze_opts o = { .sysroot_fd = -1 };
+	json_object *res = run(tc.mini, &o, "ok"), *st;
+	json_object *a = analysis_of(res);
+	ck_assert(json_object_object_get_ex(a, "sandbox_state", &st));
+	ck_assert_int_eq(jint(st, "pdeathsig"), SIGKILL);
+	ck_assert_int_eq(jint(st, "dumpable"), 0);
+	ck_assert_int_eq(jint(st, "no_new_privs"), 1);
+	if (geteuid() == 0) {
+		char want[64];
+		ck_assert_int_eq(jint(st, "uid"), nobody_uid());
+		ck_assert_int_ne(jint(st, "gid"), 0);
+		ck_assert(!json_object_get_boolean(json_object_object_get(st, "any_uid_root")));
+		snprintf(want, sizeof(want), "uid %u, gid %u", (unsigned)jint(st, "uid"), (unsigned)jint(st, "gid"));
+		ck_assert_str_eq(jstr(a, "sandbox"), want);
+	} else {
+		ck_assert_str_eq(jstr(a, "sandbox"), "unprivileged: uid unchanged");
+	}
+	json_object_put(res);
+	targetcore_remove(&tc);
+}
+END_TEST
+
+/* Not root (a user running the tests, a fakeroot build): no uid to change,
+ * everything else applies and the analysis answers, saying so. Run here by
+ * a child of the test that made itself nobody first; it reports by exit
+ * status (a check assertion in a grandchild would not reach the runner). */
+START_TEST(test_unprivileged)
+{
+	struct targetcore tc;
+	targetcore_make(&tc, "wait", 2);
+	ck_assert_int_eq(chmod(tc.mini, 0644), 0);
+	ck_assert_int_eq(chmod(tc.dir, 0755), 0);
+	uid_t nobody = nobody_uid();
+	pid_t p = fork();
+	ck_assert_int_ge(p, 0);
+	if (p == 0) {
+		if (geteuid() == 0 && (setgroups(0, NULL) < 0 || setresgid(nobody, nobody, nobody) < 0 ||
+				       setresuid(nobody, nobody, nobody) < 0))
+			_exit(10);
+		struct analyze_opts o = { .sysroot_fd = -1, .crashed_tid = tc.tids[tc.ntids - 1] };
+		json_object *res = NULL, *a, *st, *v;
+		if (analyze_run(tc.mini, &o, &res) < 0 || !json_object_object_get_ex(res, "analysis", &a))
+			_exit(11);
+		const char *status = jstr(a, "status"), *sb = jstr(a, "sandbox");
+		fprintf(stderr, "unprivileged analysis: %s (%s), sandbox %s\n", status ? status : "?",
+			jstr(a, "error") ? jstr(a, "error") : "no error", sb ? sb : "?");
+		if (!status || strcmp(status, "ok") != 0)
+			_exit(12);
+		if (!sb || strcmp(sb, "unprivileged: uid unchanged") != 0)
+			_exit(13);
+		if (!json_object_object_get_ex(res, "threads", &v) || json_object_array_length(v) != 3)
+			_exit(14);
+		if (!json_object_object_get_ex(a, "sandbox_state", &st))
+			_exit(15);
+		if (json_object_get_int(json_object_object_get(st, "pdeathsig")) != SIGKILL ||
+		    json_object_get_int(json_object_object_get(st, "dumpable")) != 0 ||
+		    json_object_get_int(json_object_object_get(st, "no_new_privs")) != 1 ||
+		    json_object_get_int64(json_object_object_get(st, "uid")) != (int64_t)geteuid())
+			_exit(16);
+		json_object_put(res);
+		_exit(0);
+	}
+	int status;
+	ck_assert_int_eq(waitpid(p, &status, 0), p);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "unprivileged run: status 0x%x", status);
+	targetcore_remove(&tc);
+}
+END_TEST
+
+/* The pid of a child of parent, or 0. */
+static pid_t child_of(pid_t parent)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	pid_t found = 0;
+	ck_assert_ptr_nonnull(d);
+	while (!found && (de = readdir(d))) {
+		char path[300], line[256];
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/status", de->d_name);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (!strncmp(line, "PPid:", 5) && atoi(line + 5) == parent)
+				found = (pid_t)atoi(de->d_name);
+		fclose(f);
+	}
+	closedir(d);
+	return found;
+}
+
+/* The value of field ("Seccomp:") in /proc/pid/status, or -1. */
+static long status_field(pid_t pid, const char *field)
+{
+	char path[64], line[256];
+	long v = -1;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, strlen(field)))
+			v = strtol(line + strlen(field), NULL, 10);
+	fclose(f);
+	return v;
+}
+
+/* A collector killed with SIGKILL takes its analysis with it: the child,
+ * waiting on a debuginfod server that never answers (20 s a request), is
+ * gone within a moment, by the parent-death signal. The test is the
+ * subreaper, so the orphan comes to it and its end is seen by pid. While it
+ * runs it is also looked at from outside: its uid, no_new_privs and filter
+ * in /proc, and its /proc files owned by root (the kernel's sign of a
+ * process that is not dumpable). */
+START_TEST(test_parent_killed)
+{
+	struct targetcore tc;
+	struct hang h;
+	hang_make(&h, &tc, 1);
+	ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	pid_t p = fork();
+	ck_assert_int_ge(p, 0);
+	if (p == 0) {
+		struct analyze_opts o = hang_opts(&h, 20, NULL);
+		json_object *res = NULL;
+		(void)analyze_run(tc.mini, &o, &res);
+		_exit(0);
+	}
+	pid_t c = 0;
+	for (int i = 0; i < 500 && (c == 0 || status_field(c, "Seccomp:") != 2); i++) {
+		if (c == 0)
+			c = child_of(p);
+		(void)nanosleep(&(struct timespec){ 0, 10 * 1000000L }, NULL);
+	}
+	ck_assert_msg(c > 0, "no analysis child of %d", (int)p);
+	ck_assert_int_eq(status_field(c, "Seccomp:"), 2);
+	ck_assert_int_eq(status_field(c, "NoNewPrivs:"), 1);
+	if (geteuid() == 0) {
+		char path[64];
+		struct stat st;
+		ck_assert_int_eq(status_field(c, "Uid:"), nobody_uid());
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)c);
+		ck_assert_int_eq(stat(path, &st), 0);
+		ck_assert_msg(st.st_uid == 0, "/proc/%d owned by %u: the child is dumpable", (int)c, st.st_uid);
+	}
+	/* still waiting on the server (a grandchild: not ours to wait for yet) */
+	(void)nanosleep(&(struct timespec){ 0, 300 * 1000000L }, NULL);
+	ck_assert_int_eq(kill(c, 0), 0);
+	ck_assert_int_eq(waitpid(p, NULL, WNOHANG), 0);
+
+	ck_assert_int_eq(kill(p, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(p, NULL, 0), p);
+	int64_t t0 = analyze_test_now_ms(), status = 0;
+	pid_t w = 0;
+	while (w == 0 && analyze_test_now_ms() - t0 < 2000) {
+		int st;
+		w = waitpid(c, &st, WNOHANG);
+		status = st;
+		if (w == 0)
+			(void)nanosleep(&(struct timespec){ 0, 5 * 1000000L }, NULL);
+	}
+	if (w == 0)
+		(void)kill(c, SIGKILL);
+	ck_assert_msg(w == c, "the analysis child %d outlived its killed parent by 2 s", (int)c);
+	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "child status 0x%x", (unsigned)status);
+	fprintf(stderr, "parent killed: the analysis child went %lld ms later\n",
+		(long long)(analyze_test_now_ms() - t0));
+	hang_free(&h, &tc);
+}
+END_TEST
+
+/* A FIFO where a mapped module was (a user in its own mount namespace can put
+ * one there on the host's side of a path): an open of it would wait for a
+ * writer until the deadline. The analysis answers at once, and the module
+ * says why it was not read. A FIFO for the minicore itself is refused too, by
+ * the parent, which has no deadline of its own. */
+START_TEST(test_fifo_module)
+{
+	struct targetcore tc;
+	char dir[] = "/tmp/mortem-fifo-XXXXXX", prog[96];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	snprintf(prog, sizeof(prog), "%s/analyze_target", dir);
+	const char *argv[] = { "cp", TARGET_PROG, prog, NULL };
+	ck_assert_int_eq(targetcore_run_quiet(argv), 0);
+	targetcore_make_prog(&tc, prog, "wait", 1);
+	ck_assert_int_eq(chmod(tc.mini, 0600), 0);
+	ck_assert_int_eq(chmod(tc.dir, 0700), 0);
+	ck_assert_int_eq(unlink(prog), 0);
+	ck_assert_int_eq(mkfifo(prog, 0666), 0);
+	ck_assert_int_eq(chmod(prog, 0666), 0); /* (the umask) readable by the analysis user */
+
+	/* the caller blocks SIGALRM, as one with a signalfd would: the child
+	 * must unblock it for its timer to interrupt anything */
+	sigset_t alrm;
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	ck_assert_int_eq(sigprocmask(SIG_BLOCK, &alrm, NULL), 0);
+	struct analyze_opts o = { .sysroot_fd = -1, .timeout_ms = 20000 };
+	json_object *res = NULL, *mods;
+	ck_assert_int_eq(analyze_run(tc.mini, &o, &res), 0);
+	json_object *a = analysis_of(res);
+	const char *err = jstr(a, "error");
+	ck_assert_msg(!err || !strstr(err, "timed out"), "a FIFO module: %s", err);
+	ck_assert_msg(!strcmp(jstr(a, "status"), "ok"), "status %s (%s)", jstr(a, "status"), err ? err : "");
+	int64_t ms = duration_of(res);
+	ck_assert_msg(ms < 3000, "a FIFO module cost %lld ms", (long long)ms);
+	ck_assert(json_object_object_get_ex(res, "modules", &mods));
+	bool seen = false;
+	for (size_t i = 0; i < json_object_array_length(mods); i++) {
+		json_object *m = json_object_array_get_idx(mods, i);
+		if (!jstr(m, "path") || strcmp(jstr(m, "path"), prog) != 0)
+			continue;
+		seen = true;
+		ck_assert_str_eq(jstr(m, "on_disk"), "unreadable");
+		ck_assert_str_eq(jstr(m, "open_error"), "not a regular file");
+	}
+	ck_assert_msg(seen, "no module %s", prog);
+	fprintf(stderr, "a FIFO module: analysis in %lld ms\n", (long long)ms);
+	json_object_put(res);
+
+	/* the minicore path a FIFO */
+	char fifo[128];
+	snprintf(fifo, sizeof(fifo), "%s/mini-fifo", dir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	res = run(fifo, &o, "failed");
+	ck_assert_str_eq(jstr(analysis_of(res), "error"), "opening minicore: not a regular file");
+	json_object_put(res);
+	unlink(fifo);
+	unlink(prog);
+	rmdir(dir);
+	targetcore_remove(&tc);
+}
+END_TEST
+
+/* A syscall off the allowlist ends the child by the trap, not by a signal
+ * that would dump core, and the record names it. */
+START_TEST(test_seccomp_refused)
+{
+	struct targetcore tc;
+	targetcore_make(&tc, "wait", 1);
+	ck_assert_int_eq(chmod(tc.mini, 0600), 0);
+	ck_assert_int_eq(chmod(tc.dir, 0700), 0);
+	struct analyze_opts o = { .sysroot_fd = -1, .probe_syscall = SYS_socket };
+	json_object *res = run(tc.mini, &o, "failed"), *v;
+	char want[64];
+	snprintf(want, sizeof(want), "refused by seccomp: syscall %d (socket)", (int)SYS_socket);
+	ck_assert_str_eq(jstr(analysis_of(res), "error"), want);
+	ck_assert(!json_object_object_get_ex(res, "threads", &v));
+	json_object_put(res);
+	targetcore_remove(&tc);
+}
+END_TEST
+
 static Suite *analyze_suite(void)
 {
 	Suite *s = suite_create("analyze");
@@ -426,6 +722,11 @@ static Suite *analyze_suite(void)
 	tcase_add_test(tc, test_cut_by_signal);
 	tcase_add_test(tc, test_cut_between_polls);
 	tcase_add_test(tc, test_cut_unset);
+	tcase_add_test(tc, test_sandbox_state);
+	tcase_add_test(tc, test_unprivileged);
+	tcase_add_test(tc, test_parent_killed);
+	tcase_add_test(tc, test_fifo_module);
+	tcase_add_test(tc, test_seccomp_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,9 +1,11 @@
 /* collect: argument parsing, and the whole pipeline on a synthetic core into a
  * temp store (real zstd, SQLite, json-c; no kernel). */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -407,6 +409,63 @@ START_TEST(test_unusable_store_still_drains)
 }
 END_TEST
 
+/* Pipe mode with %F: /proc/PID is read only when it is the pidfd's process;
+ * a mismatch is recorded, nothing of /proc/PID is read (not even its root),
+ * and the capture goes on (id, lock, pending note). mortemd's hand-off checks
+ * its own pidfd: there, the argument is not used. */
+START_TEST(test_capture_pidfd_mismatch)
+{
+	struct mortem_config cfg;
+	struct crash_args a;
+	struct crash_capture cap;
+	char pidbuf[16], fdbuf[16];
+
+	setup_cfg(&cfg);
+	pid_t kid = fork();
+	ck_assert_int_ge(kid, 0);
+	if (kid == 0) {
+		pause();
+		_exit(0);
+	}
+	int pidfd = (int)syscall(SYS_pidfd_open, kid, 0);
+	ck_assert_int_ge(pidfd, 0);
+	snprintf(fdbuf, sizeof(fdbuf), "%d", pidfd);
+
+	/* the pidfd is the child's, the pid ours: a reused pid, as it were */
+	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)getpid());
+	const char *v[] = { pidbuf, "0", "0", "11", "1795000000", "0", "host", "1", fdbuf, NULL };
+	crash_args_parse(9, v, &a);
+	ck_assert_int_eq(a.pidfd, pidfd);
+	collect_capture(&cfg, &a, "pipe", &cap);
+	json_object *err = record_obj(cap.proc, "errors");
+	ck_assert_ptr_nonnull(strstr(record_str(err, "proc", ""), "is not the process of the kernel's pidfd"));
+	ck_assert(!json_object_object_get_ex(cap.proc, "comm", NULL));
+	ck_assert_int_eq(cap.root_fd, -1);
+	ck_assert_int_ge(cap.lock_fd, 0);
+	collect_capture_abandon(&cfg, &cap);
+
+	/* the hand-off's arguments: the pidfd is not ours to check */
+	collect_capture(&cfg, &a, "handoff", &cap);
+	ck_assert_str_eq(record_str(cap.proc, "comm", ""), "check_collect");
+	ck_assert_int_ge(cap.root_fd, 0);
+	collect_capture_abandon(&cfg, &cap);
+
+	/* the pidfd's own process: read, under the default budget */
+	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)kid);
+	crash_args_parse(9, v, &a);
+	collect_capture(&cfg, &a, "pipe", &cap);
+	ck_assert_str_eq(record_str(cap.proc, "comm", ""), "check_collect");
+	ck_assert_int_ge(cap.root_fd, 0);
+	ck_assert_int_ge(record_i64(cap.proc, "capture_usec", -1), 0);
+	collect_capture_abandon(&cfg, &cap);
+
+	kill(kid, SIGKILL);
+	waitpid(kid, NULL, 0);
+	close(pidfd);
+	config_free(&cfg);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("collect");
@@ -420,6 +479,7 @@ int main(void)
 	tcase_add_test(tc, test_pipeline_from_spill);
 	tcase_add_test(tc, test_pipeline_collector_spill);
 	tcase_add_test(tc, test_unusable_store_still_drains);
+	tcase_add_test(tc, test_capture_pidfd_mismatch);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }

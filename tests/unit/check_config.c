@@ -540,6 +540,70 @@ START_TEST(test_daemon_keys)
 }
 END_TEST
 
+/* [Upload]: one URL without a path, names that go into keys as they are, an
+ * enum; a bad value keeps the previous one, empty turns Endpoint= off. */
+START_TEST(test_upload_keys)
+{
+	struct mortem_config c;
+	struct warns w = { 0 };
+
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_ptr_null(c.upload_endpoint);
+	ck_assert_str_eq(c.upload_bucket, "mortem");
+	ck_assert_str_eq(c.upload_region, "us-east-1");
+	ck_assert_ptr_null(c.upload_prefix);
+	ck_assert_int_eq(c.upload_cores, CONFIG_UPLOAD_CORES_FIRST);
+	ck_assert(c.upload_max_queue == 4ull << 30);
+	config_free(&c);
+
+	put("mortem.conf", "[Upload]\nEndpoint=https://s3.example:8443/\nBucket=crash-es\nRegion=eu-1\n"
+			   "Prefix=fleet/prod\nCredentialsFile=/etc/k\nCores=all\nMaxQueue=1G\n");
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), 0);
+	ck_assert_str_eq(c.upload_endpoint, "https://s3.example:8443/");
+	ck_assert_str_eq(c.upload_bucket, "crash-es");
+	ck_assert_str_eq(c.upload_region, "eu-1");
+	ck_assert_str_eq(c.upload_prefix, "fleet/prod");
+	ck_assert_str_eq(c.upload_credentials, "/etc/k");
+	ck_assert_int_eq(c.upload_cores, CONFIG_UPLOAD_CORES_ALL);
+	ck_assert(c.upload_max_queue == 1u << 30);
+	config_free(&c);
+
+	put("mortem.conf",
+	    "[Upload]\n"
+	    "Endpoint=http://h:1\n"              /* 2 */
+	    "Endpoint=ftp://h\n"                 /* 3 */
+	    "Endpoint=http://h/bucket\n"         /* 4: a path */
+	    "Endpoint=http://user@h\n"           /* 5 */
+	    "Prefix=a/../b\n"                    /* 6 */
+	    "Prefix=/a\n"                        /* 7 */
+	    "Bucket=a b\n"                       /* 8 */
+	    "Cores=some\n"                       /* 9 */
+	    "CredentialsFile=k\n");              /* 10 */
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), -EINVAL);
+	ck_assert_str_eq(c.upload_endpoint, "http://h:1");
+	ck_assert_warned(&w, "%s:3: key 'Endpoint': 'ftp://h' is not an http://HOST[:PORT] or https://HOST[:PORT] URL", conf);
+	ck_assert_warned(&w, "%s:4: key 'Endpoint': 'http://h/bucket' is not an http://HOST[:PORT] or https://HOST[:PORT] URL", conf);
+	ck_assert_warned(&w, "%s:5: key 'Endpoint': 'http://user@h' is not an http://HOST[:PORT] or https://HOST[:PORT] URL", conf);
+	ck_assert_warned(&w, "%s:6: key 'Prefix': 'a/../b' is not a name of letters, digits and . _ - /", conf);
+	ck_assert_warned(&w, "%s:7: key 'Prefix': '/a' is not a name of letters, digits and . _ - /", conf);
+	ck_assert_warned(&w, "%s:9: key 'Cores': 'some' is not one of none, first, all", conf);
+	ck_assert_uint_eq(w.n, 8);
+	ck_assert_ptr_null(c.upload_prefix);
+	ck_assert_str_eq(c.upload_bucket, "mortem");
+	ck_assert_int_eq(c.upload_cores, CONFIG_UPLOAD_CORES_FIRST);
+	warns_free(&w);
+	config_free(&c);
+
+	put("mortem.conf", "[Upload]\nEndpoint=http://h\nEndpoint=\n");
+	ck_assert_int_eq(config_init(&c), 0);
+	ck_assert_int_eq(config_load(&c, conf, collect_warn, &w), 0);
+	ck_assert_ptr_null(c.upload_endpoint);
+	config_free(&c);
+}
+END_TEST
+
 /* DebuginfodURLs= is normalized to single spaces; a value with any URL that is
  * not http(s) is rejected whole and the previous value stays; empty is off. */
 START_TEST(test_debuginfod)
@@ -850,6 +914,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_ranges);
 	tcase_add_test(tc, test_debuginfod);
 	tcase_add_test(tc, test_daemon_keys);
+	tcase_add_test(tc, test_upload_keys);
 	tcase_add_test(tc, test_policy_keys);
 	tcase_add_test(tc, test_policy_bad_values);
 	tcase_add_test(tc, test_unknown_keys_warned);

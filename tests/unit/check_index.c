@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -176,12 +179,13 @@ START_TEST(test_create)
 	fds_snapshot(before);
 	ck_assert_int_eq(index_open(dbpath, &db), 0);
 	ck_assert_int_eq(pragma_i64(db, "PRAGMA user_version"), INDEX_SCHEMA_VERSION);
-	ck_assert_int_eq(INDEX_SCHEMA_VERSION, 4);
+	ck_assert_int_eq(INDEX_SCHEMA_VERSION, 5);
 	mode = pragma_text(db, "PRAGMA journal_mode");
 	ck_assert_str_eq(mode, "wal");
 	ck_assert_int_eq(pragma_i64(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
-					"name IN ('crashes_time','crashes_pid','crashes_comm','crashes_exe')"),
-			 4);
+					"name IN ('crashes_time','crashes_pid','crashes_comm','crashes_exe',"
+					"'crashes_unit','crashes_signature','crashes_uid')"),
+			 7);
 	ck_assert_int_eq(pragma_i64(db, "SELECT count(*) FROM crashes"), 0);
 	assert_new_fds_cloexec(before);
 	index_close(db);
@@ -670,6 +674,298 @@ START_TEST(test_rebuild)
 }
 END_TEST
 
+
+/* ---- owners: the columns of schema 5 ---- */
+
+START_TEST(test_owner_columns)
+{
+	char store[300];
+	sqlite3 *db = NULL;
+	struct index_row row;
+	int64_t *t = NULL;
+	size_t n = 0, ok = 0, bad = 0;
+	const struct policy_owner user = { .uid = 1001, .user_unit = true, .slice = "app.slice" };
+	const struct policy_owner root = { .uid = 0, .slice = "system.slice" };
+	json_object *r;
+
+	snprintf(store, sizeof(store), "%s/store", tmpdir);
+	ck_assert_int_eq(mkdir(store, 0700), 0);
+	ck_assert_int_eq(index_open(dbpath, &db), 0);
+	for (int i = 0; i < 3; i++) {
+		char id[16], name[32];
+		bool is_user = i < 2;
+		snprintf(id, sizeof(id), "o%d", i);
+		r = make_record(id, T0 + i, 10 + i, "sshd", "/usr/sbin/sshd");
+		json_object *proc = json_object_new_object();
+		json_object_object_add(r, "uid", json_object_new_int64(is_user ? 1001 : 0));
+		json_object_object_add(r, "unit", json_object_new_string("sshd.service"));
+		json_object_object_add(r, "slice", json_object_new_string(is_user ? "app.slice" : "system.slice"));
+		json_object_object_add(proc, "cgroup",
+				       json_object_new_string(is_user ? "0::/user.slice/user-1001.slice/user@1001.service/"
+									"app.slice/sshd.service\n"
+								      : "0::/system.slice/sshd.service\n"));
+		json_object_object_add(r, "proc", proc);
+		json_object_object_add(json_object_object_get(r, "core"), "path", json_object_new_string("/c"));
+		ck_assert_int_eq(index_insert(db, r, "/nonexistent"), 0);
+		snprintf(name, sizeof(name), "%s.json", id);
+		write_record_file(store, name, r);
+		json_object_put(r);
+	}
+	ck_assert_int_eq(index_lookup(db, "o0", &row), 0);
+	ck_assert_str_eq(row.slice, "app.slice");
+	ck_assert(row.user_unit);
+	ck_assert_int_eq(row.uid, 1001);
+	index_row_clear(&row);
+	ck_assert_int_eq(index_lookup(db, "o2", &row), 0);
+	ck_assert_str_eq(row.slice, "system.slice");
+	ck_assert(!row.user_unit);
+	index_row_clear(&row);
+	ck_assert_int_eq(index_lookup(db, "nope", &row), -ENOENT);
+
+	ck_assert_int_eq(index_core_times_owner(db, NULL, "sshd.service", &user, 0, &t, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	free(t);
+	ck_assert_int_eq(index_core_times_owner(db, NULL, "sshd.service", &root, 0, &t, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	free(t);
+	ck_assert_int_eq(index_core_times_owner(db, "/usr/sbin/sshd", NULL, &user, 0, &t, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	free(t);
+	ck_assert_int_eq(index_core_times(db, NULL, "sshd.service", 0, &t, &n), 0);
+	ck_assert_uint_eq(n, 3); /* anyone's */
+	free(t);
+
+	/* rows indexed before schema 5 have no owner columns: a reindex fills them */
+	ck_assert_int_eq(sqlite3_exec(db, "UPDATE crashes SET slice = NULL, user_unit = 0", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(index_core_times_owner(db, NULL, "sshd.service", &user, 0, &t, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	free(t);
+	ck_assert_int_eq(index_rebuild(db, store, &ok, &bad), 0);
+	ck_assert_uint_eq(ok, 3);
+	ck_assert_int_eq(index_core_times_owner(db, NULL, "sshd.service", &user, 0, &t, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	free(t);
+	index_close(db);
+}
+END_TEST
+
+/* ---- full and read-only file systems ---- */
+
+/* A small tmpfs at dir, in a private mount namespace of this test's process
+ * (check forks one per test), so it goes away with it whatever happens.
+ * false, with the reason printed, when that cannot be had (not root, no
+ * namespaces): the test is then skipped. */
+static bool tmpfs_private(const char *dir, const char *opts)
+{
+	if (geteuid() != 0) {
+		printf("SKIP %s: needs root to mount a tmpfs\n", __func__);
+		return false;
+	}
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		printf("SKIP %s: no private mount namespace: %s\n", __func__, strerror(errno));
+		return false;
+	}
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) {
+		printf("SKIP %s: mount tmpfs: %s\n", __func__, strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+static void teardown_disk(void)
+{
+	char fs[300];
+
+	snprintf(fs, sizeof(fs), "%s/fs", tmpdir);
+	(void)umount2(fs, MNT_DETACH);
+	teardown();
+}
+
+/* Fill the file system of dir to the last byte. */
+static void fill_fs(const char *dir)
+{
+	static char buf[65536];
+	char p[400];
+	struct statvfs sv;
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/fill", dir);
+	fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	for (size_t chunk = sizeof(buf); chunk > 0; chunk /= 2)
+		while (write(fd, buf, chunk) == (ssize_t)chunk)
+			;
+	ck_assert_int_eq(errno, ENOSPC);
+	close(fd);
+	ck_assert_int_eq(statvfs(dir, &sv), 0);
+	ck_assert_uint_eq(sv.f_bavail, 0);
+}
+
+static int count_row(const struct index_row *row, void *userdata)
+{
+	(void)row;
+	(*(size_t *)userdata)++;
+	return 0;
+}
+
+static size_t count_rows(sqlite3 *db)
+{
+	size_t n = 0;
+
+	ck_assert_int_ge(index_query_each(db, NULL, count_row, &n), 0);
+	return n;
+}
+
+static bool exists(const char *p)
+{
+	return access(p, F_OK) == 0;
+}
+
+START_TEST(test_full_disk)
+{
+	char fs[300], db_path[400], shm[420], wal[420];
+	sqlite3 *db = NULL;
+	int r;
+
+	snprintf(fs, sizeof(fs), "%s/fs", tmpdir);
+	if (!tmpfs_private(fs, "size=8m,mode=0700"))
+		return;
+	snprintf(db_path, sizeof(db_path), "%s/index.sqlite", fs);
+	snprintf(shm, sizeof(shm), "%s-shm", db_path);
+	snprintf(wal, sizeof(wal), "%s-wal", db_path);
+	ck_assert_int_eq(index_open(db_path, &db), 0);
+	for (int i = 0; i < 200; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "f%03d", i);
+		insert(db, id, T0 + i, 100 + i, "comm", "/bin/exe");
+	}
+	index_close(db);
+	/* the last writer's close checkpoints and removes the -wal and -shm */
+	ck_assert(!exists(shm) && !exists(wal));
+	fill_fs(fs);
+
+	/* readers: list, vacuum --dry-run */
+	ck_assert_int_eq(index_open_ro(db_path, &db), 0);
+	ck_assert_uint_eq(count_rows(db), 200);
+	{
+		struct index_row row;
+		ck_assert_int_eq(index_lookup(db, "f150", &row), 0);
+		ck_assert_int_eq(row.pid, 250);
+		index_row_clear(&row);
+	}
+	ck_assert_int_eq(index_delete(db, "f000"), -EROFS); /* it reads only */
+	index_close(db);
+
+	/* deleters: rm, vacuum. In place, with no new block */
+	ck_assert_int_eq(index_open_cleanup(db_path, &db), 0);
+	ck_assert_int_eq(index_delete(db, "f000"), 1);
+	for (int i = 1; i < 100; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "f%03d", i);
+		ck_assert_int_eq(index_delete(db, id), 1);
+	}
+	ck_assert_uint_eq(count_rows(db), 100);
+	{
+		uint64_t used = 0;
+		ck_assert_int_eq(index_usage(db, &used), 0); /* the running total followed */
+		ck_assert_uint_eq(used, (uint64_t)pragma_i64(db, "SELECT sum(mini_size + record_size + "
+								  "CASE WHEN core_path IS NULL THEN 0 ELSE stored_size END) FROM crashes"));
+	}
+	index_close(db);
+	/* nothing made on the way: no -shm, no -wal */
+	ck_assert(!exists(shm) && !exists(wal));
+	ck_assert_int_eq(index_open_ro(db_path, &db), 0);
+	ck_assert_uint_eq(count_rows(db), 100);
+	ck_assert_int_eq(pragma_i64(db, "PRAGMA quick_check = 1") >= 0, 1);
+	{
+		_cleanup_free_ char *qc = pragma_text(db, "PRAGMA integrity_check");
+		ck_assert_str_eq(qc, "ok");
+	}
+	index_close(db);
+	ck_assert(!exists(shm) && !exists(wal));
+
+	/* what the verbs used to do: the plain open needs a new -shm */
+	r = index_open(db_path, &db);
+	ck_assert_int_eq(r, -ENOSPC);
+
+	/* room again: the next writer puts it back in WAL mode */
+	{
+		char p[420];
+		snprintf(p, sizeof(p), "%s/fill", fs);
+		ck_assert_int_eq(unlink(p), 0);
+	}
+	ck_assert_int_eq(index_open(db_path, &db), 0);
+	{
+		_cleanup_free_ char *mode = pragma_text(db, "PRAGMA journal_mode");
+		ck_assert_str_eq(mode, "wal");
+	}
+	ck_assert_uint_eq(count_rows(db), 100);
+	index_close(db);
+}
+END_TEST
+
+/* _i == 0: an idle index (no -wal); _i == 1: a copy taken while a writer had
+ * rows only in its -wal, and no -shm. */
+START_TEST(test_readonly_remount)
+{
+	char fs[300], db_path[400], p[420];
+	sqlite3 *db = NULL, *w = NULL;
+
+	snprintf(fs, sizeof(fs), "%s/fs", tmpdir);
+	if (!tmpfs_private(fs, "size=8m,mode=0700"))
+		return;
+	snprintf(db_path, sizeof(db_path), "%s/index.sqlite", fs);
+	ck_assert_int_eq(index_open(db_path, &db), 0);
+	for (int i = 0; i < 50; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "r%03d", i);
+		insert(db, id, T0 + i, 100 + i, "comm", "/bin/exe");
+	}
+	index_close(db);
+	if (_i == 1) {
+		char cmd[2048];
+		/* a writer adds 10 rows that stay in its -wal; copy the files as a
+		 * forensic copy would, without the -shm */
+		ck_assert_int_eq(index_open(db_path, &w), 0);
+		for (int i = 50; i < 60; i++) {
+			char id[16];
+			snprintf(id, sizeof(id), "r%03d", i);
+			insert(w, id, T0 + i, 100 + i, "comm", "/bin/exe");
+		}
+		snprintf(cmd, sizeof(cmd), "mkdir %s/copy && cp %s %s-wal %s/copy/", fs, db_path, db_path, fs);
+		ck_assert_int_eq(system(cmd), 0);
+		index_close(w);
+		snprintf(db_path, sizeof(db_path), "%s/copy/index.sqlite", fs);
+		snprintf(p, sizeof(p), "%s-wal", db_path);
+		ck_assert(exists(p));
+	}
+	ck_assert_int_eq(mount(NULL, fs, NULL, MS_REMOUNT | MS_RDONLY, NULL), 0);
+
+	/* what the verbs used to do */
+	ck_assert_int_lt(index_open(db_path, &db), 0);
+	ck_assert_int_eq(index_open_cleanup(db_path, &db) < 0, 1);
+
+	ck_assert_int_eq(index_open_ro(db_path, &db), 0);
+	ck_assert(!index_is_immutable(db) || _i == 0);
+	ck_assert_uint_eq(count_rows(db), _i == 1 ? 60 : 50);
+	{
+		struct index_row row;
+		ck_assert_int_eq(index_lookup(db, _i == 1 ? "r055" : "r042", &row), 0);
+		index_row_clear(&row);
+	}
+	{
+		struct index_filter f = { .match = "/bin/exe", .newest_first = true, .limit = 3 };
+		ASSERT_IDS(db, &f, _i == 1 ? "r059,r058,r057" : "r049,r048,r047");
+	}
+	index_close(db);
+	/* nothing was created on the way */
+	snprintf(p, sizeof(p), "%s-shm", db_path);
+	ck_assert(!exists(p));
+	ck_assert_int_eq(index_open_ro(tpath("fs/none.sqlite"), &db), -ENOENT);
+}
+END_TEST
+
 #define CHILDREN        50
 #define ROWS_PER_CHILD  4
 
@@ -750,7 +1046,14 @@ static Suite *index_suite(void)
 	tcase_add_test(tc, test_corrupt_pages);
 	tcase_add_test(tc, test_rebuild);
 	tcase_add_loop_test(tc, test_concurrent, 0, 2);
+	tcase_add_test(tc, test_owner_columns);
 	suite_add_tcase(s, tc);
+	TCase *td = tcase_create("disk");
+	tcase_add_checked_fixture(td, setup, teardown_disk);
+	tcase_set_timeout(td, 60);
+	tcase_add_test(td, test_full_disk);
+	tcase_add_loop_test(td, test_readonly_remount, 0, 2);
+	suite_add_tcase(s, td);
 	return s;
 }
 

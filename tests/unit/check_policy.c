@@ -1,9 +1,19 @@
 /* policy.c: the [Policy] decisions over a fake clock and fake store states. */
+/* The entry tables below name the fields each case is about, positionally;
+ * the owner left out is zero: root's system side, one owner for all. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "base/config.h"
+#include "store/index.h"
 #include "store/policy.h"
+#include "store/quota.h"
+#include "store/store.h"
 #include "testutil.h"
 #include "base/util.h"
 
@@ -699,6 +709,241 @@ START_TEST(test_after_analysis_no_signature)
 }
 END_TEST
 
+
+/* ---- owners: one user's crashes never cost another's core ---- */
+
+#define CG_USER_SSHD "0::/user.slice/user-1001.slice/user@1001.service/app.slice/sshd.service\n"
+#define CG_ROOT_SSHD "0::/system.slice/sshd.service\n"
+
+START_TEST(test_owner_cgroup)
+{
+	ck_assert(policy_cgroup_user_unit(CG_USER_SSHD));
+	ck_assert(!policy_cgroup_user_unit(CG_ROOT_SSHD));
+	ck_assert(!policy_cgroup_user_unit(NULL));
+	ck_assert(!policy_cgroup_user_unit(""));
+	/* a session scope is under user-1001.slice but no user manager */
+	ck_assert(!policy_cgroup_user_unit("0::/user.slice/user-1001.slice/session-3.scope\n"));
+	/* names that only look like it */
+	ck_assert(!policy_cgroup_user_unit("0::/system.slice/user@.service\n"));
+	ck_assert(!policy_cgroup_user_unit("0::/system.slice/user@1x.service\n"));
+	ck_assert(!policy_cgroup_user_unit("0::/system.slice/myuser@1001.service\n"));
+	ck_assert(policy_cgroup_user_unit("0::/user.slice/user-0.slice/user@0.service/app.slice/x.service"));
+	/* v2 decides when present; v1 name=systemd otherwise */
+	ck_assert(!policy_cgroup_user_unit("1:name=systemd:/user.slice/user-5.slice/user@5.service/a.service\n"
+					   "0::/system.slice/a.service\n"));
+	ck_assert(policy_cgroup_user_unit("12:cpu:/\n1:name=systemd:/user.slice/user-5.slice/user@5.service/a.service\n"));
+}
+END_TEST
+
+START_TEST(test_owner_keep_per_signature)
+{
+	struct policy_limits l = quota(0, 0, 3);
+	struct policy_owner user = { .uid = 1001, .user_unit = true, .slice = "app.slice" };
+	struct policy_owner root = { .uid = 0, .slice = "system.slice" };
+	struct policy_entry e[] = {
+		{ "u1", "/usr/sbin/sshd", "S", NOW - 3 * MIN, 100, 10, user },
+		{ "u2", "/usr/sbin/sshd", "S", NOW - 2 * MIN, 100, 10, user },
+		{ "u3", "/usr/sbin/sshd", "S", NOW - 1 * MIN, 100, 10, user },
+	};
+	struct policy_entry crash = { "new", "/usr/sbin/sshd", "S", NOW, 100, 0, root };
+	struct policy_decision d;
+
+	/* user 1001 has 3 cores of S: root's S is its own first */
+	ck_assert_int_eq(policy_after_analysis(&l, e, 3, &crash, NOW, &d), 0);
+	ck_assert(d.store);
+	/* the same signature from the same user is a repeat too many */
+	crash.owner = user;
+	ck_assert_int_eq(policy_after_analysis(&l, e, 3, &crash, NOW, &d), 0);
+	ck_assert(!d.store);
+	ck_assert_str_eq(d.detail, "3 cores of signature S (uid 1001, user unit) already kept");
+	/* another uid, or the same uid's system service, is another owner */
+	crash.owner = (struct policy_owner){ .uid = 1002, .user_unit = true, .slice = "app.slice" };
+	ck_assert_int_eq(policy_after_analysis(&l, e, 3, &crash, NOW, &d), 0);
+	ck_assert(d.store);
+	crash.owner = (struct policy_owner){ .uid = 1001, .slice = "app.slice" };
+	ck_assert_int_eq(policy_after_analysis(&l, e, 3, &crash, NOW, &d), 0);
+	ck_assert(d.store);
+	crash.owner = (struct policy_owner){ .uid = 1001, .user_unit = true, .slice = "session.slice" };
+	ck_assert_int_eq(policy_after_analysis(&l, e, 3, &crash, NOW, &d), 0);
+	ck_assert(d.store);
+
+	/* the vacuum groups per owner too: root's single core of S is a first
+	 * occurrence, so under pressure the user's repeats go before it */
+	struct policy_entry v[] = {
+		{ "r1", "/usr/sbin/sshd", "S", NOW - 9 * DAY, 100, 10, root },
+		e[0], e[1], e[2],
+		{ "u4", "/usr/sbin/sshd", "S", NOW, 100, 10, user },
+	};
+	l.keep_per_signature = 2;
+	l.keep_free = G;
+	/* all must go: the user's repeats, its newest, then the firsts, heaviest
+	 * (root's, 9 days old) first; one key for both would have made u1 a repeat */
+	ck_assert_str_eq(plan(&l, total(v, 5), 0, v, 5, NOW, NULL), "c:u2 c:u3 c:u4 c:r1 c:u1");
+	l.keep_free = 0;
+	l.max_use = total(v, 5) - 200;
+	ck_assert_str_eq(plan(&l, total(v, 5), 100 * G, v, 5, NOW, NULL), "c:u2 c:u3");
+}
+END_TEST
+
+/* The same through the real store: records indexed in SQLite, the counts read
+ * back by quota_admit_as / quota_after_analysis_as as the collector does. */
+static char odir[256];
+
+static json_object *owner_record(const char *id, int64_t t, int64_t uid, const char *exe, const char *unit,
+				 const char *slice, const char *cgroup, const char *signature)
+{
+	json_object *r = json_object_new_object(), *core = json_object_new_object(), *proc = json_object_new_object();
+
+	json_object_object_add(r, "id", json_object_new_string(id));
+	json_object_object_add(r, "time", json_object_new_string("2027-01-15T08:00:00.000000Z"));
+	json_object_object_add(r, "time_usec", json_object_new_int64(t));
+	json_object_object_add(r, "pid", json_object_new_int64(4242));
+	json_object_object_add(r, "uid", json_object_new_int64(uid));
+	json_object_object_add(r, "gid", json_object_new_int64(uid));
+	json_object_object_add(r, "signal", json_object_new_int(11));
+	json_object_object_add(r, "signal_name", json_object_new_string("SIGSEGV"));
+	json_object_object_add(r, "comm", json_object_new_string("x"));
+	json_object_object_add(r, "exe", json_object_new_string(exe));
+	json_object_object_add(r, "cmdline", json_object_new_string("x"));
+	json_object_object_add(r, "hostname", json_object_new_string("h"));
+	json_object_object_add(r, "boot_id", json_object_new_string("b"));
+	json_object_object_add(r, "unit", unit ? json_object_new_string(unit) : NULL);
+	json_object_object_add(r, "slice", slice ? json_object_new_string(slice) : NULL);
+	if (signature)
+		json_object_object_add(r, "signature", json_object_new_string(signature));
+	json_object_object_add(proc, "cgroup", cgroup ? json_object_new_string(cgroup) : NULL);
+	json_object_object_add(r, "proc", proc);
+	json_object_object_add(core, "status", json_object_new_string("stored"));
+	json_object_object_add(core, "size", json_object_new_int64(4096));
+	json_object_object_add(core, "stored_size", json_object_new_int64(1024));
+	json_object_object_add(core, "path", json_object_new_string("/nonexistent.core.zst"));
+	json_object_object_add(r, "core", core);
+	return r;
+}
+
+static void owner_insert(sqlite3 *db, json_object *r)
+{
+	ck_assert_int_eq(index_insert(db, r, "/nonexistent.json"), 0);
+	json_object_put(r);
+}
+
+static void owner_setup(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	snprintf(odir, sizeof(odir), "%s/check_policy.XXXXXX", t && *t ? t : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(odir));
+}
+
+static void owner_teardown(void)
+{
+	char cmd[320];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", odir);
+	(void)!system(cmd);
+}
+
+START_TEST(test_owner_real_store)
+{
+	struct mortem_config cfg;
+	struct store st;
+	sqlite3 *db = NULL;
+	struct policy_decision d;
+	int64_t now = (int64_t)time(NULL) * SEC;
+	const struct policy_owner root = { .uid = 0, .slice = "system.slice" };
+	const struct policy_owner user = { .uid = 1001, .user_unit = true, .slice = "app.slice" };
+	char id[32];
+
+	ck_assert_int_eq(config_init(&cfg), 0);
+	cfg.max_use = (struct config_quota){ 0 };
+	cfg.keep_free = (struct config_quota){ 0 };
+	cfg.rate_limit.burst = 5;
+	cfg.rate_limit.interval_sec = 600;
+	cfg.keep_per_signature = 3;
+	ck_assert_int_eq(store_init(&st, odir), 0);
+	ck_assert_int_eq(store_mkdirs(&st), 0);
+	ck_assert_int_eq(index_open(st.index_path, &db), 0);
+	/* user 1001 crashes 5 times in its own user@1001.service/app.slice/sshd.service */
+	for (int i = 0; i < 5; i++) {
+		snprintf(id, sizeof(id), "u%d", i);
+		owner_insert(db, owner_record(id, now - (i + 1) * MIN, 1001, "/usr/sbin/sshd", "sshd.service",
+					      "app.slice", CG_USER_SSHD, NULL));
+	}
+	/* uid 1002 crashes 5 times in a shared executable, outside units */
+	for (int i = 0; i < 5; i++) {
+		snprintf(id, sizeof(id), "s%d", i);
+		owner_insert(db, owner_record(id, now - (i + 1) * MIN, 1002, "/usr/bin/shared", NULL, NULL,
+					      "0::/user.slice/user-1002.slice/session-1.scope\n", NULL));
+	}
+	/* and user 1001 has 3 cores of signature SIG */
+	for (int i = 0; i < 3; i++) {
+		snprintf(id, sizeof(id), "k%d", i);
+		owner_insert(db, owner_record(id, now - DAY + i, 1001, "/usr/bin/tool", NULL, NULL, NULL, "SIG"));
+	}
+	index_close(db);
+
+	/* root's system.slice/sshd.service is not limited by the user's five */
+	ck_assert_int_eq(quota_admit_as(&st, &cfg, "r1", "/usr/sbin/sshd", "sshd.service", &root, 0, now, &d, NULL,
+					NULL), 0);
+	ck_assert_msg(d.store, "root's core skipped: %s", d.detail);
+	ck_assert_int_eq(quota_unreserve(&st, "r1"), 0);
+	/* the user's own sixth is */
+	ck_assert_int_eq(quota_admit_as(&st, &cfg, "u5", "/usr/sbin/sshd", "sshd.service", &user, 0, now, &d, NULL,
+					NULL), 0);
+	ck_assert(!d.store);
+	ck_assert_str_eq(d.reason, "rate limit");
+	ck_assert_str_eq(d.detail, "rate limit: 5 full cores of sshd.service (uid 1001, user unit) in the last 10min");
+	/* a system service running as uid 1001 is not the user's own unit */
+	const struct policy_owner sys1001 = { .uid = 1001, .slice = "app.slice" };
+	ck_assert_int_eq(quota_admit_as(&st, &cfg, "y1", "/usr/sbin/sshd", "sshd.service", &sys1001, 0, now, &d,
+					NULL, NULL), 0);
+	ck_assert(d.store);
+	ck_assert_int_eq(quota_unreserve(&st, "y1"), 0);
+	/* the owner-less call counts everyone's, as before owners */
+	ck_assert_int_eq(quota_admit(&st, &cfg, "r2", "/usr/sbin/sshd", "sshd.service", 0, now, &d, NULL, NULL), 0);
+	ck_assert(!d.store);
+
+	/* the same executable for two uids counts separately */
+	const struct policy_owner u1002 = { .uid = 1002 }, u1003 = { .uid = 1003 }, u1004 = { .uid = 1004 };
+	ck_assert_int_eq(quota_admit_as(&st, &cfg, "t1", "/usr/bin/shared", NULL, &u1003, 0, now, &d, NULL, NULL), 0);
+	ck_assert(d.store);
+	ck_assert_int_eq(quota_unreserve(&st, "t1"), 0);
+	ck_assert_int_eq(quota_admit_as(&st, &cfg, "t2", "/usr/bin/shared", NULL, &u1002, 0, now, &d, NULL, NULL), 0);
+	ck_assert(!d.store);
+	ck_assert_str_eq(d.detail, "rate limit: 5 full cores of /usr/bin/shared (uid 1002) in the last 10min");
+
+	/* reservations of collectors still writing count for their owner only:
+	 * four of uid 1003 in flight (this process is their live collector) */
+	for (int i = 0; i < 4; i++) {
+		snprintf(id, sizeof(id), "w%d", i);
+		ck_assert_int_eq(quota_admit_as(&st, &cfg, id, "/usr/bin/shared", NULL, &u1003, 0, now, &d, NULL, NULL),
+				 0);
+		ck_assert(d.store);
+	}
+	ck_assert_int_eq(quota_admit_as(&st, &cfg, "w4", "/usr/bin/shared", NULL, &u1003, 0, now, &d, NULL, NULL), 0);
+	ck_assert(d.store); /* four in flight: a fifth fits */
+	ck_assert_int_eq(quota_admit_as(&st, &cfg, "w5", "/usr/bin/shared", NULL, &u1003, 0, now, &d, NULL, NULL), 0);
+	ck_assert(!d.store); /* five in flight */
+	ck_assert_int_eq(quota_admit_as(&st, &cfg, "w6", "/usr/bin/shared", NULL, &u1004, 0, now, &d, NULL, NULL), 0);
+	ck_assert(d.store); /* uid 1004 pays nothing for 1003's */
+
+	/* KeepPerSignature per uid: user 1001 keeps 3 of SIG; root's first is kept */
+	ck_assert_int_eq(quota_after_analysis_as(&st, &cfg, "r3", "/usr/bin/tool", &root, "SIG", 1024, now, false, &d),
+			 0);
+	ck_assert_msg(d.store, "root's core skipped: %s", d.detail);
+	const struct policy_owner u1001 = { .uid = 1001 };
+	ck_assert_int_eq(quota_after_analysis_as(&st, &cfg, "k3", "/usr/bin/tool", &u1001, "SIG", 1024, now, false, &d),
+			 0);
+	ck_assert(!d.store);
+	ck_assert_str_eq(d.reason, "KeepPerSignature");
+	ck_assert_int_eq(quota_after_analysis(&st, &cfg, "r4", "/usr/bin/tool", "SIG", 1024, now, false, &d), 0);
+	ck_assert(!d.store); /* the owner-less call: everyone's count */
+
+	store_free(&st);
+	config_free(&cfg);
+}
+END_TEST
+
 static Suite *policy_suite(void)
 {
 	Suite *s = suite_create("policy");
@@ -724,7 +969,14 @@ static Suite *policy_suite(void)
 	tcase_add_test(tc, test_decide_bad_args);
 	tcase_add_test(tc, test_after_analysis);
 	tcase_add_test(tc, test_after_analysis_no_signature);
+	tcase_add_test(tc, test_owner_cgroup);
+	tcase_add_test(tc, test_owner_keep_per_signature);
 	suite_add_tcase(s, tc);
+	TCase *to = tcase_create("owners");
+	tcase_add_checked_fixture(to, owner_setup, owner_teardown);
+	tcase_set_timeout(to, 60);
+	tcase_add_test(to, test_owner_real_store);
+	suite_add_tcase(s, to);
 	return s;
 }
 

@@ -1,5 +1,6 @@
-/* Unit tests for src/capture/proc.c: capture of a real child, a missing pid, caps, a fake
- * /proc tree with hostile content, and the redaction and cgroup helpers. */
+/* Unit tests for src/capture/proc*.c: capture of a real child, a missing pid, caps, a fake
+ * /proc tree with hostile content, the redaction and cgroup helpers, the lost
+ * files, the bounds against hostile mappings, the time budget and the pidfd check. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -12,12 +13,14 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "capture/cgroup.h"
 #include "capture/proc.h"
+#include "capture/proc_maps.h"
 #include "capture/sysinfo.h"
 #include "testutil.h"
 
@@ -629,6 +632,18 @@ static const struct proc_file *find_file(const struct proc_file *f, size_t n, co
 	return NULL;
 }
 
+/* The lost files of pid, through the capture (as collect_capture takes them). */
+static size_t lost_files(pid_t pid, struct proc_file *f, size_t max)
+{
+	size_t n = 99;
+	struct proc_capture_opts opts = { .files = f, .files_max = max, .n_files = &n };
+	json_object *o = NULL;
+	ck_assert_int_eq(proc_capture(pid, &opts, &o), 0);
+	json_object_put(o);
+	ck_assert_uint_le(n, max);
+	return n;
+}
+
 START_TEST(test_open_lost_files)
 {
 	ck_assert_msg(geteuid() == 0, "needs root (CAP_SYS_ADMIN for map_files), as make check runs");
@@ -658,7 +673,7 @@ START_TEST(test_open_lost_files)
 	close(zfd);
 
 	struct proc_file f[PROC_FILES_MAX];
-	size_t n = proc_files_open_lost(getpid(), f, PROC_FILES_MAX);
+	size_t n = lost_files(getpid(), f, PROC_FILES_MAX);
 	const struct proc_file *p = find_file(f, n, priv), *g = find_file(f, n, gone);
 	ck_assert_msg(p != NULL, "the 0600 executable mapping was not opened");
 	ck_assert_msg(g != NULL, "the deleted executable mapping was not opened (path without \" (deleted)\")");
@@ -684,7 +699,7 @@ START_TEST(test_open_lost_files)
 			if (fcntl(fd, F_GETFD) < 0 && dup2(0, fd) < 0)
 				_exit(3);
 		struct proc_file kf[PROC_FILES_MAX];
-		size_t kn = proc_files_open_lost(getpid(), kf, PROC_FILES_MAX);
+		size_t kn = lost_files(getpid(), kf, PROC_FILES_MAX);
 		_exit(kn == 0 ? 0 : 4);
 	}
 	int kst;
@@ -692,10 +707,10 @@ START_TEST(test_open_lost_files)
 	ck_assert_msg(WIFEXITED(kst) && WEXITSTATUS(kst) == 0, "child status %d (4: files opened past the cap)", kst);
 	/* never more than asked */
 	struct proc_file one[1];
-	size_t k = proc_files_open_lost(getpid(), one, 1);
+	size_t k = lost_files(getpid(), one, 1);
 	ck_assert_uint_eq(k, 1);
 	proc_files_close(one, k);
-	ck_assert_uint_eq(proc_files_open_lost(getpid(), one, 0), 0);
+	ck_assert_uint_eq(lost_files(getpid(), one, 0), 0);
 	proc_files_close(f, n);
 	munmap(m1, len);
 	munmap(m2, len);
@@ -709,6 +724,221 @@ START_TEST(test_open_lost_files)
 	unlink(open_);
 	unlink(data);
 	rmdir(dir);
+}
+END_TEST
+
+/* A child that does what a hostile process may: DEPTH-deep directory chains
+ * under dir (made by the child, as the attacker would), COUNT executable
+ * mappings of the file at the bottom of each of n_chains, alternating; with
+ * flat > 0, that many distinct files in dir mapped once each instead. It
+ * stops (SIGSTOP) when ready; the caller kills it. */
+static pid_t spawn_mapper(const char *dir, int n_chains, int depth, int count, int flat)
+{
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int fds[2] = { -1, -1 };
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (int k = 0; k < n_chains; k++) {
+			char name[2] = { (char)('a' + k), 0 };
+			int d = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (mkdirat(d, name, 0755) < 0)
+				_exit(10);
+			int nd = openat(d, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			close(d);
+			d = nd;
+			for (int i = 0; d >= 0 && i < depth; i++) {
+				if (mkdirat(d, "d", 0755) < 0)
+					_exit(11);
+				nd = openat(d, "d", O_PATH | O_DIRECTORY | O_CLOEXEC);
+				close(d);
+				d = nd;
+			}
+			fds[k] = d >= 0 ? openat(d, "f", O_RDWR | O_CREAT | O_CLOEXEC, 0644) : -1;
+			if (fds[k] < 0 || fchmod(fds[k], 0644) < 0 || ftruncate(fds[k], 4096) < 0)
+				_exit(12);
+			close(d);
+		}
+		for (int i = 0; i < count; i++)
+			for (int k = 0; k < n_chains; k++)
+				if (mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fds[k], 0) == MAP_FAILED)
+					_exit(13);
+		for (int i = 0; i < flat; i++) {
+			char f[PATH_MAX];
+			snprintf(f, sizeof(f), "%s/f%d", dir, i);
+			int fd = open(f, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+			if (fd < 0 || ftruncate(fd, 4096) < 0 ||
+			    mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0) == MAP_FAILED)
+				_exit(14);
+			close(fd);
+		}
+		raise(SIGSTOP);
+		_exit(0);
+	}
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, WUNTRACED), pid);
+	ck_assert_msg(WIFSTOPPED(st), "mapper failed: status %d", st);
+	return pid;
+}
+
+static int64_t get_int(json_object *o, const char *key)
+{
+	json_object *v = get(o, key);
+	ck_assert_msg(json_object_is_type(v, json_type_int), "%s is not a number", key);
+	return json_object_get_int64(v);
+}
+
+/* Every item the budget cut is listed under "truncated"; returns how many. */
+static int budget_cuts(json_object *o, const char *want_msg)
+{
+	json_object *err = get(o, "errors"), *tr = get(o, "truncated");
+	int n = 0;
+	json_object_object_foreach(err, k, v) {
+		if (!strstr(json_object_get_string(v), "capture budget"))
+			continue;
+		if (want_msg)
+			ck_assert_str_eq(json_object_get_string(v), want_msg);
+		ck_assert_msg(array_has_str(tr, k), "%s cut by the budget but not in truncated", k);
+		n++;
+	}
+	return n;
+}
+
+/* The issue's attack, scaled down: two files at the bottom of 300-deep chains,
+ * mapped 3000 times each, alternating. Without a budget (so that nothing here
+ * depends on time), the work is bounded by what the capture reads: the maps
+ * text stops at item_max, the scan with it, each path is judged once, and the
+ * chains are too deep to walk. */
+START_TEST(test_capture_deep_maps_bounded)
+{
+	ck_assert_msg(geteuid() == 0, "needs root (CAP_SYS_ADMIN for map_files), as make check runs");
+	make_tmpdir();
+	pid_t pid = spawn_mapper(tmpdir, 2, 300, 3000, 0);
+	struct proc_file f[PROC_FILES_MAX];
+	size_t n = 0;
+	struct proc_capture_opts opts = { .files = f, .files_max = PROC_FILES_MAX, .n_files = &n };
+	json_object *o = NULL;
+
+	ck_assert_int_eq(proc_capture(pid, &opts, &o), 0);
+	json_object *tr = get(o, "truncated"), *mf = get(o, "map_files");
+	ck_assert_msg(array_has_str(tr, "maps"), "maps not cut at item_max");
+	ck_assert_msg(array_has_str(tr, "map_files"), "the scan's cut is not recorded");
+	int64_t lines = get_int(mf, "lines"), paths = get_int(mf, "paths");
+	/* kept: the lines of the first 256K only (each deep line is ~650 bytes) */
+	ck_assert_int_gt(lines, 100);
+	ck_assert_int_lt(lines, 256 * 1024 / 600);
+	/* judged once each: the test binary, then the two files */
+	ck_assert_int_le(paths, 3);
+	ck_assert_int_ge(get_int(mf, "too_deep"), 1);
+	ck_assert_int_eq(budget_cuts(o, NULL), 0);
+	/* too deep to judge counts as hidden: opened, the very file */
+	ck_assert_int_eq(get_int(mf, "opened"), (int64_t)n);
+	ck_assert_uint_ge(n, 1);
+	proc_files_close(f, n);
+	json_object_put(o);
+	reap(pid);
+	rm_rf(tmpdir);
+}
+END_TEST
+
+/* More distinct executable files than PROC_FILES_PATHS_MAX, all readable by
+ * others (so none is opened and the scan goes on): judging stops at the cap,
+ * and says so. */
+START_TEST(test_capture_map_paths_cap)
+{
+	char dir[] = "/var/tmp/check_proc.XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	pid_t pid = spawn_mapper(dir, 0, 0, 0, PROC_FILES_PATHS_MAX + 40);
+	struct proc_file f[PROC_FILES_MAX];
+	size_t n = 0;
+	struct proc_capture_opts opts = { .item_max = 16u << 20, .files = f, .files_max = PROC_FILES_MAX, .n_files = &n };
+	json_object *o = NULL;
+
+	ck_assert_int_eq(proc_capture(pid, &opts, &o), 0);
+	json_object *mf = get(o, "map_files");
+	ck_assert_msg(!array_has_str(get(o, "truncated"), "maps"), "16M of maps should hold them all");
+	ck_assert_msg(array_has_str(get(o, "truncated"), "map_files"), "the paths cap is not recorded");
+	ck_assert_int_eq(get_int(mf, "paths"), PROC_FILES_PATHS_MAX);
+	proc_files_close(f, n);
+	json_object_put(o);
+	reap(pid);
+	rm_rf(dir);
+}
+END_TEST
+
+/* A budget spent at once (1 us): every item is cut, null, named in "errors"
+ * and "truncated", and the capture still succeeds: the core is still taken. */
+START_TEST(test_capture_budget_cut)
+{
+	ck_assert_msg(geteuid() == 0, "needs root (CAP_SYS_ADMIN for map_files), as make check runs");
+	make_tmpdir();
+	pid_t pid = spawn_mapper(tmpdir, 2, 300, 3000, 0);
+	struct proc_file f[PROC_FILES_MAX];
+	size_t n = 99;
+	struct proc_capture_opts opts = { .budget_usec = 1, .start_usec = proc_now_usec() - 10,
+					  .files = f, .files_max = PROC_FILES_MAX, .n_files = &n };
+	json_object *o = NULL;
+
+	ck_assert_int_eq(proc_capture(pid, &opts, &o), 0);
+	roundtrip(o);
+	ck_assert_int_ge(budget_cuts(o, "capture budget of 1 us spent"), 10);
+	ck_assert_ptr_null(get(o, "comm"));
+	ck_assert_ptr_null(get(o, "maps"));
+	ck_assert_msg(array_has_str(get(o, "truncated"), "maps"), "maps not listed as cut");
+	ck_assert_uint_eq(n, 0);
+	json_object_put(o);
+
+	/* 0 = no budget: nothing cut */
+	opts.budget_usec = 0;
+	ck_assert_int_eq(proc_capture(pid, &opts, &o), 0);
+	ck_assert_int_eq(budget_cuts(o, NULL), 0);
+	ck_assert_str_eq(get_str(o, "comm"), "check_proc");
+	proc_files_close(f, n);
+	json_object_put(o);
+	reap(pid);
+	rm_rf(tmpdir);
+}
+END_TEST
+
+/* The kernel's pidfd (%F): /proc/PID is read only when it is that process. */
+START_TEST(test_capture_pidfd)
+{
+	const char *argv[] = { "sleep", "1000", NULL };
+	const char *envp[] = { NULL };
+	json_object *o = NULL;
+
+	make_tmpdir();
+	pid_t pid = spawn_child(argv, envp);
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	ck_assert_int_ge(pidfd, 0);
+	struct proc_capture_opts opts = { .use_pidfd = true, .pidfd = pidfd };
+
+	ck_assert_int_eq(proc_capture(pid, &opts, &o), 0);
+	ck_assert_str_eq(get_str(o, "comm"), "sleep");
+	json_object_put(o);
+
+	/* another pid than the pidfd's: nothing read, the mismatch recorded */
+	ck_assert_int_eq(proc_capture(getpid(), &opts, &o), -ESRCH);
+	ck_assert_ptr_nonnull(strstr(get_str(get(o, "errors"), "proc"), "is not the process of the kernel's pidfd"));
+	ck_assert(!json_object_object_get_ex(o, "comm", NULL));
+	ck_assert(!json_object_object_get_ex(o, "environ", NULL));
+	json_object_put(o);
+
+	/* the pidfd's process gone: nothing read either */
+	reap(pid);
+	ck_assert_int_eq(proc_capture(pid, &opts, &o), -ESRCH);
+	ck_assert(!json_object_object_get_ex(o, "comm", NULL));
+	json_object_put(o);
+
+	/* not a pidfd at all */
+	opts.pidfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ck_assert_int_lt(proc_capture(getpid(), &opts, &o), 0);
+	ck_assert(!json_object_object_get_ex(o, "comm", NULL));
+	json_object_put(o);
+	close(opts.pidfd);
+	close(pidfd);
+	rm_rf(tmpdir);
 }
 END_TEST
 
@@ -757,6 +987,10 @@ static Suite *proc_suite(void)
 	tcase_add_test(tc, test_cgroup_unit);
 	tcase_add_test(tc, test_capture_system);
 	tcase_add_test(tc, test_open_lost_files);
+	tcase_add_test(tc, test_capture_deep_maps_bounded);
+	tcase_add_test(tc, test_capture_map_paths_cap);
+	tcase_add_test(tc, test_capture_budget_cut);
+	tcase_add_test(tc, test_capture_pidfd);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -5,6 +5,7 @@
 #include <gelf.h>
 #include <libelf.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "targetcore.h"
 #include "analysis/unwind.h"
@@ -313,6 +314,93 @@ START_TEST(test_damaged_core)
 }
 END_TEST
 
+/* The source line of the first frame in fn of the crashed thread, or 0. */
+static int line_of(json_object *out, const char *fn)
+{
+	json_object *frames = jget(json_object_array_get_idx(jget(out, "threads"), 0), "frames");
+	for (size_t i = 0; i < json_object_array_length(frames); i++) {
+		json_object *f = json_object_array_get_idx(frames, i), *line;
+		if (jstr(f, "function") && !strcmp(jstr(f, "function"), fn))
+			return json_object_object_get_ex(f, "line", &line) && line ? json_object_get_int(line) : 0;
+	}
+	return 0;
+}
+
+/* .gnu_debuglink, searched by unwind_find_debuginfo itself: a program
+ * without its debug information finds it in .debug/ beside it; a FIFO at the
+ * first place looked (beside it) is passed over at once (opened O_NONBLOCK,
+ * not a regular file), where a plain open would wait for a writer for ever
+ * (this test has no timer to end it); and a FIFO or a mismatching file in
+ * place of the debug file gives no lines, and no hang. */
+START_TEST(test_debuglink)
+{
+	struct targetcore tc;
+	char dir[] = "/tmp/mortem-dl-XXXXXX", prog[96], dbgdir[96], dbg[128], beside[128];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	snprintf(prog, sizeof(prog), "%s/analyze_target", dir);
+	snprintf(dbgdir, sizeof(dbgdir), "%s/.debug", dir);
+	snprintf(dbg, sizeof(dbg), "%s/analyze_target.debug", dbgdir);
+	snprintf(beside, sizeof(beside), "%s/analyze_target.debug", dir);
+	ck_assert_int_eq(mkdir(dbgdir, 0755), 0);
+	const char *keep[] = { "objcopy", "--only-keep-debug", TARGET_PROG, dbg, NULL };
+	ck_assert_int_eq(targetcore_run_quiet(keep), 0);
+	char link[160];
+	snprintf(link, sizeof(link), "--add-gnu-debuglink=%s", dbg);
+	const char *strip[] = { "objcopy", "--strip-debug", link, TARGET_PROG, prog, NULL };
+	ck_assert_int_eq(targetcore_run_quiet(strip), 0);
+	targetcore_make_prog(&tc, prog, "wait", 0);
+	/* after gcore: gdb itself would wait on it */
+	ck_assert_int_eq(mkfifo(beside, 0644), 0);
+
+	struct unwind_opts o = { .sysroot_fd = -1, .no_debuginfod = true };
+	json_object *out = unwind_ok(tc.mini, &o);
+	ck_assert_msg(line_of(out, "at_level_three") > 0, "no line from the debuglink file");
+	json_object_put(out);
+
+	/* the debug file a FIFO too: no lines, at once */
+	ck_assert_int_eq(unlink(dbg), 0);
+	ck_assert_int_eq(mkfifo(dbg, 0644), 0);
+	out = unwind_ok(tc.mini, &o);
+	ck_assert_int_eq(line_of(out, "at_level_three"), 0);
+	json_object_put(out);
+	/* another ELF file by that name: refused by its build-id */
+	ck_assert_int_eq(unlink(dbg), 0);
+	const char *cp[] = { "cp", "/bin/true", dbg, NULL };
+	ck_assert_int_eq(targetcore_run_quiet(cp), 0);
+	out = unwind_ok(tc.mini, &o);
+	ck_assert_int_eq(line_of(out, "at_level_three"), 0);
+	json_object_put(out);
+
+	const char *rm[] = { "rm", "-rf", dir, NULL };
+	targetcore_run_quiet(rm);
+	targetcore_remove(&tc);
+}
+END_TEST
+
+/* A FIFO given as the core: refused without waiting for a writer. */
+START_TEST(test_fifo_core)
+{
+	char dir[] = "/tmp/mortem-uw-XXXXXX", p[64];
+	json_object *out = NULL;
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(p, sizeof(p), "%s/fifo", dir);
+	ck_assert_int_eq(mkfifo(p, 0600), 0);
+	ck_assert_int_eq(unwind_core(p, NULL, &out), -UNWIND_ENOTREG);
+	ck_assert_int_eq(unwind_open_regular(-1, p), -UNWIND_ENOTREG);
+	ck_assert_str_eq(unwind_open_strerror(-UNWIND_ENOTREG), "not a regular file");
+	ck_assert_int_eq(unwind_open_regular(-1, "/dev/null"), -UNWIND_ENOTREG);
+	ck_assert_int_eq(unwind_open_regular(-1, dir), -UNWIND_ENOTREG);
+	int fd = unwind_open_regular(-1, "/bin/true");
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+	ck_assert_int_ne(fcntl(fd, F_GETFD) & FD_CLOEXEC, 0);
+	close(fd);
+	unlink(p);
+	rmdir(dir);
+}
+END_TEST
+
 static Suite *unwind_suite(void)
 {
 	Suite *s = suite_create("unwind");
@@ -323,6 +411,8 @@ static Suite *unwind_suite(void)
 	tcase_add_test(tc, test_signature_real);
 	tcase_add_test(tc, test_bad_input);
 	tcase_add_test(tc, test_damaged_core);
+	tcase_add_test(tc, test_debuglink);
+	tcase_add_test(tc, test_fifo_core);
 	suite_add_tcase(s, tc);
 	return s;
 }
