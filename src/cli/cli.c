@@ -42,7 +42,10 @@ static bool cli_store_has_records(const struct store *st)
 	return found;
 }
 
-int cli_open_index(struct cli *c, sqlite3 **db)
+/* Read-only (index.h: index_open_ro), so that list, info, stacks and dump
+ * work on a full file system and on a read-only store. Only a missing index
+ * is written: it is a cache of the records, rebuilt when it can be. */
+static int cli_open_index_how(struct cli *c, sqlite3 **db, bool cleanup)
 {
 	bool existed = access(c->st.index_path, F_OK) == 0;
 	int r;
@@ -51,7 +54,16 @@ int cli_open_index(struct cli *c, sqlite3 **db)
 		cli_err("no crash store at %s (nothing collected yet?)", c->st.root);
 		return -ENOENT;
 	}
-	r = index_open(c->st.index_path, db);
+	r = !existed ? -ENOENT : cleanup ? index_open_cleanup(c->st.index_path, db) : index_open_ro(c->st.index_path, db);
+	if (r == -ENOENT || (r == -ENOTSUP && existed && access(c->st.index_path, W_OK) == 0)) {
+		/* Missing, or of an older schema that only a writer migrates. */
+		r = index_open(c->st.index_path, db);
+		if (r < 0 && r != -EBADMSG && r != -ENOTSUP) {
+			cli_err("index %s is %s and cannot be %s: %s (run 'mortem reindex' where the store is writable)",
+				c->st.index_path, existed ? "old" : "missing", existed ? "migrated" : "rebuilt", strerror(-r));
+			return r;
+		}
+	}
 	if (r == -EBADMSG) {
 		cli_err("index %s is corrupt: run 'mortem reindex' (the records are safe)", c->st.index_path);
 		return r;
@@ -67,6 +79,16 @@ int cli_open_index(struct cli *c, sqlite3 **db)
 			cli_err("index was missing: rebuilt from %zu records", ok);
 	}
 	return 0;
+}
+
+int cli_open_index(struct cli *c, sqlite3 **db)
+{
+	return cli_open_index_how(c, db, false);
+}
+
+int cli_open_index_cleanup(struct cli *c, sqlite3 **db)
+{
+	return cli_open_index_how(c, db, true);
 }
 
 int cli_time_bound(const char *s, const char *what, int64_t *ret)
@@ -94,24 +116,6 @@ void cli_nomatch(const struct cli *c, const char *match)
 		cli_err("no crashes recorded");
 }
 
-/* The strings of one row (index_rows_free frees the array too). Mirrors
- * store/index.c's row_clear. */
-static void cli_row_clear(struct index_row *w)
-{
-	free(w->id);
-	free(w->comm);
-	free(w->exe);
-	free(w->unit);
-	free(w->hostname);
-	free(w->boot_id);
-	free(w->core_status);
-	free(w->core_path);
-	free(w->record_path);
-	free(w->signature);
-	free(w->slogan);
-	memset(w, 0, sizeof(*w));
-}
-
 /* Keep the rows that match the FIELD=VALUE terms, then the newest limit. */
 static void cli_filter_rows(const struct cli *c, bool newest_first, size_t limit, struct index_row *rows, size_t *n)
 {
@@ -120,18 +124,29 @@ static void cli_filter_rows(const struct cli *c, bool newest_first, size_t limit
 		if (match_row(&rows[i], c->terms, c->n_terms))
 			rows[k++] = rows[i];
 		else
-			cli_row_clear(&rows[i]);
+			index_row_clear(&rows[i]);
 	}
 	*n = k;
 	if (limit > 0 && k > limit) {
 		/* Oldest first: the newest are at the end. */
 		size_t drop = k - limit, from = newest_first ? limit : 0;
 		for (size_t i = from; i < from + drop; i++)
-			cli_row_clear(&rows[i]);
+			index_row_clear(&rows[i]);
 		if (!newest_first)
 			memmove(rows, rows + drop, limit * sizeof(*rows));
 		*n = limit;
 	}
+}
+
+int cli_filter(const struct cli *c, const char *match, bool newest_first, size_t limit, struct index_filter *f)
+{
+	*f = (struct index_filter){ .match = match, .newest_first = newest_first,
+				    .limit = c->n_terms > 0 ? 0 : limit };
+	match_index_filter(c->terms, c->n_terms, f);
+	if (cli_time_bound(c->since, "--since", &f->since_usec) < 0 ||
+	    cli_time_bound(c->until, "--until", &f->until_usec) < 0)
+		return EXIT_USAGE;
+	return 0;
 }
 
 /* Rows for the filter (*f is filled in); says nothing when there are none.
@@ -144,11 +159,37 @@ int cli_rows(struct cli *c, const char *match, bool newest_first, size_t limit, 
 	bool post = c->n_terms > 0;
 	int r;
 
-	*f = (struct index_filter){ .match = match ? match : match_index_hint(c->terms, c->n_terms),
-				    .newest_first = newest_first, .limit = post ? 0 : limit };
-	if (cli_time_bound(c->since, "--since", &f->since_usec) < 0 ||
-	    cli_time_bound(c->until, "--until", &f->until_usec) < 0)
-		return EXIT_USAGE;
+	/* info of an exact id: one lookup through the primary key, not a scan. */
+	if (match && !post && cli_filter(c, match, newest_first, limit, f) == 0) {
+		struct index_row w = { 0 };
+		if (cli_open_index(c, &db) < 0)
+			return EXIT_FAILURE;
+		r = index_lookup(db, match, &w);
+		index_close(db);
+		db = NULL;
+		if (r >= 0 && (!f->since_usec || w.time_usec >= f->since_usec) &&
+		    (!f->until_usec || w.time_usec <= f->until_usec)) {
+			*rows = malloc(sizeof(**rows));
+			if (!*rows) {
+				index_row_clear(&w);
+				cli_err("out of memory");
+				return EXIT_FAILURE;
+			}
+			(*rows)[0] = w;
+			*n = 1;
+			return 0;
+		}
+		if (r >= 0)
+			index_row_clear(&w);
+		else if (r != -ENOENT) {
+			cli_err("index lookup failed: %s", strerror(-r));
+			return EXIT_FAILURE;
+		}
+	}
+
+	r = cli_filter(c, match, newest_first, limit, f);
+	if (r != 0)
+		return r;
 	if (cli_open_index(c, &db) < 0)
 		return EXIT_FAILURE;
 	r = index_query(db, f, rows, n);
@@ -236,10 +277,18 @@ static bool cli_ambiguous(const char *match, const struct index_row *rows, size_
 int cli_select(struct cli *c, const char *match, struct index_row **rows, size_t *n, char **ret_pending)
 {
 	struct index_filter f;
-	int r = cli_rows(c, match, true, 0, &f, rows, n);
+	/* Without a MATCH, the newest row is all there is to read. */
+	int r = cli_rows(c, match, true, match ? 0 : 1, &f, rows, n);
 	if (r != 0)
 		return r;
 	json_object *pend = cli_filter_notes(c, pending_select(&c->st, &f, rows, n)), *p = NULL;
+	if (!pend) {
+		cli_err("out of memory");
+		index_rows_free(*rows, *n);
+		*rows = NULL;
+		*n = 0;
+		return EXIT_FAILURE;
+	}
 	size_t np = json_object_array_length(pend);
 	char *id = NULL;
 	if (*n == 0 && np == 0) {

@@ -60,10 +60,18 @@ struct cli {
 /* "mortem: " and the message on standard error, escaped (base/text.h): it
  * may quote an id, a path or a MATCH. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* The index, rebuilt from the records when it is missing; errors said. */
+/* The index, read-only (index_open_ro); rebuilt from the records when it is
+ * missing and the store is writable; errors said. */
 int cli_open_index(struct cli *c, sqlite3 **db);
+/* The same for rm and vacuum, which delete rows (index_open_cleanup: also on
+ * a full file system). */
+int cli_open_index_cleanup(struct cli *c, sqlite3 **db);
 /* --since / --until (what) into *ret; 0 when s is NULL; -EINVAL, said. */
 int cli_time_bound(const char *s, const char *what, int64_t *ret);
+/* The index filter for a MATCH, the FIELD=VALUE terms the index can take
+ * (match_index_filter) and --since/--until; limit only without terms (those
+ * are checked after the query). Returns an exit status (a bad TIME, said). */
+int cli_filter(const struct cli *c, const char *match, bool newest_first, size_t limit, struct index_filter *f);
 /* Rows for the filter (*f is filled in); says nothing when there are none.
  * Returns an exit status. */
 int cli_rows(struct cli *c, const char *match, bool newest_first, size_t limit, struct index_filter *f,

@@ -9,6 +9,7 @@
 #include "store/pending.h"
 #include "store/record.h"
 #include "store/usage.h"
+#include "base/parse.h"
 #include "base/text.h"
 #include "base/util.h"
 
@@ -22,6 +23,8 @@ static json_object *list_row_record(const struct index_row *row, bool with_proc)
 	}
 	/* The record went missing under us: say what the index knows. */
 	rec = json_object_new_object();
+	if (!rec)
+		return NULL;
 	json_object_object_add(rec, "id", json_object_new_string(row->id));
 	json_object_object_add(rec, "time_usec", json_object_new_int64(row->time_usec));
 	json_object_object_add(rec, "pid", json_object_new_int64(row->pid));
@@ -93,30 +96,171 @@ static void list_print_field(enum match_field fld, const char *v)
 	putchar('\n');
 }
 
-/* The JSON array, one element at a time: never the whole array in memory. */
-static void list_json_elem(const struct cli *c, json_object *o, size_t *count)
+/* One listing in progress: rows are printed as the index yields them. */
+struct list_run {
+	struct cli *c;
+	int fld;              /* -F: the field to print, or -1 */
+	size_t exe_cols;      /* the EXE column's width (0: whole paths) */
+	size_t count;         /* crashes printed */
+	const char *pid_only; /* a MATCH that is the PID of a pending crash: a PID for the stored ones too */
+	bool post;            /* FIELD=VALUE terms to check on each row */
+	int err;              /* the first error met while printing (a negative errno) */
+};
+
+/* Before the first crash: the pager, then the table's legend or the JSON
+ * array's bracket. */
+static void list_begin(struct list_run *L)
 {
+	const struct cli *c = L->c;
+	(void)term_pager_open(c->no_pager);
+	if (L->fld >= 0)
+		return;
+	if (c->json) {
+		fputs(c->json_short ? "[" : "[\n", stdout);
+		return;
+	}
+	if (!c->no_legend) {
+		fprintf(stdout, "%-23s %7s %5s %-7s ", "TIME", "PID", "UID", "SIG");
+		term_put_column(stdout, "EXE", L->exe_cols, LIST_EXE_COLS);
+		fprintf(stdout, " %7s %-16s  %s\n", "SIZE", "SIGNATURE", "ID");
+	}
+}
+
+/* A JSON element of the array (o NULL: out of memory, said once). */
+static void list_json_elem(struct list_run *L, json_object *o)
+{
+	const struct cli *c = L->c;
 	int flags = JSON_C_TO_STRING_NOSLASHESCAPE | (c->json_short ? JSON_C_TO_STRING_PLAIN : JSON_C_TO_STRING_PRETTY);
 	const char *s = o ? json_object_to_json_string_ext(o, flags) : NULL;
-	fputs(*count == 0 ? (c->json_short ? "[" : "[\n") : (c->json_short ? "," : ",\n"), stdout);
-	fputs(s ? s : "null", stdout);
-	(*count)++;
+	if (!s) {
+		if (!L->err)
+			cli_err("out of memory");
+		L->err = -ENOMEM;
+		return;
+	}
+	if (L->count > 0)
+		fputs(c->json_short ? "," : ",\n", stdout);
+	fputs(s, stdout);
 }
 
-static void list_json_end(const struct cli *c, size_t count)
+static void list_end(struct list_run *L)
 {
-	puts(count == 0 ? "[]" : c->json_short ? "]" : "\n]");
+	const struct cli *c = L->c;
+	if (L->fld < 0 && c->json)
+		puts(L->count == 0 ? "[]" : c->json_short ? "]" : "\n]");
 }
 
-/* The stored crashes, then those still being processed (status "pending"). */
+/* A stored crash: checked against the terms, then printed. The row's
+ * strings are SQLite's until the call returns (index_query_each). */
+static int list_emit_row(const struct index_row *w, void *userdata)
+{
+	struct list_run *L = userdata;
+	char buf[MATCH_VALUE_MAX];
+
+	if (L->pid_only && strcmp(match_row_value(w, MATCH_F_PID, buf, sizeof(buf)), L->pid_only) != 0)
+		return 0;
+	if (L->post && !match_row(w, L->c->terms, L->c->n_terms))
+		return 0;
+	if (L->count == 0)
+		list_begin(L);
+	if (L->fld >= 0) {
+		list_print_field(L->fld, match_row_value(w, L->fld, buf, sizeof(buf)));
+	} else if (L->c->json) {
+		json_object *rec = list_row_record(w, false);
+		list_json_elem(L, rec);
+		json_object_put(rec);
+	} else {
+		list_print_row(stdout, w, L->exe_cols);
+	}
+	L->count++;
+	/* A reader gone (the pager quit, a closed pipe): stop reading the index. */
+	if (ferror(stdout))
+		return L->err = -EPIPE;
+	return L->err < 0 ? L->err : 0;
+}
+
+/* A crash still being processed, after the stored ones. */
+static void list_emit_note(struct list_run *L, json_object *o)
+{
+	char buf[MATCH_VALUE_MAX];
+	if (L->count == 0)
+		list_begin(L);
+	if (L->fld >= 0) {
+		list_print_field(L->fld, match_note_value(o, L->fld, buf, sizeof(buf)));
+	} else if (L->c->json) {
+		json_object *core = json_object_new_object();
+		if (!core || json_object_object_add(o, "core", core) < 0) {
+			json_object_put(core);
+			list_json_elem(L, NULL);
+		} else {
+			json_object_object_add(core, "status", json_object_new_string("pending"));
+			list_json_elem(L, o);
+		}
+	} else {
+		list_print_pending(stdout, o, L->exe_cols);
+	}
+	L->count++;
+}
+
+/* Keeps the newest limit rows that pass the terms (rows come newest first):
+ * -n and -1 with FIELD=VALUE, which the query's LIMIT cannot do. */
+struct list_keep {
+	struct list_run *L;
+	struct index_row *rows; /* copies, newest first */
+	size_t n, cap, limit;
+};
+
+static int list_keep_row(const struct index_row *w, void *userdata)
+{
+	struct list_keep *k = userdata;
+	char buf[MATCH_VALUE_MAX];
+	if (k->L->pid_only && strcmp(match_row_value(w, MATCH_F_PID, buf, sizeof(buf)), k->L->pid_only) != 0)
+		return 0;
+	if (!match_row(w, k->L->c->terms, k->L->c->n_terms))
+		return 0;
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? 2 * k->cap : 64;
+		struct index_row *nr = reallocarray(k->rows, cap, sizeof(*nr));
+		if (!nr)
+			return -ENOMEM;
+		k->rows = nr;
+		k->cap = cap;
+	}
+	struct index_row *d = &k->rows[k->n];
+	*d = *w;
+#define LIST_DUP(f) (d->f = w->f ? strdup(w->f) : NULL, !w->f || d->f)
+	bool ok = LIST_DUP(id) & LIST_DUP(comm) & LIST_DUP(exe) & LIST_DUP(unit) & LIST_DUP(hostname) &
+		  LIST_DUP(boot_id) & LIST_DUP(core_status) & LIST_DUP(core_path) & LIST_DUP(record_path) &
+		  LIST_DUP(signature) & LIST_DUP(slogan) & LIST_DUP(slice);
+#undef LIST_DUP
+	k->n++;
+	if (!ok)
+		return -ENOMEM;
+	return k->n == k->limit ? 1 : 0;
+}
+
+static bool list_all_digits(const char *s)
+{
+	if (!s || !*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+/* The stored crashes, streamed from the index as it yields them (memory
+ * does not grow with the store), then those still being processed. */
 int list_crashes(struct cli *c, const char *match)
 {
 	struct index_row *rows = NULL;
 	struct index_filter f;
+	struct list_run L = { .c = c, .fld = -1, .post = c->n_terms > 0 };
 	size_t n = 0;
-	int r, fld = -1;
+	sqlite3 *db = NULL;
+	int r;
 
-	if (c->field && (fld = match_field_lookup(c->field)) < 0) {
+	if (c->field && (L.fld = match_field_lookup(c->field)) < 0) {
 		cli_err("unknown field '%s' for -F: %s", c->field, match_field_names());
 		return EXIT_USAGE;
 	}
@@ -130,61 +274,69 @@ int list_crashes(struct cli *c, const char *match)
 			return r == EXIT_NOMATCH && !match && !c->n_terms ? 0 : r;
 		return list_group(c, rows, n);
 	}
-	r = cli_rows(c, match, c->reverse, c->limit, &f, &rows, &n);
+	r = cli_filter(c, match, c->reverse, c->limit, &f);
 	if (r != 0)
 		return r;
+	if (cli_open_index(c, &db) < 0)
+		return EXIT_FAILURE;
+	/* The notes first, against no rows: which of them are stored already is
+	 * asked of the index afterwards, one lookup each. */
 	json_object *pend = cli_filter_notes(c, pending_select(&c->st, &f, &rows, &n));
-	size_t np = pend ? json_object_array_length(pend) : 0;
-	if (n == 0 && np == 0) {
+	if (!pend) {
+		index_close(db);
+		cli_err("out of memory");
+		return EXIT_FAILURE;
+	}
+	int64_t mpid;
+	for (size_t i = 0; list_all_digits(f.match) && parse_i64(f.match, &mpid) == 0 &&
+			   i < json_object_array_length(pend); i++)
+		if (record_i64(json_object_array_get_idx(pend, i), "pid", -1) == mpid)
+			L.pid_only = f.match;
+	L.exe_cols = list_exe_cols(c->columns);
+
+	if (L.post && c->limit > 0) {
+		struct list_keep k = { .L = &L, .limit = c->limit };
+		struct index_filter nf = f;
+		nf.newest_first = true;
+		nf.limit = 0;
+		r = index_query_each(db, &nf, list_keep_row, &k);
+		L.post = false; /* checked already */
+		L.pid_only = NULL;
+		for (size_t i = 0; r >= 0 && i < k.n && !L.err; i++)
+			(void)list_emit_row(&k.rows[c->reverse ? i : k.n - 1 - i], &L);
+		index_rows_free(k.rows, k.n);
+	} else {
+		r = index_query_each(db, &f, list_emit_row, &L);
+	}
+	if (r < 0 && r != -EPIPE) {
+		cli_err("index query failed: %s", strerror(-r));
+		index_close(db);
 		json_object_put(pend);
+		return EXIT_FAILURE;
+	}
+	size_t np = json_object_array_length(pend);
+	for (size_t i = 0; i < np && !L.err; i++) {
+		json_object *o = json_object_array_get_idx(pend, c->reverse ? np - 1 - i : i);
+		struct index_row w = { 0 };
+		/* Published while we listed: it was listed (or filtered) as stored. */
+		if (index_lookup(db, record_str(o, "id", ""), &w) >= 0) {
+			index_row_clear(&w);
+			continue;
+		}
+		list_emit_note(&L, o);
+	}
+	index_close(db);
+	json_object_put(pend);
+	if (L.count == 0) {
 		cli_nomatch(c, match);
-		if (c->json && fld < 0)
+		if (c->json && L.fld < 0)
 			puts("[]");
 		return match || c->n_terms ? EXIT_NOMATCH : 0;
 	}
-	size_t np_all = pend ? json_object_array_length(pend) : 0;
-	/* The newest np notes, in the order asked for. */
-#define LIST_NOTE(i) json_object_array_get_idx(pend, c->reverse ? np_all - 1 - (i) : np_all - np + (i))
-
-	size_t exe_cols = list_exe_cols(c->columns);
-	(void)term_pager_open(c->no_pager);
-	if (fld >= 0) {
-		char buf[MATCH_VALUE_MAX];
-		for (size_t i = 0; i < n; i++)
-			list_print_field(fld, match_row_value(&rows[i], fld, buf, sizeof(buf)));
-		for (size_t i = 0; i < np; i++)
-			list_print_field(fld, match_note_value(LIST_NOTE(i), fld, buf, sizeof(buf)));
-	} else if (c->json) {
-		size_t count = 0;
-		for (size_t i = 0; i < n; i++) {
-			json_object *rec = list_row_record(&rows[i], false);
-			list_json_elem(c, rec, &count);
-			json_object_put(rec);
-		}
-		for (size_t i = 0; i < np; i++) {
-			json_object *o = LIST_NOTE(i), *core = json_object_new_object();
-			if (core) {
-				json_object_object_add(core, "status", json_object_new_string("pending"));
-				json_object_object_add(o, "core", core);
-			}
-			list_json_elem(c, o, &count);
-		}
-		list_json_end(c, count);
-	} else {
-		if (!c->no_legend) {
-			fprintf(stdout, "%-23s %7s %5s %-7s ", "TIME", "PID", "UID", "SIG");
-			term_put_column(stdout, "EXE", exe_cols, LIST_EXE_COLS);
-			fprintf(stdout, " %7s %-16s  %s\n", "SIZE", "SIGNATURE", "ID");
-		}
-		for (size_t i = 0; i < n; i++)
-			list_print_row(stdout, &rows[i], exe_cols);
-		for (size_t i = 0; i < np; i++)
-			list_print_pending(stdout, LIST_NOTE(i), exe_cols);
-	}
-#undef LIST_NOTE
-	json_object_put(pend);
-	index_rows_free(rows, n);
-	return 0;
+	list_end(&L);
+	if (fflush(stdout) != 0 || L.err == -EPIPE)
+		return EXIT_FAILURE;
+	return L.err < 0 ? EXIT_FAILURE : 0;
 }
 
 /* list --group: one line per signature (per executable without one). Takes rows. */

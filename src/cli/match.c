@@ -1,7 +1,7 @@
-/* match.c: FIELD=VALUE matches (match.h). The index has columns for every
- * field, but its query takes one MATCH only (store/index.h): an id, a PID or
- * an executable path is handed to it to narrow the rows, and all terms are
- * then checked on each row here. */
+/* match.c: FIELD=VALUE matches (match.h). The index query takes an exe, a
+ * signature and a uid as columns and one MATCH (store/index.h): those that
+ * fit are handed to it to narrow the rows, and all terms are then checked on
+ * each row here. */
 #include "cli/match.h"
 
 #include <errno.h>
@@ -202,20 +202,32 @@ bool match_note(json_object *o, const struct match_term *terms, size_t n)
 	return match_all(terms, n, match_get_note, o);
 }
 
-const char *match_index_hint(const struct match_term *terms, size_t n)
+/* The value of field when exactly one term names it, else NULL. */
+static const char *match_single(const struct match_term *terms, size_t n, enum match_field field)
 {
-	const char *hint = NULL;
-	for (size_t i = 0; i < n; i++) {
-		bool ok = terms[i].field == MATCH_F_ID || terms[i].field == MATCH_F_PID ||
-			  (terms[i].field == MATCH_F_EXE && terms[i].value[0] == '/');
-		if (!ok)
-			continue;
-		/* A field with several values (OR) cannot be one MATCH. */
-		bool alone = true;
-		for (size_t j = 0; j < n; j++)
-			alone &= j == i || terms[j].field != terms[i].field;
-		if (alone)
-			return terms[i].value;
+	const char *v = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (terms[i].field == field) {
+			if (v)
+				return NULL;
+			v = terms[i].value;
+		}
+	return v;
+}
+
+void match_index_filter(const struct match_term *terms, size_t n, struct index_filter *f)
+{
+	const char *v;
+	int64_t uid;
+
+	if ((v = match_single(terms, n, MATCH_F_EXE)))
+		f->exe = v;
+	if ((v = match_single(terms, n, MATCH_F_SIGNATURE)))
+		f->signature = v;
+	if ((v = match_single(terms, n, MATCH_F_UID)) && parse_i64(v, &uid) == 0) {
+		f->by_uid = true;
+		f->uid = uid;
 	}
-	return hint;
+	if (!f->match && ((v = match_single(terms, n, MATCH_F_ID)) || (v = match_single(terms, n, MATCH_F_PID))))
+		f->match = v;
 }

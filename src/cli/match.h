@@ -58,7 +58,9 @@ const char *match_note_value(json_object *o, enum match_field f, char *buf, size
 /* Every field among terms has one of its values in the row (note). */
 bool match_row(const struct index_row *w, const struct match_term *terms, size_t n);
 bool match_note(json_object *o, const struct match_term *terms, size_t n);
-/* A value the index can look up for these terms (store/index.h's MATCH: an
- * id, a PID or an executable path give a superset of the rows, filtered
- * exactly afterwards), or NULL: then every row is read and filtered. */
-const char *match_index_hint(const struct match_term *terms, size_t n);
+/* The terms the index can select on put into f (store/index.h): a single
+ * exe, signature or uid value as its columns, and, when f has no MATCH, a
+ * single id or pid as the MATCH (a superset of the rows: the terms are
+ * still checked on each row). Fields with several values (OR) and the
+ * others are left to match_row. */
+void match_index_filter(const struct match_term *terms, size_t n, struct index_filter *f);

@@ -434,10 +434,28 @@ START_TEST(test_match_terms)
 	ck_assert(!match_row(&w, t, 4));
 	ck_assert_int_eq(match_parse("COREDUMP_EXE=/usr/bin/app", &t[0], &why), 0);
 	ck_assert(match_row(&w, t, 1));
-	ck_assert_str_eq(match_index_hint(t, 1), "/usr/bin/app");
+	struct index_filter f = { 0 };
+	match_index_filter(t, 1, &f);
+	ck_assert_str_eq(f.exe, "/usr/bin/app");
+	ck_assert_ptr_null(f.match);
 	ck_assert_int_eq(match_parse("comm=ap", &t[0], &why), 0);
 	ck_assert(!match_row(&w, t, 1)); /* exact, not a prefix */
-	ck_assert_ptr_null(match_index_hint(t, 1));
+	f = (struct index_filter){ 0 };
+	match_index_filter(t, 1, &f);
+	ck_assert_ptr_null(f.exe);
+	ck_assert_ptr_null(f.match);
+	ck_assert(!f.by_uid);
+	/* one uid is a column; two are ORed after the query */
+	ck_assert_int_eq(match_parse("uid=1000", &t[0], &why), 0);
+	ck_assert_int_eq(match_parse("pid=42", &t[1], &why), 0);
+	f = (struct index_filter){ 0 };
+	match_index_filter(t, 2, &f);
+	ck_assert(f.by_uid && f.uid == 1000);
+	ck_assert_str_eq(f.match, "42");
+	ck_assert_int_eq(match_parse("uid=0", &t[1], &why), 0);
+	f = (struct index_filter){ 0 };
+	match_index_filter(t, 2, &f);
+	ck_assert(!f.by_uid);
 	ck_assert_int_eq(match_parse("COREDUMP_FOO=1", &t[0], &why), -EINVAL);
 	ck_assert_int_eq(match_parse("pid=x", &t[0], &why), -ERANGE);
 	ck_assert_int_eq(match_parse("signal=SIGNOPE", &t[0], &why), -ERANGE);
