@@ -288,7 +288,9 @@ int inspect_debug(struct cli *c, const char *match)
 			return EXIT_USAGE;
 		}
 		pid_t pid = k < 0 ? -1 : fork();
-		if (k < 0)
+		if (k == -E2BIG)
+			cli_err("too many --debugger-arguments: %d words at most", INSPECT_DEBUG_ARGS_MAX);
+		else if (k < 0)
 			cli_err("out of memory");
 		if (pid == 0) {
 			execvp(dbg, argv);

@@ -33,6 +33,7 @@ static json_object *list_row_record(const struct index_row *row, bool with_proc)
 }
 
 static int list_group(struct cli *c, struct index_row *rows, size_t n);
+static int list_group_stream(struct cli *c, const char *match);
 
 /* The columns around EXE: TIME PID UID SIG before, SIZE SIGNATURE after,
  * and an id (the last column, never cut) of its usual length. */
@@ -264,6 +265,8 @@ int list_crashes(struct cli *c, const char *match)
 		cli_err("unknown field '%s' for -F: %s", c->field, match_field_names());
 		return EXIT_USAGE;
 	}
+	if (c->group && !(c->n_terms > 0 && c->limit > 0))
+		return list_group_stream(c, match);
 	if (c->group) {
 		r = cli_query(c, match, false, c->limit, &rows, &n);
 		if (r == EXIT_NOMATCH && c->json) {
@@ -356,4 +359,132 @@ static int list_group(struct cli *c, struct index_row *rows, size_t n)
 	usage_groups_free(g, ng);
 	index_rows_free(rows, n);
 	return 0;
+}
+
+/* Strings many crashes share (an executable, a signature, its slogan), kept
+ * once: open addressing, grown at half full. */
+struct list_intern {
+	char **slot;
+	size_t cap, n;
+};
+
+static uint64_t list_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static const char *list_intern(struct list_intern *t, const char *s)
+{
+	if (!s)
+		return NULL;
+	if (2 * (t->n + 1) > t->cap) {
+		size_t cap = t->cap ? 2 * t->cap : 256;
+		char **ns = calloc(cap, sizeof(*ns));
+		if (!ns)
+			return NULL;
+		for (size_t i = 0; i < t->cap; i++)
+			if (t->slot[i]) {
+				size_t k = list_hash(t->slot[i]) & (cap - 1);
+				while (ns[k])
+					k = (k + 1) & (cap - 1);
+				ns[k] = t->slot[i];
+			}
+		free(t->slot);
+		t->slot = ns;
+		t->cap = cap;
+	}
+	size_t k = list_hash(s) & (t->cap - 1);
+	for (; t->slot[k]; k = (k + 1) & (t->cap - 1))
+		if (strcmp(t->slot[k], s) == 0)
+			return t->slot[k];
+	if (!(t->slot[k] = strdup(s)))
+		return NULL;
+	t->n++;
+	return t->slot[k];
+}
+
+/* The crashes to group, streamed in: a small item each (its id and time;
+ * its executable, signature and slogan interned), not the whole index row. */
+struct list_gather {
+	struct list_run *L;
+	struct usage_item *items;
+	size_t n, cap;
+	struct list_intern strs;
+};
+
+static int list_gather_row(const struct index_row *w, void *userdata)
+{
+	struct list_gather *g = userdata;
+	char buf[MATCH_VALUE_MAX];
+	if (g->L->pid_only && strcmp(match_row_value(w, MATCH_F_PID, buf, sizeof(buf)), g->L->pid_only) != 0)
+		return 0;
+	if (g->L->post && !match_row(w, g->L->c->terms, g->L->c->n_terms))
+		return 0;
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? 2 * g->cap : 256;
+		struct usage_item *ni = reallocarray(g->items, cap, sizeof(*ni));
+		if (!ni)
+			return -ENOMEM;
+		g->items = ni;
+		g->cap = cap;
+	}
+	const char *exe = w->exe && *w->exe ? w->exe : w->comm && *w->comm ? w->comm : "-";
+	struct usage_item *it = &g->items[g->n];
+	*it = (struct usage_item){ .id = strdup(w->id), .exe = list_intern(&g->strs, exe),
+				   .signature = list_intern(&g->strs, w->signature),
+				   .slogan = list_intern(&g->strs, w->slogan), .time_usec = w->time_usec,
+				   .has_core = w->core_path != NULL };
+	if (!it->id || !it->exe || (w->signature && !it->signature) || (w->slogan && !it->slogan)) {
+		free((char *)it->id);
+		return -ENOMEM;
+	}
+	g->n++;
+	return 0;
+}
+
+/* list --group, the rows streamed from the index (a FIELD=VALUE with -n
+ * needs the newest rows after the check: list_group's path). */
+static int list_group_stream(struct cli *c, const char *match)
+{
+	struct list_run L = { .c = c, .fld = -1, .post = c->n_terms > 0 };
+	struct list_gather g = { .L = &L };
+	struct index_filter f;
+	struct usage_group *gr = NULL;
+	size_t ng = 0;
+	sqlite3 *db = NULL;
+	int r, rc = 0;
+
+	r = cli_filter(c, match, false, c->limit, &f);
+	if (r != 0)
+		return r;
+	if (cli_open_index(c, &db) < 0)
+		return EXIT_FAILURE;
+	r = index_query_each(db, &f, list_gather_row, &g);
+	index_close(db);
+	if (r < 0) {
+		cli_err(r == -ENOMEM ? "cannot group crashes: %s" : "index query failed: %s", strerror(-r));
+		rc = EXIT_FAILURE;
+	} else if (g.n == 0) {
+		cli_nomatch(c, match);
+		if (c->json)
+			puts("[]");
+		rc = match || c->n_terms ? EXIT_NOMATCH : 0;
+	} else if ((r = usage_group(g.items, g.n, USAGE_BY_SIGNATURE, USAGE_ORDER_LAST, &gr, &ng)) < 0) {
+		cli_err("cannot group crashes: %s", strerror(-r));
+		rc = EXIT_FAILURE;
+	} else {
+		(void)term_pager_open(c->no_pager);
+		usage_print_groups(stdout, g.items, gr, ng, c->reverse, c->json, c->columns);
+		usage_groups_free(gr, ng);
+	}
+	for (size_t i = 0; i < g.n; i++)
+		free((char *)g.items[i].id);
+	free(g.items);
+	for (size_t i = 0; i < g.strs.cap; i++)
+		free(g.strs.slot[i]);
+	free(g.strs.slot);
+	return rc;
 }

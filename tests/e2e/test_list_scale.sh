@@ -80,8 +80,13 @@ want=$(jq "[.[] | select(.time_usec >= $t)] | length" "$dir/list.json")
 pid=$(jq -r '.[7].pid' "$dir/list.json")
 [ "$($M list -F id COREDUMP_PID="$pid" | head -n 1)" = "$(jq -r ".[] | select(.pid == $pid) | .id" "$dir/list.json" | head -n 1)" ] ||
 	fail "COREDUMP_PID=$pid"
-kib=$(rss "$dir/group.txt" list --group)
-echo "  list --group of $N records: peak RSS $kib KiB"
+kib=$(rss "$dir/group.json" list --group --json)
+echo "  list --group --json of $N records: peak RSS $kib KiB"
+[ "$(jq '[.[].count] | add' "$dir/group.json")" = "$N" ] || fail "list --group --json does not count $N crashes"
+[ "$kib" -lt "$RSS_MAX_KIB" ] || fail "list --group --json: peak RSS $kib KiB"
+# streamed, and through the rows kept for a FIELD=VALUE with -n: the same groups
+uid=$(jq -r '.[0].uid' "$dir/list.json")
+[ "$($M list --group uid="$uid")" = "$($M list --group -n $((N + 1)) uid="$uid")" ] || fail "list --group streamed and kept differ"
 
 # read_only_verbs WHAT: the verbs that only read answer on the store as it is.
 read_only_verbs() {
