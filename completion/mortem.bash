@@ -18,6 +18,11 @@
 # _mortem_help CMD: parse `CMD --help` once per command path into the globals
 # _mortem_verbs, _mortem_match_verbs (those that take a MATCH), _mortem_opts
 # (lines "OPT ARG? VERBS..."). Cached per binary path and mtime.
+# The FIELD names of FIELD=VALUE and -F (mortem(1), MATCHES).
+_mortem_fields='id pid uid gid signal signal_name comm exe unit hostname boot_id signature time_usec core_status
+COREDUMP_PID COREDUMP_UID COREDUMP_GID COREDUMP_SIGNAL COREDUMP_SIGNAL_NAME COREDUMP_COMM COREDUMP_EXE
+COREDUMP_UNIT COREDUMP_HOSTNAME COREDUMP_TIMESTAMP _BOOT_ID'
+
 _mortem_help()
 {
 	local cmd=$1 bin key help
@@ -47,7 +52,7 @@ _mortem_help()
 					named = named " " v[k]
 			m = split(optpart, o, /[, ]+/)
 			for (k = 1; k <= m; k++)
-				if (o[k] ~ /^-/) { sub(/=.*/, "", o[k]); print o[k], arg, (named == "" ? "*" : named) }
+				if (o[k] ~ /^-/) { sub(/[[=].*/, "", o[k]); print o[k], arg, (named == "" ? "*" : named) }
 		}')
 	_mortem_help_key=$key
 }
@@ -111,8 +116,15 @@ _mortem()
 		--debugger)
 			mapfile -t COMPREPLY < <(compgen -c -- "$cur") ;;
 		-S | --since | -U | --until)
-			mapfile -t COMPREPLY < <(compgen -W 'now today yesterday -1h -1d -7d -30min' -- "$cur") ;;
+			mapfile -t COMPREPLY < <(compgen -W 'now today yesterday tomorrow -1h -1d -7d -30min' -- "$cur") ;;
+		-F | --field)
+			mapfile -t COMPREPLY < <(compgen -W "$_mortem_fields" -- "$cur") ;;
 		esac
+		return 0
+	fi
+	# --json takes an optional MODE, only as --json=MODE
+	if [[ $prev == --json && ( ${words[cword]} == --json=* || ${words[cword]} == = || ${words[cword - 1]} == = ) ]]; then
+		mapfile -t COMPREPLY < <(compgen -W 'short pretty off' -- "$cur")
 		return 0
 	fi
 
@@ -143,6 +155,14 @@ _mortem()
 	if [[ -z $verb ]]; then
 		mapfile -t COMPREPLY < <(compgen -W "$_mortem_verbs" -- "$cur")
 		return 0
+	fi
+	# FIELD=VALUE matches, any number of them
+	if grep -qx -- "$verb" <<<"$_mortem_match_verbs" && [[ $cur =~ ^[A-Za-z_]+$ ]]; then
+		local f
+		for f in $_mortem_fields; do
+			[[ $f == "$cur"* ]] && COMPREPLY+=("$f=")
+		done
+		compopt -o nospace 2>/dev/null
 	fi
 	if ((nargs == 0)) && grep -qx -- "$verb" <<<"$_mortem_match_verbs"; then
 		# Not compgen -W: it would expand what crashing processes named

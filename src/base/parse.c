@@ -276,33 +276,210 @@ static int parse_local_midnight(time_t t, int day_offset, int64_t *ret_usec)
 	return 0;
 }
 
-/* "YYYY-MM-DD[( |T)HH:MM[:SS]]" in local time. mktime() normalises Feb 30 into
- * March and 02:30 on a spring-forward day into 03:30, so the broken-down time is
- * compared after the call and a date or time that does not exist is rejected. */
-static int parse_local_datetime(const char *s, int64_t *ret_usec)
+/* systemd.time(7) time span units, in microseconds. "m" is minutes and "M"
+ * months, as in systemd; months and years are systemd's averages (30.44 and
+ * 365.25 days). */
+#define PARSE_USEC_PER_MIN (60 * USEC_PER_SEC)
+#define PARSE_USEC_PER_HOUR (3600 * USEC_PER_SEC)
+#define PARSE_USEC_PER_DAY (86400 * USEC_PER_SEC)
+static const struct {
+	const char *name;
+	int64_t usec;
+} parse_span_units[] = {
+	{ "usec", 1 }, { "us", 1 }, { "\xce\xbcs", 1 }, { "\xc2\xb5s", 1 },
+	{ "msec", 1000 }, { "ms", 1000 },
+	{ "seconds", USEC_PER_SEC }, { "second", USEC_PER_SEC }, { "sec", USEC_PER_SEC }, { "s", USEC_PER_SEC },
+	{ "minutes", PARSE_USEC_PER_MIN }, { "minute", PARSE_USEC_PER_MIN }, { "min", PARSE_USEC_PER_MIN },
+	{ "m", PARSE_USEC_PER_MIN },
+	{ "hours", PARSE_USEC_PER_HOUR }, { "hour", PARSE_USEC_PER_HOUR }, { "hr", PARSE_USEC_PER_HOUR },
+	{ "h", PARSE_USEC_PER_HOUR },
+	{ "days", PARSE_USEC_PER_DAY }, { "day", PARSE_USEC_PER_DAY }, { "d", PARSE_USEC_PER_DAY },
+	{ "weeks", 7 * PARSE_USEC_PER_DAY }, { "week", 7 * PARSE_USEC_PER_DAY }, { "w", 7 * PARSE_USEC_PER_DAY },
+	{ "months", 2629800 * USEC_PER_SEC }, { "month", 2629800 * USEC_PER_SEC }, { "M", 2629800 * USEC_PER_SEC },
+	{ "years", 31557600 * USEC_PER_SEC }, { "year", 31557600 * USEC_PER_SEC }, { "y", 31557600 * USEC_PER_SEC },
+};
+
+#define PARSE_FRACTION_DIGITS_MAX 9 /* digits after the point that count; more are read and dropped */
+
+/* "123" or "1.5" at *p: the integer part in *ret_int, the fraction as
+ * *ret_frac / 10^*ret_nd. */
+static int parse_decimal(const char **p, uint64_t *ret_int, uint64_t *ret_frac, int *ret_nd)
+{
+	const char *end;
+	uint64_t frac = 0;
+	int nd = 0, r;
+
+	r = parse_u64_prefix(*p, &end, ret_int);
+	if (r < 0)
+		return r;
+	if (*end == '.') {
+		end++;
+		if (!parse_is_digit(*end))
+			return -EINVAL;
+		for (; parse_is_digit(*end); end++)
+			if (nd < PARSE_FRACTION_DIGITS_MAX) {
+				frac = frac * 10 + (uint64_t)(*end - '0');
+				nd++;
+			}
+	}
+	*p = end;
+	*ret_frac = frac;
+	*ret_nd = nd;
+	return 0;
+}
+
+static bool parse_is_unit_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (unsigned char)c >= 0x80;
+}
+
+/* A systemd.time(7) span: "5min", "1h 30min", "2.5h", "1 hour", "90" (no unit:
+ * seconds). Components add up; spaces may separate a number from its unit and
+ * components from each other. */
+int parse_timespan(const char *s, int64_t *ret_usec)
 {
 	const char *p = s;
-	int year, mon, mday, hour = 0, min = 0, sec = 0;
+	int64_t total = 0;
+	bool any = false;
+
+	if (!s)
+		return -EINVAL;
+	for (;;) {
+		uint64_t iv, frac;
+		int nd, r;
+
+		if (any)
+			while (*p == ' ')
+				p++;
+		if (*p == '\0')
+			break;
+		r = parse_decimal(&p, &iv, &frac, &nd);
+		if (r < 0)
+			return r;
+		while (*p == ' ')
+			p++;
+		const char *u = p;
+		while (parse_is_unit_char(*p))
+			p++;
+		size_t ul = (size_t)(p - u);
+		int64_t mult = -1;
+		if (ul == 0)
+			mult = USEC_PER_SEC;
+		for (size_t i = 0; ul > 0 && i < sizeof(parse_span_units) / sizeof(parse_span_units[0]); i++)
+			if (strlen(parse_span_units[i].name) == ul && memcmp(u, parse_span_units[i].name, ul) == 0)
+				mult = parse_span_units[i].usec;
+		if (mult < 0)
+			return -EINVAL;
+		unsigned __int128 v = (unsigned __int128)iv * (uint64_t)mult, div = 1;
+		for (int i = 0; i < nd; i++)
+			div *= 10;
+		v += (unsigned __int128)frac * (uint64_t)mult / div;
+		if (v > (unsigned __int128)(INT64_MAX - total))
+			return -ERANGE;
+		total += (int64_t)v;
+		any = true;
+	}
+	if (!any)
+		return -EINVAL;
+	*ret_usec = total;
+	return 0;
+}
+
+static const char *const parse_weekdays[7][2] = {
+	{ "Sun", "Sunday" }, { "Mon", "Monday" }, { "Tue", "Tuesday" }, { "Wed", "Wednesday" },
+	{ "Thu", "Thursday" }, { "Fri", "Friday" }, { "Sat", "Saturday" },
+};
+
+/* "Fri " or "Friday " at *p: the day (0 = Sunday), or -1 when there is none. */
+static int parse_weekday(const char **p)
+{
+	for (int d = 0; d < 7; d++)
+		for (int k = 0; k < 2; k++) {
+			size_t n = strlen(parse_weekdays[d][k]);
+			if (strncasecmp(*p, parse_weekdays[d][k], n) == 0 && (*p)[n] == ' ') {
+				*p += n + 1;
+				return d;
+			}
+		}
+	return -1;
+}
+
+/* "[WEEKDAY ][YYYY-MM-DD|YY-MM-DD][( |T)HH:MM[:SS[.FRAC]]][ UTC|ZONE]", a date,
+ * a time of today or both, in local time unless UTC (or the local zone's own
+ * abbreviation) ends it. mktime() normalises Feb 30 into March and 02:30 on a
+ * spring-forward day into 03:30, so the broken-down time is compared after
+ * the call and a date or time that does not exist is rejected; a weekday that
+ * is not the date's is rejected too, as systemd does. */
+static int parse_datetime(const char *s, int64_t now, int64_t *ret_usec)
+{
+	const char *p = s;
+	int year = 0, mon = 0, mday = 0, hour = 0, min = 0, sec = 0, wday;
+	uint64_t frac = 0;
+	int nd = 0;
+	bool have_date = false, have_time = false, utc = false;
 	struct tm tm = { 0 };
 	time_t t;
 
-	if (parse_fixed_digits(&p, 4, &year) < 0 || *p++ != '-' ||
-	    parse_fixed_digits(&p, 2, &mon) < 0 || *p++ != '-' ||
-	    parse_fixed_digits(&p, 2, &mday) < 0)
-		return -EINVAL;
-	if (*p == ' ' || *p == 'T') {
-		p++;
-		if (parse_fixed_digits(&p, 2, &hour) < 0 || *p++ != ':' ||
-		    parse_fixed_digits(&p, 2, &min) < 0)
+	wday = parse_weekday(&p);
+	/* A date: four digits and '-', or two digits and '-' (systemd's %y). */
+	if (parse_is_digit(p[0]) && parse_is_digit(p[1]) &&
+	    (p[2] == '-' || (parse_is_digit(p[2]) && parse_is_digit(p[3]) && p[4] == '-'))) {
+		int width = p[2] == '-' ? 2 : 4;
+		if (parse_fixed_digits(&p, width, &year) < 0 || *p++ != '-' ||
+		    parse_fixed_digits(&p, 2, &mon) < 0 || *p++ != '-' ||
+		    parse_fixed_digits(&p, 2, &mday) < 0)
+			return -EINVAL;
+		if (width == 2)
+			year += year < 69 ? 2000 : 1900;
+		have_date = true;
+		if (*p == ' ' || *p == 'T') {
+			if (!parse_is_digit(p[1]))
+				goto zone; /* "DATE UTC" */
+			p++;
+		} else if (*p != '\0')
+			return -EINVAL;
+	}
+	if (parse_is_digit(*p)) {
+		uint64_t s64;
+		if (parse_fixed_digits(&p, 2, &hour) < 0 || *p++ != ':' || parse_fixed_digits(&p, 2, &min) < 0)
 			return -EINVAL;
 		if (*p == ':') {
 			p++;
 			if (parse_fixed_digits(&p, 2, &sec) < 0)
 				return -EINVAL;
+			if (*p == '.') {
+				const char *q = p - 2;
+				if (parse_decimal(&q, &s64, &frac, &nd) < 0)
+					return -EINVAL;
+				p = q;
+			}
 		}
+		have_time = true;
+	}
+zone:
+	if (!have_date && !have_time)
+		return -EINVAL;
+	if (*p == ' ') {
+		p++;
+		tzset();
+		if (strcmp(p, "UTC") == 0)
+			utc = true;
+		else if (!((tzname[0] && *tzname[0] && strcmp(p, tzname[0]) == 0) ||
+			   (tzname[1] && *tzname[1] && strcmp(p, tzname[1]) == 0)))
+			return -EINVAL;
+		p += strlen(p);
 	}
 	if (*p != '\0')
 		return -EINVAL;
+	if (!have_date) {
+		time_t n = (time_t)(now / USEC_PER_SEC - (now % USEC_PER_SEC < 0));
+		struct tm today;
+		if (!(utc ? gmtime_r(&n, &today) : localtime_r(&n, &today)))
+			return -ERANGE;
+		year = today.tm_year + 1900;
+		mon = today.tm_mon + 1;
+		mday = today.tm_mday;
+	}
 	if (mon < 1 || mon > 12 || mday < 1 || mday > 31 || hour > 23 || min > 59 || sec > 59)
 		return -EINVAL;
 
@@ -314,60 +491,102 @@ static int parse_local_datetime(const char *s, int64_t *ret_usec)
 	tm.tm_sec = sec;
 	tm.tm_isdst = -1;
 	tm.tm_wday = -1;
-	t = mktime(&tm);
+	t = utc ? timegm(&tm) : mktime(&tm);
 	if (t == (time_t)-1 && tm.tm_wday == -1)
 		return -ERANGE;
 	if (tm.tm_year != year - 1900 || tm.tm_mon != mon - 1 || tm.tm_mday != mday ||
 	    tm.tm_hour != hour || tm.tm_min != min || tm.tm_sec != sec)
 		return -EINVAL;
-	*ret_usec = (int64_t)t * USEC_PER_SEC; /* |t| < 2^38 for 4-digit years */
+	if (wday >= 0 && wday != tm.tm_wday)
+		return -EINVAL;
+	int64_t f = (int64_t)frac;
+	for (int i = nd; i < 6; i++)
+		f *= 10;
+	for (int i = 6; i < nd; i++)
+		f /= 10;
+	*ret_usec = (int64_t)t * USEC_PER_SEC + f; /* |t| < 2^38 for 4-digit years */
 	return 0;
 }
 
-int parse_time(const char *s, int64_t now, int64_t *ret_usec)
+/* now +/- a span, -ERANGE past int64. */
+static int parse_time_shift(int64_t now, const char *span, int sign, int64_t *ret_usec)
 {
 	int64_t v;
-	int r;
+	int r = parse_timespan(span, &v);
+	if (r < 0)
+		return r;
+	if (sign < 0 ? now < INT64_MIN + v : now > INT64_MAX - v)
+		return -ERANGE;
+	*ret_usec = sign < 0 ? now - v : now + v;
+	return 0;
+}
 
-	if (!s)
+int parse_time_spec(const char *s, int64_t now, int64_t *ret_usec)
+{
+	size_t len;
+
+	if (!s || !*s || s[0] == ' ' || s[strlen(s) - 1] == ' ')
 		return -EINVAL;
+	len = strlen(s);
 
 	if (strcmp(s, "now") == 0) {
 		*ret_usec = now;
 		return 0;
 	}
-	if (strcmp(s, "today") == 0 || strcmp(s, "yesterday") == 0) {
+	if (strcmp(s, "epoch") == 0) {
+		*ret_usec = 0;
+		return 0;
+	}
+	if (strcmp(s, "today") == 0 || strcmp(s, "yesterday") == 0 || strcmp(s, "tomorrow") == 0) {
 		/* floor to whole seconds, also before 1970 */
 		time_t t = (time_t)(now / USEC_PER_SEC - (now % USEC_PER_SEC < 0));
-		return parse_local_midnight(t, s[0] == 't' ? 0 : -1, ret_usec);
+		return parse_local_midnight(t, s[0] == 'y' ? -1 : s[2] == 'd' ? 0 : 1, ret_usec);
 	}
 
 	if (s[0] == '@') {
-		uint64_t sec;
-		r = parse_u64(s + 1, &sec);
+		const char *p = s + 1;
+		uint64_t sec, frac;
+		int nd, r;
+		r = parse_decimal(&p, &sec, &frac, &nd);
 		if (r < 0)
 			return r;
-		if (sec > (uint64_t)(INT64_MAX / USEC_PER_SEC))
+		if (*p != '\0')
+			return -EINVAL;
+		for (int i = nd; i < 6; i++)
+			frac *= 10;
+		for (int i = 6; i < nd; i++)
+			frac /= 10;
+		if (sec > (uint64_t)(INT64_MAX / USEC_PER_SEC) ||
+		    (int64_t)sec * USEC_PER_SEC > INT64_MAX - (int64_t)frac)
 			return -ERANGE;
-		*ret_usec = (int64_t)sec * USEC_PER_SEC;
+		*ret_usec = (int64_t)sec * USEC_PER_SEC + (int64_t)frac;
 		return 0;
 	}
 
-	if (s[0] == '-' || s[0] == '+') {
-		uint64_t sec;
-		r = parse_duration(s + 1, &sec);
-		if (r < 0)
+	/* A span must start with its number: "--1h", "+-1h", "-h" are not times. */
+	if ((s[0] == '-' || s[0] == '+') && parse_is_digit(s[1]))
+		return parse_time_shift(now, s + 1, s[0] == '-' ? -1 : 1, ret_usec);
+	if (s[0] == '-' || s[0] == '+')
+		return -EINVAL;
+
+	/* "1 hour ago", "3h left": the span before the word. */
+	static const struct {
+		const char *suffix;
+		int sign;
+	} words[] = { { " ago", -1 }, { " left", 1 } };
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		size_t n = strlen(words[i].suffix);
+		if (len > n && strcmp(s + len - n, words[i].suffix) == 0 && parse_is_digit(s[0])) {
+			char *span = strndup(s, len - n);
+			if (!span)
+				return -ENOMEM;
+			int r = parse_time_shift(now, span, words[i].sign, ret_usec);
+			free(span);
 			return r;
-		if (sec > (uint64_t)(INT64_MAX / USEC_PER_SEC))
-			return -ERANGE;
-		v = (int64_t)sec * USEC_PER_SEC;
-		if (s[0] == '-' ? now < INT64_MIN + v : now > INT64_MAX - v)
-			return -ERANGE;
-		*ret_usec = s[0] == '-' ? now - v : now + v;
-		return 0;
+		}
 	}
 
-	return parse_local_datetime(s, ret_usec);
+	return parse_datetime(s, now, ret_usec);
 }
 
 int parse_bool(const char *s, int *ret)

@@ -17,9 +17,16 @@ int parse_size(const char *s, uint64_t *ret);
 int parse_size_or_percent(const char *s, uint64_t *ret_size, unsigned *ret_percent);
 /* Durations: "90", "30s", "10min", "2h", "14d", "1w" -> seconds. */
 int parse_duration(const char *s, uint64_t *ret_sec);
-/* TIME for the CLI: "YYYY-MM-DD", "YYYY-MM-DD HH:MM", "YYYY-MM-DD HH:MM:SS" (local
- * time), "@EPOCH", "-1h"/"-2d"/"-30min" relative to now_usec, "now", "today",
- * "yesterday". Result in microseconds since the epoch. */
-int parse_time(const char *s, int64_t now_usec, int64_t *ret_usec);
+/* A systemd.time(7) time span: "5min", "1h 30min", "2.5h", "1 hour", "90"
+ * (seconds); units usec, ms, s, min/m, h, d, w, M (months), y. */
+int parse_timespan(const char *s, int64_t *ret_usec);
+/* A systemd.time(7) timestamp, pure but for the local time zone
+ * (localtime_r/mktime): "now", "today", "yesterday", "tomorrow", "epoch";
+ * "@EPOCH[.FRAC]"; "-SPAN", "+SPAN", "SPAN ago", "SPAN left" relative to
+ * now_usec; "[WEEKDAY ][YY]YY-MM-DD[( |T)HH:MM[:SS[.FRAC]]][ UTC|ZONE]" and
+ * "HH:MM[:SS]" (today): local time unless UTC or the local zone's
+ * abbreviation ends it; a date without a time is its midnight. Result in
+ * microseconds since the epoch. */
+int parse_time_spec(const char *s, int64_t now_usec, int64_t *ret_usec);
 /* "yes/no/true/false/on/off/1/0" */
 int parse_bool(const char *s, int *ret);

@@ -44,7 +44,10 @@ static bool cli_store_has_records(const struct store *st)
 	return found;
 }
 
-int cli_open_index(struct cli *c, sqlite3 **db)
+/* Read-only (index.h: index_open_ro), so that list, info, stacks and dump
+ * work on a full file system and on a read-only store. Only a missing index
+ * is written: it is a cache of the records, rebuilt when it can be. */
+static int cli_open_index_how(struct cli *c, sqlite3 **db, bool cleanup)
 {
 	bool existed = access(c->st.index_path, F_OK) == 0;
 	int r;
@@ -57,7 +60,16 @@ int cli_open_index(struct cli *c, sqlite3 **db)
 		cli_err("no crash store at %s (nothing collected yet?)", c->st.root);
 		return -ENOENT;
 	}
-	r = index_open(c->st.index_path, db);
+	r = !existed ? -ENOENT : cleanup ? index_open_cleanup(c->st.index_path, db) : index_open_ro(c->st.index_path, db);
+	if (r == -ENOENT || (r == -ENOTSUP && existed && access(c->st.index_path, W_OK) == 0)) {
+		/* Missing, or of an older schema that only a writer migrates. */
+		r = index_open(c->st.index_path, db);
+		if (r < 0 && r != -EBADMSG && r != -ENOTSUP) {
+			cli_err("index %s is %s and cannot be %s: %s (run 'mortem reindex' where the store is writable)",
+				c->st.index_path, existed ? "old" : "missing", existed ? "migrated" : "rebuilt", strerror(-r));
+			return r;
+		}
+	}
 	if (r == -EBADMSG) {
 		cli_err("index %s is corrupt: run 'mortem reindex' (the records are safe)", c->st.index_path);
 		return r;
@@ -75,11 +87,21 @@ int cli_open_index(struct cli *c, sqlite3 **db)
 	return 0;
 }
 
+int cli_open_index(struct cli *c, sqlite3 **db)
+{
+	return cli_open_index_how(c, db, false);
+}
+
+int cli_open_index_cleanup(struct cli *c, sqlite3 **db)
+{
+	return cli_open_index_how(c, db, true);
+}
+
 int cli_time_bound(const char *s, const char *what, int64_t *ret)
 {
 	if (!s)
 		return 0;
-	if (parse_time(s, now_usec(), ret) < 0) {
+	if (parse_time_spec(s, now_usec(), ret) < 0) {
 		cli_err("invalid %s time '%s' (use YYYY-MM-DD [HH:MM[:SS]], @EPOCH or -1h, -2d)", what, s);
 		return -EINVAL;
 	}
@@ -88,10 +110,14 @@ int cli_time_bound(const char *s, const char *what, int64_t *ret)
 
 void cli_nomatch(const struct cli *c, const char *match)
 {
+	if (c->quiet)
+		return;
 	if (userview_foreign(c, match))
 		return;
 	if (c->container && (!match || strncmp(match, CLI_MATCH_CONTAINER, strlen(CLI_MATCH_CONTAINER)) == 0))
 		cli_err("no crash in container '%s'%s", c->container, c->since || c->until ? " in that time range" : "");
+	else if (!match && c->n_terms > 0)
+		cli_err("no crash matches those fields%s", c->since || c->until ? " in that time range" : "");
 	else if (match)
 		cli_err("no crash matches '%s'%s", match, c->since || c->until ? " in that time range" : "");
 	else if (c->since || c->until)
@@ -133,12 +159,47 @@ static void cli_filter_container(const char *name, struct index_row *rows, size_
 	*n = keep;
 }
 
+/* Keep the rows that match the FIELD=VALUE terms, then the newest limit. */
+static void cli_filter_rows(const struct cli *c, bool newest_first, size_t limit, struct index_row *rows, size_t *n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < *n; i++) {
+		if (match_row(&rows[i], c->terms, c->n_terms))
+			rows[k++] = rows[i];
+		else
+			index_row_clear(&rows[i]);
+	}
+	*n = k;
+	if (limit > 0 && k > limit) {
+		/* Oldest first: the newest are at the end. */
+		size_t drop = k - limit, from = newest_first ? limit : 0;
+		for (size_t i = from; i < from + drop; i++)
+			index_row_clear(&rows[i]);
+		if (!newest_first)
+			memmove(rows, rows + drop, limit * sizeof(*rows));
+		*n = limit;
+	}
+}
+
+int cli_filter(const struct cli *c, const char *match, bool newest_first, size_t limit, struct index_filter *f)
+{
+	*f = (struct index_filter){ .match = match, .newest_first = newest_first,
+				    .limit = c->n_terms > 0 ? 0 : limit };
+	match_index_filter(c->terms, c->n_terms, f);
+	if (cli_time_bound(c->since, "--since", &f->since_usec) < 0 ||
+	    cli_time_bound(c->until, "--until", &f->until_usec) < 0)
+		return EXIT_USAGE;
+	return 0;
+}
+
 /* Rows for the filter (*f is filled in); says nothing when there are none.
- * Returns an exit status. */
+ * FIELD=VALUE terms are checked on each row (match.c): then the limit is
+ * applied after them, not by the query. Returns an exit status. */
 int cli_rows(struct cli *c, const char *match, bool newest_first, size_t limit, struct index_filter *f,
 		    struct index_row **rows, size_t *n)
 {
 	sqlite3 *db = NULL;
+	bool post = c->n_terms > 0;
 	int r;
 
 	/* MATCH "container=NAME" is --container NAME */
@@ -146,10 +207,40 @@ int cli_rows(struct cli *c, const char *match, bool newest_first, size_t limit, 
 		c->container = match + strlen(CLI_MATCH_CONTAINER);
 		match = NULL;
 	}
-	*f = (struct index_filter){ .match = match, .newest_first = newest_first, .limit = c->container ? 0 : limit };
-	if (cli_time_bound(c->since, "--since", &f->since_usec) < 0 ||
-	    cli_time_bound(c->until, "--until", &f->until_usec) < 0)
-		return EXIT_USAGE;
+	post = post || c->container;
+	/* info of an exact id: one lookup through the primary key, not a scan. */
+	if (match && !post && cli_filter(c, match, newest_first, limit, f) == 0) {
+		struct index_row w = { 0 };
+		if (cli_open_index(c, &db) < 0)
+			return EXIT_FAILURE;
+		r = index_lookup(db, match, &w);
+		index_close(db);
+		db = NULL;
+		if (r >= 0 && (!f->since_usec || w.time_usec >= f->since_usec) &&
+		    (!f->until_usec || w.time_usec <= f->until_usec)) {
+			*rows = malloc(sizeof(**rows));
+			if (!*rows) {
+				index_row_clear(&w);
+				cli_err("out of memory");
+				return EXIT_FAILURE;
+			}
+			(*rows)[0] = w;
+			*n = 1;
+			return 0;
+		}
+		if (r >= 0)
+			index_row_clear(&w);
+		else if (r != -ENOENT) {
+			cli_err("index lookup failed: %s", strerror(-r));
+			return EXIT_FAILURE;
+		}
+	}
+
+	r = cli_filter(c, match, newest_first, limit, f);
+	if (r != 0)
+		return r;
+	if (c->container)
+		f->limit = 0; /* the container is judged on each row's record */
 	if (cli_open_index(c, &db) < 0)
 		return EXIT_FAILURE;
 	r = index_query(db, f, rows, n);
@@ -158,9 +249,34 @@ int cli_rows(struct cli *c, const char *match, bool newest_first, size_t limit, 
 		cli_err("index query failed: %s", strerror(-r));
 		return EXIT_FAILURE;
 	}
+	if (c->n_terms > 0)
+		cli_filter_rows(c, newest_first, c->container ? 0 : limit, *rows, n);
 	if (c->container)
 		cli_filter_container(c->container, *rows, n, newest_first, limit);
 	return 0;
+}
+
+json_object *cli_filter_notes(const struct cli *c, json_object *notes)
+{
+	if (c->n_terms == 0 || !notes)
+		return notes;
+	json_object *kept = json_object_new_array();
+	if (!kept)
+		return notes; /* out of memory: unfiltered notes are still notes */
+	for (size_t i = 0; i < json_object_array_length(notes); i++) {
+		json_object *o = json_object_array_get_idx(notes, i);
+		if (match_note(o, c->terms, c->n_terms))
+			json_object_array_add(kept, json_object_get(o));
+	}
+	json_object_put(notes);
+	return kept;
+}
+
+void cli_print_json(const struct cli *c, json_object *o)
+{
+	int flags = JSON_C_TO_STRING_NOSLASHESCAPE | (c->json_short ? JSON_C_TO_STRING_PLAIN : JSON_C_TO_STRING_PRETTY);
+	const char *s = json_object_to_json_string_ext(o, flags);
+	puts(s ? s : "null");
 }
 
 /* Rows for the filter; prints the no-match message. Returns an exit status. */
@@ -214,10 +330,18 @@ static bool cli_ambiguous(const char *match, const struct index_row *rows, size_
 int cli_select(struct cli *c, const char *match, struct index_row **rows, size_t *n, char **ret_pending)
 {
 	struct index_filter f;
-	int r = cli_rows(c, match, true, 0, &f, rows, n);
+	/* Without a MATCH, the newest row is all there is to read. */
+	int r = cli_rows(c, match, true, match ? 0 : 1, &f, rows, n);
 	if (r != 0)
 		return r;
-	json_object *pend = pending_select(&c->st, &f, rows, n), *p = NULL;
+	json_object *pend = cli_filter_notes(c, pending_select(&c->st, &f, rows, n)), *p = NULL;
+	if (!pend) {
+		cli_err("out of memory");
+		index_rows_free(*rows, *n);
+		*rows = NULL;
+		*n = 0;
+		return EXIT_FAILURE;
+	}
 	size_t np = json_object_array_length(pend);
 	char *id = NULL;
 	if (*n == 0 && np == 0) {
@@ -250,6 +374,32 @@ int cli_select(struct cli *c, const char *match, struct index_row **rows, size_t
 	if (r == 0)
 		*ret_pending = id;
 	return r;
+}
+
+int cli_select_all(struct cli *c, const char *match, struct index_row **rows, size_t *n, json_object **ret_notes)
+{
+	struct index_filter f;
+	int r = cli_rows(c, match, false, c->limit, &f, rows, n);
+	if (r != 0)
+		return r;
+	json_object *pend = cli_filter_notes(c, pending_select(&c->st, &f, rows, n));
+	size_t np = pend ? json_object_array_length(pend) : 0;
+	if (*n == 0 && np == 0) {
+		cli_nomatch(c, match);
+		r = EXIT_NOMATCH;
+	} else if (cli_ambiguous(match, *rows, *n, pend)) {
+		cli_err("id prefix '%s' matches %zu crashes; give more of the id", match, *n + np);
+		r = EXIT_AMBIGUOUS;
+	}
+	if (r != 0) {
+		json_object_put(pend);
+		index_rows_free(*rows, *n);
+		*rows = NULL;
+		*n = 0;
+		return r;
+	}
+	*ret_notes = pend;
+	return 0;
 }
 
 /* A crash still being processed (mortemd may have it queued): wait a little

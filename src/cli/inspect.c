@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include "cli/cli.h"
+#include "cli/term.h"
 #include "store/park.h"
 #include "store/pending.h"
 #include "store/reanalyze.h"
@@ -25,11 +26,27 @@ static int inspect_info_show(const struct cli *c, const char *path)
 		return EXIT_FAILURE;
 	}
 	if (c->json)
-		puts(json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+		cli_print_json(c, rec);
 	else
 		show_info(stdout, rec);
 	json_object_put(rec);
 	return 0;
+}
+
+/* A crash still being processed, among several: what is known, no wait. */
+static void inspect_info_note(const struct cli *c, json_object *note)
+{
+	if (c->json) {
+		json_object *core = json_object_new_object();
+		if (core) {
+			json_object_object_add(core, "status", json_object_new_string("pending"));
+			json_object_object_add(note, "core", core);
+		}
+		cli_print_json(c, note);
+		return;
+	}
+	_cleanup_free_ char *e = text_escape(record_str(note, "id", "?"));
+	printf("crash %s is still being processed (pending)\n", e ? e : "?");
 }
 
 /* info on a crash still being processed: its record once written, else that
@@ -50,7 +67,7 @@ static int inspect_info_pending(const struct cli *c, const char *id)
 		json_object_object_add(o, "status", json_object_new_string("pending"));
 		if (parked)
 			json_object_object_add(o, "parked", json_object_new_boolean(true));
-		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+		cli_print_json(c, o);
 		json_object_put(o);
 	} else {
 		_cleanup_free_ char *e = text_escape(id);
@@ -63,15 +80,48 @@ static int inspect_info_pending(const struct cli *c, const char *id)
 	return 0;
 }
 
-/* The newest crash that matches, stored or still being processed. */
+/* info: with no MATCH, the newest crash; with -1, the newest that matches;
+ * else every crash that matches, oldest first, as coredumpctl shows them
+ * (text: a blank line between two; --json: one object after another). One
+ * crash still being processed is waited for a little; among several, it is
+ * shown as pending. */
 int inspect_info(struct cli *c, const char *match)
 {
 	struct index_row *rows = NULL;
+	json_object *notes = NULL;
 	size_t n = 0;
+	int r;
+
+	if ((match || c->n_terms > 0) && c->limit != 1) {
+		r = cli_select_all(c, match, &rows, &n, &notes);
+		if (r != 0)
+			return r;
+		size_t np = json_object_array_length(notes);
+		if (n + np > 1) {
+			(void)term_pager_open(c->no_pager);
+			for (size_t i = 0; i < n + np; i++) {
+				if (i > 0 && !c->json)
+					putchar('\n');
+				if (i < n)
+					r |= inspect_info_show(c, rows[i].record_path);
+				else
+					inspect_info_note(c, json_object_array_get_idx(notes, i - n));
+			}
+			json_object_put(notes);
+			index_rows_free(rows, n);
+			return r ? EXIT_FAILURE : 0;
+		}
+		json_object_put(notes);
+		index_rows_free(rows, n);
+		rows = NULL;
+		n = 0;
+	}
 	_cleanup_free_ char *pending = NULL;
-	int r = cli_select(c, match, &rows, &n, &pending);
+	r = cli_select(c, match, &rows, &n, &pending);
 	if (r != 0)
 		return r;
+	if (!pending)
+		(void)term_pager_open(c->no_pager);
 	r = pending ? inspect_info_pending(c, pending) : inspect_info_show(c, rows[0].record_path);
 	index_rows_free(rows, n);
 	return r;
@@ -91,6 +141,7 @@ int inspect_stacks(struct cli *c, const char *match)
 		index_rows_free(rows, n);
 		return EXIT_FAILURE;
 	}
+	(void)term_pager_open(c->no_pager);
 	show_stacks(stdout, rec, c->all);
 	json_object_put(rec);
 	index_rows_free(rows, n);
@@ -150,6 +201,66 @@ int inspect_dump(struct cli *c, const char *match)
 	return r;
 }
 
+#define INSPECT_DEBUG_ARGS_MAX 256 /* words of --debugger-arguments */
+
+static void inspect_strv_free(char ***v)
+{
+	for (char **p = *v; p && *p; p++)
+		free(*p);
+	free(*v);
+}
+#define _cleanup_strv_ __attribute__((cleanup(inspect_strv_free)))
+
+/* argv for the debugger: DEBUGGER ARGS... EXE CORE (or -c CORE without an
+ * executable). ARGS split as systemd does: words apart by blanks, '…' and
+ * "…" quoting, a backslash escaping the next character. -EINVAL for an open
+ * quote, -E2BIG past INSPECT_DEBUG_ARGS_MAX words. */
+static int inspect_debug_argv(const char *dbg, const char *args, const char *exe, const char *core, char ***ret)
+{
+	size_t n = 0, cap = INSPECT_DEBUG_ARGS_MAX + 5;
+	_cleanup_strv_ char **v = calloc(cap, sizeof(*v));
+	const char *p = args;
+
+	if (!v || !(v[n++] = strdup(dbg)))
+		return -ENOMEM;
+	while (p && *p) {
+		while (*p == ' ' || *p == '\t' || *p == '\n')
+			p++;
+		if (!*p)
+			break;
+		if (n >= INSPECT_DEBUG_ARGS_MAX + 1)
+			return -E2BIG;
+		_cleanup_free_ char *w = malloc(strlen(p) + 1);
+		size_t k = 0;
+		char q = 0;
+		if (!w)
+			return -ENOMEM;
+		for (; *p && (q || (*p != ' ' && *p != '\t' && *p != '\n')); p++) {
+			if (q && *p == q)
+				q = 0;
+			else if (!q && (*p == '\'' || *p == '"'))
+				q = *p;
+			else if (*p == '\\' && q != '\'' && p[1])
+				w[k++] = *++p;
+			else
+				w[k++] = *p;
+		}
+		if (q)
+			return -EINVAL;
+		w[k] = '\0';
+		v[n++] = TAKE_PTR(w);
+	}
+	if (exe && *exe) {
+		if (!(v[n++] = strdup(exe)))
+			return -ENOMEM;
+	} else if (!(v[n++] = strdup("-c")))
+		return -ENOMEM;
+	if (!(v[n++] = strdup(core)))
+		return -ENOMEM;
+	*ret = TAKE_PTR(v);
+	return 0;
+}
+
 /* Restore the core into a private temp file and run the debugger on it. */
 int inspect_debug(struct cli *c, const char *match)
 {
@@ -168,12 +279,21 @@ int inspect_debug(struct cli *c, const char *match)
 	r = inspect_write_core(&rows[0], fd);
 	if (r == 0) {
 		const char *dbg = c->debugger ? c->debugger : getenv("MORTEM_DEBUGGER") ? getenv("MORTEM_DEBUGGER") : "gdb";
-		pid_t pid = fork();
+		_cleanup_strv_ char **argv = NULL;
+		int k = inspect_debug_argv(dbg, c->debugger_args, rows[0].exe, path, &argv);
+		if (k == -EINVAL) {
+			cli_err("invalid --debugger-arguments '%s': an unterminated quote", c->debugger_args);
+			(void)unlink(path);
+			index_rows_free(rows, n);
+			return EXIT_USAGE;
+		}
+		pid_t pid = k < 0 ? -1 : fork();
+		if (k == -E2BIG)
+			cli_err("too many --debugger-arguments: %d words at most", INSPECT_DEBUG_ARGS_MAX);
+		else if (k < 0)
+			cli_err("out of memory");
 		if (pid == 0) {
-			if (rows[0].exe && *rows[0].exe)
-				execlp(dbg, dbg, rows[0].exe, path, (char *)NULL);
-			else
-				execlp(dbg, dbg, "-c", path, (char *)NULL);
+			execvp(dbg, argv);
 			fprintf(stderr, "mortem: cannot run %s: %m\n", dbg);
 			_exit(127);
 		}
@@ -235,7 +355,7 @@ int inspect_analyze(struct cli *c, const char *match)
 		_cleanup_free_ char *ei = text_escape(id), *es = text_escape(status);
 		printf("analysed %s: %s\n", ei ? ei : "?", es ? es : "?");
 	} else if (c->json) {
-		puts(json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+		cli_print_json(c, rec);
 	} else {
 		show_analysis(stdout, rec);
 	}

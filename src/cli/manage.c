@@ -96,7 +96,7 @@ int manage_vacuum(struct cli *c)
 	/* A missing index is rebuilt from the records first (a vacuum of an empty
 	 * index would plan nothing); a corrupt one is said so, with the remedy. */
 	sqlite3 *db = NULL;
-	if (cli_open_index(c, &db) < 0)
+	if (cli_open_index_cleanup(c, &db) < 0)
 		return EXIT_FAILURE;
 	if (!c->dry_run && (lost = pending_recover(&c->st, db)) < 0) {
 		cli_err("cannot read the spool %s: %s (crashes lost there are not recorded)", c->st.spool_dir,
@@ -240,7 +240,7 @@ int manage_rm(struct cli *c)
 		cli_err("cannot take the store's quota lock: %s", strerror(-r));
 		return EXIT_FAILURE;
 	}
-	if (cli_open_index(c, &db) < 0)
+	if (cli_open_index_cleanup(c, &db) < 0)
 		return EXIT_FAILURE;
 	for (size_t i = 0; i < c->n_matches && rc == 0; i++) {
 		struct index_row *rows = NULL;

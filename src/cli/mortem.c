@@ -1,7 +1,9 @@
 /* mortem: list, read, export and debug stored crashes (coredumpctl-style).
  *
  * Exit statuses (documented in mortem(1)):
- *   0 success, 1 failure, 2 usage error, 3 no crash matches, 4 ambiguous id
+ *   0 success (list: also no crash at all without a MATCH, as an empty
+ *   table is an answer), 1 failure, 2 usage error, 3 no crash matches
+ *   (coredumpctl says 1 then: mortem keeps "none" apart from "broken"), 4 ambiguous id
  *   prefix (rm: a MATCH that fits several crashes, without --all), 5 the crash
  *   has no stored core (analyze: no minicore), 6 the crash is still being
  *   processed (stacks, dump, debug, analyze). vacuum: 1 also when the store
@@ -15,6 +17,7 @@
 #include "cli/cli.h"
 #include "cli/doctor.h"
 #include "cli/enable.h"
+#include "cli/term.h"
 #include "cli/fleet_cmd.h"
 #include "base/parse.h"
 #include "store/store.h"
@@ -27,12 +30,12 @@ static void cli_config_warn(void *userdata, const char *msg)
 
 static void cli_usage(FILE *f)
 {
-	fputs("usage: mortem [OPTIONS] COMMAND [MATCH]\n"
+	fputs("usage: mortem [OPTIONS] [COMMAND] [MATCH] [FIELD=VALUE...]\n"
 	      "       mortem [OPTIONS] rm MATCH...\n"
 	      "\n"
 	      "Commands:\n"
-	      "  list [MATCH]      list crashes, oldest first\n"
-	      "  info [MATCH]      everything known about one crash (default: the newest)\n"
+	      "  list [MATCH]      list crashes, oldest first (also with no command)\n"
+	      "  info [MATCH]      everything known about each crash that matches (none: the newest)\n"
 	      "  stacks [MATCH]    the crashing thread's stack, then the others folded\n"
 	      "  dump [MATCH]      write the original core to standard output or -o FILE\n"
 	      "  debug [MATCH]     open the core in gdb\n"
@@ -52,11 +55,17 @@ static void cli_usage(FILE *f)
 	      "\n"
 	      "Options:\n"
 	      "  -c, --config FILE   configuration file (also MORTEM_CONFIG)\n"
-	      "      --json          JSON output (list, info, doctor, vacuum, disk-usage, analyze)\n"
+	      "      --json[=MODE]   JSON output (list, info, doctor, vacuum, disk-usage, analyze):\n"
+	      "                      pretty (--json alone), short (one line) or off\n"
+	      "  -F, --field FIELD   list: print FIELD of each crash, one per line\n"
+	      "  -1                  only the newest crash that matches\n"
 	      "  -S, --since TIME    only crashes at or after TIME\n"
 	      "  -U, --until TIME    only crashes at or before TIME\n"
 	      "  -r, --reverse       newest first\n"
 	      "  -n N                only the newest N crashes\n"
+	      "      --no-pager      do not pipe the output into a pager\n"
+	      "      --no-legend     list: no column headings\n"
+	      "  -q, --quiet         do not say that nothing matches\n"
 	      "  -o, --output FILE   where dump writes the core\n"
 	      "      --all           stacks: every thread on its own; rm: every crash a MATCH fits\n"
 	      "      --group         list, fleet list: one line per crash signature\n"
@@ -64,15 +73,21 @@ static void cli_usage(FILE *f)
 	      "      --container NAME  list: the crashes in container NAME (also MATCH container=NAME)\n"
 	      "      --dry-run       vacuum: say what would go, delete nothing\n"
 	      "      --debugger CMD  debugger for debug (default gdb)\n"
+	      "  -A, --debugger-arguments ARGS  debug: words for the debugger, before the program\n"
 	      "      --force         enable: replace another core handler\n"
 	      "      --runtime       enable: the running kernel only, no sysctl.d drop-in\n"
 	      "      --collector PATH  enable: the collector to point the kernel at (pipe mode; in\n"
 	      "                        socket mode the one to fall back on while mortemd is down)\n"
 	      "      --mode MODE     enable: auto (default: the socket if mortemd listens), socket or pipe\n"
 	      "  -h, --help          this help\n"
+	      "      --version       the version\n"
 	      "\n"
 	      "MATCH: an id or unique id prefix, a PID, a command name, or an executable path.\n"
-	      "TIME: YYYY-MM-DD [HH:MM[:SS]], @EPOCH, or relative -1h, -2d, -30min.\n",
+	      "FIELD=VALUE: pid=, uid=, gid=, comm=, exe=, unit=, signal=, signature=, hostname=, id=\n"
+	      "  or coredumpctl's COREDUMP_PID=, COREDUMP_EXE=...; one field's values are ORed,\n"
+	      "  different fields ANDed.\n"
+	      "TIME: as systemd.time(7): YYYY-MM-DD [HH:MM[:SS]], HH:MM, @EPOCH, now, today,\n"
+	      "  yesterday, tomorrow, -1h, +2h, \"1 hour ago\", \"3h left\".\n",
 	      f);
 }
 
@@ -86,33 +101,58 @@ int main(int argc, char **argv)
 	 * other users to read: crashes hold their memory (mortem(1), FILES). */
 	umask(077);
 
+	enum {
+		OPT_JSON = 0x100, OPT_DEBUGGER, OPT_ALL, OPT_FORCE, OPT_RUNTIME, OPT_COLLECTOR, OPT_MODE, OPT_GROUP,
+		OPT_DRY_RUN, OPT_NO_PAGER, OPT_NO_LEGEND, OPT_VERSION, OPT_HOST, OPT_CONTAINER,
+	};
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' }, { "json", no_argument, NULL, 'j' },
+		{ "config", required_argument, NULL, 'c' }, { "json", optional_argument, NULL, OPT_JSON },
 		{ "since", required_argument, NULL, 'S' },  { "until", required_argument, NULL, 'U' },
 		{ "reverse", no_argument, NULL, 'r' },      { "output", required_argument, NULL, 'o' },
-		{ "debugger", required_argument, NULL, 'D' }, { "help", no_argument, NULL, 'h' },
-		{ "all", no_argument, NULL, 'a' },
-		{ "force", no_argument, NULL, 'F' },        { "runtime", no_argument, NULL, 'R' },
-		{ "collector", required_argument, NULL, 'C' }, { "mode", required_argument, NULL, 'M' },
-		{ "container", required_argument, NULL, 'K' },
-		{ "group", no_argument, NULL, 'G' },        { "dry-run", no_argument, NULL, 'N' },
-		{ "host", required_argument, NULL, 'H' },
+		{ "debugger", required_argument, NULL, OPT_DEBUGGER }, { "help", no_argument, NULL, 'h' },
+		{ "debugger-arguments", required_argument, NULL, 'A' }, { "field", required_argument, NULL, 'F' },
+		{ "quiet", no_argument, NULL, 'q' },        { "no-pager", no_argument, NULL, OPT_NO_PAGER },
+		{ "no-legend", no_argument, NULL, OPT_NO_LEGEND }, { "version", no_argument, NULL, OPT_VERSION },
+		{ "all", no_argument, NULL, OPT_ALL },
+		{ "force", no_argument, NULL, OPT_FORCE },  { "runtime", no_argument, NULL, OPT_RUNTIME },
+		{ "collector", required_argument, NULL, OPT_COLLECTOR }, { "mode", required_argument, NULL, OPT_MODE },
+		{ "group", no_argument, NULL, OPT_GROUP },  { "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "host", required_argument, NULL, OPT_HOST }, { "container", required_argument, NULL, OPT_CONTAINER },
 		{ NULL, 0, NULL, 0 },
 	};
-	while ((opt = getopt_long(argc, argv, "c:S:U:rn:o:h", opts, NULL)) != -1) {
+	bool one = false;
+	while ((opt = getopt_long(argc, argv, "c:S:U:rn:o:hA:F:q1", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': c.config_path = optarg; break;
-		case 'j': c.json = true; break;
+		case OPT_JSON:
+			if (!optarg || strcmp(optarg, "pretty") == 0)
+				c.json = true, c.json_short = false;
+			else if (strcmp(optarg, "short") == 0)
+				c.json = true, c.json_short = true;
+			else if (strcmp(optarg, "off") == 0)
+				c.json = false, c.json_short = false;
+			else {
+				cli_err("invalid mode '%s' for --json: short, pretty or off", optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'S': c.since = optarg; break;
 		case 'U': c.until = optarg; break;
 		case 'r': c.reverse = true; break;
 		case 'o': c.output = optarg; break;
-		case 'D': c.debugger = optarg; break;
-		case 'a': c.all = true; break;
-		case 'F': c.force = true; break;
-		case 'R': c.runtime = true; break;
-		case 'C': c.collector = optarg; break;
-		case 'M':
+		case OPT_DEBUGGER: c.debugger = optarg; break;
+		case 'A': c.debugger_args = optarg; break;
+		case 'F': c.field = optarg; break;
+		case 'q': c.quiet = true; break;
+		case '1': one = true; break;
+		case OPT_NO_PAGER: c.no_pager = true; break;
+		case OPT_NO_LEGEND: c.no_legend = true; break;
+		case OPT_VERSION: printf("mortem %s\n", MORTEM_VERSION); return 0;
+		case OPT_ALL: c.all = true; break;
+		case OPT_FORCE: c.force = true; break;
+		case OPT_RUNTIME: c.runtime = true; break;
+		case OPT_COLLECTOR: c.collector = optarg; break;
+		case OPT_MODE:
 			if (strcmp(optarg, "auto") == 0)
 				c.mode = ENABLE_MODE_AUTO;
 			else if (strcmp(optarg, "socket") == 0)
@@ -124,10 +164,10 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
-		case 'K': c.container = optarg; break;
-		case 'G': c.group = true; break;
-		case 'H': c.host = optarg; break;
-		case 'N': c.dry_run = true; break;
+		case OPT_GROUP: c.group = true; break;
+		case OPT_DRY_RUN: c.dry_run = true; break;
+		case OPT_HOST: c.host = optarg; break;
+		case OPT_CONTAINER: c.container = optarg; break;
 		case 'n':
 			if (parse_u64(optarg, &u) < 0 || u == 0 || u > SIZE_MAX) {
 				cli_err("invalid count '%s' for -n", optarg);
@@ -139,21 +179,51 @@ int main(int argc, char **argv)
 		default: cli_usage(stderr); return EXIT_USAGE;
 		}
 	}
-	if (optind >= argc) {
-		cli_usage(stderr);
-		return EXIT_USAGE;
-	}
-	const char *verb = argv[optind++];
+	if (one)
+		c.limit = 1; /* -1: coredumpctl's "the most recent only" */
+	/* No verb is list, as in coredumpctl; so is a first FIELD=VALUE. */
+	const char *verb = optind < argc && !match_is_term(argv[optind]) ? argv[optind++] : "list";
 	bool is_rm = strcmp(verb, "rm") == 0, is_vacuum = strcmp(verb, "vacuum") == 0;
-	bool is_analyze = strcmp(verb, "analyze") == 0;
+	bool is_analyze = strcmp(verb, "analyze") == 0, is_list = strcmp(verb, "list") == 0;
 	bool is_upload = strcmp(verb, "upload") == 0, is_fleet = strcmp(verb, "fleet") == 0;
-	const char *match = optind < argc ? argv[optind] : NULL;
+	bool takes_terms = is_list || is_analyze || strcmp(verb, "info") == 0 || strcmp(verb, "stacks") == 0 ||
+			   strcmp(verb, "dump") == 0 || strcmp(verb, "debug") == 0;
+	const char *match = NULL;
+	bool has_args = optind < argc;
 	c.matches = argv + optind;
 	c.n_matches = (size_t)(argc - optind);
-	if (c.n_matches > 1 && !is_rm && !is_fleet) {
-		cli_err("too many arguments: one MATCH at most");
+	if (takes_terms) {
+		_cleanup_free_ struct match_term *terms = calloc(c.n_matches ? c.n_matches : 1, sizeof(*terms));
+		if (!terms) {
+			cli_err("out of memory");
+			return EXIT_FAILURE;
+		}
+		for (int i = optind; i < argc; i++) {
+			const char *why = NULL;
+			if (!match_is_term(argv[i])) {
+				if (match) {
+					cli_err("too many arguments: one MATCH at most (FIELD=VALUE for more)");
+					return EXIT_USAGE;
+				}
+				match = argv[i];
+			} else if (match_parse(argv[i], &terms[c.n_terms++], &why) < 0) {
+				cli_err("invalid match '%s': %s (fields: %s)", argv[i], why, match_field_names());
+				return EXIT_USAGE;
+			}
+		}
+		c.terms = TAKE_PTR(terms);
+	} else {
+		match = has_args ? argv[optind] : NULL;
+		if (c.n_matches > 1 && !is_rm && !is_fleet) {
+			cli_err("too many arguments: one MATCH at most");
+			return EXIT_USAGE;
+		}
+	}
+	if (c.field && !is_list) {
+		cli_err("-F goes with list");
 		return EXIT_USAGE;
 	}
+	c.columns = term_columns();
 	if (!c.config_path)
 		c.config_path = getenv("MORTEM_CONFIG") ? getenv("MORTEM_CONFIG") : CONFIG_DEFAULT_PATH;
 
@@ -168,7 +238,7 @@ int main(int argc, char **argv)
 		cli_err("%s takes no argument", verb);
 		return EXIT_USAGE;
 	}
-	if (is_analyze && !match) {
+	if (is_analyze && !match && c.n_terms == 0) {
 		cli_err("analyze needs a MATCH: an id, a PID, a command name or an executable");
 		return EXIT_USAGE;
 	}
@@ -207,7 +277,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mortem %s: needs root (the index holds every user's crashes; 'mortem list' shows yours)\n",
 			verb);
 		r = EXIT_FAILURE;
-	} else if (strcmp(verb, "list") == 0)
+	} else if (is_list)
 		r = list_crashes(&c, match);
 	else if (strcmp(verb, "info") == 0)
 		r = inspect_info(&c, match);
@@ -248,7 +318,9 @@ int main(int argc, char **argv)
 		cli_usage(stderr);
 		r = EXIT_USAGE;
 	}
+	term_pager_close();
 	store_free(&c.st);
 	config_free(&c.cfg);
+	free(c.terms);
 	return r;
 }

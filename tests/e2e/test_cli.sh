@@ -83,7 +83,10 @@ matching() {
 	expect_info "$id2" "$p2"
 	expect_ids "$id3" "$p3"
 	expect_ids "$id1 $id2" crasher           # command name
-	expect_info "$id2" crasher               # several matches: the newest
+	expect_info "$id2" -1 crasher            # several matches, -1: the newest
+	# several matches: info shows them all, oldest first (coredumpctl's way)
+	[ "$($MORTEM info --json crasher | jq -r .id | tr '\n' ' ')" = "$id1 $id2 " ] ||
+		fail "mortem info crasher does not show both crashes, oldest first"
 	expect_ids "$id3" other-prog
 	expect_ids "$id1 $id2" "$exe"            # executable path
 	expect_ids "$id3" "$other"

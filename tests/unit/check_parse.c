@@ -288,20 +288,20 @@ static int64_t local_usec(int year, int mon, int mday, int hour, int min, int se
 static void check_time(const char *s, int64_t now, int64_t want)
 {
 	int64_t v = 12345;
-	int r = parse_time(s, now, &v);
+	int r = parse_time_spec(s, now, &v);
 
-	ck_assert_msg(r == 0, "parse_time(\"%s\") = %d", s, r);
-	ck_assert_msg(v == want, "parse_time(\"%s\") = %lld, want %lld", s, (long long)v,
+	ck_assert_msg(r == 0, "parse_time_spec(\"%s\") = %d", s, r);
+	ck_assert_msg(v == want, "parse_time_spec(\"%s\") = %lld, want %lld", s, (long long)v,
 		      (long long)want);
 }
 
 static void reject_time(const char *s, int err)
 {
 	int64_t v = 12345;
-	int r = parse_time(s, 0, &v);
+	int r = parse_time_spec(s, 0, &v);
 
-	ck_assert_msg(r == err, "parse_time(\"%s\") = %d, want %d", s, r, err);
-	ck_assert_msg(v == 12345, "parse_time(\"%s\") wrote its out-parameter", s);
+	ck_assert_msg(r == err, "parse_time_spec(\"%s\") = %d, want %d", s, r, err);
+	ck_assert_msg(v == 12345, "parse_time_spec(\"%s\") wrote its out-parameter", s);
 }
 
 /* now = 2023-11-14T22:13:20.123456Z */
@@ -363,7 +363,7 @@ START_TEST(test_time_dst_gap)
 	check_time("2024-03-31 03:00", 0, INT64_C(1711846800) * 1000000);
 	/* the repeated hour in autumn is accepted (either reading is a real time) */
 	int64_t v;
-	ck_assert_int_eq(parse_time("2024-10-27 02:30", 0, &v), 0);
+	ck_assert_int_eq(parse_time_spec("2024-10-27 02:30", 0, &v), 0);
 	ck_assert(v == INT64_C(1729989000) * 1000000 || v == INT64_C(1729992600) * 1000000);
 	check_time("2024-07-01 12:00", 0, INT64_C(1719828000) * 1000000);
 }
@@ -388,10 +388,10 @@ START_TEST(test_time_relative)
 	check_time("@9223372036854", NOW, INT64_C(9223372036854) * 1000000);
 
 	int64_t v = 1;
-	ck_assert_int_eq(parse_time("@9223372036855", NOW, &v), -ERANGE);
-	ck_assert_int_eq(parse_time("-9223372036855s", NOW, &v), -ERANGE);
-	ck_assert_int_eq(parse_time("-9223372036854s", INT64_MIN + 1, &v), -ERANGE);
-	ck_assert_int_eq(parse_time("+1s", INT64_MAX, &v), -ERANGE);
+	ck_assert_int_eq(parse_time_spec("@9223372036855", NOW, &v), -ERANGE);
+	ck_assert_int_eq(parse_time_spec("-9223372036855s", NOW, &v), -ERANGE);
+	ck_assert_int_eq(parse_time_spec("-9223372036854s", INT64_MIN + 1, &v), -ERANGE);
+	ck_assert_int_eq(parse_time_spec("+1s", INT64_MAX, &v), -ERANGE);
 	ck_assert_int_eq(v, 1);
 }
 END_TEST
@@ -415,7 +415,7 @@ START_TEST(test_time_today_yesterday)
 	time_t yt = mktime(&y);
 	check_time("yesterday", NOW, (int64_t)yt * 1000000);
 	int64_t v;
-	ck_assert_int_eq(parse_time("yesterday", NOW, &v), 0);
+	ck_assert_int_eq(parse_time_spec("yesterday", NOW, &v), 0);
 	ck_assert(today - v >= INT64_C(23) * 3600 * 1000000);
 	ck_assert(today - v <= INT64_C(25) * 3600 * 1000000);
 
@@ -434,18 +434,91 @@ START_TEST(test_time_reject)
 {
 	use_zone(_i);
 	static const char *const bad[] = {
-		"", " ", "yesterday ", " now", "Now", "tomorrow", "2024", "2024-03",
-		"2024-3-5", "24-03-05", "2024/03/05", "2024-03-05 ", " 2024-03-05",
-		"2024-03-05 7:08", "2024-03-05 07", "2024-03-05 07:08:", "2024-03-05 07:08:09.5",
+		"", " ", "yesterday ", " now", "Now", "tomorrow ", "2024", "2024-03",
+		"2024-3-5", "2024/03/05", "2024-03-05 ", " 2024-03-05",
+		"2024-03-05 7:08", "2024-03-05 07", "2024-03-05 07:08:", "2024-03-05 07:08:09.",
 		"2024-03-05  07:08", "2024-03-05t07:08", "2024-03-05 07:08Z", "2024-03-05x",
 		"2024-00-10", "2024-13-10", "2024-01-00", "2024-01-32", "2023-02-29",
 		"2024-02-30", "2024-04-31", "2024-01-01 24:00", "2024-01-01 23:60",
-		"2024-01-01 23:59:60", "@", "@-1", "@+1", "@1.5", "@ 1", "@1x", "-", "-1x",
-		"-1 h", "--1h", "-1H", "-h", "+-1h", "1h", "90",
+		"2024-01-01 23:59:60", "@", "@-1", "@+1", "@1.", "@ 1", "@1x", "@1h", "-", "-1x",
+		"--1h", "-1H", "-h", "+-1h", "1h", "90", "ago", " ago", "1h agoo", "h ago",
+		"1 hour ago ", "-1h ago", "1 hours", "1.h ago", "-1.5.2h", "25:00", "12:60",
+		"7:30", "22:30:", "Fri", "Fri ", "Fri2024-03-05", "Mon 2024-03-05",
+		"2024-03-05 07:08 XYZ", "2024-03-05 07:08 utc", "22:30 UTC ", "-1 lightyear",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
 		reject_time(bad[i], -EINVAL);
 	reject_time(NULL, -EINVAL);
+}
+END_TEST
+
+
+/* systemd.time(7): relative forms with words, spans with several components
+ * and fractions, tomorrow, time of today, weekdays, UTC, fractions. */
+START_TEST(test_time_systemd)
+{
+	int64_t h = INT64_C(3600) * 1000000, v;
+	time_t t = (time_t)(NOW / 1000000);
+	struct tm tm;
+
+	use_zone(_i);
+	check_time("1 hour ago", NOW, NOW - h);
+	check_time("1h ago", NOW, NOW - h);
+	check_time("2 hours ago", NOW, NOW - 2 * h);
+	check_time("3h left", NOW, NOW + 3 * h);
+	check_time("-1h 30min", NOW, NOW - h - h / 2);
+	check_time("-1h30min", NOW, NOW - h - h / 2);
+	check_time("-1 h", NOW, NOW - h);
+	check_time("+2h", NOW, NOW + 2 * h);
+	check_time("-1.5h", NOW, NOW - h - h / 2);
+	check_time("-2 days", NOW, NOW - 48 * h);
+	check_time("-1 week", NOW, NOW - 168 * h);
+	check_time("-1M", NOW, NOW - INT64_C(2629800) * 1000000);
+	check_time("-1y", NOW, NOW - INT64_C(31557600) * 1000000);
+	check_time("-500ms", NOW, NOW - 500000);
+	check_time("-5us", NOW, NOW - 5);
+	check_time("-5\xce\xbcs", NOW, NOW - 5);
+	check_time("30min ago", NOW, NOW - h / 2);
+	check_time("epoch", NOW, 0);
+	check_time("@1700000000.5", NOW, INT64_C(1700000000) * 1000000 + 500000);
+	check_time("@1700000000.1234567", NOW, INT64_C(1700000000) * 1000000 + 123456);
+
+	ck_assert_ptr_nonnull(localtime_r(&t, &tm));
+	int y = tm.tm_year + 1900, m = tm.tm_mon + 1, d = tm.tm_mday;
+	check_time("22:30", NOW, local_usec(y, m, d, 22, 30, 0));
+	check_time("00:00:01", NOW, local_usec(y, m, d, 0, 0, 1));
+	check_time("09:30:15.25", NOW, local_usec(y, m, d, 9, 30, 15) + 250000);
+	struct tm tt = tm;
+	tt.tm_mday += 1;
+	tt.tm_hour = tt.tm_min = tt.tm_sec = 0;
+	tt.tm_isdst = -1;
+	check_time("tomorrow", NOW, (int64_t)mktime(&tt) * 1000000);
+
+	check_time("2025-01-14 09:30", NOW, local_usec(2025, 1, 14, 9, 30, 0));
+	check_time("2025-01-14 09:30:05", NOW, local_usec(2025, 1, 14, 9, 30, 5));
+	check_time("2025-01-14 09:30:05.000001", NOW, local_usec(2025, 1, 14, 9, 30, 5) + 1);
+	check_time("Tue 2025-01-14 09:30", NOW, local_usec(2025, 1, 14, 9, 30, 0));
+	check_time("Tuesday 2025-01-14", NOW, local_usec(2025, 1, 14, 0, 0, 0));
+	check_time("25-01-14 09:30", NOW, local_usec(2025, 1, 14, 9, 30, 0));
+	check_time("99-01-14", NOW, local_usec(1999, 1, 14, 0, 0, 0));
+	check_time("2025-01-14 09:30:00 UTC", NOW, INT64_C(1736847000) * 1000000);
+	check_time("2025-01-14 UTC", NOW, INT64_C(1736812800) * 1000000);
+	check_time("Tue 2025-01-14 09:30:00 UTC", NOW, INT64_C(1736847000) * 1000000);
+	/* NOW is 22:13:20 UTC on 2023-11-14 */
+	check_time("22:30 UTC", NOW, INT64_C(1700001000) * 1000000);
+	/* the weekday must be the date's */
+	reject_time("Wed 2025-01-14", -EINVAL);
+	/* the local zone's own name, as systemd prints it */
+	tzset();
+	if (tzname[0] && tzname[0][0] && strcmp(tzname[0], "UTC") != 0 && !strchr(tzname[0], ' ')) {
+		char buf[64];
+		snprintf(buf, sizeof(buf), "2025-01-14 09:30 %s", tzname[0]);
+		ck_assert_int_eq(parse_time_spec(buf, NOW, &v), 0);
+	}
+	ck_assert_int_eq(parse_timespan("1h 30min", &v), 0);
+	ck_assert(v == h + h / 2);
+	ck_assert_int_eq(parse_timespan("", &v), -EINVAL);
+	ck_assert_int_eq(parse_timespan("9999999999999y", &v), -ERANGE);
 }
 END_TEST
 
@@ -495,6 +568,7 @@ static Suite *parse_suite(void)
 	tcase_add_loop_test(tc_time, test_time_relative, 0, nz);
 	tcase_add_loop_test(tc_time, test_time_today_yesterday, 0, nz);
 	tcase_add_loop_test(tc_time, test_time_reject, 0, nz);
+	tcase_add_loop_test(tc_time, test_time_systemd, 0, nz);
 	tcase_add_test(tc_time, test_time_absolute_utc);
 	tcase_add_test(tc_time, test_time_dst_gap);
 	suite_add_tcase(s, tc_time);

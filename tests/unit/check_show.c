@@ -1,10 +1,12 @@
 /* show: the text forms of a record — the folded stacks and the info page —
  * on a record built here, compared line by line. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "cli/show.h"
+#include "cli/term.h"
 #include "testutil.h"
 
 /* A name a user can give the binary it crashes: clear the screen, set the
@@ -305,19 +307,19 @@ START_TEST(test_hostile_list_rows)
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
-	list_print_row(f, &w);
+	list_print_row(f, &w, 0);
 	w.exe = dash; /* no executable: the command name */
 	w.core_status = NULL;
-	list_print_row(f, &w);
+	list_print_row(f, &w, 0);
 	json_object *note = json_object_new_object();
 	json_object_object_add(note, "id", json_object_new_string(HOSTILE));
 	json_object_object_add(note, "exe", json_object_new_string(HOSTILE));
 	json_object_object_add(note, "signal_name", json_object_new_string(HOSTILE));
 	json_object_object_add(note, "pid", json_object_new_int(42));
-	list_print_pending(f, note);
+	list_print_pending(f, note, 0);
 	json_object_object_add(note, "exe", json_object_new_string(""));
 	json_object_object_add(note, "comm", json_object_new_string(HOSTILE));
-	list_print_pending(f, note);
+	list_print_pending(f, note, 0);
 	fclose(f);
 	assert_clean(buf, 4);
 	ck_assert_ptr_nonnull(strstr(buf, "/tmp/\\x1b[2J\\x1b]0;owned\\x07\\x1b[1;31mFAKE\\x1b[0m\\x0aTIME x\\xc2\\x9b"
@@ -328,12 +330,135 @@ START_TEST(test_hostile_list_rows)
 				.stored_size = 2048 };
 	free(buf);
 	f = open_memstream(&buf, &len);
-	list_print_row(f, &ok);
+	list_print_row(f, &ok, 0);
 	fclose(f);
 	ck_assert_ptr_nonnull(strstr(buf, "      42     0 SIGSEGV /usr/bin/app                                "
 					  "2.0K -                 20250101T000000.000000Z-0000abcd-42\n"));
 	free(buf);
 	json_object_put(note);
+}
+END_TEST
+
+/* Paths shortened in the middle for a terminal: "…" once, the width kept,
+ * never inside an escape; short ones whole. */
+START_TEST(test_ellipsize)
+{
+	size_t cols = 0;
+	char *e = term_ellipsize("/usr/bin/app", 20, &cols);
+	ck_assert_str_eq(e, "/usr/bin/app");
+	ck_assert_uint_eq(cols, 12);
+	free(e);
+	e = term_ellipsize("/usr/lib/x86_64-linux-gnu/libexec/very-long-daemon-name", 21, &cols);
+	ck_assert_str_eq(e, "/usr/lib/x…aemon-name");
+	ck_assert_uint_eq(cols, 21);
+	free(e);
+	e = term_ellipsize("/opt/abcdefghij/k", 10, &cols);
+	ck_assert_uint_eq(cols, 10);
+	ck_assert_str_eq(e, "/opt/…ij/k");
+	free(e);
+	/* escapes are four columns and whole: never "\x1" or "x1b" */
+	e = term_ellipsize("\033\033\033\033\033\033", 11, &cols);
+	ck_assert_str_eq(e, "\\x1b…\\x1b");
+	ck_assert_uint_eq(cols, 9);
+	free(e);
+	/* UTF-8 characters are not cut either */
+	e = term_ellipsize("/ééééééééééé/ü", 7, &cols);
+	ck_assert_str_eq(e, "/éé…é/ü");
+	free(e);
+	e = term_ellipsize(HOSTILE, 30, &cols);
+	ck_assert_uint_le(cols, 30);
+	assert_clean(e, 0);
+	for (const char *p = e; (p = strstr(p, "\\x")); p += 2)
+		ck_assert_msg(strspn(p + 2, "0123456789abcdef") >= 2, "a cut escape in %s", e);
+	free(e);
+}
+END_TEST
+
+/* list on a terminal: a long executable is shortened and the columns after
+ * it stay where a short one leaves them. */
+START_TEST(test_list_columns)
+{
+	char id[] = "20250101T000000.000000Z-0000abcd-42", st[] = "stored";
+	char shortexe[] = "/usr/bin/app", longexe[] = "/usr/lib/x86_64-linux-gnu/libexec/some/very/deep/tree/daemon";
+	struct index_row w = { .id = id, .pid = 42, .uid = 0, .signal = 11, .exe = shortexe, .core_status = st,
+			       .stored_size = 2048 };
+	char *buf = NULL;
+	size_t len = 0, exe_cols = list_exe_cols(140);
+	ck_assert_uint_gt(exe_cols, 11);
+	ck_assert_uint_lt(exe_cols, 40);
+	FILE *f = open_memstream(&buf, &len);
+	list_print_row(f, &w, exe_cols);
+	w.exe = longexe;
+	list_print_row(f, &w, exe_cols);
+	list_print_row(f, &w, 0);
+	fclose(f);
+	char *l2 = strchr(buf, '\n') + 1, *l3 = strchr(l2, '\n') + 1;
+	l3[-1] = '\0'; /* line 2 alone */
+	ck_assert_ptr_nonnull(strstr(l2, "…"));
+	ck_assert_ptr_null(strstr(l2, longexe)); /* whole only unsized */
+	ck_assert_ptr_nonnull(strstr(l3, longexe));
+	/* the id starts at the same column (the "…" is three bytes, one column) */
+	ck_assert_int_eq((int)(strstr(buf, id) - buf), (int)(strstr(l2, id) - l2) - 2);
+	/* line 1 fits 140 columns; "…" is 3 bytes */
+	ck_assert_uint_eq(strlen(l2) - 2, (size_t)(l2 - buf) - 1);
+	ck_assert_uint_le((size_t)(l2 - buf) - 1, 140);
+	free(buf);
+	ck_assert_uint_eq(list_exe_cols(0), 0);
+	ck_assert_uint_ge(list_exe_cols(20), 12);
+}
+END_TEST
+
+/* FIELD=VALUE: coredumpctl's names and mortem's, OR within a field, AND
+ * across fields, signals by number or name. */
+START_TEST(test_match_terms)
+{
+	char id[] = "20250101T000000.000000Z-0000abcd-42", exe[] = "/usr/bin/app", comm[] = "app";
+	struct index_row w = { .id = id, .pid = 42, .uid = 1000, .gid = 100, .signal = 11, .exe = exe, .comm = comm };
+	struct match_term t[4];
+	const char *why;
+	ck_assert(match_is_term("COREDUMP_PID=42"));
+	ck_assert(!match_is_term("/usr/bin/a=b"));
+	ck_assert(!match_is_term("=x"));
+	ck_assert_int_eq(match_parse("COREDUMP_PID=42", &t[0], &why), 0);
+	ck_assert(match_row(&w, t, 1));
+	ck_assert_int_eq(match_parse("pid=43", &t[1], &why), 0);
+	ck_assert(match_row(&w, t, 2));      /* 42 or 43 */
+	ck_assert(!match_row(&w, t + 1, 1)); /* 43 */
+	ck_assert_int_eq(match_parse("uid=0", &t[2], &why), 0);
+	ck_assert(!match_row(&w, t, 3)); /* and uid 0 */
+	ck_assert_int_eq(match_parse("COREDUMP_UID=1000", &t[2], &why), 0);
+	ck_assert(match_row(&w, t, 3));
+	ck_assert_int_eq(match_parse("signal=SIGSEGV", &t[3], &why), 0);
+	ck_assert(match_row(&w, t, 4));
+	ck_assert_int_eq(match_parse("COREDUMP_SIGNAL_NAME=SIGABRT", &t[3], &why), 0);
+	ck_assert(!match_row(&w, t, 4));
+	ck_assert_int_eq(match_parse("COREDUMP_EXE=/usr/bin/app", &t[0], &why), 0);
+	ck_assert(match_row(&w, t, 1));
+	struct index_filter f = { 0 };
+	match_index_filter(t, 1, &f);
+	ck_assert_str_eq(f.exe, "/usr/bin/app");
+	ck_assert_ptr_null(f.match);
+	ck_assert_int_eq(match_parse("comm=ap", &t[0], &why), 0);
+	ck_assert(!match_row(&w, t, 1)); /* exact, not a prefix */
+	f = (struct index_filter){ 0 };
+	match_index_filter(t, 1, &f);
+	ck_assert_ptr_null(f.exe);
+	ck_assert_ptr_null(f.match);
+	ck_assert(!f.by_uid);
+	/* one uid is a column; two are ORed after the query */
+	ck_assert_int_eq(match_parse("uid=1000", &t[0], &why), 0);
+	ck_assert_int_eq(match_parse("pid=42", &t[1], &why), 0);
+	f = (struct index_filter){ 0 };
+	match_index_filter(t, 2, &f);
+	ck_assert(f.by_uid && f.uid == 1000);
+	ck_assert_str_eq(f.match, "42");
+	ck_assert_int_eq(match_parse("uid=0", &t[1], &why), 0);
+	f = (struct index_filter){ 0 };
+	match_index_filter(t, 2, &f);
+	ck_assert(!f.by_uid);
+	ck_assert_int_eq(match_parse("COREDUMP_FOO=1", &t[0], &why), -EINVAL);
+	ck_assert_int_eq(match_parse("pid=x", &t[0], &why), -ERANGE);
+	ck_assert_int_eq(match_parse("signal=SIGNOPE", &t[0], &why), -ERANGE);
 }
 END_TEST
 
@@ -348,6 +473,9 @@ int main(void)
 	tcase_add_test(tc, test_analysis_line);
 	tcase_add_test(tc, test_hostile_record);
 	tcase_add_test(tc, test_hostile_list_rows);
+	tcase_add_test(tc, test_ellipsize);
+	tcase_add_test(tc, test_list_columns);
+	tcase_add_test(tc, test_match_terms);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }
