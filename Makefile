@@ -64,8 +64,12 @@ UNIT_SRCS := $(wildcard tests/unit/check_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRCS))
 ASAN_BINS := $(patsubst tests/unit/%.c,$(B)/asan/%,$(UNIT_SRCS))
 CRASHERS  := $(patsubst tests/crashers/%.c,$(B)/crashers/%,$(wildcard tests/crashers/*.c)) $(B)/crashers/an_cxx
-# Rust crashers only where rustc is (the tests that use them skip otherwise).
-RUSTC     ?= $(shell command -v rustc 2>/dev/null)
+# Rust crashers only where rustc is and works (the tests that use them skip
+# otherwise): rustup's proxy is on PATH without a toolchain in some
+# environments (a package build's, another user's).
+ifndef RUSTC
+RUSTC     := $(shell r=$$(command -v rustc 2>/dev/null) && "$$r" --version >/dev/null 2>&1 && echo "$$r")
+endif
 ifneq ($(RUSTC),)
 CRASHERS  += $(B)/crashers/an_rust $(B)/crashers/an_rust_legacy
 endif

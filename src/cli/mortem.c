@@ -200,6 +200,11 @@ int main(int argc, char **argv)
 		}
 		for (int i = optind; i < argc; i++) {
 			const char *why = NULL;
+			/* container=NAME is --container NAME: judged on each record */
+			if (strncmp(argv[i], CLI_MATCH_CONTAINER, strlen(CLI_MATCH_CONTAINER)) == 0) {
+				c.container = argv[i] + strlen(CLI_MATCH_CONTAINER);
+				continue;
+			}
 			if (!match_is_term(argv[i])) {
 				if (match) {
 					cli_err("too many arguments: one MATCH at most (FIELD=VALUE for more)");

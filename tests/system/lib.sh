@@ -23,7 +23,7 @@ SYS_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SYS_CACHE=${SYS_CACHE:-/var/tmp/mortem-system}
 # What the root file system holds besides minbase: systemd as PID 1, and what
 # the package's shared libraries need, so that apt installs the .deb offline.
-SYS_PACKAGES="systemd,dbus,libsystemd0,libelf1,libdw1,libzstd1,libsqlite3-0,libjson-c5,libseccomp2,procps,zstd"
+SYS_PACKAGES="systemd,dbus,libsystemd0,libelf1,libdw1,libzstd1,libsqlite3-0,libjson-c5,libseccomp2,libcurl4,procps,zstd"
 SYS_SUITE=bookworm
 SYS_RUN=""      # this run's directory: the root file system's copy, logs
 SYS_NSPAWN=""   # the nspawn process
