@@ -82,65 +82,18 @@ void upload_entry_remove(const struct store *st, const char *id)
 		(void)unlink(p);
 }
 
-static int upload_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int upload_queue_list(const struct store *st, char ***ret_ids, size_t *ret_n)
 {
 	_cleanup_free_ char *dir = upload_dir(st);
-	char **ids = NULL;
-	size_t n = 0;
-	struct dirent *de;
-	int r = 0;
 
 	if (!dir)
 		return -ENOMEM;
-	DIR *d = opendir(dir);
-	if (!d && errno != ENOENT)
-		return -errno;
-	while (d && (errno = 0, de = readdir(d))) {
-		/* ids never start with '.', the locks and temp files do or end so */
-		size_t len = strlen(de->d_name);
-		if (!store_id_valid(de->d_name) || (len > 4 && strcmp(de->d_name + len - 4, ".tmp") == 0))
-			continue;
-		if (n >= UPLOAD_QUEUE_MAX)
-			break; /* the rest waits for the next run */
-		char **grown = realloc(ids, (n + 1) * sizeof(*ids));
-		if (!grown) {
-			r = -ENOMEM;
-			break;
-		}
-		ids = grown;
-		if (!(ids[n] = strdup(de->d_name))) {
-			r = -ENOMEM;
-			break;
-		}
-		n++;
-	}
-	if (d && r == 0 && errno != 0)
-		r = -errno;
-	if (d)
-		(void)closedir(d);
-	if (r < 0) {
-		for (size_t i = 0; i < n; i++)
-			free(ids[i]);
-		free(ids);
-		return r;
-	}
-	if (n > 1)
-		qsort(ids, n, sizeof(*ids), upload_cmp);
-	*ret_ids = ids;
-	*ret_n = n;
-	return 0;
+	return store_list_ids(dir, UPLOAD_QUEUE_MAX, ret_ids, ret_n);
 }
 
 void upload_ids_free(char **ids, size_t n)
 {
-	for (size_t i = 0; ids && i < n; i++)
-		free(ids[i]);
-	free(ids);
+	store_ids_free(ids, n);
 }
 
 /* Bytes of the stored core that would go up for id (0 without one, with

@@ -286,52 +286,13 @@ void reanalyze_unmark(const struct store *st, const char *id)
 		(void)unlink(p);
 }
 
-static int reanalyze_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int reanalyze_list(const struct store *st, char ***ret_ids, size_t *ret_n)
 {
 	_cleanup_free_ char *dir = NULL;
-	char **ids = NULL;
-	size_t n = 0;
-	struct dirent *de;
-	int r = 0;
 
 	if (!st || !ret_ids || !ret_n)
 		return -EINVAL;
 	if (!(dir = store_path(st->root, REANALYZE_DIR, "")))
 		return -ENOMEM;
-	DIR *d = opendir(dir);
-	if (!d && errno != ENOENT)
-		return -errno;
-	while (d && (errno = 0, de = readdir(d))) {
-		if (!store_id_valid(de->d_name))
-			continue;
-		char **grown = realloc(ids, (n + 1) * sizeof(*ids));
-		if (!grown || !(grown[n] = strdup(de->d_name))) {
-			if (grown)
-				ids = grown;
-			r = -ENOMEM;
-			break;
-		}
-		ids = grown;
-		n++;
-	}
-	if (d && r == 0 && errno != 0)
-		r = -errno;
-	if (d)
-		(void)closedir(d);
-	if (r < 0) {
-		for (size_t i = 0; i < n; i++)
-			free(ids[i]);
-		free(ids);
-		return r;
-	}
-	if (n > 1)
-		qsort(ids, n, sizeof(*ids), reanalyze_cmp);
-	*ret_ids = ids;
-	*ret_n = n;
-	return 0;
+	return store_list_ids(dir, SIZE_MAX, ret_ids, ret_n);
 }

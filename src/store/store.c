@@ -262,3 +262,61 @@ int store_clean_spool(const struct store *st, char ***ret_published, size_t *ret
 	}
 	return cleaned;
 }
+
+static int store_id_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void store_ids_free(char **ids, size_t n)
+{
+	for (size_t i = 0; ids && i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+int store_list_ids(const char *dir, size_t max, char ***ret_ids, size_t *ret_n)
+{
+	char **ids = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	int r = 0;
+
+	if (!dir || !ret_ids || !ret_n)
+		return -EINVAL;
+	DIR *d = opendir(dir);
+	if (!d && errno != ENOENT)
+		return -errno;
+	while (d && (errno = 0, de = readdir(d))) {
+		/* ids never start with '.', the locks and temp files do or end so */
+		size_t len = strlen(de->d_name);
+		if (!store_id_valid(de->d_name) || (len > 4 && strcmp(de->d_name + len - 4, ".tmp") == 0))
+			continue;
+		if (n >= max)
+			break;
+		char **grown = realloc(ids, (n + 1) * sizeof(*ids));
+		if (!grown) {
+			r = -ENOMEM;
+			break;
+		}
+		ids = grown;
+		if (!(ids[n] = strdup(de->d_name))) {
+			r = -ENOMEM;
+			break;
+		}
+		n++;
+	}
+	if (d && r == 0 && errno != 0)
+		r = -errno;
+	if (d)
+		(void)closedir(d);
+	if (r < 0) {
+		store_ids_free(ids, n);
+		return r;
+	}
+	if (n > 1)
+		qsort(ids, n, sizeof(*ids), store_id_cmp);
+	*ret_ids = ids;
+	*ret_n = n;
+	return 0;
+}

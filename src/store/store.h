@@ -34,6 +34,11 @@ void store_free(struct store *st);
 int store_make_id(int64_t time_usec, const char *boot_id, pid_t pid, char *buf, size_t len);
 /* An id is safe as a file-name stem. */
 bool store_id_valid(const char *id);
+/* The names in dir that are valid ids (not "*.tmp"), sorted (oldest first:
+ * ids sort by time), at most max (the rest wait for another call); heap, free
+ * with store_ids_free. A missing dir is empty. */
+int store_list_ids(const char *dir, size_t max, char ***ret_ids, size_t *ret_n);
+void store_ids_free(char **ids, size_t n);
 
 /* "<dir>/<id><suffix>" in a heap string. */
 char *store_path(const char *dir, const char *id, const char *suffix);

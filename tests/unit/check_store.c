@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -306,6 +307,38 @@ START_TEST(test_discard_all)
 }
 END_TEST
 
+/* The ids of a queue-like directory: sorted, no temp files or dot files, capped. */
+START_TEST(test_list_ids)
+{
+	char dir[] = "/tmp/check_store_ids.XXXXXX", p[256];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	const char *names[] = { "20261208T000002.000000Z-aa-2", "20261208T000001.000000Z-aa-1",
+				"20261208T000003.000000Z-aa-3.tmp", ".run.lock", "20261208T000000.000000Z-aa-0" };
+	for (size_t i = 0; i < 5; i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
+		FILE *f = fopen(p, "w");
+		ck_assert_ptr_nonnull(f);
+		fclose(f);
+	}
+	char **ids = NULL;
+	size_t n = 0;
+	ck_assert_int_eq(store_list_ids(dir, 100, &ids, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(ids[0], "20261208T000000.000000Z-aa-0");
+	ck_assert_str_eq(ids[2], "20261208T000002.000000Z-aa-2");
+	store_ids_free(ids, n);
+	ck_assert_int_eq(store_list_ids(dir, 2, &ids, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	store_ids_free(ids, n);
+	snprintf(p, sizeof(p), "%s/missing", dir);
+	ck_assert_int_eq(store_list_ids(p, 100, &ids, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	store_ids_free(ids, n);
+	snprintf(p, sizeof(p), "rm -rf %s", dir);
+	ck_assert_int_eq(system(p), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("store");
@@ -316,6 +349,7 @@ int main(void)
 	tcase_add_test(tc, test_discard_work_unpublished);
 	tcase_add_test(tc, test_discard_work_published);
 	tcase_add_test(tc, test_discard_all);
+	tcase_add_test(tc, test_list_ids);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }
