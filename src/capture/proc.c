@@ -168,25 +168,17 @@ static size_t proc_whole_lines(const char *buf, size_t len)
 }
 
 /* "Key:\tvalue" lines to {"Key": "value"}; lines without ':' are skipped. */
-static void proc_capture_status(struct proc_ctx *c, const char *item)
+json_object *proc_status_parse(struct proc_ctx *c, char *buf, size_t len, bool cut)
 {
-	_cleanup_free_ char *buf = NULL;
-	size_t len;
-	bool trunc;
 	json_object *st;
 
-	if (proc_ctx_read(c, "status", "status", c->item_max, &buf, &len, &trunc) < 0) {
-		proc_ctx_set_null(c, "status");
-		return;
-	}
-	if (trunc)
+	if (cut)
 		len = proc_whole_lines(buf, len);
 	st = json_object_new_object();
 	if (!st) {
 		c->oom = true;
-		return;
+		return NULL;
 	}
-	proc_ctx_set(c, "status", st);
 	for (size_t i = 0; i < len;) {
 		char *line = buf + i;
 		char *nl = memchr(line, '\n', len - i);
@@ -200,6 +192,23 @@ static void proc_capture_status(struct proc_ctx *c, const char *item)
 		char *v = proc_trim(colon + 1, &vlen);
 		proc_ctx_add(c, st, line, klen, proc_ctx_json_text(v, vlen), false);
 	}
+	return st;
+}
+
+static void proc_capture_status(struct proc_ctx *c, const char *item)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	bool trunc;
+	json_object *st;
+
+	if (proc_ctx_read(c, "status", "status", c->item_max, &buf, &len, &trunc) < 0) {
+		proc_ctx_set_null(c, "status");
+		return;
+	}
+	st = proc_status_parse(c, buf, len, trunc);
+	if (st)
+		proc_ctx_set(c, "status", st);
 }
 
 /* Column offset of title in the header line, or -1. */
@@ -213,7 +222,7 @@ static long proc_limits_column(const char *header, size_t hlen, const char *titl
  * spaces, so the name is the text before the "Soft Limit" column and the rest is
  * whitespace-separated soft, hard and (optional) units. Values stay strings:
  * "unlimited" is one. Returns NULL when the text does not look like that. */
-static json_object *proc_limits_parse(struct proc_ctx *c, char *buf, size_t len)
+json_object *proc_limits_parse(struct proc_ctx *c, char *buf, size_t len)
 {
 	_cleanup_json_ json_object *arr = NULL;
 	char *nl = memchr(buf, '\n', len);
@@ -622,6 +631,31 @@ static void proc_capture_maps(struct proc_ctx *c, const char *item)
 		proc_maps_open_lost(c, buf, len, trunc, c->files, c->files_max, &c->n_files);
 }
 
+/* The value of the "KEY:" line of an fdinfo text (never its first line: that
+ * is "pos:"), blanks after the colon skipped, up to the end of the line (or a
+ * NUL, or the end of buf). Returns 0 with *ret and *ret_len set, or -ENOENT. */
+int proc_fdinfo_field(const char *buf, size_t len, const char *key, const char **ret, size_t *ret_len)
+{
+	char pat[32];
+	size_t plen = (size_t)snprintf(pat, sizeof(pat), "\n%s:", key);
+
+	if (plen >= sizeof(pat))
+		return -EINVAL;
+	const char *p = memmem(buf, len, pat, plen);
+	if (!p)
+		return -ENOENT;
+	const char *end = buf + len;
+	p += plen;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	size_t n = 0;
+	while (p + n < end && p[n] != '\n' && p[n] != '\0')
+		n++;
+	*ret = p;
+	*ret_len = n;
+	return 0;
+}
+
 /* Is /proc/PID the process of the kernel's pidfd? The pidfd must still name
  * a live process (pidfd_send_signal with signal 0) and its "Pid:" in our
  * fdinfo must be pid: then pid cannot have been reused, as it is held. */
@@ -643,17 +677,14 @@ static int proc_pidfd_check(struct proc_ctx *c, int pidfd, pid_t pid)
 		proc_ctx_error(c, "proc", r);
 		return r;
 	}
-	const char *p = memmem(buf, len, "\nPid:", 5);
-	if (p) {
-		p += 5;
-		p += strspn(p, " \t");
-		size_t n = strcspn(p, "\n");
-		if (proc_ctx_parse_u64(p, n, &v) == 0 && v == (uint64_t)pid)
-			return 0;
-	}
+	const char *p = NULL;
+	size_t n = 0;
+	if (proc_fdinfo_field(buf, len, "Pid", &p, &n) == 0 && proc_ctx_parse_u64(p, n, &v) == 0 &&
+	    v == (uint64_t)pid)
+		return 0;
 	char msg[128];
 	(void)snprintf(msg, sizeof(msg), "pid %d is not the process of the kernel's pidfd (fdinfo Pid: %.*s)", (int)pid,
-		       p ? (int)strcspn(p, "\n") : 1, p ? p : "?");
+		       p ? (int)n : 1, p ? p : "?");
 	proc_ctx_error_msg(c, "proc", msg);
 	return -ESRCH;
 }

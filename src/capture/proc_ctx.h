@@ -68,3 +68,20 @@ int proc_ctx_read(struct proc_ctx *c, const char *item, const char *path, size_t
 bool proc_ctx_over_budget(struct proc_ctx *c, const char *item);
 /* readlinkat into a heap string; -ENAMETOOLONG when the target fills the buffer. */
 int proc_ctx_readlink_at(int dirfd, const char *path, char **ret, size_t *ret_len);
+
+/* The parsers of the text items, over bytes already read (proc_ctx_read), so
+ * that they can be tested and fuzzed without a /proc. buf is the read's:
+ * buf[len] is there and NUL, and the parsers may change buf in place. They
+ * use c only to record running out of memory (c->oom); nothing is added to
+ * c->obj. */
+/* /proc/PID/status: {"Key": "value"} of its "Key:\tvalue" lines (lines with no
+ * key skipped, the first of duplicates kept); cut: buf was cut at the item's
+ * cap, so its last, partial line is left out. NULL when out of memory. */
+json_object *proc_status_parse(struct proc_ctx *c, char *buf, size_t len, bool cut);
+/* /proc/PID/limits: [{"name","soft","hard","units"}], NULL when the text is not
+ * laid out as the kernel's (the caller then keeps it as text) or out of memory. */
+json_object *proc_limits_parse(struct proc_ctx *c, char *buf, size_t len);
+/* The value of fdinfo's "KEY:" line (not its first): blanks after the colon
+ * skipped, up to the line's end, a NUL or len; *ret points into buf. 0, or
+ * -ENOENT when there is no such line, -EINVAL for a key over 29 bytes. */
+int proc_fdinfo_field(const char *buf, size_t len, const char *key, const char **ret, size_t *ret_len);

@@ -78,7 +78,7 @@ static int proc_maps_seen_add(struct proc_maps_scan *s, const char *path)
  * mapping of a file, or returns false for any other (a binary's code is what
  * the analysis needs its file for; data files, devices and shared memory are
  * none of its business). */
-static bool proc_maps_line(char *line, char **range, char **path)
+bool proc_maps_line(char *line, char **range, char **path)
 {
 	char *sp = strchr(line, ' ');
 	if (!sp || strlen(sp) < 5 || sp[3] != 'x')

@@ -3,6 +3,7 @@
  * text the capture read and opened through /proc/PID/map_files. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "capture/proc.h"
@@ -21,3 +22,9 @@
  * cut at item_max, so the lines after it were not looked at either. */
 void proc_maps_open_lost(struct proc_ctx *c, char *maps, size_t len, bool maps_cut, struct proc_file *out,
 			 size_t max, size_t *ret_n);
+
+/* One line of maps (NUL-terminated, changed in place): true for an executable
+ * mapping of a file, with *range its "START-END" (as map_files names it) and
+ * *path its path (as shown, " (deleted)" included), both pointing into line;
+ * false for any other line. */
+bool proc_maps_line(char *line, char **range, char **path);

@@ -3,7 +3,8 @@
 # Usage (from anywhere): tests/fuzz/run.sh [-p] [SECONDS [TARGET...]]
 #   SECONDS   fuzzing time shared by the targets (default 60: `make check`
 #             keeps the total there); with -p, SECONDS for each target
-#   TARGET    elfcore stream config record spool handoff cgroup (default: all)
+#   TARGET    elfcore stream config record spool handoff cgroup demangle
+#             status limits maps mountinfo fdinfo (default: all)
 # The library (src/*/*.c but the programs' mains) is built once with
 # -fsanitize=fuzzer-no-link,address,undefined into build/fuzz/libmortem.a and
 # each harness links what it needs from it. Seeds: tests/corpus (the cores) for
@@ -18,7 +19,7 @@ if [ "${1:-}" = "-p" ]; then per=1; shift; fi
 secs=${1:-60}
 case $secs in ''|*[!0-9]*) echo "usage: $0 [-p] [SECONDS [TARGET...]]" >&2; exit 2;; esac
 [ $# -gt 0 ] && shift
-ALL="elfcore stream config record spool handoff cgroup demangle"
+ALL="elfcore stream config record spool handoff cgroup demangle status limits maps mountinfo fdinfo"
 targets=${*:-$ALL}
 for t in $targets; do
 	case " $ALL " in *" $t "*) ;; *) echo "fuzz: unknown target '$t' (have: $ALL)" >&2; exit 2;; esac

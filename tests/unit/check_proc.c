@@ -20,6 +20,7 @@
 
 #include "capture/cgroup.h"
 #include "capture/proc.h"
+#include "capture/proc_ctx.h"
 #include "capture/proc_maps.h"
 #include "capture/sysinfo.h"
 #include "testutil.h"
@@ -990,6 +991,165 @@ START_TEST(test_capture_system)
 }
 END_TEST
 
+/* The text parsers over a buffer (proc_ctx.h): a heap copy with its NUL, as
+ * proc_ctx_read hands it over, so that a parser reading or writing past len
+ * shows under ASan. */
+static char *text_dup(const char *s, size_t len)
+{
+	char *b = malloc(len + 1);
+	ck_assert_ptr_nonnull(b);
+	memcpy(b, s, len);
+	b[len] = '\0';
+	return b;
+}
+
+START_TEST(test_status_parse)
+{
+	static const char text[] = "Name:\tevil\\nname\nState:\tR (running)\n\nno colon\n:empty key\n"
+				   "Name:\tsecond\nUid:\t0\t0\t0\t0  \n\xff:\t\x80\nVmRSS:\t  12 kB";
+	struct proc_ctx c = { .dirfd = -1 };
+	char *b = text_dup(text, sizeof(text) - 1);
+	json_object *st = proc_status_parse(&c, b, sizeof(text) - 1, false);
+
+	ck_assert_ptr_nonnull(st);
+	ck_assert(!c.oom);
+	ck_assert_int_eq(json_object_object_length(st), 5);
+	ck_assert_str_eq(get_str(st, "Name"), "evil\\nname"); /* the first kept, escapes as they are */
+	ck_assert_str_eq(get_str(st, "State"), "R (running)");
+	ck_assert_str_eq(get_str(st, "Uid"), "0\t0\t0\t0");
+	ck_assert_str_eq(get_str(st, "\xef\xbf\xbd"), "\xef\xbf\xbd");
+	ck_assert_str_eq(get_str(st, "VmRSS"), "12 kB"); /* a last line without newline */
+	roundtrip(st);
+	json_object_put(st);
+	free(b);
+
+	/* cut at the cap: the partial last line is left out */
+	b = text_dup(text, sizeof(text) - 1);
+	st = proc_status_parse(&c, b, sizeof(text) - 1, true);
+	ck_assert_ptr_nonnull(st);
+	ck_assert_int_eq(json_object_object_length(st), 4);
+	ck_assert(!json_object_object_get_ex(st, "VmRSS", NULL));
+	json_object_put(st);
+	free(b);
+
+	b = text_dup("", 0);
+	st = proc_status_parse(&c, b, 0, true);
+	ck_assert_int_eq(json_object_object_length(st), 0);
+	json_object_put(st);
+	free(b);
+}
+END_TEST
+
+START_TEST(test_limits_parse)
+{
+	static const char text[] = "Limit                     Soft Limit           Hard Limit           Units     \n"
+				   "Max cpu time              unlimited            unlimited            seconds   \n"
+				   "\n"
+				   "Max nice priority         0                    0                    \n"
+				   "Max open files            1024                 524288               files";
+	struct proc_ctx c = { .dirfd = -1 };
+	char *b = text_dup(text, sizeof(text) - 1);
+	json_object *a = proc_limits_parse(&c, b, sizeof(text) - 1), *o;
+
+	ck_assert_ptr_nonnull(a);
+	ck_assert_int_eq(json_object_array_length(a), 3);
+	o = json_object_array_get_idx(a, 0);
+	ck_assert_str_eq(get_str(o, "name"), "Max cpu time");
+	ck_assert_str_eq(get_str(o, "soft"), "unlimited");
+	ck_assert_str_eq(get_str(o, "units"), "seconds");
+	o = json_object_array_get_idx(a, 1);
+	ck_assert_str_eq(get_str(o, "name"), "Max nice priority");
+	ck_assert(json_object_object_get_ex(o, "units", NULL));
+	ck_assert_ptr_null(get(o, "units"));
+	o = json_object_array_get_idx(a, 2); /* the last row has no newline */
+	ck_assert_str_eq(get_str(o, "hard"), "524288");
+	ck_assert_str_eq(get_str(o, "units"), "files");
+	roundtrip(a);
+	json_object_put(a);
+	free(b);
+
+	/* not the kernel's layout: NULL, the caller keeps the text */
+	static const char *const bad[] = {
+		"this is not a limits file\n",
+		"Limit   Hard Limit   Soft Limit   Units\n",         /* columns out of order */
+		"Limit        Soft Limit   Hard Limit   Units\nshort\n", /* a row shorter than the name */
+		"Limit        Soft Limit   Hard Limit   Units\nMax x        1   2   3   4\n", /* too many fields */
+		"Limit        Soft Limit   Hard Limit   Units\nMax x        1\n",             /* too few */
+		"Limit        Soft Limit   Hard Limit   Units\n             1   2\n",         /* no name */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		b = text_dup(bad[i], strlen(bad[i]));
+		a = proc_limits_parse(&c, b, strlen(bad[i]));
+		ck_assert_msg(a == NULL, "bad[%zu] parsed", i);
+		free(b);
+	}
+	ck_assert(!c.oom);
+
+	/* more rows than PROC_LIMITS_MAX (64) */
+	char big[8192], *p = big;
+	p += sprintf(p, "Limit        Soft Limit   Hard Limit   Units\n");
+	for (int i = 0; i < 65; i++)
+		p += sprintf(p, "Max %-8d 1            2            x\n", i);
+	b = text_dup(big, (size_t)(p - big));
+	ck_assert_ptr_null(proc_limits_parse(&c, b, (size_t)(p - big)));
+	free(b);
+}
+END_TEST
+
+START_TEST(test_fdinfo_field)
+{
+	static const char text[] = "pos:\t0\nflags:\t02000002\nmnt_id:\t15\nino:\t1055\nPid:\t  4242\nNSpid:\t4242\t1";
+	const char *v = NULL;
+	size_t n = 0;
+
+	ck_assert_int_eq(proc_fdinfo_field(text, sizeof(text) - 1, "Pid", &v, &n), 0);
+	ck_assert_int_eq(n, 4);
+	ck_assert(memcmp(v, "4242", 4) == 0);
+	ck_assert_int_eq(proc_fdinfo_field(text, sizeof(text) - 1, "NSpid", &v, &n), 0);
+	ck_assert_int_eq(n, 6); /* the last line, no newline: up to len */
+	ck_assert_int_eq(proc_fdinfo_field(text, sizeof(text) - 1, "pos", &v, &n), -ENOENT); /* the first line */
+	ck_assert_int_eq(proc_fdinfo_field(text, sizeof(text) - 1, "Tgid", &v, &n), -ENOENT);
+	/* bounded by len, not by a NUL: "Pid:" past len is not found */
+	ck_assert_int_eq(proc_fdinfo_field(text, 40, "Pid", &v, &n), -ENOENT);
+	ck_assert_int_eq(proc_fdinfo_field("x\nPid:", 6, "Pid", &v, &n), 0);
+	ck_assert_int_eq(n, 0);
+	ck_assert_int_eq(proc_fdinfo_field("x\nPid:\t  ", 9, "Pid", &v, &n), 0);
+	ck_assert_int_eq(n, 0);
+	/* a NUL ends the value, as it did the strcspn() this replaced */
+	ck_assert_int_eq(proc_fdinfo_field("x\nPid:\t12\0003\n", 11, "Pid", &v, &n), 0);
+	ck_assert_int_eq(n, 2);
+	ck_assert_int_eq(proc_fdinfo_field(text, sizeof(text) - 1, "a-key-longer-than-twenty-nine-b", &v, &n),
+			 -EINVAL);
+}
+END_TEST
+
+START_TEST(test_maps_line)
+{
+	char l1[] = "55d0c0a00000-55d0c0a21000 r-xp 00002000 fe:01 1312   /usr/bin/my prog (deleted)";
+	char l2[] = "7f0000000000-7f0000001000 r--p 00000000 fe:01 1312   /usr/lib/libc.so.6";
+	char l3[] = "7ffd1000-7ffd3000 r-xp 00000000 00:00 0                          [vdso]";
+	char l4[] = "7f0000000000-7f0000001000 rwxp 00000000 00:00 0 ";
+	char l5[] = "7f0000000000-7f0000001000 r-xp 00000000";
+	char l6[] = "nospace";
+	char l7[] = "1-2 r-x";
+	char l8[] = "1000-2000 --xp 0 0:0 1 /a\n";
+	char *range = NULL, *path = NULL;
+
+	ck_assert(proc_maps_line(l1, &range, &path));
+	ck_assert_str_eq(range, "55d0c0a00000-55d0c0a21000");
+	ck_assert_str_eq(path, "/usr/bin/my prog (deleted)"); /* spaces and all: path_undeleted_len's job */
+	ck_assert(!proc_maps_line(l2, &range, &path));
+	ck_assert(!proc_maps_line(l3, &range, &path));
+	ck_assert(!proc_maps_line(l4, &range, &path));
+	ck_assert(!proc_maps_line(l5, &range, &path));
+	ck_assert(!proc_maps_line(l6, &range, &path));
+	ck_assert(!proc_maps_line(l7, &range, &path));
+	ck_assert(proc_maps_line(l8, &range, &path));
+	ck_assert_str_eq(range, "1000-2000");
+	ck_assert_str_eq(path, "/a");
+}
+END_TEST
+
 static Suite *proc_suite(void)
 {
 	Suite *s = suite_create("proc");
@@ -1010,6 +1170,10 @@ static Suite *proc_suite(void)
 	tcase_add_test(tc, test_capture_map_paths_cap);
 	tcase_add_test(tc, test_capture_budget_cut);
 	tcase_add_test(tc, test_capture_pidfd);
+	tcase_add_test(tc, test_status_parse);
+	tcase_add_test(tc, test_limits_parse);
+	tcase_add_test(tc, test_fdinfo_field);
+	tcase_add_test(tc, test_maps_line);
 	suite_add_tcase(s, tc);
 	return s;
 }
