@@ -120,9 +120,9 @@ $(cat "$tmp/err")"
 # output must be an option of the programs' --help, or one the page writes
 # itself: "Fl X" gives "-X", "- Ns Ar X" gives "-X", and a literal "\-X" or
 # "-X" (an example command line, "sysctl -w") gives itself.
-dashwords() { # the words that start with a dash, one per line
+dashwords() { # the words that start with a dash, one per line (after a "*" it is part of a glob: kubepods*-pod)
 	LC_ALL=C sed 's/.\x08//g; s/\xe2\x80\x90/-/g; s/\xe2\x80\x91/-/g; s/\xe2\x88\x92/-/g' |
-		grep -oE '(^|[^A-Za-z0-9_-])--?[A-Za-z][A-Za-z0-9_-]*' | sed 's/^[^-]*//'
+		grep -oE '(^|[^A-Za-z0-9_*-])--?[A-Za-z][A-Za-z0-9_-]*' | sed 's/^[^-]*//'
 }
 # shellcheck disable=SC2016 # perl's own variables
 src_dashwords() { # PAGE: the dash-words the page writes as such
