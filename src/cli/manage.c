@@ -16,7 +16,7 @@
 #include "base/text.h"
 #include "base/util.h"
 
-#define MANAGE_MISSING_REASON "the core file was gone from the disk (found by mortem vacuum)"
+#define MANAGE_MISSING_REASON "the core file was gone from the disk, found by mortem vacuum"
 
 int manage_reindex(struct cli *c)
 {

@@ -137,6 +137,19 @@ static bool show_ns_pid(const struct show_ns *ns, int64_t id, int64_t *host, con
 	return false;
 }
 
+/* The captured name of the thread the namespace numbers id: the analysis
+ * names threads by the host's tids, which the core does not give there. */
+static const char *show_ns_comm(const struct show_ns *ns, int64_t id)
+{
+	size_t n = ns->pid_ns && ns->threads ? json_object_array_length(ns->threads) : 0;
+	for (size_t i = 0; i < n; i++) {
+		json_object *t = json_object_array_get_idx(ns->threads, i);
+		if (record_i64(t, "ns_tid", -1) == id)
+			return record_str(t, "comm", NULL);
+	}
+	return NULL;
+}
+
 /* A uid of the process's user namespace in ours, through its uid_map. */
 static bool show_ns_uid(const struct show_ns *ns, int64_t uid, int64_t *host)
 {
@@ -158,30 +171,36 @@ static bool show_ns_uid(const struct show_ns *ns, int64_t uid, int64_t *host)
 	return false;
 }
 
-/* A thread's id as shown: ours, with the namespace's when it differs. */
-static void show_ns_tid(const struct show_ns *ns, int64_t tid, char *buf, size_t len)
+/* A thread's id as shown: ours in num, and in note what the namespace calls
+ * it, or that the number is the namespace's (empty without a namespace). */
+static void show_ns_tid(const struct show_ns *ns, int64_t tid, char *num, size_t nlen, char *note, size_t len)
 {
 	int64_t host;
 	const char *who;
+	note[0] = '\0';
+	snprintf(num, nlen, "%lld", (long long)tid);
 	if (!show_ns_pid(ns, tid, &host, &who))
-		snprintf(buf, len, "%lld (in the process's pid namespace)", (long long)tid);
-	else if (ns->pid_ns)
-		snprintf(buf, len, "%lld (%lld in its pid namespace)", (long long)host, (long long)tid);
-	else
-		snprintf(buf, len, "%lld", (long long)tid);
+		snprintf(note, len, " [in the process's pid namespace]");
+	else if (ns->pid_ns) {
+		snprintf(num, nlen, "%lld", (long long)host);
+		snprintf(note, len, " [%lld in its pid namespace]", (long long)tid);
+	}
 }
 
 static void show_thread_head(FILE *f, const struct show_ns *ns, json_object *t, const char *extra)
 {
-	char id[96];
-	show_ns_tid(ns, record_i64(t, "tid", 0), id, sizeof(id));
+	char id[24], note[64];
+	show_ns_tid(ns, record_i64(t, "tid", 0), id, sizeof(id), note, sizeof(note));
 	fprintf(f, "  Thread %s", id);
 	const char *name = record_str(t, "name", NULL);
+	if (!name)
+		name = show_ns_comm(ns, record_i64(t, "tid", 0));
 	if (name) {
 		fputs(" (", f);
 		show_str(f, name);
 		fputc(')', f);
 	}
+	fputs(note, f);
 	if (json_object_get_boolean(json_object_object_get(t, "crashed")))
 		fputs(" — crashed", f);
 	if (extra)

@@ -496,6 +496,8 @@ START_TEST(test_namespace_ids)
 		json_object *t = json_object_new_object();
 		json_object_object_add(t, "tid", json_object_new_int(5002 + 7 * i));
 		json_object_object_add(t, "ns_tid", json_object_new_int(2 + i));
+		if (i == 0)
+			json_object_object_add(t, "comm", json_object_new_string("sleep"));
 		json_object_array_add(pt, t);
 	}
 	json_object_object_add(proc, "threads", pt);
@@ -512,9 +514,9 @@ START_TEST(test_namespace_ids)
 	char *out = info_of(rec);
 	ck_assert_msg(strstr(out, "       Sent By: pid 5001 (its pid namespace's init: pid 1 in its pid namespace), uid 0\n"),
 		      "%s", out);
-	ck_assert_msg(strstr(out, "  Thread 5002 (2 in its pid namespace) — crashed:\n"), "%s", out);
-	ck_assert_msg(strstr(out, "  Thread 5009 (3 in its pid namespace):\n"), "%s", out);
-	ck_assert_msg(strstr(out, "  Thread 4 (in the process's pid namespace):\n"), "%s", out);
+	ck_assert_msg(strstr(out, "  Thread 5002 (sleep) [2 in its pid namespace] — crashed:\n"), "%s", out);
+	ck_assert_msg(strstr(out, "  Thread 5009 [3 in its pid namespace]:\n"), "%s", out);
+	ck_assert_msg(strstr(out, "  Thread 4 [in the process's pid namespace]:\n"), "%s", out);
 	free(out);
 	size_t groups;
 	out = render(rec, false, &groups);
