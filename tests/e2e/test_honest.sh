@@ -4,8 +4,9 @@
 # and vacuum marks it deleted; `bash -c 'kill -SEGV $$'` gets the verdict "sent
 # by itself (kill)"; a crash in a pid namespace of its own (unshare -fp
 # --mount-proc) shows the sender and the threads as the host numbers them, or
-# marked as the namespace's; a core skipped by RateLimit= shows no "stored"
-# size.
+# marked as the namespace's; a crash still being processed has the record's
+# contract keys known from the start in list --json; a core skipped by
+# RateLimit= shows no "stored" size.
 set -eu
 . "$(dirname "$0")/lib.sh"
 e2e_setup "$1"
@@ -118,6 +119,36 @@ in_pid_namespace() {
 		fail "Sent By: $(printf '%s\n' "$out" | grep 'Sent By')"
 }
 check in_pid_namespace
+
+pending_keys() {
+	local p j="" i=0
+	# a core of 64 MiB keeps its collector busy long enough to be seen
+	( ulimit -c unlimited; exec "$CRASHER" -m 64 segv ) >/dev/null 2>&1 &
+	p=$!
+	while [ "$i" -lt 400 ]; do
+		j=$($MORTEM list --json 2>/dev/null | jq -c ".[] | select(.pid == $p and .core.status == \"pending\")") || j=""
+		[ -n "$j" ] && break
+		sleep 0.02; i=$((i + 1))
+	done
+	wait "$p" 2>/dev/null || true
+	[ -n "$j" ] || { e2e_wait_pid "$p" 60; fail "never saw the crash of $p pending"; }
+	E2E_CTX="pending crash"
+	for k in id time time_usec pid uid gid signal signal_name comm exe cmdline hostname boot_id unit; do
+		e2e_jtrue "$j" "has(\"$k\")"
+	done
+	e2e_jeq "$j" .gid 0
+	e2e_jtrue "$j" '.cmdline | test("crasher -m 64 segv")'
+	e2e_jeq "$j" .hostname "$(hostname)"
+	e2e_jeq "$j" .boot_id "$(tr -d - < /proc/sys/kernel/random/boot_id)"
+	e2e_wait_pid "$p" 60
+	# the stored record says the same
+	local r
+	r=$($MORTEM info --json "$p")
+	for k in gid cmdline hostname boot_id; do
+		e2e_jeq "$j" ".$k" "$(printf '%s' "$r" | jq -r ".$k")"
+	done
+}
+check pending_keys
 
 skipped_core() {
 	local p1 p2 out
