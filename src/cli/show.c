@@ -264,7 +264,10 @@ static void show_signal(FILE *f, json_object *rec)
 		} else if (!show_ns_pid(&ns, pid, &hpid, &who)) {
 			hpid = -1;
 		}
-		if (hpid < 0)
+		/* The kernel gives 0 for a sender the namespace cannot see. */
+		if (hpid < 0 && pid == 0)
+			snprintf(p, sizeof(p), "a process outside its pid namespace (pid 0 there)");
+		else if (hpid < 0)
 			snprintf(p, sizeof(p), "pid %lld (in the process's pid namespace)", (long long)pid);
 		else if (ns.pid_ns && hpid != pid)
 			snprintf(p, sizeof(p), "pid %lld (%s%spid %lld in its pid namespace)", (long long)hpid,

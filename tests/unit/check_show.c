@@ -528,6 +528,11 @@ START_TEST(test_namespace_ids)
 	out = info_of(rec);
 	ck_assert_msg(strstr(out, "       Sent By: pid 1 (in the process's pid namespace), uid 0\n"), "%s", out);
 	free(out);
+	/* from outside the namespace: the kernel says pid 0 */
+	json_object_object_add(si, "sender_pid", json_object_new_int(0));
+	out = info_of(rec);
+	ck_assert_msg(strstr(out, "       Sent By: a process outside its pid namespace (pid 0 there), uid 0\n"), "%s", out);
+	free(out);
 	/* itself (the core's own pid): the host's pid and uid */
 	json_object_object_add(si, "sender_pid", json_object_new_int(2));
 	json_object_object_add(si, "sender_self", json_object_new_boolean(true));
