@@ -142,6 +142,16 @@ int crashinfo_add(int core_fd, json_object *out)
 	bool sent = s && s->has_sender && siginfo_sent_by_process(vs.signo, code);
 	json_object_object_add(si, "sender_pid", sent ? json_object_new_int(s->pid) : NULL);
 	json_object_object_add(si, "sender_uid", sent ? json_object_new_int64(s->uid) : NULL);
+	/* Both sides in the process's namespaces (verdict.h): the sender is
+	 * the process itself whatever its pid is on the host. */
+	vs.has_sender = sent;
+	vs.sender_pid = sent ? s->pid : 0;
+	vs.sender_uid = sent ? s->uid : 0;
+	vs.has_self = info->has_prpsinfo;
+	vs.self_pid = info->prpsinfo.pid;
+	vs.self_uid = info->prpsinfo.uid;
+	if (sent)
+		json_object_object_add(si, "sender_self", json_object_new_boolean(verdict_sent_by_self(&vs)));
 	if (s && s->has_syscall)
 		json_object_object_add(si, "syscall", json_object_new_int(s->syscall));
 

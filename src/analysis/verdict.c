@@ -354,6 +354,11 @@ static bool verdict_add_abort(struct verdict_buf *b, json_object *frames)
 	return true;
 }
 
+bool verdict_sent_by_self(const struct verdict_siginfo *si)
+{
+	return si->has_sender && si->has_self && si->sender_pid == si->self_pid && si->sender_uid == si->self_uid;
+}
+
 static const char *verdict_classify(const struct verdict_siginfo *si)
 {
 	const char *code = si->code_name ? si->code_name : "";
@@ -373,8 +378,17 @@ static const char *verdict_classify(const struct verdict_siginfo *si)
 		return "integer division by zero";
 	if (si->signo == SIGFPE && !strcmp(code, "FPE_INTOVF"))
 		return "integer overflow";
+	/* abort() raises SIGABRT itself: the stack says so better. */
+	if (si->signo == SIGABRT)
+		return NULL;
+	if (verdict_sent_by_self(si) && !strcmp(code, "SI_USER"))
+		return "sent by itself (kill)";
+	if (verdict_sent_by_self(si) && !strcmp(code, "SI_QUEUE"))
+		return "sent by itself (sigqueue)";
+	if (verdict_sent_by_self(si) && !strcmp(code, "SI_TKILL"))
+		return "sent by itself (raise or tgkill)";
 	if (!strcmp(code, "SI_USER") || !strcmp(code, "SI_QUEUE"))
-		return si->signo == SIGABRT ? NULL : "sent by another process";
+		return "sent by another process";
 	return NULL;
 }
 

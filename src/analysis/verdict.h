@@ -28,7 +28,22 @@ struct verdict_siginfo {
 	const char *access;      /* "reading", "writing", "executing" when known, else NULL */
 	const char *region;
 	int region_thread;       /* thread number shown to people; < 0 = none */
+	/* Who sent it (SI_USER, SI_QUEUE, SI_TKILL) and who crashed, both as the
+	 * core gives them: in the crashed process's own pid and user namespaces
+	 * (siginfo's si_pid/si_uid are translated to the receiver's; the
+	 * NT_PRPSINFO note holds its own tgid and uid), so they compare even
+	 * for a process in a container. */
+	bool has_sender;
+	int32_t sender_pid;
+	uint32_t sender_uid;
+	bool has_self;
+	int32_t self_pid;
+	uint32_t self_uid;
 };
+
+/* The signal came from the crashed process itself (kill(getpid(), …),
+ * raise(), `kill -SEGV $$` in a shell): the sender's pid and uid are its own. */
+bool verdict_sent_by_self(const struct verdict_siginfo *si);
 
 /* The kind of failure, as hashed into a signature: the signal's name, and for
  * SIGSEGV and SIGBUS the fault class: "SIGSEGV/null" (an address in the first

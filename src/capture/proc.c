@@ -43,6 +43,9 @@
 #define PROC_FDS_SCAN_MAX     (64 * 1024)   /* fd directory entries looked at */
 #define PROC_FDINFO_MAX       4096          /* bytes of fdinfo per fd */
 #define PROC_THREADS_MAX      1024          /* threads listed per process */
+#define PROC_TASK_STATUS_MAX  (8u << 10)    /* bytes of a thread's status read for its NSpid */
+#define PROC_NS_WALK_MAX      32            /* ancestors looked at for the pid namespace's init */
+#define PROC_UID_MAP_MAX      340           /* uid_map lines (the kernel's own limit) */
 #define PROC_THREADS_SCAN_MAX (64 * 1024)   /* task directory entries looked at */
 #define PROC_LIMITS_MAX       64            /* rows of /proc/PID/limits (16 today) */
 
@@ -557,6 +560,81 @@ static void proc_capture_namespaces(struct proc_ctx *c, const char *ns_item)
 	}
 }
 
+/* The fields of an NSpid value ("4242\t2": the pid in /proc's pid namespace
+ * first, in the process's own last): the last, and how many there are (1:
+ * the process lives in /proc's namespace). -EBADMSG when malformed. */
+static int proc_nspid_parse(const char *v, size_t len, int64_t *ret_last, int *ret_depth)
+{
+	uint64_t x = 0;
+	int depth = 0;
+	for (size_t i = 0; i < len;) {
+		while (i < len && (v[i] == '\t' || v[i] == ' '))
+			i++;
+		size_t j = i;
+		while (j < len && v[j] != '\t' && v[j] != ' ' && v[j] != '\n')
+			j++;
+		if (j == i)
+			break;
+		if (proc_ctx_parse_u64(v + i, j - i, &x) < 0 || x > INT32_MAX)
+			return -EBADMSG;
+		depth++;
+		i = j;
+		if (i < len && v[i] == '\n')
+			break;
+	}
+	if (depth == 0)
+		return -EBADMSG;
+	*ret_last = (int64_t)x;
+	*ret_depth = depth;
+	return 0;
+}
+
+/* The NSpid line of a status text. */
+static int proc_status_nspid(const char *buf, size_t len, int64_t *ret_last, int *ret_depth)
+{
+	static const char key[] = "NSpid:";
+	for (const char *p = buf; p && p < buf + len;) {
+		size_t left = len - (size_t)(p - buf);
+		if (left > sizeof(key) - 1 && memcmp(p, key, sizeof(key) - 1) == 0)
+			return proc_nspid_parse(p + sizeof(key) - 1, left - (sizeof(key) - 1), ret_last, ret_depth);
+		const char *nl = memchr(p, '\n', left);
+		p = nl ? nl + 1 : NULL;
+	}
+	return -ENOENT;
+}
+
+/* The process's depth of pid namespaces as its captured status says; 0 when
+ * unknown (status not captured, cut, or without NSpid). */
+static int proc_captured_depth(struct proc_ctx *c, int64_t *ret_nspid)
+{
+	json_object *st = NULL, *v = NULL;
+	int64_t last;
+	int depth;
+	if (!json_object_object_get_ex(c->obj, "status", &st) || !json_object_object_get_ex(st, "NSpid", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    proc_nspid_parse(json_object_get_string(v), (size_t)json_object_get_string_len(v), &last, &depth) < 0)
+		return 0;
+	if (ret_nspid)
+		*ret_nspid = last;
+	return depth;
+}
+
+/* A thread's id in the process's own pid namespace (the core's NT_PRSTATUS
+ * and a sender's si_pid use those), from task/TID/status. */
+static void proc_thread_ns_tid(struct proc_ctx *c, json_object *o, int tid)
+{
+	_cleanup_free_ char *buf = NULL;
+	char path[48];
+	size_t len;
+	int64_t last;
+	int depth;
+	(void)snprintf(path, sizeof(path), "task/%d/status", tid);
+	if (proc_ctx_read(c, path, path, PROC_TASK_STATUS_MAX, &buf, &len, NULL) < 0 ||
+	    proc_status_nspid(buf, len, &last, &depth) < 0)
+		return;
+	proc_ctx_add(c, o, "ns_tid", 6, json_object_new_int64(last), false);
+}
+
 static void proc_capture_threads(struct proc_ctx *c, const char *item)
 {
 	_cleanup_free_ int *tids = NULL;
@@ -579,6 +657,9 @@ static void proc_capture_threads(struct proc_ctx *c, const char *item)
 		return;
 	}
 	proc_ctx_set(c, "threads", arr);
+	/* In a pid namespace of its own the core numbers the threads as the
+	 * namespace does: the map to ours is read here, while they exist. */
+	bool nested = proc_captured_depth(c, NULL) > 1;
 	if (more || n > PROC_THREADS_MAX) {
 		proc_ctx_truncated(c, "threads");
 		if (n > PROC_THREADS_MAX)
@@ -599,6 +680,8 @@ static void proc_capture_threads(struct proc_ctx *c, const char *item)
 		}
 		proc_ctx_append(c, arr, o);
 		proc_ctx_add(c, o, "tid", 3, json_object_new_int(tids[i]), false);
+		if (nested)
+			proc_thread_ns_tid(c, o, tids[i]);
 		(void)snprintf(path, sizeof(path), "task/%d/comm", tids[i]);
 		if (proc_ctx_read(c, path, path, PROC_COMM_MAX, &comm, &len, NULL) < 0) {
 			proc_ctx_add(c, o, "comm", 4, NULL, true);
@@ -607,6 +690,119 @@ static void proc_capture_threads(struct proc_ctx *c, const char *item)
 		proc_strip_newline(comm, &len);
 		proc_ctx_add(c, o, "comm", 4, proc_ctx_json_text(comm, len), false);
 	}
+}
+
+/* The process's pid namespace when it is not ours: its pid there, how deep,
+ * and the host pid of the namespace's init (pid 1 there, the likely sender of
+ * a signal from "pid 1"), found among its ancestors: the first one of the same
+ * depth whose pid there is 1. Nothing when the process shares our namespace. */
+static void proc_capture_pid_ns(struct proc_ctx *c, const char *item)
+{
+	json_object *st = NULL, *v = NULL;
+	int64_t nspid, last, ppid = 0;
+	uint64_t x;
+	int depth = proc_captured_depth(c, &nspid), d;
+
+	if (depth <= 1)
+		return;
+	json_object *o = json_object_new_object();
+	if (!o) {
+		c->oom = true;
+		return;
+	}
+	proc_ctx_set(c, item, o);
+	proc_ctx_add(c, o, "pid", 3, json_object_new_int64(nspid), false);
+	proc_ctx_add(c, o, "depth", 5, json_object_new_int(depth), false);
+	if (nspid == 1)
+		return; /* it is the init itself */
+	if (json_object_object_get_ex(c->obj, "status", &st) && json_object_object_get_ex(st, "PPid", &v) &&
+	    json_object_is_type(v, json_type_string) &&
+	    proc_ctx_parse_u64(json_object_get_string(v), (size_t)json_object_get_string_len(v), &x) >= 0 &&
+	    x <= INT32_MAX)
+		ppid = (int64_t)x;
+	for (int i = 0; ppid > 1 && i < PROC_NS_WALK_MAX; i++) {
+		_cleanup_free_ char *buf = NULL;
+		char path[PATH_MAX];
+		size_t len;
+		if (proc_ctx_over_budget(c, item))
+			return;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%lld/status", c->proc_root, (long long)ppid) >= sizeof(path) ||
+		    read_file_at(AT_FDCWD, path, PROC_TASK_STATUS_MAX, &buf, &len, NULL) < 0 ||
+		    proc_status_nspid(buf, len, &last, &d) < 0 || d != depth)
+			return;
+		if (last == 1) {
+			proc_ctx_add(c, o, "init_pid", 8, json_object_new_int64(ppid), false);
+			return;
+		}
+		const char *pp = memmem(buf, len, "\nPPid:", 6);
+		size_t k = 0;
+		if (!pp)
+			return;
+		pp += 6;
+		while (pp < buf + len && (*pp == '\t' || *pp == ' '))
+			pp++;
+		while (pp + k < buf + len && pp[k] >= '0' && pp[k] <= '9')
+			k++;
+		if (proc_ctx_parse_u64(pp, k, &x) < 0 || x > INT32_MAX)
+			return;
+		ppid = (int64_t)x;
+	}
+	if (ppid > 1)
+		proc_ctx_truncated(c, item);
+}
+
+/* A user namespace's uid_map as [[inside, outside, count], ...]: the sender's
+ * uid in a core is the namespace's. Nothing for the identity map (ours). */
+static void proc_capture_uid_map(struct proc_ctx *c, const char *item)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len, lines = 0;
+	bool trunc = false;
+	if (proc_ctx_read(c, item, item, c->item_max, &buf, &len, &trunc) < 0)
+		return;
+	json_object *arr = json_object_new_array();
+	if (!arr) {
+		c->oom = true;
+		return;
+	}
+	bool identity = false;
+	for (size_t i = 0; i < len;) {
+		char *line = buf + i, *nl = memchr(line, '\n', len - i);
+		size_t llen = nl ? (size_t)(nl - line) : len - i;
+		uint64_t f[3];
+		int nf = 0;
+		i += llen + 1;
+		for (size_t a = 0; a < llen && nf < 3;) {
+			while (a < llen && line[a] == ' ')
+				a++;
+			size_t b = a;
+			while (b < llen && line[b] != ' ')
+				b++;
+			if (b == a || proc_ctx_parse_u64(line + a, b - a, &f[nf]) < 0)
+				break;
+			nf++;
+			a = b;
+		}
+		if (nf != 3)
+			continue;
+		if (lines++ >= PROC_UID_MAP_MAX) {
+			proc_ctx_truncated(c, item);
+			break;
+		}
+		identity = f[0] == 0 && f[1] == 0 && f[2] == UINT32_MAX;
+		json_object *e = json_object_new_array();
+		if (!e) {
+			c->oom = true;
+			break;
+		}
+		proc_ctx_append(c, arr, e);
+		for (int k = 0; k < 3; k++)
+			json_object_array_add(e, json_object_new_int64((int64_t)f[k]));
+	}
+	if (identity && lines == 1)
+		json_object_put(arr);
+	else
+		proc_ctx_set(c, item, arr);
 }
 
 static void proc_capture_mountinfo(struct proc_ctx *c, const char *item)
@@ -700,7 +896,8 @@ static const struct {
 	{ "environ", proc_env_capture },     { "status", proc_capture_status },
 	{ "limits", proc_capture_limits },   { "cgroup", proc_capture_cgroup },
 	{ "namespaces", proc_capture_namespaces }, { "container", container_capture },
-	{ "threads", proc_capture_threads },
+	{ "threads", proc_capture_threads }, { "pid_ns", proc_capture_pid_ns },
+	{ "uid_map", proc_capture_uid_map },
 	{ "fds", proc_capture_fds },         { "maps", proc_capture_maps },
 	{ "mountinfo", proc_capture_mountinfo },
 };

@@ -1,10 +1,13 @@
 /* list.c: mortem list, a line per crash (stored, then still being
  * processed), and list --group, a line per crash signature. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "cli/show.h"
 #include "cli/term.h"
 #include "capture/container.h"
 #include "store/pending.h"
@@ -20,6 +23,7 @@ static json_object *list_row_record(const struct index_row *row, bool with_proc)
 	if (row->record_path && record_load(row->record_path, &rec) >= 0) {
 		if (!with_proc)
 			json_object_object_del(rec, "proc");
+		show_mark_present(rec);
 		return rec;
 	}
 	/* The record went missing under us: say what the index knows. */
@@ -77,7 +81,11 @@ void list_print_row(FILE *f, const struct index_row *w, size_t exe_cols)
 	const char *sig = signal_name(w->signal);
 	const char *exe = w->exe && *w->exe ? w->exe : w->comm && *w->comm ? w->comm : "-";
 	usage_local_time(w->time_usec, t, sizeof(t));
-	if (w->core_status && strcmp(w->core_status, "stored") != 0)
+	/* A core deleted by hand: one stat per row that names a file. */
+	struct stat sb;
+	if (w->core_path && *w->core_path == '/' && stat(w->core_path, &sb) < 0 && (errno == ENOENT || errno == ENOTDIR))
+		snprintf(sz, sizeof(sz), "missing");
+	else if (w->core_status && strcmp(w->core_status, "stored") != 0)
 		(void)text_escape_buf(w->core_status, sz, sizeof(sz));
 	else
 		format_size(w->stored_size, sz, sizeof(sz));

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "store/pending.h"
@@ -13,6 +15,8 @@
 #include "store/usage.h"
 #include "base/text.h"
 #include "base/util.h"
+
+#define MANAGE_MISSING_REASON "the core file was gone from the disk, found by mortem vacuum"
 
 int manage_reindex(struct cli *c)
 {
@@ -73,6 +77,43 @@ static char **manage_sorted_ids(const struct index_row *rows, size_t n)
 	return ids;
 }
 
+/* Cores deleted by hand (or lost with a disk) are marked in their record
+ * ("deleted", the reason says how it was found), so that list, info and the
+ * quota stop counting bytes that are not there. Under the quota lock, as
+ * quota_apply rewrites records; a core that comes back meanwhile is not
+ * marked. Returns how many were marked. */
+static int manage_mark_missing(struct cli *c, sqlite3 *db)
+{
+	struct index_filter all = { 0 };
+	struct index_row *rows = NULL;
+	size_t n = 0;
+	int marked = 0, lock = -1, r;
+	struct stat sb;
+
+	if (index_query(db, &all, &rows, &n) < 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *p = rows[i].core_path;
+		if (!p || *p != '/' || stat(p, &sb) == 0 || (errno != ENOENT && errno != ENOTDIR))
+			continue;
+		if (lock < 0 && (r = quota_lock(&c->st, &lock)) < 0) {
+			cli_err("cannot take the store's quota lock: %s (missing cores not marked)", strerror(-r));
+			break;
+		}
+		if (stat(p, &sb) == 0)
+			continue;
+		r = quota_mark_core(&c->st, db, rows[i].id, "deleted", MANAGE_MISSING_REASON);
+		if (r < 0)
+			cli_err("cannot mark the missing core of %s: %s", rows[i].id, strerror(-r));
+		else
+			marked++;
+	}
+	if (lock >= 0)
+		(void)close(lock);
+	index_rows_free(rows, n);
+	return marked;
+}
+
 /* Record the lost crashes first (not in a dry run: it changes nothing), then
  * one line per deletion (what, id, bytes, why), the totals, and the files in
  * the store that no crash accounts for. */
@@ -103,7 +144,10 @@ int manage_vacuum(struct cli *c)
 			strerror(-lost));
 		lost = 0;
 	}
+	int missing = c->dry_run ? 0 : manage_mark_missing(c, db);
 	index_close(db);
+	if (missing > 0 && !c->json)
+		printf("marked %d core%s missing from the disk as deleted\n", missing, missing == 1 ? "" : "s");
 	r = quota_vacuum(&c->st, &c->cfg, NULL, now, c->dry_run, &plan, &n, &freed);
 	if (r < 0) {
 		cli_err("vacuum of %s failed: %s", c->st.root, strerror(-r));

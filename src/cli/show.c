@@ -1,8 +1,10 @@
 /* Text forms of a crash record. Strings in the record came from the crashed
  * process (names, paths, arguments): every one is escaped (base/text.h) before
  * it reaches a terminal, those mortem formatted itself too. */
+#include <errno.h>
 #include <inttypes.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "store/record.h"
@@ -82,15 +84,123 @@ void show_frame(FILE *f, size_t n, json_object *fr)
 	fputc('\n', f);
 }
 
-static void show_thread_head(FILE *f, json_object *t, const char *extra)
+/* The crashed process's pid and user namespaces as the capture saw them
+ * (proc.pid_ns, proc.threads' ns_tid, proc.uid_map): the core numbers threads
+ * and a signal's sender as the process's namespace does, and those numbers
+ * are shown in ours where the capture knows them, marked where it does not. */
+struct show_ns {
+	json_object *pid_ns, *threads, *uid_map; /* not owned; NULL: none */
+	int64_t host_pid;
+};
+
+static void show_ns_init(json_object *rec, struct show_ns *ns)
 {
-	fprintf(f, "  Thread %lld", (long long)record_i64(t, "tid", 0));
+	json_object *proc = record_obj(rec, "proc"), *v = NULL;
+	*ns = (struct show_ns){ .host_pid = record_i64(rec, "pid", 0) };
+	if (!proc)
+		return;
+	ns->pid_ns = record_obj(proc, "pid_ns");
+	if (ns->pid_ns && json_object_object_get_ex(proc, "threads", &v) && json_object_is_type(v, json_type_array))
+		ns->threads = v;
+	if (json_object_object_get_ex(proc, "uid_map", &v) && json_object_is_type(v, json_type_array))
+		ns->uid_map = v;
+}
+
+/* id, a pid or tid of the process's pid namespace, in ours: true with *host
+ * (and *who: "itself", "its init" or NULL) when known. Without a namespace
+ * of its own, every id is ours already. */
+static bool show_ns_pid(const struct show_ns *ns, int64_t id, int64_t *host, const char **who)
+{
+	*who = NULL;
+	if (!ns->pid_ns) {
+		*host = id;
+		return true;
+	}
+	if (id == record_i64(ns->pid_ns, "pid", -1) && ns->host_pid > 0) {
+		*host = ns->host_pid;
+		*who = "itself";
+		return true;
+	}
+	size_t n = ns->threads ? json_object_array_length(ns->threads) : 0;
+	for (size_t i = 0; i < n; i++) {
+		json_object *t = json_object_array_get_idx(ns->threads, i);
+		if (record_i64(t, "ns_tid", -1) == id && record_i64(t, "tid", -1) > 0) {
+			*host = record_i64(t, "tid", -1);
+			return true;
+		}
+	}
+	if (id == 1 && record_i64(ns->pid_ns, "init_pid", -1) > 0) {
+		*host = record_i64(ns->pid_ns, "init_pid", -1);
+		*who = "its pid namespace's init";
+		return true;
+	}
+	return false;
+}
+
+/* The captured name of the thread the namespace numbers id: the analysis
+ * names threads by the host's tids, which the core does not give there. */
+static const char *show_ns_comm(const struct show_ns *ns, int64_t id)
+{
+	size_t n = ns->pid_ns && ns->threads ? json_object_array_length(ns->threads) : 0;
+	for (size_t i = 0; i < n; i++) {
+		json_object *t = json_object_array_get_idx(ns->threads, i);
+		if (record_i64(t, "ns_tid", -1) == id)
+			return record_str(t, "comm", NULL);
+	}
+	return NULL;
+}
+
+/* A uid of the process's user namespace in ours, through its uid_map. */
+static bool show_ns_uid(const struct show_ns *ns, int64_t uid, int64_t *host)
+{
+	size_t n = ns->uid_map ? json_object_array_length(ns->uid_map) : 0;
+	if (!ns->uid_map) {
+		*host = uid;
+		return true;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(ns->uid_map, i);
+		int64_t in = json_object_get_int64(json_object_array_get_idx(e, 0));
+		int64_t out = json_object_get_int64(json_object_array_get_idx(e, 1));
+		int64_t cnt = json_object_get_int64(json_object_array_get_idx(e, 2));
+		if (uid >= in && uid - in < cnt) {
+			*host = out + (uid - in);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A thread's id as shown: ours in num, and in note what the namespace calls
+ * it, or that the number is the namespace's (empty without a namespace). */
+static void show_ns_tid(const struct show_ns *ns, int64_t tid, char *num, size_t nlen, char *note, size_t len)
+{
+	int64_t host;
+	const char *who;
+	note[0] = '\0';
+	snprintf(num, nlen, "%lld", (long long)tid);
+	if (!show_ns_pid(ns, tid, &host, &who))
+		snprintf(note, len, " [in the process's pid namespace]");
+	else if (ns->pid_ns) {
+		snprintf(num, nlen, "%lld", (long long)host);
+		snprintf(note, len, " [%lld in its pid namespace]", (long long)tid);
+	}
+}
+
+static void show_thread_head(FILE *f, const struct show_ns *ns, json_object *t, const char *extra)
+{
+	char id[24], note[64];
+	show_ns_tid(ns, record_i64(t, "tid", 0), id, sizeof(id), note, sizeof(note));
+	fprintf(f, "  Thread %s", id);
 	const char *name = record_str(t, "name", NULL);
+	if (!name)
+		name = show_ns_comm(ns, record_i64(t, "tid", 0));
 	if (name) {
 		fputs(" (", f);
 		show_str(f, name);
 		fputc(')', f);
 	}
+	fputs(note, f);
 	if (json_object_get_boolean(json_object_object_get(t, "crashed")))
 		fputs(" — crashed", f);
 	if (extra)
@@ -119,7 +229,7 @@ static void show_thread_frames(FILE *f, json_object *t)
 static void show_signal(FILE *f, json_object *rec)
 {
 	json_object *si = record_obj(rec, "siginfo");
-	char buf[256];
+	char buf[320];
 
 	snprintf(buf, sizeof(buf), "%lld (%s)", (long long)record_i64(rec, "signal", 0), record_str(rec, "signal_name", "?"));
 	show_field(f, "Signal", buf);
@@ -142,17 +252,131 @@ static void show_signal(FILE *f, json_object *rec)
 		show_field(f, "Fault Address", buf);
 	}
 	if (!show_is_null(si, "sender_pid")) {
-		snprintf(buf, sizeof(buf), "pid %lld, uid %lld", (long long)record_i64(si, "sender_pid", 0),
-			 (long long)record_i64(si, "sender_uid", 0));
+		struct show_ns ns;
+		int64_t pid = record_i64(si, "sender_pid", 0), uid = record_i64(si, "sender_uid", 0), hpid, huid;
+		const char *who = NULL;
+		char p[160], u[96];
+		bool self = json_object_get_boolean(json_object_object_get(si, "sender_self"));
+		show_ns_init(rec, &ns);
+		if (self && ns.host_pid > 0) {
+			hpid = ns.host_pid;
+			who = "itself";
+		} else if (!show_ns_pid(&ns, pid, &hpid, &who)) {
+			hpid = -1;
+		}
+		/* The kernel gives 0 for a sender the namespace cannot see. */
+		if (hpid < 0 && pid == 0)
+			snprintf(p, sizeof(p), "a process outside its pid namespace (pid 0 there)");
+		else if (hpid < 0)
+			snprintf(p, sizeof(p), "pid %lld (in the process's pid namespace)", (long long)pid);
+		else if (ns.pid_ns && hpid != pid)
+			snprintf(p, sizeof(p), "pid %lld (%s%spid %lld in its pid namespace)", (long long)hpid,
+				 who ? who : "", who ? ": " : "", (long long)pid);
+		else
+			snprintf(p, sizeof(p), "pid %lld%s%s%s", (long long)hpid, who ? " (" : "", who ? who : "", who ? ")" : "");
+		/* Itself: its uid is the record's, seen from here. */
+		if (self && record_i64(rec, "uid", -1) >= 0)
+			huid = record_i64(rec, "uid", -1);
+		else if (!show_ns_uid(&ns, uid, &huid))
+			huid = -1;
+		if (huid < 0)
+			snprintf(u, sizeof(u), "uid %lld (in the process's user namespace)", (long long)uid);
+		else if (huid != uid)
+			snprintf(u, sizeof(u), "uid %lld (%lld in its user namespace)", (long long)huid, (long long)uid);
+		else
+			snprintf(u, sizeof(u), "uid %lld", (long long)uid);
+		snprintf(buf, sizeof(buf), "%s, %s", p, u);
 		show_field(f, "Sent By", buf);
 	}
+}
+
+/* A file the record names is there unless show_mark_present said otherwise. */
+static bool show_present(json_object *o)
+{
+	json_object *v = NULL;
+	return !json_object_object_get_ex(o, "present", &v) || !json_object_is_type(v, json_type_boolean) ||
+	       json_object_get_boolean(v);
+}
+
+/* The core was kept in the store (stored, truncated, or an error whose bytes
+ * were kept all the same): the record names its file. */
+static bool show_core_kept(json_object *core)
+{
+	return record_str(core, "path", NULL) != NULL;
+}
+
+/* Gone, as opposed to unreadable to us: only ENOENT and ENOTDIR say missing
+ * (a user without access to the store sees EACCES and is told nothing). */
+static bool show_path_missing(const char *path)
+{
+	struct stat sb;
+	return path && *path == '/' && stat(path, &sb) < 0 && (errno == ENOENT || errno == ENOTDIR);
+}
+
+/* The record is this machine's when its own file lies beside its core
+ * (STORE/<id>.json next to STORE/<id>.core.zst): a record fetched from
+ * another host (mortem fleet info) names paths of that host, which say
+ * nothing here. */
+static bool show_record_local(json_object *rec, const char *path)
+{
+	const char *id = record_str(rec, "id", NULL), *slash = path ? strrchr(path, '/') : NULL;
+	char rp[4096];
+	struct stat sb;
+	if (!id || !slash || !record_id_valid(id))
+		return false;
+	int n = snprintf(rp, sizeof(rp), "%.*s/%s.json", (int)(slash - path), path, id);
+	return n > 0 && (size_t)n < sizeof(rp) && stat(rp, &sb) == 0;
+}
+
+void show_mark_present(json_object *rec)
+{
+	static const char *const keys[] = { "core", "minicore" };
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		json_object *o = record_obj(rec, keys[i]);
+		const char *path = o ? record_str(o, "path", NULL) : NULL;
+		if (!path || json_object_object_get_ex(o, "present", NULL))
+			continue;
+		if (show_path_missing(path) && show_record_local(rec, path))
+			json_object_object_add(o, "present", json_object_new_boolean(false));
+	}
+}
+
+/* The Core line says what is true of the file: its stored and received sizes
+ * while it is kept, "missing" once it is gone from the disk, and for a core
+ * that was not kept (skipped, too large, an error) the reason and the size
+ * received, never a "stored" size of bytes that are not there. */
+static void show_core_line(json_object *core, char *buf, size_t len)
+{
+	const char *st = record_str(core, "status", "?"), *reason = record_str(core, "reason", NULL);
+	uint64_t size = (uint64_t)record_i64(core, "size", 0), stored = (uint64_t)record_i64(core, "stored_size", 0);
+	uint64_t expected = (uint64_t)record_i64(core, "expected_size", 0);
+	char a[16], b[16], c[16];
+	format_size(stored, a, sizeof(a));
+	format_size(size, b, sizeof(b));
+	format_size(expected, c, sizeof(c));
+	if (show_core_kept(core) && !show_present(core)) {
+		snprintf(buf, len, "missing (recorded %s, %s stored of %s; the file is gone)", st, a, b);
+		return;
+	}
+	if (show_core_kept(core)) {
+		snprintf(buf, len, "%s, %s stored of %s", st, a, b);
+		return;
+	}
+	int n = snprintf(buf, len, "%s%s%s%s", st, reason ? " (" : "", reason ? reason : "", reason ? ")" : "");
+	if (n < 0 || (size_t)n >= len)
+		return;
+	if (strcmp(st, "error") == 0 || strcmp(st, "too-large") == 0 || expected > size)
+		snprintf(buf + n, len - (size_t)n, ", %s received%s%s", b, expected > size ? " of " : "",
+			 expected > size ? c : "");
+	else if (size > 0)
+		snprintf(buf + n, len - (size_t)n, ", %s", b);
 }
 
 static void show_process(FILE *f, json_object *rec)
 {
 	json_object *core = record_obj(rec, "core"), *mini = record_obj(rec, "minicore");
 	json_object *sys = record_obj(rec, "system"), *proc = record_obj(rec, "proc");
-	char buf[512], a[16], b[16];
+	char buf[512], a[16];
 
 	snprintf(buf, sizeof(buf), "%lld (%s)", (long long)record_i64(rec, "pid", 0), record_str(rec, "comm", "?"));
 	show_field(f, "PID", buf);
@@ -186,11 +410,11 @@ static void show_process(FILE *f, json_object *rec)
 	show_field(f, "ID", record_str(rec, "id", NULL));
 	show_field(f, "Signature", record_str(rec, "signature", NULL));
 	if (core) {
-		format_size((uint64_t)record_i64(core, "stored_size", 0), a, sizeof(a));
-		format_size((uint64_t)record_i64(core, "size", 0), b, sizeof(b));
-		snprintf(buf, sizeof(buf), "%s, %s stored of %s", record_str(core, "status", "?"), a, b);
+		show_core_line(core, buf, sizeof(buf));
 		show_field(f, "Core", buf);
-		show_field(f, "Core Reason", record_str(core, "reason", NULL));
+		/* The other statuses carry their reason on the Core line. */
+		if (show_core_kept(core))
+			show_field(f, "Core Reason", record_str(core, "reason", NULL));
 		show_field(f, "Core File", record_str(core, "path", NULL));
 		/* A lost crash's record (pending_recover) never knew. */
 		if (!show_is_null(core, "held_usec")) {
@@ -198,7 +422,12 @@ static void show_process(FILE *f, json_object *rec)
 			show_field(f, "Process Held", buf);
 		}
 	}
-	if (mini && record_str(mini, "path", NULL)) {
+	if (mini && record_str(mini, "path", NULL) && !show_present(mini)) {
+		format_size((uint64_t)record_i64(mini, "size", 0), a, sizeof(a));
+		snprintf(buf, sizeof(buf), "missing (%s written, the file is gone)", a);
+		show_field(f, "Minicore", buf);
+		show_field(f, "Minicore File", record_str(mini, "path", NULL));
+	} else if (mini && record_str(mini, "path", NULL)) {
 		format_size((uint64_t)record_i64(mini, "size", 0), a, sizeof(a));
 		snprintf(buf, sizeof(buf), "%s, %lld threads, %lld stacks kept%s%s", a,
 			 (long long)record_i64(mini, "threads", 0), (long long)record_i64(mini, "stacks", 0),
@@ -220,6 +449,7 @@ void show_info(FILE *f, json_object *rec)
 		show_str(f, slogan);
 		fputs("\n\n", f);
 	}
+	show_mark_present(rec);
 	show_signal(f, rec);
 	show_process(f, rec);
 	if (an && strcmp(record_str(an, "status", ""), "ok") != 0) {
@@ -244,10 +474,12 @@ void show_info(FILE *f, json_object *rec)
 	json_object *threads = json_object_object_get(rec, "threads");
 	size_t nt = json_object_is_type(threads, json_type_array) ? json_object_array_length(threads) : 0;
 	if (nt > 0) {
+		struct show_ns ns;
+		show_ns_init(rec, &ns);
 		fprintf(f, "\nStacks (%zu thread%s):\n", nt, nt == 1 ? "" : "s");
 		for (size_t i = 0; i < nt; i++) {
 			json_object *t = json_object_array_get_idx(threads, i);
-			show_thread_head(f, t, NULL);
+			show_thread_head(f, &ns, t, NULL);
 			show_thread_frames(f, t);
 		}
 		if (json_object_get_boolean(json_object_object_get(rec, "threads_truncated")))
@@ -332,9 +564,11 @@ size_t show_stacks(FILE *f, json_object *rec, bool all)
 	size_t nt = json_object_is_type(threads, json_type_array) ? json_object_array_length(threads) : 0;
 	struct show_group *g = calloc(nt ? nt : 1, sizeof(*g));
 	size_t ng = 0, printed = 0;
+	struct show_ns ns;
 
 	if (!g)
 		return 0;
+	show_ns_init(rec, &ns);
 	const char *slogan = record_str(rec, "slogan", NULL);
 	if (slogan) {
 		show_str(f, slogan);
@@ -343,7 +577,7 @@ size_t show_stacks(FILE *f, json_object *rec, bool all)
 	for (size_t i = 0; i < nt; i++) {
 		json_object *t = json_object_array_get_idx(threads, i);
 		if (all || json_object_get_boolean(json_object_object_get(t, "crashed"))) {
-			show_thread_head(f, t, NULL);
+			show_thread_head(f, &ns, t, NULL);
 			show_thread_frames(f, t);
 			printed++;
 			continue;
@@ -368,8 +602,14 @@ size_t show_stacks(FILE *f, json_object *rec, bool all)
 	for (size_t j = 0; j < ng; j++) {
 		fputc('\n', f);
 		fprintf(f, "  %zu thread%s:", g[j].count, g[j].count == 1 ? "" : "s");
-		for (size_t k = 0; k < g[j].count && k < ARRAY_SIZE(g[j].tids); k++)
-			fprintf(f, " %lld", (long long)g[j].tids[k]);
+		for (size_t k = 0; k < g[j].count && k < ARRAY_SIZE(g[j].tids); k++) {
+			int64_t host;
+			const char *who;
+			if (show_ns_pid(&ns, g[j].tids[k], &host, &who))
+				fprintf(f, " %lld", (long long)host);
+			else /* as its pid namespace numbers it: no host tid known */
+				fprintf(f, " ns:%lld", (long long)g[j].tids[k]);
+		}
 		if (g[j].count > ARRAY_SIZE(g[j].tids))
 			fputs(" …", f);
 		fputc('\n', f);

@@ -7,8 +7,16 @@
 #include <stdio.h>
 
 /* The info page: the verdict first, then the signal, the process, each thread's
- * stack (crashing thread first, marked), the modules with build-ids. */
+ * stack (crashing thread first, marked), the modules with build-ids. A core or
+ * minicore gone from the disk shows as "missing" (show_mark_present, which it
+ * runs on rec). */
 void show_info(FILE *f, json_object *rec);
+
+/* Add "present": false to rec's core and minicore objects whose file is gone
+ * from this machine's disk (a stat each: ENOENT or ENOTDIR; the status stays
+ * as recorded). Only for a record of this machine's store, known by its
+ * STORE/<id>.json beside the file; a record from elsewhere is left alone. */
+void show_mark_present(json_object *rec);
 
 /* Like MDB ::stacks: the crashing thread's stack apart, then identical stacks of
  * the other threads folded into one with a count, most frequent first. With

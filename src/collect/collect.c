@@ -539,21 +539,27 @@ static void collect_clean_spool(struct collect_ctx *c)
 /* The pending note: what `mortem list` shows until the record exists. */
 static void collect_pending(const struct crash_args *a, struct crash_capture *cap, const struct store *st)
 {
-	json_object *n = json_object_new_object(), *v;
+	json_object *n = json_object_new_object();
 	const char *sig = signal_name(a->signal);
 	char tbuf[40];
 	format_rfc3339(cap->t0, tbuf, sizeof(tbuf));
 	json_object_object_add(n, "id", json_object_new_string(cap->id));
 	json_object_object_add(n, "time", json_object_new_string(tbuf));
 	json_object_object_add(n, "time_usec", json_object_new_int64(cap->t0));
+	/* The record's contract keys known now, as collect_record() will
+	 * write them (the same fallbacks), so a pending crash has them too. */
+	struct collect_ctx known = { .proc = cap->proc };
 	json_object_object_add(n, "pid", json_object_new_int64(a->pid));
-	json_object_object_add(n, "uid", json_object_new_int64(a->uid));
+	json_object_object_add(n, "uid", json_object_new_int64(collect_proc_id(&known, "Uid", a->uid)));
+	json_object_object_add(n, "gid", json_object_new_int64(collect_proc_id(&known, "Gid", a->gid)));
 	json_object_object_add(n, "signal", json_object_new_int(a->signal));
 	json_object_object_add(n, "signal_name", json_object_new_string(sig ? sig : "unknown"));
-	static const char *const keys[] = { "comm", "exe", "unit" };
-	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
-		if (cap->proc && json_object_object_get_ex(cap->proc, keys[i], &v))
-			json_object_object_add(n, keys[i], json_object_get(v));
+	static const char *const strs[] = { "comm", "exe", "cmdline" };
+	for (size_t i = 0; i < ARRAY_SIZE(strs); i++)
+		json_object_object_add(n, strs[i], json_object_new_string(collect_proc_str(&known, strs[i]) ?: ""));
+	json_object_object_add(n, "unit", collect_str_or_null(collect_proc_str(&known, "unit")));
+	json_object_object_add(n, "hostname", json_object_new_string(a->hostname));
+	json_object_object_add(n, "boot_id", json_object_new_string(record_str(cap->sys, "boot_id", "")));
 	json_object_object_add(n, "mode", json_object_new_string(cap->mode));
 	int r = pending_write(st, cap->id, n);
 	if (r < 0)

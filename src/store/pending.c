@@ -14,8 +14,25 @@
 #include "base/util.h"
 
 static const char *const pending_keys[] = {
-	"id", "time", "time_usec", "pid", "uid", "signal", "signal_name", "comm", "exe", "unit", "mode",
+	"id",	"time",	   "time_usec", "pid",	   "uid",  "gid",  "signal",		"signal_name",
+	"comm", "exe",	   "cmdline",	"hostname", "boot_id", "unit", "mode", "cmdline_truncated",
 };
+
+/* The command line cut at PENDING_CMDLINE_MAX bytes, not inside a UTF-8
+ * character: a note stays far below PENDING_NOTE_MAX whatever ran. */
+static void pending_cap_cmdline(json_object *o)
+{
+	json_object *v = NULL;
+	if (!json_object_object_get_ex(o, "cmdline", &v) || !json_object_is_type(v, json_type_string) ||
+	    (size_t)json_object_get_string_len(v) <= PENDING_CMDLINE_MAX)
+		return;
+	const char *s = json_object_get_string(v);
+	size_t n = PENDING_CMDLINE_MAX;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	json_object_object_add(o, "cmdline", json_object_new_string_len(s, (int)n));
+	json_object_object_add(o, "cmdline_truncated", json_object_new_boolean(true));
+}
 
 int pending_write(const struct store *st, const char *id, json_object *note)
 {
@@ -31,6 +48,7 @@ int pending_write(const struct store *st, const char *id, json_object *note)
 	for (size_t i = 0; i < ARRAY_SIZE(pending_keys); i++)
 		if (json_object_object_get_ex(note, pending_keys[i], &v))
 			json_object_object_add(o, pending_keys[i], json_object_get(v));
+	pending_cap_cmdline(o);
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
@@ -70,8 +88,9 @@ static bool pending_note_id(const char *name, char *id, size_t len)
  * non-negative integer. -EFBIG over PENDING_NOTE_MAX, -EBADMSG when malformed. */
 static int pending_read(const struct store *st, const char *id, json_object **ret)
 {
-	static const char *const strs[] = { "time", "signal_name", "comm", "exe", "unit", "mode" };
-	static const char *const ints[] = { "pid", "uid", "signal" };
+	static const char *const strs[] = { "time", "signal_name", "comm", "exe", "cmdline", "hostname", "boot_id",
+					    "unit", "mode" };
+	static const char *const ints[] = { "pid", "uid", "gid", "signal" };
 	_cleanup_free_ char *path = store_path(st->spool_dir, id, ".pending");
 	json_object *raw = NULL, *o, *v;
 	int r;
@@ -103,6 +122,8 @@ static int pending_read(const struct store *st, const char *id, json_object **re
 	for (size_t i = 0; i < ARRAY_SIZE(ints); i++)
 		if (json_object_object_get_ex(raw, ints[i], &v) && json_object_is_type(v, json_type_int))
 			json_object_object_add(o, ints[i], json_object_new_int64(json_object_get_int64(v)));
+	if (json_object_object_get_ex(raw, "cmdline_truncated", &v) && json_object_is_type(v, json_type_boolean))
+		json_object_object_add(o, "cmdline_truncated", json_object_new_boolean(json_object_get_boolean(v)));
 	json_object_put(raw);
 	*ret = o;
 	return 0;
@@ -202,7 +223,7 @@ static json_object *pending_lost_record(json_object *note, int64_t now)
 	json_object *rec = json_object_new_object(), *core = json_object_new_object();
 	json_object *mini = json_object_new_object(), *coll = json_object_new_object();
 	int64_t t = record_i64(note, "time_usec", 0), sig = record_i64(note, "signal", 0);
-	int64_t pid = record_i64(note, "pid", 0), uid = record_i64(note, "uid", -1);
+	int64_t pid = record_i64(note, "pid", 0), uid = record_i64(note, "uid", -1), gid = record_i64(note, "gid", -1);
 	const char *sname = record_str(note, "signal_name", NULL);
 	char tbuf[40], host[256] = "", slogan[160];
 
@@ -217,15 +238,16 @@ static json_object *pending_lost_record(json_object *note, int64_t now)
 	json_object_object_add(rec, "time_usec", json_object_new_int64(t));
 	json_object_object_add(rec, "pid", json_object_new_int64(pid >= 0 ? pid : 0));
 	json_object_object_add(rec, "uid", json_object_new_int64(uid >= -1 ? uid : -1));
-	json_object_object_add(rec, "gid", json_object_new_int64(-1));
+	json_object_object_add(rec, "gid", json_object_new_int64(gid >= -1 ? gid : -1));
 	json_object_object_add(rec, "signal", json_object_new_int64(sig >= 0 ? sig : 0));
 	json_object_object_add(rec, "signal_name", json_object_new_string(sname));
 	json_object_object_add(rec, "comm", json_object_new_string(record_str(note, "comm", "")));
 	json_object_object_add(rec, "exe", json_object_new_string(record_str(note, "exe", "")));
-	json_object_object_add(rec, "cmdline", json_object_new_string(""));
-	/* The spool is local: the crash happened on this host. */
-	json_object_object_add(rec, "hostname", json_object_new_string(host));
-	json_object_object_add(rec, "boot_id", json_object_new_string(""));
+	json_object_object_add(rec, "cmdline", json_object_new_string(record_str(note, "cmdline", "")));
+	/* The note's (the crashed process's hostname); an older note has none:
+	 * the spool is local, the crash happened on this host. */
+	json_object_object_add(rec, "hostname", json_object_new_string(record_str(note, "hostname", host)));
+	json_object_object_add(rec, "boot_id", json_object_new_string(record_str(note, "boot_id", "")));
 	const char *unit = record_str(note, "unit", NULL);
 	json_object_object_add(rec, "unit", unit ? json_object_new_string(unit) : NULL);
 	json_object_object_add(rec, "slogan", json_object_new_string(slogan));

@@ -4,8 +4,14 @@
  * still in mortemd's queue or being compressed, and lets the next run record
  * a crash whose collector or daemon died before publishing it as lost.
  *
- *   {"id","time","time_usec","pid","uid","signal","signal_name","comm","exe",
- *    "unit","mode"}       mode: "pipe", "handoff" or "socket"
+ *   {"id","time","time_usec","pid","uid","gid","signal","signal_name","comm",
+ *    "exe","cmdline","hostname","boot_id","unit","mode"}
+ *                         mode: "pipe", "handoff" or "socket"
+ *
+ * every key of the record's contract (record_validate) that is known before
+ * the core is read, so that `mortem list --json` gives a pending crash the
+ * same keys as a stored one. The command line is cut at PENDING_CMDLINE_MAX
+ * bytes ("cmdline_truncated": true then): the record has it whole.
  *
  * A note is live while spool/<id>.lock is held (flock); a note whose lock
  * nobody holds is a leftover. */
@@ -20,6 +26,7 @@
 #include "store/store.h"
 
 #define PENDING_NOTE_MAX (64u << 10) /* a larger note is not read: it was not written by us */
+#define PENDING_CMDLINE_MAX 4096     /* bytes of the command line in a note */
 #define PENDING_LOST_REASON "the collector or mortemd stopped before the crash was stored"
 
 /* Write spool/<id>.pending atomically (temp + rename). The note is a copy of

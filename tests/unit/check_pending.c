@@ -79,6 +79,10 @@ static void note(const char *id, int64_t t, int pid, const char *comm, const cha
 	json_object_object_add(o, "time_usec", json_object_new_int64(t));
 	json_object_object_add(o, "pid", json_object_new_int(pid));
 	json_object_object_add(o, "uid", json_object_new_int(1000));
+	json_object_object_add(o, "gid", json_object_new_int(100));
+	json_object_object_add(o, "cmdline", json_object_new_string("app --serve x"));
+	json_object_object_add(o, "hostname", json_object_new_string("box1"));
+	json_object_object_add(o, "boot_id", json_object_new_string("0123456789abcdef0123456789abcdef"));
 	json_object_object_add(o, "signal", json_object_new_int(11));
 	json_object_object_add(o, "signal_name", json_object_new_string("SIGSEGV"));
 	json_object_object_add(o, "comm", json_object_new_string(comm));
@@ -249,6 +253,66 @@ START_TEST(test_match)
 }
 END_TEST
 
+/* A pending crash has every key of the record's contract that is known from
+ * the start (record_validate's: the ids, the names, the command line, the
+ * host and boot), of the record's types; with the "core" that list adds it
+ * passes record_validate. A command line too long for a note is cut, said. */
+START_TEST(test_note_has_the_contract_keys)
+{
+	json_object *arr = NULL;
+	const char *why = NULL;
+	int fd = live("20270101T000000.000000Z-0123abcd-90", T0, 90, "app", "/bin/app");
+	ck_assert_int_eq(pending_list(&st, &arr), 0);
+	ck_assert_uint_eq(json_object_array_length(arr), 1);
+	json_object *o = json_object_array_get_idx(arr, 0);
+	static const char *const keys[] = { "id",	   "time",   "time_usec", "pid",	"uid",	   "gid", "signal",
+					    "signal_name", "comm",   "exe",	  "cmdline", "hostname", "boot_id", "unit" };
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		ck_assert_msg(json_object_object_get_ex(o, keys[i], NULL), "pending note lacks %s", keys[i]);
+	ck_assert_int_eq(record_i64(o, "gid", -1), 100);
+	ck_assert_str_eq(record_str(o, "cmdline", ""), "app --serve x");
+	ck_assert_str_eq(record_str(o, "hostname", ""), "box1");
+	ck_assert_str_eq(record_str(o, "boot_id", ""), "0123456789abcdef0123456789abcdef");
+	json_object *core = json_object_new_object();
+	json_object_object_add(core, "status", json_object_new_string("lost"));
+	json_object_object_add(core, "size", json_object_new_int(0));
+	json_object_object_add(core, "stored_size", json_object_new_int(0));
+	json_object_object_add(core, "path", NULL);
+	json_object_object_add(o, "core", core);
+	json_object *mini = json_object_new_object();
+	json_object_object_add(mini, "path", NULL);
+	json_object_object_add(o, "minicore", mini);
+	json_object_object_add(o, "slogan", json_object_new_string(""));
+	json_object_object_add(o, "signature", NULL);
+	ck_assert_msg(record_validate(o, &why) == 0, "%s", why ? why : "");
+	json_object_put(arr);
+	close(fd);
+
+	/* a command line of 100K: cut at PENDING_CMDLINE_MAX, not inside a
+	 * UTF-8 character, and said so; the note stays readable */
+	size_t big = 100 << 10;
+	char *cl = malloc(big + 1);
+	memset(cl, 'a', big);
+	memcpy(cl + PENDING_CMDLINE_MAX - 1, "\xc3\xa9", 2); /* 'é' across the cut */
+	cl[big] = '\0';
+	json_object *n = json_object_new_object();
+	json_object_object_add(n, "id", json_object_new_string("big"));
+	json_object_object_add(n, "time_usec", json_object_new_int64(T0));
+	json_object_object_add(n, "cmdline", json_object_new_string(cl));
+	ck_assert_int_eq(store_lock(&st, "big", &fd), 0);
+	ck_assert_int_eq(pending_write(&st, "big", n), 0);
+	ck_assert_int_eq(pending_list(&st, &arr), 0);
+	ck_assert_uint_eq(json_object_array_length(arr), 1);
+	o = json_object_array_get_idx(arr, 0);
+	ck_assert_uint_eq(strlen(record_str(o, "cmdline", "")), PENDING_CMDLINE_MAX - 1);
+	ck_assert(json_object_get_boolean(json_object_object_get(o, "cmdline_truncated")));
+	json_object_put(arr);
+	json_object_put(n);
+	free(cl);
+	close(fd);
+}
+END_TEST
+
 START_TEST(test_recover_writes_a_valid_lost_record)
 {
 	const char *id = "20270101T000000.000000Z-0123abcd-77";
@@ -281,6 +345,11 @@ START_TEST(test_recover_writes_a_valid_lost_record)
 	ck_assert_str_eq(record_str(rec, "signal_name", ""), "SIGSEGV");
 	ck_assert_str_eq(record_str(rec, "comm", ""), "app");
 	ck_assert_str_eq(record_str(rec, "exe", ""), "/bin/app");
+	/* what the note knew, not blanks */
+	ck_assert_int_eq(record_i64(rec, "gid", 0), 100);
+	ck_assert_str_eq(record_str(rec, "cmdline", ""), "app --serve x");
+	ck_assert_str_eq(record_str(rec, "hostname", ""), "box1");
+	ck_assert_str_eq(record_str(rec, "boot_id", ""), "0123456789abcdef0123456789abcdef");
 	json_object *core = record_obj(rec, "core");
 	ck_assert_str_eq(record_str(core, "status", ""), "lost");
 	ck_assert_str_eq(record_str(core, "reason", ""), PENDING_LOST_REASON);
@@ -371,6 +440,7 @@ int main(void)
 	tcase_add_test(tc, test_recover_writes_a_valid_lost_record);
 	tcase_add_test(tc, test_recover_never_duplicates);
 	tcase_add_test(tc, test_recover_odd_notes);
+	tcase_add_test(tc, test_note_has_the_contract_keys);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }

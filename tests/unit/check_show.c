@@ -3,9 +3,11 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/show.h"
+#include "store/record.h"
 #include "cli/term.h"
 #include "testutil.h"
 
@@ -339,6 +341,236 @@ START_TEST(test_hostile_list_rows)
 }
 END_TEST
 
+/* The info page of rec, as a string (caller frees). */
+static char *info_of(json_object *rec)
+{
+	return show_to_string(rec, 0);
+}
+
+static json_object *core_obj(const char *status, const char *reason, const char *path, long long size,
+			     long long stored, long long expected)
+{
+	json_object *core = json_object_new_object();
+	json_object_object_add(core, "status", json_object_new_string(status));
+	if (reason)
+		json_object_object_add(core, "reason", json_object_new_string(reason));
+	json_object_object_add(core, "path", path ? json_object_new_string(path) : NULL);
+	json_object_object_add(core, "size", json_object_new_int64(size));
+	json_object_object_add(core, "stored_size", json_object_new_int64(stored));
+	if (expected)
+		json_object_object_add(core, "expected_size", json_object_new_int64(expected));
+	return core;
+}
+
+/* A core (and minicore) deleted by hand: "missing" in info, "present": false
+ * for --json, the status kept as recorded; while the files are there, as
+ * before; a record of another machine (no STORE/<id>.json beside the file)
+ * is not judged by this machine's disk. */
+START_TEST(test_missing_core)
+{
+	char dir[] = "/tmp/check_show.XXXXXX", p[256];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	const char *id = "20250101T000000.000000Z-0000abcd-42";
+	char core[300], mini[300], recp[300];
+	snprintf(core, sizeof(core), "%s/%s.core.zst", dir, id);
+	snprintf(mini, sizeof(mini), "%s/%s.mini", dir, id);
+	snprintf(recp, sizeof(recp), "%s/%s.json", dir, id);
+	FILE *f;
+	ck_assert_ptr_nonnull(f = fopen(core, "w"));
+	fclose(f);
+	ck_assert_ptr_nonnull(f = fopen(mini, "w"));
+	fclose(f);
+	ck_assert_ptr_nonnull(f = fopen(recp, "w"));
+	fclose(f);
+
+	json_object *rec = json_object_new_object(), *m = json_object_new_object();
+	json_object_object_add(rec, "id", json_object_new_string(id));
+	json_object_object_add(rec, "core", core_obj("stored", NULL, core, 122880, 52224, 0));
+	json_object_object_add(m, "path", json_object_new_string(mini));
+	json_object_object_add(m, "size", json_object_new_int64(4096));
+	json_object_object_add(rec, "minicore", m);
+	char *out = info_of(rec);
+	ck_assert_msg(strstr(out, "          Core: stored, 51.0K stored of 120.0K\n"), "%s", out);
+	ck_assert_msg(strstr(out, "      Minicore: 4.0K, 0 threads, 0 stacks kept\n"), "%s", out);
+	ck_assert_ptr_null(strstr(out, "missing"));
+	free(out);
+	ck_assert(!json_object_object_get_ex(record_obj(rec, "core"), "present", NULL));
+
+	/* the store's index row: its size while there */
+	struct index_row w = { .id = (char *)id, .pid = 42, .signal = 11, .core_status = (char *)"stored",
+			       .core_path = core, .stored_size = 52224 };
+	char *buf = NULL;
+	size_t len = 0;
+	f = open_memstream(&buf, &len);
+	list_print_row(f, &w, 0);
+	fclose(f);
+	ck_assert_msg(strstr(buf, " 51.0K -"), "%s", buf);
+	free(buf);
+
+	ck_assert_int_eq(unlink(core), 0);
+	ck_assert_int_eq(unlink(mini), 0);
+	out = info_of(rec);
+	ck_assert_msg(strstr(out, "          Core: missing (recorded stored, 51.0K stored of 120.0K; the file is gone)\n"),
+		      "%s", out);
+	ck_assert_msg(strstr(out, "      Minicore: missing (4.0K written, the file is gone)\n"), "%s", out);
+	free(out);
+	/* --json: the status as recorded, present false */
+	ck_assert_str_eq(record_str(record_obj(rec, "core"), "status", ""), "stored");
+	ck_assert(!json_object_get_boolean(json_object_object_get(record_obj(rec, "core"), "present")));
+	ck_assert(json_object_object_get_ex(record_obj(rec, "core"), "present", NULL));
+	ck_assert(json_object_object_get_ex(m, "present", NULL) && !json_object_get_boolean(json_object_object_get(m, "present")));
+	f = open_memstream(&buf, &len);
+	list_print_row(f, &w, 0);
+	fclose(f);
+	ck_assert_msg(strstr(buf, " missing -"), "%s", buf);
+	free(buf);
+
+	/* another machine's record: its paths say nothing here */
+	json_object *far = json_object_new_object();
+	json_object_object_add(far, "id", json_object_new_string("20250101T000000.000000Z-0000abcd-43"));
+	snprintf(p, sizeof(p), "%s/20250101T000000.000000Z-0000abcd-43.core.zst", dir);
+	json_object_object_add(far, "core", core_obj("stored", NULL, p, 122880, 52224, 0));
+	out = info_of(far);
+	ck_assert_msg(strstr(out, "          Core: stored, 51.0K stored of 120.0K\n"), "%s", out);
+	free(out);
+	ck_assert(!json_object_object_get_ex(record_obj(far, "core"), "present", NULL));
+	json_object_put(far);
+	json_object_put(rec);
+	unlink(recp);
+	rmdir(dir);
+}
+END_TEST
+
+/* The sizes say what is true: a skipped core shows what the kernel sent and
+ * no "stored" size; an error what was received of what was announced; a
+ * kept error (not an ELF core) what is stored. */
+START_TEST(test_core_sizes)
+{
+	json_object *rec = json_object_new_object();
+	json_object_object_add(rec, "core", core_obj("skipped", "rate limit: RateLimit=1/1h", NULL, 5033165, 663962, 0));
+	char *out = info_of(rec);
+	ck_assert_msg(strstr(out, "          Core: skipped (rate limit: RateLimit=1/1h), 4.8M\n"), "%s", out);
+	ck_assert_ptr_null(strstr(out, "stored"));
+	ck_assert_ptr_null(strstr(out, "Core Reason"));
+	free(out);
+
+	json_object_object_add(rec, "core", core_obj("error", "writing the core failed: No space left on device", NULL,
+						      6291456, 0, 8618323));
+	out = info_of(rec);
+	ck_assert_msg(strstr(out, "          Core: error (writing the core failed: No space left on device), 6.0M "
+				  "received of 8.2M\n"), "%s", out);
+	ck_assert_ptr_null(strstr(out, "stored"));
+	free(out);
+
+	json_object_object_add(rec, "core", core_obj("too-large", "core larger than MaxCoreSize=1048576: reading stopped",
+						      NULL, 1048576, 0, 0));
+	out = info_of(rec);
+	ck_assert_msg(strstr(out, "          Core: too-large (core larger than MaxCoreSize=1048576: reading stopped), "
+				  "1.0M received\n"), "%s", out);
+	free(out);
+
+	json_object_object_add(rec, "core", core_obj("lost", "the collector stopped", NULL, 0, 0, 0));
+	out = info_of(rec);
+	ck_assert_msg(strstr(out, "          Core: lost (the collector stopped)\n"), "%s", out);
+	free(out);
+	json_object_put(rec);
+}
+END_TEST
+
+/* A crash in a pid namespace of its own: the core's tids and the sender's pid
+ * are the namespace's; shown as the host's where the capture mapped them,
+ * marked where it could not; a sender uid through the user namespace's map. */
+START_TEST(test_namespace_ids)
+{
+	static const char *const fns[] = { "main" };
+	json_object *rec = json_object_new_object(), *proc = json_object_new_object();
+	json_object *pidns = json_object_new_object(), *pt = json_object_new_array(), *th = json_object_new_array();
+	json_object *si = json_object_new_object();
+	json_object_object_add(rec, "pid", json_object_new_int(5002));
+	json_object_object_add(rec, "uid", json_object_new_int(0));
+	json_object_object_add(pidns, "pid", json_object_new_int(2));
+	json_object_object_add(pidns, "depth", json_object_new_int(2));
+	json_object_object_add(pidns, "init_pid", json_object_new_int(5001));
+	json_object_object_add(proc, "pid_ns", pidns);
+	for (int i = 0; i < 2; i++) {
+		json_object *t = json_object_new_object();
+		json_object_object_add(t, "tid", json_object_new_int(5002 + 7 * i));
+		json_object_object_add(t, "ns_tid", json_object_new_int(2 + i));
+		if (i == 0)
+			json_object_object_add(t, "comm", json_object_new_string("sleep"));
+		json_object_array_add(pt, t);
+	}
+	json_object_object_add(proc, "threads", pt);
+	json_object_object_add(rec, "proc", proc);
+	json_object_array_add(th, thread(2, true, fns, 1));
+	json_object_array_add(th, thread(3, false, fns, 1));
+	json_object_array_add(th, thread(4, false, fns, 1)); /* not in the capture's map */
+	json_object_object_add(rec, "threads", th);
+	json_object_object_add(si, "sender_pid", json_object_new_int(1));
+	json_object_object_add(si, "sender_uid", json_object_new_int(0));
+	json_object_object_add(rec, "siginfo", si);
+	json_object_object_add(rec, "signal", json_object_new_int(11));
+
+	char *out = info_of(rec);
+	ck_assert_msg(strstr(out, "       Sent By: pid 5001 (its pid namespace's init: pid 1 in its pid namespace), uid 0\n"),
+		      "%s", out);
+	ck_assert_msg(strstr(out, "  Thread 5002 (sleep) [2 in its pid namespace] — crashed:\n"), "%s", out);
+	ck_assert_msg(strstr(out, "  Thread 5009 [3 in its pid namespace]:\n"), "%s", out);
+	ck_assert_msg(strstr(out, "  Thread 4 [in the process's pid namespace]:\n"), "%s", out);
+	free(out);
+	size_t groups;
+	out = render(rec, false, &groups);
+	ck_assert_msg(strstr(out, "  2 threads: 5009 ns:4\n"), "%s", out);
+	free(out);
+
+	/* a sender the capture cannot place: marked, not shown as a host pid */
+	json_object_object_del(pidns, "init_pid");
+	out = info_of(rec);
+	ck_assert_msg(strstr(out, "       Sent By: pid 1 (in the process's pid namespace), uid 0\n"), "%s", out);
+	free(out);
+	/* from outside the namespace: the kernel says pid 0 */
+	json_object_object_add(si, "sender_pid", json_object_new_int(0));
+	out = info_of(rec);
+	ck_assert_msg(strstr(out, "       Sent By: a process outside its pid namespace (pid 0 there), uid 0\n"), "%s", out);
+	free(out);
+	/* itself (the core's own pid): the host's pid and uid */
+	json_object_object_add(si, "sender_pid", json_object_new_int(2));
+	json_object_object_add(si, "sender_self", json_object_new_boolean(true));
+	out = info_of(rec);
+	ck_assert_msg(strstr(out, "       Sent By: pid 5002 (itself: pid 2 in its pid namespace), uid 0\n"), "%s", out);
+	free(out);
+	/* a user namespace: 1000 inside is 100000+1000 here; 70000 unmapped */
+	json_object *map = json_object_new_array(), *e = json_object_new_array();
+	json_object_array_add(e, json_object_new_int(0));
+	json_object_array_add(e, json_object_new_int(100000));
+	json_object_array_add(e, json_object_new_int(65536));
+	json_object_array_add(map, e);
+	json_object_object_add(proc, "uid_map", map);
+	json_object_object_add(si, "sender_self", json_object_new_boolean(false));
+	json_object_object_add(si, "sender_pid", json_object_new_int(3));
+	json_object_object_add(si, "sender_uid", json_object_new_int(1000));
+	out = info_of(rec);
+	ck_assert_msg(strstr(out, "       Sent By: pid 5009 (pid 3 in its pid namespace), uid 101000 (1000 in its user namespace)\n"),
+		      "%s", out);
+	free(out);
+	json_object_object_add(si, "sender_uid", json_object_new_int(70000));
+	out = info_of(rec);
+	ck_assert_msg(strstr(out, ", uid 70000 (in the process's user namespace)\n"), "%s", out);
+	free(out);
+	/* no namespace of its own: as the core says, itself named */
+	json_object_object_del(proc, "pid_ns");
+	json_object_object_del(proc, "uid_map");
+	json_object_object_add(si, "sender_pid", json_object_new_int(5002));
+	json_object_object_add(si, "sender_uid", json_object_new_int(0));
+	json_object_object_add(si, "sender_self", json_object_new_boolean(true));
+	out = info_of(rec);
+	ck_assert_msg(strstr(out, "       Sent By: pid 5002 (itself), uid 0\n"), "%s", out);
+	ck_assert_msg(strstr(out, "  Thread 2 — crashed:\n"), "%s", out);
+	free(out);
+	json_object_put(rec);
+}
+END_TEST
+
 /* Paths shortened in the middle for a terminal: "…" once, the width kept,
  * never inside an escape; short ones whole. */
 START_TEST(test_ellipsize)
@@ -476,6 +708,9 @@ int main(void)
 	tcase_add_test(tc, test_ellipsize);
 	tcase_add_test(tc, test_list_columns);
 	tcase_add_test(tc, test_match_terms);
+	tcase_add_test(tc, test_missing_core);
+	tcase_add_test(tc, test_core_sizes);
+	tcase_add_test(tc, test_namespace_ids);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }

@@ -216,6 +216,47 @@ START_TEST(test_slogan_misc)
 }
 END_TEST
 
+/* Who sent the signal: the process itself (`bash -c 'kill -SEGV $$'`, also in
+ * a pid namespace, where the core gives both pids as the namespace sees them)
+ * or someone else (another pid, or the same pid number under another uid). */
+START_TEST(test_slogan_sender)
+{
+	const struct tf g[] = { { "/bin/bash", "kill_builtin", 0x99, false } };
+	struct verdict_siginfo q = { .signo = SIGSEGV, .code_name = "SI_USER", .region_thread = -1,
+				     .has_sender = true, .sender_pid = 4242, .sender_uid = 1000,
+				     .has_self = true, .self_pid = 4242, .self_uid = 1000 };
+	ck_assert(verdict_sent_by_self(&q));
+	slogan_is(&q, g, 1, "SIGSEGV (SI_USER) in kill_builtin() at bash+0x99 — sent by itself (kill)");
+	/* in its own pid namespace: pid 1 sends to pid 1 */
+	q.sender_pid = q.self_pid = 1;
+	slogan_is(&q, g, 1, "SIGSEGV (SI_USER) in kill_builtin() at bash+0x99 — sent by itself (kill)");
+	q.code_name = "SI_QUEUE";
+	slogan_is(&q, g, 1, "SIGSEGV (SI_QUEUE) in kill_builtin() at bash+0x99 — sent by itself (sigqueue)");
+	q.code_name = "SI_TKILL";
+	slogan_is(&q, g, 1, "SIGSEGV (SI_TKILL) in kill_builtin() at bash+0x99 — sent by itself (raise or tgkill)");
+	/* another process */
+	q.code_name = "SI_USER";
+	q.sender_pid = 77;
+	ck_assert(!verdict_sent_by_self(&q));
+	slogan_is(&q, g, 1, "SIGSEGV (SI_USER) in kill_builtin() at bash+0x99 — sent by another process");
+	/* the same pid number, another uid: not itself */
+	q.sender_pid = 1;
+	q.sender_uid = 0;
+	slogan_is(&q, g, 1, "SIGSEGV (SI_USER) in kill_builtin() at bash+0x99 — sent by another process");
+	/* the crashed pid unknown (no NT_PRPSINFO): nothing claimed */
+	q.sender_uid = 1000;
+	q.has_self = false;
+	slogan_is(&q, g, 1, "SIGSEGV (SI_USER) in kill_builtin() at bash+0x99 — sent by another process");
+	/* a tgkill from elsewhere says nothing */
+	q.code_name = "SI_TKILL";
+	slogan_is(&q, g, 1, "SIGSEGV (SI_TKILL) in kill_builtin() at bash+0x99");
+	/* abort(): its stack speaks, never a sender verdict */
+	q.signo = SIGABRT;
+	q.has_self = true;
+	slogan_is(&q, NULL, 0, "SIGABRT");
+}
+END_TEST
+
 START_TEST(test_slogan_truncates)
 {
 	const struct tf f[] = { { "/bin/app", "a_rather_long_function_name", 0x40, false } };
@@ -385,6 +426,7 @@ static Suite *verdict_suite(void)
 	tcase_add_test(tc, test_slogan_stack_overflow);
 	tcase_add_test(tc, test_slogan_misc);
 	tcase_add_test(tc, test_slogan_truncates);
+	tcase_add_test(tc, test_slogan_sender);
 	suite_add_tcase(s, tc);
 	return s;
 }
