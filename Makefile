@@ -42,7 +42,7 @@ WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wwrite-strings -Wstrict-prototypes
 HARDEN  := -fstack-protector-strong -D_FORTIFY_SOURCE=3 -fPIE -fstack-clash-protection \
            -fcf-protection
 HARDLD  := -pie -Wl,-z,relro,-z,now -Wl,--as-needed
-DEFS    := -D_GNU_SOURCE -DSYSCONFDIR='"$(SYSCONFDIR)"' -DLOCALSTATEDIR='"$(LOCALSTATEDIR)"' \
+DEFS    := -D_GNU_SOURCE -DBINDIR='"$(BINDIR)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' -DLOCALSTATEDIR='"$(LOCALSTATEDIR)"' \
            -DLIBEXECDIR='"$(LIBEXECDIR)"'
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) $(if $(filter 1,$(WERROR)),-Werror) $(HARDEN) $(DEFS) \
