@@ -5,7 +5,8 @@
 # core_pattern is back to the saved pipe and the next crash is stored by
 # mortem-collect, not lost on a dead socket. A core_pattern that is not its
 # socket is left alone. The start-up message names the pool and PoolSize=.
-# doctor says what runs (mortemd, the timer or the cron fallback).
+# doctor says what runs (mortemd, the timer or the cron fallback), and the
+# cron.daily fallback vacuums only where systemd is not PID 1.
 set -eu
 . "$(dirname "$0")/lib.sh"
 # MaxMemory as small as the pool: the analysis child must not inherit the pool
@@ -97,6 +98,26 @@ read -r p cst < <(e2e_crash_pid "$CRASHER" abort)
 [ "$cst" = 134 ] || fail "crasher exited $cst"
 e2e_wait_pid "$p" 60
 e2e_jeq "$($M info --json "$p")" .collector.mode pipe
+
+# The cron.daily fallback, pointed at this store: without systemd it runs
+# `mortem vacuum` (records older than a second here: the crash goes); with
+# systemd it does nothing.
+sed -e "s|/usr/bin/mortem|$build/mortem|g" -e "s|/var/lib/mortem|$E2E_STORE|g" \
+	"$(dirname "$0")/../../packaging/debian/mortem.cron.daily" > "$E2E_DIR/cron.daily"
+mkdir -p "$E2E_CONF.d"
+printf '[Policy]\nMaxAge=1s\nRecordMaxAge=1s\n' > "$E2E_CONF.d/tiny.conf"
+sleep 2
+st=0
+MORTEM_CONFIG=$E2E_CONF sh "$E2E_DIR/cron.daily" > "$E2E_DIR/cron.out" 2>&1 || st=$?
+rm -f "$E2E_CONF.d/tiny.conf"
+[ "$st" = 0 ] || fail "the cron.daily script exited $st: $(cat "$E2E_DIR/cron.out")"
+[ ! -s "$E2E_DIR/cron.out" ] || fail "the cron.daily script said something: $(cat "$E2E_DIR/cron.out")"
+left=$($M list --json 2>/dev/null | jq length)
+if [ -d /run/systemd/system ]; then
+	[ "$left" = 1 ] || fail "with systemd the cron.daily script vacuumed ($left crashes left)"
+else
+	[ "$left" = 0 ] || fail "without systemd the cron.daily script did not vacuum ($left crashes left)"
+fi
 
 # With mortemd running again and core_pattern set to something else: its exit
 # leaves that alone.
