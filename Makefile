@@ -42,7 +42,7 @@ WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wwrite-strings -Wstrict-prototypes
 HARDEN  := -fstack-protector-strong -D_FORTIFY_SOURCE=3 -fPIE -fstack-clash-protection \
            -fcf-protection
 HARDLD  := -pie -Wl,-z,relro,-z,now -Wl,--as-needed
-DEFS    := -D_GNU_SOURCE -DSYSCONFDIR='"$(SYSCONFDIR)"' -DLOCALSTATEDIR='"$(LOCALSTATEDIR)"' \
+DEFS    := -D_GNU_SOURCE -DBINDIR='"$(BINDIR)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' -DLOCALSTATEDIR='"$(LOCALSTATEDIR)"' \
            -DLIBEXECDIR='"$(LIBEXECDIR)"'
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) $(if $(filter 1,$(WERROR)),-Werror) $(HARDEN) $(DEFS) \
@@ -221,13 +221,17 @@ INSTALL_SUBST = sed -e 's|/usr/bin/mortem|$(BINDIR)/mortem|g' -e 's|/usr/libexec
 MAN_SUBST     = $(INSTALL_SUBST) -e 's|/usr/lib/systemd/system/|$(UNITDIR)/|g' \
 		-e 's|/usr/lib/systemd/catalog/|$(CATALOGDIR)/|g' -e 's|/usr/lib/sysusers.d/|$(SYSUSERSDIR)/|g' \
 		-e 's|/usr/lib/tmpfiles.d/|$(TMPFILESDIR)/|g' -e 's|/usr/share/doc/mortem/|$(DOCDIR)/|g'
+# Where systemd is not PID 1 nothing runs mortem-vacuum.timer: CRONDIR=/etc/cron.daily
+# installs packaging/debian/mortem.cron.daily there as "mortem" (the package's
+# dh_installcron does the same); empty (the default): not installed.
+CRONDIR       ?=
 # mortemd and its unit go with it only when PROGS builds it.
 DAEMON        := $(filter mortemd,$(PROGS))
 INSTALLED_FILES = $(BINDIR)/mortem $(LIBEXECDIR)/mortem-collect \
 		$(if $(DAEMON),$(LIBEXECDIR)/mortemd $(UNITDIR)/mortemd.service) \
 		$(UNITDIR)/mortem-vacuum.service $(UNITDIR)/mortem-vacuum.timer \
 		$(SYSUSERSDIR)/mortem.conf $(TMPFILESDIR)/mortem.conf $(CATALOGDIR)/mortem.catalog \
-		$(BASHCOMPDIR)/mortem $(DOCDIR)/examples/50-mortem.conf
+		$(BASHCOMPDIR)/mortem $(DOCDIR)/examples/50-mortem.conf $(if $(CRONDIR),$(CRONDIR)/mortem)
 
 # The sysctl file is only an example (under DOCDIR): installing it into
 # sysctl.d would take core dumps over at the next boot; `mortem enable` does
@@ -258,6 +262,9 @@ install: all
 		$(INSTALL_SUBST) "$${f%%:*}" > "$(DESTDIR)$${f#*:}.tmp" && \
 		chmod 0644 "$(DESTDIR)$${f#*:}.tmp" && mv -f "$(DESTDIR)$${f#*:}.tmp" "$(DESTDIR)$${f#*:}" || exit 1; \
 	done
+	$(if $(CRONDIR),install -d $(DESTDIR)$(CRONDIR) && $(INSTALL_SUBST) packaging/debian/mortem.cron.daily \
+		> $(DESTDIR)$(CRONDIR)/mortem.tmp && chmod 0755 $(DESTDIR)$(CRONDIR)/mortem.tmp && \
+		mv -f $(DESTDIR)$(CRONDIR)/mortem.tmp $(DESTDIR)$(CRONDIR)/mortem)
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && [ -d /run/systemd/system ]; then \
 		echo "  SETUP   user mortem, $(LOCALSTATEDIR)/lib/mortem, journal catalog"; \
 		systemd-sysusers $(SYSUSERSDIR)/mortem.conf || true; \

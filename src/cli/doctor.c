@@ -64,6 +64,13 @@ void doctor_add(struct doctor *d, const char *name, enum doctor_status status, c
 	d->checks[d->n++] = (struct doctor_check){ .name = name, .status = status, .message = msg };
 }
 
+void doctor_unchecked(struct doctor *d, const char *name, const char *what, int err)
+{
+	bool perm = err == -EACCES || err == -EPERM;
+	doctor_add(d, name, DOCTOR_WARN, "could not check %s: %s%s", what, strerror(-err),
+		   perm && geteuid() != 0 ? " (run mortem doctor as root)" : "");
+}
+
 void doctor_free(struct doctor *d)
 {
 	for (size_t i = 0; i < d->n; i++)
@@ -128,40 +135,6 @@ static bool doctor_same_file(const char *a, const char *b)
 	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-void doctor_check_core_pattern(struct doctor *d, const char *pattern, const char *release, const char *config_path)
-{
-	_cleanup_free_ char *prog = NULL, *conf = NULL;
-	const char *collector_conf;
-
-	if (enable_pattern_is_mortem_socket(pattern)) {
-		doctor_add(d, "core_pattern", DOCTOR_OK, "hands cores to mortemd's socket %s%s",
-			   enable_pattern_socket_path(pattern), pattern[1] == '@' ? " (request/ack)" : "");
-		return;
-	}
-	if (!enable_pattern_is_mortem(pattern) || enable_pattern_parse(pattern, &prog, &conf) < 0) {
-		doctor_add(d, "core_pattern", DOCTOR_FAIL, "'%s' does not pipe to mortem-collect: crashes go %s; run 'mortem enable'",
-			   pattern, pattern[0] == '|' || pattern[0] == '@' ? "to another handler" : "to core files, not to mortem");
-		return;
-	}
-	if (access(prog, X_OK) < 0) {
-		doctor_add(d, "core_pattern", DOCTOR_FAIL, "pipes to %s, which is not an executable file (%s): every crash is lost",
-			   prog, strerror(errno));
-		return;
-	}
-	collector_conf = conf ? conf : CONFIG_DEFAULT_PATH;
-	if (strstr(pattern, " %F") && release && enable_kernel_has_pidfd(release) == 0) {
-		doctor_add(d, "core_pattern", DOCTOR_WARN, "pipes to %s, but passes %%F, which kernel %s does not know "
-			   "(Linux 6.16 and later); run 'mortem enable' again", prog, release);
-		return;
-	}
-	if (config_path && !doctor_same_file(collector_conf, config_path)) {
-		doctor_add(d, "core_pattern", DOCTOR_WARN, "pipes to %s, which reads %s, not %s: the checks below "
-			   "may be about another store", prog, collector_conf, config_path);
-		return;
-	}
-	doctor_add(d, "core_pattern", DOCTOR_OK, "pipes to %s (config %s)", prog, collector_conf);
-}
-
 /* Does the socket path lie in dir (repeated and trailing slashes aside)? */
 static bool doctor_socket_in(const char *path, const char *dir)
 {
@@ -180,6 +153,79 @@ static bool doctor_socket_in(const char *path, const char *dir)
 			*p++ = *q;
 	*p = '\0';
 	return strcmp(got, want + 1) == 0;
+}
+
+/* A config's store path, loaded as the collector would (0 or a negative errno). */
+static int doctor_config_store(const char *path, char **ret)
+{
+	struct mortem_config cfg;
+	int r = config_init(&cfg);
+	if (r < 0)
+		return r;
+	r = config_load(&cfg, path, NULL, NULL);
+	if (r >= 0 || r == -EINVAL) {
+		*ret = cfg.store_path ? strdup(cfg.store_path) : NULL;
+		r = *ret ? 0 : -ENOMEM;
+	}
+	config_free(&cfg);
+	return r;
+}
+
+/* The pattern is checked against this config: a collector reading another
+ * config that names another store, or a socket outside this SocketDirectory=,
+ * means the kernel hands the crashes to somebody else's mortem, and the
+ * checks below (this store, this mortemd) say nothing about them. */
+void doctor_check_core_pattern(struct doctor *d, const char *pattern, const char *release, const char *config_path,
+			       const char *store_path, const char *socket_dir)
+{
+	_cleanup_free_ char *prog = NULL, *conf = NULL, *their_store = NULL;
+	const char *collector_conf;
+	int r;
+
+	if (enable_pattern_is_mortem_socket(pattern)) {
+		const char *path = enable_pattern_socket_path(pattern);
+		if (socket_dir && !doctor_socket_in(path, socket_dir))
+			doctor_add(d, "core_pattern", DOCTOR_WARN, "hands cores to the socket %s, not to this config's "
+				   "SocketDirectory= %s: another mortemd takes them, the checks below are about this one",
+				   path, socket_dir);
+		else
+			doctor_add(d, "core_pattern", DOCTOR_OK, "hands cores to mortemd's socket %s%s", path,
+				   pattern[1] == '@' ? " (request/ack)" : "");
+		return;
+	}
+	if (!enable_pattern_is_mortem(pattern) || enable_pattern_parse(pattern, &prog, &conf) < 0) {
+		doctor_add(d, "core_pattern", DOCTOR_FAIL, "'%s' does not pipe to mortem-collect: crashes go %s; run 'mortem enable'",
+			   pattern, pattern[0] == '|' || pattern[0] == '@' ? "to another handler" : "to core files, not to mortem");
+		return;
+	}
+	if (access(prog, X_OK) < 0) {
+		doctor_add(d, "core_pattern", DOCTOR_FAIL, "pipes to %s, which is not an executable file (%s): every crash is lost",
+			   prog, strerror(errno));
+		return;
+	}
+	collector_conf = conf ? conf : CONFIG_DEFAULT_PATH;
+	if (strstr(pattern, " %F") && release && enable_kernel_has_pidfd(release) == 0) {
+		doctor_add(d, "core_pattern", DOCTOR_WARN, "pipes to %s, but passes %%F, which kernel %s does not know "
+			   "(Linux 6.16 and later); run 'mortem enable' again", prog, release);
+		return;
+	}
+	if (!config_path || doctor_same_file(collector_conf, config_path) || !store_path) {
+		doctor_add(d, "core_pattern", DOCTOR_OK, "pipes to %s (config %s)", prog, collector_conf);
+		return;
+	}
+	/* Another config file: what matters is whether it names the same store. */
+	r = doctor_config_store(collector_conf, &their_store);
+	if (r < 0)
+		doctor_add(d, "core_pattern", DOCTOR_WARN, "pipes to %s, which reads %s: could not check which store "
+			   "that names (%s)%s; the checks below are about %s", prog, collector_conf, strerror(-r),
+			   geteuid() != 0 && (r == -EACCES || r == -EPERM) ? ", run mortem doctor as root" : "", store_path);
+	else if (!doctor_same_file(their_store, store_path))
+		doctor_add(d, "core_pattern", DOCTOR_WARN, "pipes to %s, which reads %s and stores in %s, not in this "
+			   "config's store %s (%s): the checks below are about another store", prog, collector_conf,
+			   their_store, store_path, config_path);
+	else
+		doctor_add(d, "core_pattern", DOCTOR_OK, "pipes to %s (config %s, the same store %s)", prog,
+			   collector_conf, store_path);
 }
 
 void doctor_check_mode(struct doctor *d, const char *pattern, const char *socket_dir, int coredump_listening,
@@ -322,8 +368,9 @@ static char *doctor_sysctl(const char *path)
 	return buf;
 }
 
-/* `systemctl show` for the manager's DefaultLimitCORE, capped and with a deadline. */
-static int doctor_systemctl_limit(char **ret)
+/* argv's output, capped and with a deadline, and its exit status (*ret_exit,
+ * -1 when killed). */
+static int doctor_run(const char *const argv[], char **ret, int *ret_exit)
 {
 	int p[2];
 	pid_t pid;
@@ -347,8 +394,7 @@ static int doctor_systemctl_limit(char **ret)
 			(void)dup2(devnull, STDIN_FILENO);
 			(void)dup2(devnull, STDERR_FILENO);
 		}
-		execlp("systemctl", "systemctl", "show", "--property=DefaultLimitCORE",
-		       "--property=DefaultLimitCORESoft", (char *)NULL);
+		execvp(argv[0], (char *const *)argv); /* execvp does not write them */
 		_exit(127);
 	}
 	close(p[1]);
@@ -379,15 +425,43 @@ static int doctor_systemctl_limit(char **ret)
 	int st = 0;
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
-	if (r == 0 && (!WIFEXITED(st) || WEXITSTATUS(st) != 0))
-		r = -EIO;
 	if (r < 0) {
 		free(buf);
 		return r;
 	}
 	buf[len] = '\0';
 	*ret = buf;
+	*ret_exit = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	return 0;
+}
+
+/* `systemctl show` for the manager's DefaultLimitCORE. */
+static int doctor_systemctl_limit(char **ret)
+{
+	static const char *const argv[] = { "systemctl", "show", "--property=DefaultLimitCORE",
+				      "--property=DefaultLimitCORESoft", NULL };
+	int st, r = doctor_run(argv, ret, &st);
+	if (r == 0 && st != 0) {
+		free(*ret);
+		*ret = NULL;
+		r = -EIO;
+	}
+	return r;
+}
+
+/* 1 when mortem-vacuum.timer is active, 0 when not, or a negative errno. */
+static int doctor_timer_active(void)
+{
+	static const char *const argv[] = { "systemctl", "is-active", "mortem-vacuum.timer", NULL };
+	_cleanup_free_ char *out = NULL;
+	int st, r = doctor_run(argv, &out, &st);
+	if (r < 0)
+		return r;
+	if (st == 0 && strncmp(out, "active", 6) == 0)
+		return 1;
+	/* is-active: 3 and "inactive"/"failed" for a unit that is not running;
+	 * anything else (no systemctl: 127) is not an answer. */
+	return st == 3 || strncmp(out, "inactive", 8) == 0 || strncmp(out, "failed", 6) == 0 ? 0 : -EIO;
 }
 
 static void doctor_check_systemd(struct doctor *d)
@@ -423,15 +497,16 @@ static void doctor_check_shell(struct doctor *d)
 	doctor_check_rlimit_core(d, "rlimit_shell", "this shell", (uint64_t)rl.rlim_cur, rl.rlim_cur == RLIM_INFINITY);
 }
 
-/* Bytes used by the files of dir, and how many there are. */
-static void doctor_dir_usage(const char *dir, uint64_t *bytes, size_t *files, size_t *records)
+/* Bytes used by the files of dir, and how many there are; 0, or a negative
+ * errno when dir exists but cannot be read (a missing one is empty). */
+static int doctor_dir_usage(const char *dir, uint64_t *bytes, size_t *files, size_t *records)
 {
 	DIR *dp = opendir(dir);
 	struct dirent *de;
 	*bytes = 0;
 	*files = *records = 0;
 	if (!dp)
-		return;
+		return errno == ENOENT ? 0 : -errno;
 	while ((de = readdir(dp)) && *files < DOCTOR_STORE_FILES_MAX) {
 		struct stat st;
 		size_t n = strlen(de->d_name);
@@ -444,30 +519,44 @@ static void doctor_dir_usage(const char *dir, uint64_t *bytes, size_t *files, si
 			(*records)++;
 	}
 	closedir(dp);
+	return 0;
 }
 
-static void doctor_check_store(struct doctor *d, const struct store *s, const struct mortem_config *cfg)
+void doctor_check_store(struct doctor *d, const struct store *s, const struct mortem_config *cfg)
 {
 	struct statvfs vfs;
 	uint64_t used, avail;
 	size_t files, records;
 	char u[16], a[16];
+	int r;
 
 	if (access(s->root, F_OK) < 0) {
-		doctor_add(d, "store", DOCTOR_WARN, "%s does not exist yet (the collector creates it on the first crash)",
-			   s->root);
+		if (errno == ENOENT)
+			doctor_add(d, "store", DOCTOR_WARN, "%s does not exist yet (the collector creates it on the "
+				   "first crash)", s->root);
+		else
+			doctor_unchecked(d, "store", s->root, -errno);
 		return;
 	}
+	/* The collector writes as root: only root can tell whether root can. */
 	if (access(s->root, W_OK) < 0 || (access(s->store_dir, F_OK) == 0 && access(s->store_dir, W_OK) < 0)) {
-		doctor_add(d, "store", DOCTOR_FAIL, "%s is not writable%s: crashes are announced but not stored",
-			   s->root, geteuid() != 0 ? " (run mortem doctor as root)" : "");
+		if (geteuid() != 0)
+			doctor_add(d, "store", DOCTOR_WARN, "could not check that %s is writable: not by this user "
+				   "(run mortem doctor as root)", s->root);
+		else
+			doctor_add(d, "store", DOCTOR_FAIL, "%s is not writable: crashes are announced but not stored",
+				   s->root);
 		return;
 	}
 	if (statvfs(s->root, &vfs) < 0) {
 		doctor_add(d, "store", DOCTOR_WARN, "statvfs %s: %s", s->root, strerror(errno));
 		return;
 	}
-	doctor_dir_usage(s->store_dir, &used, &files, &records);
+	r = doctor_dir_usage(s->store_dir, &used, &files, &records);
+	if (r < 0) {
+		doctor_unchecked(d, "store", s->store_dir, r);
+		return;
+	}
 	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	struct policy_limits lim;
@@ -501,7 +590,7 @@ static int doctor_quick_check_row(void *userdata, int ncol, char **vals, char **
 	return 0;
 }
 
-static void doctor_check_index(struct doctor *d, const struct store *s)
+void doctor_check_index(struct doctor *d, const struct store *s)
 {
 	sqlite3 *db = NULL;
 	_cleanup_free_ char *first = NULL;
@@ -509,13 +598,26 @@ static void doctor_check_index(struct doctor *d, const struct store *s)
 	int r;
 
 	if (access(s->index_path, F_OK) < 0) {
-		doctor_add(d, "index", DOCTOR_OK, "%s does not exist yet (created with the first crash)", s->index_path);
+		if (errno == ENOENT)
+			doctor_add(d, "index", DOCTOR_OK, "%s does not exist yet (created with the first crash)",
+				   s->index_path);
+		else
+			doctor_unchecked(d, "index", s->index_path, -errno);
 		return;
 	}
-	r = index_open(s->index_path, &db);
+	/* Read-only for a user: opening it read-write would fail, or change it. */
+	if (geteuid() != 0 && access(s->index_path, R_OK) < 0) {
+		doctor_unchecked(d, "index", s->index_path, -errno);
+		return;
+	}
+	r = geteuid() != 0 ? index_open_ro(s->index_path, &db) : index_open(s->index_path, &db);
 	if (r == -EBADMSG) {
 		doctor_add(d, "index", DOCTOR_FAIL, "%s is corrupt: run 'mortem reindex' (the records are safe)",
 			   s->index_path);
+		return;
+	}
+	if (r < 0 && geteuid() != 0 && r != -ENOTSUP) {
+		doctor_unchecked(d, "index", s->index_path, r);
 		return;
 	}
 	if (r < 0) {
@@ -523,7 +625,10 @@ static void doctor_check_index(struct doctor *d, const struct store *s)
 		return;
 	}
 	r = sqlite3_exec(db, "PRAGMA quick_check", doctor_quick_check_row, &first, &err);
-	if (r != SQLITE_OK)
+	if (r != SQLITE_OK && geteuid() != 0 && r != SQLITE_CORRUPT && r != SQLITE_NOTADB)
+		doctor_add(d, "index", DOCTOR_WARN, "could not check %s: %s (run mortem doctor as root)",
+			   s->index_path, err ? err : sqlite3_errstr(r));
+	else if (r != SQLITE_OK)
 		doctor_add(d, "index", DOCTOR_FAIL, "quick_check of %s failed: %s; run 'mortem reindex'", s->index_path,
 			   err ? err : sqlite3_errstr(r));
 	else if (!first || strcmp(first, "ok") != 0)
@@ -612,14 +717,17 @@ void doctor_check_parked(struct doctor *d, size_t parked, int coredump_listening
 			   "stay pending", parked, s);
 }
 
-static void doctor_check_spool(struct doctor *d, const struct store *s, int coredump_listening,
-			       int handoff_listening)
+void doctor_check_spool(struct doctor *d, const struct store *s, int coredump_listening, int handoff_listening)
 {
 	size_t old, parked;
 	int r = doctor_spool_scan(s->spool_dir, time(NULL), &old, &parked);
 
+	if (r == -ENOENT) {
+		doctor_add(d, "spool", DOCTOR_OK, "no spool directory yet");
+		return;
+	}
 	if (r < 0) {
-		doctor_add(d, "spool", DOCTOR_OK, "%s", r == -ENOENT ? "no spool directory yet" : strerror(-r));
+		doctor_unchecked(d, "spool", s->spool_dir, r);
 		return;
 	}
 	if (old)
@@ -631,26 +739,49 @@ static void doctor_check_spool(struct doctor *d, const struct store *s, int core
 }
 
 /* The socket pattern mortem enable chose when the kernel now pipes to its
- * fallback (mortemd down), from the saved state under root; else NULL. */
-static char *doctor_socket_enabled(const char *root, const char *pattern)
+ * fallback (mortemd down), from the saved state where enable keeps it
+ * (enable_state_path()), else where a mortem before it did (the store's
+ * root), as `mortem handover` reads it: *ret NULL when none. 0, or a
+ * negative errno when the state cannot be read (*path_out: which file). */
+static int doctor_socket_enabled(const char *root, const char *pattern, char **ret, char **path_out)
 {
-	_cleanup_free_ char *path = NULL;
+	_cleanup_free_ char *path = enable_state_path();
 	struct enable_state s = { NULL };
-	char *r = NULL;
+	int r;
 
-	if (asprintf(&path, "%s/%s", root, ENABLE_STATE_NAME) < 0 || enable_state_load(path, &s) < 0)
-		return NULL;
+	*ret = NULL;
+	if (!path)
+		return -ENOMEM;
+	r = enable_state_load(path, &s);
+	if (r == -ENOENT && root) {
+		free(path);
+		if (asprintf(&path, "%s/%s", root, ENABLE_STATE_NAME) < 0) {
+			path = NULL;
+			return -ENOMEM;
+		}
+		r = enable_state_load(path, &s);
+	}
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0) {
+		*path_out = TAKE_PTR(path);
+		return r;
+	}
 	if (s.fallback && strcmp(s.fallback, pattern) == 0)
-		r = strdup(s.pattern);
+		*ret = strdup(s.pattern);
 	enable_state_free(&s);
-	return r;
+	return 0;
 }
 
-/* What /proc/net/unix says about mortemd's sockets (1, 0 or a negative errno
- * each), for the mode and the parked crashes: the pattern's socket (pattern
- * may be NULL: unread) and the hand-off socket, on which mortemd listens in
- * every mode. */
-static void doctor_listening(const char *pattern, const char *socket_dir, int *coredump, int *hand)
+/* Whether mortemd listens on its sockets (1, 0 or a negative errno each), as
+ * enable_socket_listening tells from the socket tables (ours, and mortemd's
+ * own network namespace's), for the mode and the parked crashes: the
+ * pattern's socket (pattern may be NULL: unread) and the hand-off socket, on
+ * which mortemd listens in every mode. A user cannot read the table of
+ * root's mortemd: "no" from it while a mortemd runs (mortemd_pids) is
+ * "cannot be told". */
+static void doctor_listening(const char *pattern, const char *socket_dir, size_t mortemd_pids, int *coredump,
+			     int *hand)
 {
 	const char *path = pattern ? enable_pattern_socket_path(pattern) : NULL;
 	_cleanup_free_ char *handoff = NULL;
@@ -665,6 +796,123 @@ static void doctor_listening(const char *pattern, const char *socket_dir, int *c
 		return;
 	}
 	*hand = enable_socket_listening(handoff);
+	if (geteuid() != 0 && mortemd_pids > 0) {
+		if (*coredump == 0 && path)
+			*coredump = -EACCES;
+		if (*hand == 0)
+			*hand = -EACCES;
+	}
+}
+
+#define DOCTOR_PROC_SCAN_MAX 65536 /* /proc entries looked at for mortemd and cron */
+
+/* How many processes named one of names (comm) run, and the first one's pid;
+ * root_only: owned by uid 0 only. */
+static size_t doctor_procs(const char *const *names, bool root_only, pid_t *first)
+{
+	_cleanup_close_ int procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dp = procfd >= 0 ? fdopendir(dup(procfd)) : NULL;
+	struct dirent *de;
+	size_t n = 0, seen = 0;
+
+	if (!dp)
+		return 0;
+	while (seen++ < DOCTOR_PROC_SCAN_MAX && (de = readdir(dp))) {
+		char p[300], comm[32];
+		struct stat st;
+		ssize_t k;
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(p, sizeof(p), "%s/comm", de->d_name);
+		_cleanup_close_ int fd = openat(procfd, p, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0 || (k = read(fd, comm, sizeof(comm) - 1)) <= 0)
+			continue;
+		comm[k] = '\0';
+		comm[strcspn(comm, "\n")] = '\0';
+		bool hit = false;
+		for (size_t i = 0; names[i] && !hit; i++)
+			hit = strcmp(comm, names[i]) == 0;
+		if (!hit || (root_only && (fstatat(procfd, de->d_name, &st, 0) < 0 || st.st_uid != 0)))
+			continue;
+		if (n++ == 0 && first)
+			(void)parse_pid(de->d_name, first);
+	}
+	closedir(dp);
+	return n;
+}
+
+void doctor_check_socket_dir(struct doctor *d, const char *dir)
+{
+	_cleanup_free_ char *why = NULL, *parent = NULL, *pwhy = NULL;
+	int r;
+
+	if (!dir) {
+		doctor_add(d, "socket_dir", DOCTOR_WARN, "no SocketDirectory=");
+		return;
+	}
+	r = handoff_dir_check(dir, &why);
+	if (r == 0) {
+		doctor_add(d, "socket_dir", DOCTOR_OK, "%s is root's alone", dir);
+		return;
+	}
+	if (r == -ENOENT) {
+		/* Not there until mortemd makes it: who else could make it first? */
+		parent = strdup(dir);
+		char *slash = parent ? strrchr(parent, '/') : NULL;
+		if (!slash) {
+			doctor_unchecked(d, "socket_dir", dir, -ENOMEM);
+			return;
+		}
+		if (slash == parent)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		r = handoff_dir_check(parent, &pwhy);
+		if (r == 0)
+			doctor_add(d, "socket_dir", DOCTOR_OK, "%s does not exist yet (mortemd makes it)", dir);
+		else if (r == -EPERM)
+			doctor_add(d, "socket_dir", DOCTOR_WARN, "%s does not exist yet, and users other than root "
+				   "could make it first (%s): mortemd would refuse it and mortem-collect not hand off; "
+				   "choose a SocketDirectory= under a directory only root can write, like /run/mortem",
+				   dir, pwhy ? pwhy : parent);
+		else
+			doctor_unchecked(d, "socket_dir", dir, r);
+		return;
+	}
+	if (r == -EPERM)
+		doctor_add(d, "socket_dir", DOCTOR_WARN, "%s can be written by users other than root (%s): they could "
+			   "put a socket of theirs in mortemd's place; mortem-collect will not hand off there", dir,
+			   why ? why : "?");
+	else
+		doctor_unchecked(d, "socket_dir", dir, r);
+}
+
+void doctor_check_running(struct doctor *d, bool systemd, size_t mortemd, pid_t mortemd_pid, int timer,
+			  bool cron_script, size_t cron)
+{
+	if (mortemd)
+		doctor_add(d, "mortemd", DOCTOR_OK, "runs (pid %d%s)", (int)mortemd_pid, mortemd > 1 ? " and more" : "");
+	else
+		doctor_add(d, "mortemd", DOCTOR_OK, "is not running%s", systemd ? "" : " (no systemd to start "
+			   "mortemd.service: the pipe mode needs none)");
+	if (systemd) {
+		if (timer == 1)
+			doctor_add(d, "vacuum", DOCTOR_OK, "mortem-vacuum.timer is active (daily 'mortem vacuum')");
+		else if (timer == 0)
+			doctor_add(d, "vacuum", DOCTOR_WARN, "mortem-vacuum.timer is not active: nothing removes old "
+				   "crashes; systemctl enable --now mortem-vacuum.timer");
+		else
+			doctor_add(d, "vacuum", DOCTOR_WARN, "could not check mortem-vacuum.timer: %s", strerror(-timer));
+		return;
+	}
+	if (cron_script && cron)
+		doctor_add(d, "vacuum", DOCTOR_OK, "no systemd: cron runs %s (daily 'mortem vacuum')", DOCTOR_CRON_DAILY);
+	else if (cron_script)
+		doctor_add(d, "vacuum", DOCTOR_WARN, "no systemd, and no cron daemon runs: %s does not run, nothing "
+			   "removes old crashes; start cron, or run 'mortem vacuum' daily otherwise", DOCTOR_CRON_DAILY);
+	else
+		doctor_add(d, "vacuum", DOCTOR_WARN, "no systemd and no %s: nothing removes old crashes; run "
+			   "'mortem vacuum' daily", DOCTOR_CRON_DAILY);
 }
 
 /* Config warnings, collected for the report. */
@@ -717,11 +965,19 @@ int doctor_main(const char *config_path, bool json)
 
 	have_store = store_init(&st, cfg.store_path) >= 0;
 	pattern = doctor_sysctl(ENABLE_PROC_PATTERN);
-	doctor_listening(pattern, cfg.socket_dir, &coredump, &hand);
+	static const char *const md_names[] = { "mortemd", NULL };
+	static const char *const cron_names[] = { "cron", "crond", "anacron", NULL };
+	pid_t md_pid = 0;
+	size_t mortemd = doctor_procs(md_names, true, &md_pid);
+	doctor_listening(pattern, cfg.socket_dir, mortemd, &coredump, &hand);
 	if (pattern) {
-		_cleanup_free_ char *socket_enabled = have_store ? doctor_socket_enabled(st.root, pattern) : NULL;
-		doctor_check_core_pattern(&d, pattern, uname(&u) == 0 ? u.release : NULL, config_path);
+		_cleanup_free_ char *socket_enabled = NULL, *state = NULL;
+		r = doctor_socket_enabled(have_store ? st.root : NULL, pattern, &socket_enabled, &state);
+		doctor_check_core_pattern(&d, pattern, uname(&u) == 0 ? u.release : NULL, config_path,
+					  have_store ? st.root : NULL, cfg.socket_dir);
 		doctor_check_mode(&d, pattern, cfg.socket_dir, coredump, hand, socket_enabled);
+		if (r < 0 && enable_pattern_is_mortem(pattern))
+			doctor_unchecked(&d, "enable_state", state ? state : "mortem enable's saved state", r);
 	} else {
 		doctor_add(&d, "core_pattern", DOCTOR_FAIL, "cannot read %s", ENABLE_PROC_PATTERN);
 	}
@@ -731,6 +987,11 @@ int doctor_main(const char *config_path, bool json)
 	doctor_check_suid_dumpable(&d, suid);
 	doctor_check_systemd(&d);
 	doctor_check_shell(&d);
+	doctor_check_socket_dir(&d, cfg.socket_dir);
+	struct stat sd;
+	bool systemd = stat("/run/systemd/system", &sd) == 0 && S_ISDIR(sd.st_mode);
+	doctor_check_running(&d, systemd, mortemd, md_pid, systemd ? doctor_timer_active() : 0,
+			     access(DOCTOR_CRON_DAILY, F_OK) == 0, systemd ? 0 : doctor_procs(cron_names, false, NULL));
 
 	if (!have_store) {
 		doctor_add(&d, "store", DOCTOR_FAIL, "bad store path '%s'", cfg.store_path ? cfg.store_path : "");

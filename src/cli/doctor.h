@@ -10,11 +10,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <time.h>
 
 #define DOCTOR_CHECKS_MAX 24
 #define DOCTOR_PIPE_LIMIT_SMALL 1024   /* below this many dumps at once, warn about storms */
 #define DOCTOR_FREE_LOW (256ull << 20) /* free space below which the store is warned about */
+#define DOCTOR_CRON_DAILY "/etc/cron.daily/mortem" /* the vacuum without systemd (packaging/debian) */
 #define DOCTOR_SPOOL_AGE_SEC 60        /* spool files older than this, but a parked crash's, are leftovers */
 
 enum doctor_status { DOCTOR_OK, DOCTOR_WARN, DOCTOR_FAIL };
@@ -40,9 +42,17 @@ const char *doctor_status_name(enum doctor_status s);
 json_object *doctor_json(const struct doctor *d);
 void doctor_print(const struct doctor *d, FILE *f);
 
+/* A check that could not be made (err, a negative errno, reading what): a
+ * warning that says so, and to run as root when err is a refusal to a user;
+ * never a verdict doctor could not reach. */
+void doctor_unchecked(struct doctor *d, const char *name, const char *what, int err);
+
 /* The pure checks. value: the sysctl as read; release: uname -r; config_path:
- * the config this mortem read. */
-void doctor_check_core_pattern(struct doctor *d, const char *pattern, const char *release, const char *config_path);
+ * the config this mortem read; store_path and socket_dir: its store root and
+ * SocketDirectory= (NULL: not compared). A pipe to a collector whose -c config
+ * names another store, or a socket outside socket_dir, warns naming both. */
+void doctor_check_core_pattern(struct doctor *d, const char *pattern, const char *release, const char *config_path,
+			       const char *store_path, const char *socket_dir);
 /* The mode in force, from the pattern and whether mortemd listens (1, 0 or a
  * negative errno of enable_socket_listening): on the pattern's socket
  * (coredump_listening) or on SOCKET_DIR/handoff.socket (handoff_listening).
@@ -68,6 +78,27 @@ void doctor_check_parked(struct doctor *d, size_t parked, int coredump_listening
  * the parked crashes (<id>.parked), whatever their age. 0, or a negative
  * errno when spool_dir cannot be opened. */
 int doctor_spool_scan(const char *spool_dir, time_t now, size_t *ret_old, size_t *ret_parked);
+
+/* SocketDirectory= against handoff_dir_check: a directory others could write
+ * (or, missing, make first) is a warning with the reason. */
+void doctor_check_socket_dir(struct doctor *d, const char *dir);
+
+/* What runs: mortemd (how many root processes of that name, the first's pid),
+ * and what runs `mortem vacuum`: with systemd (PID 1) mortem-vacuum.timer
+ * (timer: 1 active, 0 not, negative errno), else the cron.daily script
+ * (cron_script: DOCTOR_CRON_DAILY exists; cron: cron daemons running). A
+ * vacuum that nothing runs is a warning. */
+void doctor_check_running(struct doctor *d, bool systemd, size_t mortemd, pid_t mortemd_pid, int timer,
+			  bool cron_script, size_t cron);
+
+/* The checks of the store (root, free space, MaxUse=/KeepFree=), its index
+ * (quick_check; read-only for a user) and spool, on the real files. What this
+ * user may not read is "could not check", not a verdict. */
+struct store;
+struct mortem_config;
+void doctor_check_store(struct doctor *d, const struct store *s, const struct mortem_config *cfg);
+void doctor_check_index(struct doctor *d, const struct store *s);
+void doctor_check_spool(struct doctor *d, const struct store *s, int coredump_listening, int handoff_listening);
 
 /* The verb: every check, printed; returns the exit status. */
 int doctor_main(const char *config_path, bool json);

@@ -18,9 +18,11 @@
  *
  *   mortemd [-c CONFIG]        foreground; systemd Type=notify */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -29,6 +31,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -278,6 +281,83 @@ static int md_loop(struct md *d)
 	}
 }
 
+/* Run by hand (no systemd to run ExecStop='s `mortem handover pipe`),
+ * mortemd would leave the kernel pointing at its dead socket, and the next
+ * crash would be lost. So at its exit, when core_pattern still names its own
+ * coredump socket, it runs that same handover: `mortem handover pipe` alone
+ * knows the saved state (cli/enable.c, which the daemon may not include) and
+ * puts back only the fallback it saved, checked, or nothing. Under
+ * mortemd.service ExecStop= has done it before the SIGTERM (and /proc/sys is
+ * read-only here), so this finds nothing to do. Waits at most
+ * MD_HANDBACK_TIMEOUT_MS; any failure is logged, never fatal. */
+#define MD_HANDBACK_TIMEOUT_MS 10000
+#define MD_PROC_PATTERN "/proc/sys/kernel/core_pattern"
+#define MD_PATTERN_MAX 256 /* core_pattern bytes read (the kernel's is 128) */
+
+/* core_pattern into buf, without its newline; false when unreadable. */
+static bool md_read_pattern(char *buf, size_t len)
+{
+	_cleanup_close_ int fd = open(MD_PROC_PATTERN, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	if (fd < 0 || (n = read(fd, buf, len - 1)) < 0)
+		return false;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return true;
+}
+
+/* "@PATH" or "@@PATH" naming path. */
+static bool md_pattern_is(const char *pat, const char *path)
+{
+	const char *p = pat + (pat[0] == '@') + (pat[0] == '@' && pat[1] == '@');
+	return p != pat && strcmp(p, path) == 0;
+}
+
+static void md_handback(const struct md *d, const char *config_path)
+{
+	char pat[MD_PATTERN_MAX];
+	const char *mortem = getenv("MORTEM_BIN"); /* for tests */
+	int st = 0;
+
+	if (!d->core_path || !md_read_pattern(pat, sizeof(pat)) || !md_pattern_is(pat, d->core_path))
+		return; /* not our socket: somebody else's business */
+	if (!mortem || !*mortem)
+		mortem = BINDIR "/mortem";
+	pid_t pid = fork();
+	if (pid == 0) {
+		sigset_t none;
+		sigemptyset(&none);
+		(void)sigprocmask(SIG_SETMASK, &none, NULL);
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null >= 0)
+			(void)dup2(null, STDIN_FILENO);
+		(void)dup2(STDERR_FILENO, STDOUT_FILENO); /* its words go to our log */
+		execl(mortem, "mortem", "-c", config_path, "handover", "pipe", (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0) {
+		md_log(3, "core_pattern still names %s, and '%s handover pipe' cannot be run: %s", d->core_path, mortem,
+		       strerror(errno));
+		return;
+	}
+	/* SIGCHLD is blocked (signalfd): wait for it with a deadline by polling. */
+	int64_t end = now_usec() + (int64_t)MD_HANDBACK_TIMEOUT_MS * 1000;
+	pid_t w;
+	while ((w = waitpid(pid, &st, WNOHANG)) == 0 && now_usec() < end)
+		(void)usleep(20000);
+	if (w == 0) {
+		(void)kill(pid, SIGKILL);
+		(void)waitpid(pid, &st, 0);
+	}
+	if (md_read_pattern(pat, sizeof(pat)) && !md_pattern_is(pat, d->core_path))
+		md_log(6, "core_pattern handed back: '%s'", pat);
+	else
+		md_log(3, "core_pattern still names %s ('%s handover pipe' %s %d): crashes are lost until "
+		       "mortemd runs again or core_pattern is set", d->core_path, mortem,
+		       w == 0 ? "timed out, status" : WIFEXITED(st) ? "exited" : "killed by signal",
+		       WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? WTERMSIG(st) : st);
+}
+
 static void md_config_warn(void *userdata, const char *msg)
 {
 	md_log(4, "config: %s (using the default)", msg);
@@ -354,9 +434,12 @@ int main(int argc, char **argv)
 		md_log(3, "cannot map a pool of %llu bytes: %s", (unsigned long long)pool, strerror(-r));
 		return 1;
 	}
-	char pbuf[32];
+	char pbuf[32], cbuf[32] = "unset: min(10% of RAM, 2G)";
 	format_size(d.pool.n * (uint64_t)POOL_CHUNK, pbuf, sizeof(pbuf));
-	md_log(6, "pool of %s faulted in in %lld ms", pbuf, (long long)((now_usec() - t) / 1000));
+	if (d.cfg.pool_size)
+		format_size(d.cfg.pool_size, cbuf, sizeof(cbuf));
+	/* Said at start: the pool is resident memory for as long as mortemd runs. */
+	md_log(6, "pool %s faulted in in %lld ms (PoolSize=%s)", pbuf, (long long)((now_usec() - t) / 1000), cbuf);
 
 	/* What a killed predecessor or collector left: its leftovers go first. */
 	struct store *st = &d.st;
@@ -406,6 +489,7 @@ int main(int argc, char **argv)
 	status_update(&d, true);
 	r = md_loop(&d);
 	md_stop_listening(&d);
+	md_handback(&d, config_path);
 	md_log(6, "stopped");
 	jobq_stop(&d.readers);
 	pool_free(&d.pool);

@@ -3,7 +3,9 @@
 # at a time and what doctor says about it (status, check, exit status): a
 # core_pattern that is not ours or points to a missing collector, core_pipe_limit
 # 0, spool leftovers, a config value rejected, the store past KeepFree=/MaxUse=,
-# a corrupt index. --json parses.
+# a corrupt index, doctor as a user (what it may not read is "could not check",
+# no FAIL), a pattern to another store's collector, a SocketDirectory= in /tmp.
+# --json parses.
 set -eu
 . "$(dirname "$0")/lib.sh"
 e2e_setup "$1"
@@ -76,6 +78,51 @@ doctor_is index fail 1
 grep -q "reindex" "$E2E_DIR/dout" || fail "doctor does not say to reindex: $(cat "$E2E_DIR/dout")"
 $M reindex > /dev/null 2>&1 || fail "reindex failed"
 doctor_is index ok 0
+
+# As a user: what it may not read is "could not check", not a FAIL, and not
+# "does not exist yet" (the store is root's, 0700 here as the collector makes it).
+U=mortem-dr-$$
+useradd -r -M -s /usr/sbin/nologin "$U"
+trap 'userdel "$U" 2>/dev/null || true; e2e_restore' EXIT
+chmod 0755 "$E2E_DIR"
+chmod 0644 "$E2E_CONF"
+chmod 0700 "$E2E_STORE"
+st=0
+runuser -u "$U" -- "$1/mortem" -c "$E2E_CONF" doctor > "$E2E_DIR/uout" 2>&1 || st=$?
+[ "$st" = 0 ] || fail "doctor as a user exited $st: $(cat "$E2E_DIR/uout")"
+grep -q "could not check" "$E2E_DIR/uout" || fail "doctor as a user does not say what it could not check: $(cat "$E2E_DIR/uout")"
+! grep -q "FAIL" "$E2E_DIR/uout" || fail "doctor as a user fails what it could not check: $(cat "$E2E_DIR/uout")"
+! grep -Eq "(store|index|spool) .*does not exist yet" "$E2E_DIR/uout" || fail "doctor as a user says the store is missing: $(cat "$E2E_DIR/uout")"
+grep -Eq "WARN +index +could not check" "$E2E_DIR/uout" || fail "index as a user: $(cat "$E2E_DIR/uout")"
+grep -Eq "WARN +store +could not check" "$E2E_DIR/uout" || fail "store as a user: $(cat "$E2E_DIR/uout")"
+j=$(runuser -u "$U" -- "$1/mortem" -c "$E2E_CONF" doctor --json 2>/dev/null) || fail "doctor --json as a user failed"
+e2e_jeq "$j" .ok true
+e2e_jeq "$j" '[.checks[] | select(.status == "fail")] | length' 0
+userdel "$U"
+trap 'e2e_restore' EXIT
+doctor_is store ok 0
+
+# A pattern pointing at another store's collector: a warning naming both stores.
+OTHER=$E2E_DIR/other.conf
+printf '[Store]\nPath=%s\n' "$E2E_DIR/other-store" > "$OTHER"
+printf '%s\n' "|$E2E_DIR/mortem-collect -c $OTHER %P %u %g %s %t %c %h %d" > "$CP"
+doctor_is core_pattern warn 0
+grep -q "stores in $E2E_DIR/other-store, not in this config's store $E2E_STORE" "$E2E_DIR/dout" ||
+	fail "another store's collector: $(cat "$E2E_DIR/dout")"
+# Another config naming the same store is the same store.
+printf '[Store]\nPath=%s\n' "$E2E_STORE" > "$OTHER"
+doctor_is core_pattern ok 0
+e2e_install
+
+# A SocketDirectory= in /tmp: others could have made it (or make it first).
+printf '[Daemon]\nSocketDirectory=/tmp\n' > "$E2E_CONF.d/sock.conf"
+doctor_is socket_dir warn 0
+grep -Eq "WARN +socket_dir +/tmp can be written by users other than root" "$E2E_DIR/dout" ||
+	fail "SocketDirectory=/tmp: $(cat "$E2E_DIR/dout")"
+printf '[Daemon]\nSocketDirectory=/tmp/mortem-e2e-nosuch-%s\n' "$$" > "$E2E_CONF.d/sock.conf"
+doctor_is socket_dir warn 0
+grep -q "could make it first" "$E2E_DIR/dout" || fail "missing SocketDirectory= in /tmp: $(cat "$E2E_DIR/dout")"
+rm -f "$E2E_CONF.d/sock.conf"
 
 # core_pattern to a collector that is gone.
 printf '%s\n' "|$E2E_DIR/gone/mortem-collect %P %u %g %s %t %c %h %d" > "$CP"

@@ -6,9 +6,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 
+#include "base/config.h"
 #include "cli/doctor.h"
+#include "store/index.h"
 #include "store/park.h"
 #include "store/store.h"
 #include "testutil.h"
@@ -122,10 +125,19 @@ static void make_file(const char *path, mode_t mode)
 	ck_assert_int_eq(chmod(path, mode), 0);
 }
 
+/* A config file naming store path (and nothing else). */
+static void make_conf(const char *path, const char *store)
+{
+	FILE *f = fopen(path, "we");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "[Store]\nPath=%s\n", store);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
 START_TEST(test_core_pattern)
 {
 	struct doctor d = { .n = 0 };
-	char col[128], noexec[160], conf[128], other[128], pat[512];
+	char col[128], noexec[160], conf[128], other[128], same[128], gone[128], pat[512], store[128], store2[128];
 
 	snprintf(col, sizeof(col), "%s/mortem-collect", tmpdir);
 	snprintf(noexec, sizeof(noexec), "%s/sub", tmpdir);
@@ -133,46 +145,282 @@ START_TEST(test_core_pattern)
 	snprintf(noexec, sizeof(noexec), "%s/sub/mortem-collect", tmpdir);
 	snprintf(conf, sizeof(conf), "%s/m.conf", tmpdir);
 	snprintf(other, sizeof(other), "%s/other.conf", tmpdir);
+	snprintf(same, sizeof(same), "%s/same.conf", tmpdir);
+	snprintf(gone, sizeof(gone), "%s/gone.conf", tmpdir);
+	snprintf(store, sizeof(store), "%s/store", tmpdir);
+	snprintf(store2, sizeof(store2), "%s/store2", tmpdir);
 	make_file(col, 0755);
 	make_file(noexec, 0644);
-	make_file(conf, 0644);
-	make_file(other, 0644);
+	make_conf(conf, store);
+	make_conf(other, store2);
+	make_conf(same, store);
 
-	doctor_check_core_pattern(&d, "core", "6.1.0", conf);
+	doctor_check_core_pattern(&d, "core", "6.1.0", conf, store, "/run/mortem");
 	expect(&d, "core_pattern", DOCTOR_FAIL, "core files");
-	doctor_check_core_pattern(&d, "|/usr/lib/systemd/systemd-coredump %P", "6.1.0", conf);
+	doctor_check_core_pattern(&d, "|/usr/lib/systemd/systemd-coredump %P", "6.1.0", conf, store, "/run/mortem");
 	expect(&d, "core_pattern", DOCTOR_FAIL, "another handler");
 
 	snprintf(pat, sizeof(pat), "|%s -c %s %%P %%u %%g %%s %%t %%c %%h %%d", col, conf);
-	doctor_check_core_pattern(&d, pat, "6.1.0", conf);
+	doctor_check_core_pattern(&d, pat, "6.1.0", conf, store, "/run/mortem");
 	expect(&d, "core_pattern", DOCTOR_OK, col);
 	/* The same file by another name is the same config. */
 	char alias[160];
 	snprintf(alias, sizeof(alias), "%s/./m.conf", tmpdir);
-	doctor_check_core_pattern(&d, pat, "6.1.0", alias);
+	doctor_check_core_pattern(&d, pat, "6.1.0", alias, store, "/run/mortem");
 	expect(&d, "core_pattern", DOCTOR_OK, col);
-	doctor_check_core_pattern(&d, pat, "6.1.0", other);
-	expect(&d, "core_pattern", DOCTOR_WARN, "which reads");
+	/* Another config: what counts is its store. Another store: both named. */
+	doctor_check_core_pattern(&d, pat, "6.1.0", other, store2, "/run/mortem");
+	ck_assert_ptr_nonnull(strstr(d.checks[0].message, store2));
+	ck_assert_ptr_nonnull(strstr(d.checks[0].message, conf));
+	expect(&d, "core_pattern", DOCTOR_WARN, "stores in ");
+	doctor_check_core_pattern(&d, pat, "6.1.0", same, store, "/run/mortem");
+	expect(&d, "core_pattern", DOCTOR_OK, "the same store");
+	/* A collector's config that cannot be read: said, not guessed. */
+	snprintf(pat, sizeof(pat), "|%s -c %s %%P %%u %%g %%s %%t %%c %%h %%d", col, gone);
+	doctor_check_core_pattern(&d, pat, "6.1.0", conf, store, "/run/mortem");
+	expect(&d, "core_pattern", DOCTOR_WARN, "could not check which store");
 
 	snprintf(pat, sizeof(pat), "|%s -c %s %%P %%u %%g %%s %%t %%c %%h %%d %%F", col, conf);
-	doctor_check_core_pattern(&d, pat, "6.1.0", conf);
+	doctor_check_core_pattern(&d, pat, "6.1.0", conf, store, "/run/mortem");
 	expect(&d, "core_pattern", DOCTOR_WARN, "%F");
-	doctor_check_core_pattern(&d, pat, "6.16.1", conf);
+	doctor_check_core_pattern(&d, pat, "6.16.1", conf, store, "/run/mortem");
 	expect(&d, "core_pattern", DOCTOR_OK, col);
 
-	doctor_check_core_pattern(&d, "@@/run/mortem/coredump.socket", "6.18.0", conf);
+	doctor_check_core_pattern(&d, "@@/run/mortem/coredump.socket", "6.18.0", conf, store, "/run/mortem");
 	expect(&d, "core_pattern", DOCTOR_OK, "/run/mortem/coredump.socket (request/ack)");
-	doctor_check_core_pattern(&d, "@/run/mortem/coredump.socket", "6.16.0", conf);
+	doctor_check_core_pattern(&d, "@/run/mortem/coredump.socket", "6.16.0", conf, store, "/run/mortem/");
 	expect(&d, "core_pattern", DOCTOR_OK, "mortemd's socket /run/mortem/coredump.socket");
-	doctor_check_core_pattern(&d, "@@/run/systemd/coredump", "6.18.0", conf);
+	/* Another mortemd's socket: both directories named. */
+	doctor_check_core_pattern(&d, "@@/tmp/x/coredump.socket", "6.18.0", conf, store, "/run/mortem");
+	ck_assert_ptr_nonnull(strstr(d.checks[0].message, "/run/mortem"));
+	expect(&d, "core_pattern", DOCTOR_WARN, "the socket /tmp/x/coredump.socket, not to this config's "
+	       "SocketDirectory= /run/mortem");
+	doctor_check_core_pattern(&d, "@@/run/systemd/coredump", "6.18.0", conf, store, "/run/mortem");
 	expect(&d, "core_pattern", DOCTOR_FAIL, "another handler");
 
 	snprintf(pat, sizeof(pat), "|%s %%P", noexec);
-	doctor_check_core_pattern(&d, pat, "6.1.0", conf);
+	doctor_check_core_pattern(&d, pat, "6.1.0", conf, store, "/run/mortem");
 	expect(&d, "core_pattern", DOCTOR_FAIL, "not an executable"); /* no x bit at all: even root cannot */
 	snprintf(pat, sizeof(pat), "|%s/missing/mortem-collect %%P", tmpdir);
-	doctor_check_core_pattern(&d, pat, "6.1.0", conf);
+	doctor_check_core_pattern(&d, pat, "6.1.0", conf, store, "/run/mortem");
 	expect(&d, "core_pattern", DOCTOR_FAIL, "not an executable");
+}
+END_TEST
+
+START_TEST(test_socket_dir)
+{
+	struct doctor d = { .n = 0 };
+	char dir[128];
+
+	/* mkdtemp's: root's, 0700, under the sticky /tmp: root's alone. */
+	doctor_check_socket_dir(&d, tmpdir);
+	expect(&d, "socket_dir", DOCTOR_OK, "root's alone");
+	ck_assert_int_eq(chmod(tmpdir, 0777), 0);
+	doctor_check_socket_dir(&d, tmpdir);
+	expect(&d, "socket_dir", DOCTOR_WARN, "can be written by users other than root");
+	ck_assert_int_eq(chmod(tmpdir, 0700), 0);
+	doctor_check_socket_dir(&d, "/tmp");
+	expect(&d, "socket_dir", DOCTOR_WARN, "can be written by users other than root");
+	/* Missing: who could make it first decides. */
+	snprintf(dir, sizeof(dir), "%s/run", tmpdir);
+	doctor_check_socket_dir(&d, dir);
+	expect(&d, "socket_dir", DOCTOR_OK, "does not exist yet (mortemd makes it)");
+	snprintf(dir, sizeof(dir), "%s-not-there", tmpdir);
+	doctor_check_socket_dir(&d, dir);
+	expect(&d, "socket_dir", DOCTOR_WARN, "could make it first");
+}
+END_TEST
+
+START_TEST(test_running)
+{
+	struct doctor d = { .n = 0 };
+
+	doctor_check_running(&d, true, 1, 42, 1, false, 0);
+	ck_assert_uint_eq(d.n, 2);
+	ck_assert_str_eq(d.checks[0].name, "mortemd");
+	ck_assert_ptr_nonnull(strstr(d.checks[0].message, "runs (pid 42)"));
+	ck_assert_str_eq(d.checks[1].name, "vacuum");
+	ck_assert(d.checks[1].status == DOCTOR_OK);
+	ck_assert_ptr_nonnull(strstr(d.checks[1].message, "mortem-vacuum.timer is active"));
+	doctor_free(&d);
+
+	doctor_check_running(&d, true, 0, 0, 0, true, 3);
+	ck_assert_ptr_nonnull(strstr(d.checks[0].message, "is not running"));
+	ck_assert(d.checks[1].status == DOCTOR_WARN);
+	ck_assert_ptr_nonnull(strstr(d.checks[1].message, "mortem-vacuum.timer is not active"));
+	doctor_free(&d);
+	doctor_check_running(&d, true, 0, 0, -EIO, true, 0);
+	ck_assert(d.checks[1].status == DOCTOR_WARN);
+	ck_assert_ptr_nonnull(strstr(d.checks[1].message, "could not check mortem-vacuum.timer"));
+	doctor_free(&d);
+
+	/* No systemd: the cron.daily script, and a cron to run it. */
+	doctor_check_running(&d, false, 2, 7, 0, true, 1);
+	ck_assert_ptr_nonnull(strstr(d.checks[0].message, "runs (pid 7 and more)"));
+	ck_assert(d.checks[1].status == DOCTOR_OK);
+	ck_assert_ptr_nonnull(strstr(d.checks[1].message, "cron runs " DOCTOR_CRON_DAILY));
+	doctor_free(&d);
+	doctor_check_running(&d, false, 0, 0, 0, true, 0);
+	ck_assert_ptr_nonnull(strstr(d.checks[0].message, "no systemd"));
+	ck_assert(d.checks[1].status == DOCTOR_WARN);
+	ck_assert_ptr_nonnull(strstr(d.checks[1].message, "no cron daemon runs"));
+	doctor_free(&d);
+	doctor_check_running(&d, false, 0, 0, 0, false, 1);
+	ck_assert(d.checks[1].status == DOCTOR_WARN);
+	ck_assert_ptr_nonnull(strstr(d.checks[1].message, "no systemd and no " DOCTOR_CRON_DAILY));
+	ck_assert(doctor_worst(&d) != DOCTOR_FAIL);
+	doctor_free(&d);
+}
+END_TEST
+
+/* The status of check `name` among d's (DOCTOR_FAIL + 1 when absent). */
+static int status_of(const struct doctor *d, const char *name, const char **msg)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (strcmp(d->checks[i].name, name) == 0) {
+			*msg = d->checks[i].message;
+			return (int)d->checks[i].status;
+		}
+	*msg = "(absent)";
+	return DOCTOR_FAIL + 1;
+}
+
+/* A store as the collector leaves it: root's, the records and the spool
+ * closed to others, an index. */
+static void make_store(struct store *st, struct mortem_config *cfg, mode_t root_mode, mode_t index_mode)
+{
+	char root[128];
+	sqlite3 *db = NULL;
+
+	ck_assert_int_eq(chmod(tmpdir, 0755), 0);
+	snprintf(root, sizeof(root), "%s/store", tmpdir);
+	ck_assert_int_eq(config_init(cfg), 0);
+	free(cfg->store_path);
+	cfg->store_path = strdup(root);
+	ck_assert_int_eq(store_init(st, root), 0);
+	ck_assert_int_eq(store_mkdirs(st), 0);
+	ck_assert_int_eq(chmod(root, root_mode), 0);
+	ck_assert_int_eq(chmod(st->store_dir, 0700), 0);
+	ck_assert_int_eq(chmod(st->spool_dir, 0700), 0);
+	ck_assert_int_eq(index_open(st->index_path, &db), 0);
+	index_close(db);
+	ck_assert_int_eq(chmod(st->index_path, index_mode), 0);
+}
+
+/* Each check on the store as root, then as a user: what the user may not
+ * read is "could not check" (a warning), never a failure nor an "ok" about
+ * files it could not see. NULL, or what is wrong. */
+static const char *store_verdicts(const struct store *st, const struct mortem_config *cfg, bool user,
+				  mode_t root_mode, mode_t index_mode)
+{
+	static char bad[1024];
+	struct doctor d = { .n = 0 };
+	const char *m = "";
+	bool ok;
+
+	doctor_check_store(&d, st, cfg);
+	doctor_check_index(&d, st);
+	doctor_check_spool(&d, st, 0, 0);
+	if (doctor_worst(&d) == DOCTOR_FAIL) {
+		for (size_t i = 0; i < d.n; i++)
+			if (d.checks[i].status == DOCTOR_FAIL)
+				m = d.checks[i].message;
+		snprintf(bad, sizeof(bad), "a false FAIL: %s", m);
+		return bad;
+	}
+#define WANT(cond, what)                                                      \
+	do {                                                                  \
+		ok = (cond);                                                  \
+		if (!ok) {                                                    \
+			snprintf(bad, sizeof(bad), "%s: '%s'", what, m);      \
+			return bad;                                           \
+		}                                                             \
+	} while (0)
+	if (!user) {
+		WANT(status_of(&d, "store", &m) == DOCTOR_OK, "store");
+		WANT(status_of(&d, "index", &m) == DOCTOR_OK && strstr(m, "passes quick_check"), "index");
+		WANT(status_of(&d, "spool", &m) == DOCTOR_OK, "spool");
+	} else {
+		WANT(status_of(&d, "store", &m) == DOCTOR_WARN && strstr(m, "could not check") &&
+			     strstr(m, "run mortem doctor as root"), "store");
+		WANT(status_of(&d, "spool", &m) == DOCTOR_WARN && strstr(m, "could not check"), "spool");
+		if ((index_mode & 0004) && (root_mode & 0001)) /* readable: checked read-only, although the user may not write */
+			WANT(status_of(&d, "index", &m) == DOCTOR_OK && strstr(m, "passes quick_check"), "index");
+		else
+			WANT(status_of(&d, "index", &m) == DOCTOR_WARN && strstr(m, "could not check") &&
+				     !strstr(m, "does not exist"), "index");
+	}
+#undef WANT
+	doctor_free(&d);
+	return NULL;
+}
+
+/* As a user: in a child, so that the fixture's teardown stays root. */
+static void check_store_as(bool user, mode_t root_mode, mode_t index_mode)
+{
+	struct mortem_config cfg;
+	struct store st;
+	const char *bad;
+
+	make_store(&st, &cfg, root_mode, index_mode);
+	if (!user) {
+		bad = store_verdicts(&st, &cfg, false, root_mode, index_mode);
+		ck_assert_msg(!bad, "as root: %s", bad);
+	} else {
+		int p[2], status = 0;
+		char why[1024] = "";
+		ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+		pid_t pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			if (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
+				_exit(2);
+			bad = store_verdicts(&st, &cfg, true, root_mode, index_mode);
+			if (bad)
+				(void)!write(p[1], bad, strlen(bad));
+			_exit(bad ? 1 : 0);
+		}
+		close(p[1]);
+		ssize_t n = read(p[0], why, sizeof(why) - 1);
+		why[n > 0 ? n : 0] = '\0';
+		close(p[0]);
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "as a user: %s", why);
+	}
+	store_free(&st);
+	config_free(&cfg);
+}
+
+START_TEST(test_store_root)
+{
+	check_store_as(false, 0755, 0600);
+}
+END_TEST
+
+START_TEST(test_store_user)
+{
+	check_store_as(true, 0755, 0600);
+}
+END_TEST
+
+/* A root the user cannot look into: its files are not "missing". */
+START_TEST(test_store_user_closed_root)
+{
+	check_store_as(true, 0700, 0644);
+}
+END_TEST
+
+START_TEST(test_store_user_readable_index)
+{
+	check_store_as(true, 0755, 0644);
+}
+END_TEST
+
+START_TEST(test_unchecked)
+{
+	struct doctor d = { .n = 0 };
+	doctor_unchecked(&d, "spool", "/var/lib/mortem/spool", -EIO);
+	expect(&d, "spool", DOCTOR_WARN, "could not check /var/lib/mortem/spool: Input/output error");
 }
 END_TEST
 
@@ -416,10 +664,17 @@ int main(void)
 	tcase_add_test(tc, test_hostile_line);
 	tcase_add_test(tc, test_mode);
 	tcase_add_test(tc, test_parked);
+	tcase_add_test(tc, test_running);
+	tcase_add_test(tc, test_unchecked);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("core_pattern");
 	tcase_add_checked_fixture(tc, setup_tmp, teardown_tmp);
 	tcase_add_test(tc, test_core_pattern);
+	tcase_add_test(tc, test_socket_dir);
+	tcase_add_test(tc, test_store_root);
+	tcase_add_test(tc, test_store_user);
+	tcase_add_test(tc, test_store_user_readable_index);
+	tcase_add_test(tc, test_store_user_closed_root);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("spool");
 	tcase_add_checked_fixture(tc, setup_tmp, teardown_tmp);
