@@ -9,7 +9,8 @@
 # BUILD_DIR started fresh, one "@@" storm of 50 x 64 MiB mixed crashing at the
 # same instant (BENCH_STORM_N, BENCH_STORM_SIZE), polled with `mortem list
 # --json` every 0.1 s: per crash, its crash -> the first poll showing it
-# listed (not pending), the CPU time of mortemd and its workers, cores kept;
+# listed (not pending), the CPU time of mortemd and its workers from the
+# storm to the last worker's end (not the pool's faulting-in at start), cores kept;
 # then mortemd is stopped once nothing is pending. crashbench.py takes the
 # core_pattern lock and restores core_pattern around every storm; nothing of
 # another's is stopped (only the mortemd this script started, by its pid).
@@ -60,6 +61,8 @@ for r in $(seq "$rounds"); do
 		MD=$!
 		for _ in $(seq 300); do [ -S "$RUN/coredump.socket" ] && break; sleep 0.1; done
 		label="$(basename "$(dirname "$b")")/$(basename "$b")${sets:+ $sets}"
+		sleep 2 # the pool faulted in: its CPU time is not the storm's
+		cpu0=$(awk '{ sub(/.*\) /, ""); print ($12 + $13 + $14 + $15) * 10 }' "/proc/$MD/stat")
 		$CB storm --label "$label" --handler "@@$RUN/coredump.socket" --pipe-limit 2147483647 --expect 0 \
 			--store "$D/store" --n "$N" --size "$SZ" --mode mixed --threads 4 --runs 1 --round "$r" \
 			--phase listed --lead 6 --settle 30 --poll 0.1 --list-cmd "$D/b$i/mortem -c $conf list --json" \
@@ -74,7 +77,7 @@ for r in $(seq "$rounds"); do
 		# cutime cstime, in ticks)
 		for _ in $(seq 600); do [ -z "$(pgrep -P "$MD")" ] && break; sleep 0.5; done
 		cpu=$(awk '{ sub(/.*\) /, ""); print ($12 + $13 + $14 + $15) * 10 }' "/proc/$MD/stat")
-		printf '{"cpu_round": %d, "label": "%s", "md_cpu_ms": %s}\n' "$r" "$label" "$cpu" >>"$OUT.cpu"
+		printf '{"cpu_round": %d, "label": "%s", "md_cpu_ms": %s}\n' "$r" "$label" "$((cpu - cpu0))" >>"$OUT.cpu"
 		kill -TERM "$MD"
 		wait "$MD"
 		MD=
