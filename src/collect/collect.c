@@ -55,6 +55,7 @@ struct collect_ctx {
 	int64_t held_from;     /* realtime usec the hold counts from: the kernel's
 				* spawn of this collector when known, else t0 */
 	int64_t spawn_usec;    /* from that spawn to the capture's start, -1: unknown */
+	struct collect_held_watch watch; /* the process's end after the release */
 	int slot_fd;           /* a MaxConcurrent slot, held for the work after release */
 	const char *mode;      /* collector.mode: "pipe", "handoff" or "socket" */
 	const char *buffer;    /* collector.buffer: "pool", "spill" or "inline" */
@@ -626,7 +627,7 @@ void collect_capture_abandon(const struct mortem_config *cfg, struct crash_captu
  * time held too, and in a storm the wait for a CPU before main(). */
 static void collect_held_from_spawn(struct collect_ctx *c)
 {
-	int64_t since = collect_held_spawned_by_kernel() ? collect_held_since_fork_usec() : -1;
+	int64_t since = collect_held_since_fork_usec();
 	c->spawn_usec = -1;
 	c->held_from = c->t0;
 	if (since < 0)
@@ -715,6 +716,26 @@ static void collect_step_admit(struct collect_ctx *c)
 	}
 }
 
+/* The kernel spawned us: watch the process end after the release, which
+ * its parent waits for too (collect_held.h). */
+static void collect_watch(struct collect_ctx *c)
+{
+	if (c->spawn_usec >= 0)
+		collect_held_watch_start(&c->watch, c->a->pidfd);
+}
+
+/* The hold up to the process's end when it was seen (collect_watch), else up
+ * to the release: at the record, long after the release. */
+static int64_t collect_held_total(struct collect_ctx *c, const char **until)
+{
+	int64_t end = collect_held_watch_end(&c->watch);
+	*until = "release";
+	if (end < 0 || c->held < 0 || end - c->held_from < c->held)
+		return c->out->held_usec;
+	*until = "exit";
+	return end - c->held_from;
+}
+
 /* 3. Drain, then let go: as soon as the bytes are taken, since every step
  * after this one is slow. A big core goes through the spool at the disk's
  * speed when the budget allows (collect_spill.c), compressed after the
@@ -731,6 +752,7 @@ static void collect_step_drain(struct collect_ctx *c)
 			collect_error(c, cs->lost ? "spill" : "spill (the rest compressed inline)", cs->err);
 		if (cs->whole && cs->written > 0 && !cs->lost) {
 			collect_release(c->core_fd);
+			collect_watch(c);
 			c->core_fd = -1;
 			c->held = now_usec() - c->held_from;
 			c->buffer = "spill";
@@ -756,6 +778,7 @@ static void collect_step_drain(struct collect_ctx *c)
 	c->stream_r = stream_core(&so, &c->sr);
 	if (c->core_fd >= 0) {
 		collect_release(c->core_fd);
+		collect_watch(c);
 		c->core_fd = -1;
 		c->held = c->held >= 0 ? c->held : now_usec() - c->held_from;
 	}
@@ -891,8 +914,11 @@ static void collect_step_record(struct collect_ctx *c)
 		c->have_core = false;
 		collect_drop_core(c);
 	}
+	const char *until;
+	c->out->held_usec = collect_held_total(c, &until);
 	c->rec = collect_record(c, &c->sr, c->status, c->reason, c->stored, c->have_core, c->have_mini,
 				c->out->held_usec);
+	json_object_object_add(record_obj(c->rec, "core"), "held_until", json_object_new_string(until));
 	snprintf(c->out->id, sizeof(c->out->id), "%s", c->id);
 	c->out->status = c->status;
 }
@@ -1003,6 +1029,7 @@ static void collect_step_clean(struct collect_ctx *c)
 
 static void collect_ctx_free(struct collect_ctx *c)
 {
+	collect_held_watch_stop(&c->watch);
 	json_object_put(c->rec);
 	json_object_put(c->analysis);
 	json_object_put(c->journal);
