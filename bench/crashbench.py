@@ -183,15 +183,22 @@ def reap(pid, out, i):
     out[i] = (time.monotonic_ns(), st)
 
 
-def poll_listed(cmd, want, poll, timeout, out):
+def poll_listed(cmd, want, poll, timeout, out, pids=()):
     """Run `cmd` (prints a JSON array) until it has >= want entries, not counting
     crashes still being processed (`mortem list` shows those with core.status
-    "pending" since the pending notes; they have no record yet)."""
+    "pending" since the pending notes; they have no record yet). out["per"]: for
+    each of pids, the end of the first poll that showed it listed (not pending)."""
     t_end = time.monotonic() + timeout
+    per = out.setdefault("per", {})
     while time.monotonic() < t_end:
         try:
             p = subprocess.run(cmd, shell=True, capture_output=True, timeout=30)
             rows = json.loads(p.stdout or b"[]") if p.returncode == 0 else []
+            now = time.monotonic_ns()
+            for r in rows:
+                if r.get("pid") in pids and r.get("pid") not in per and \
+                        ((r.get("core") or {}).get("status")) != "pending":
+                    per[r.get("pid")] = now
             if sum(1 for r in rows if ((r.get("core") or {}).get("status")) != "pending") >= want:
                 out["t"] = time.monotonic_ns()
                 return
@@ -215,6 +222,7 @@ def one_crash_set(args, n, lead_s):
         crash_ts.append(int(ln[2]) if len(ln) == 3 and ln[0] == "CRASH" else None)
         p.stdout.close()
     args.crash_pids = [p.pid for p in procs]
+    args.crash_ts = dict(zip(args.crash_pids, crash_ts))
     for t in ths:
         t.join()
     for p in procs:
@@ -222,7 +230,8 @@ def one_crash_set(args, n, lead_s):
     listed = {}
     lt = None
     if args.list_cmd:
-        lt = threading.Thread(target=poll_listed, args=(args.list_cmd, n, args.poll, args.timeout, listed))
+        lt = threading.Thread(target=poll_listed, args=(args.list_cmd, n, args.poll, args.timeout, listed,
+                                                        set(args.crash_pids)))
         lt.start()
     return crash_ts, reaped, lt, listed
 
@@ -277,6 +286,12 @@ def finish_set(args, t0, lt, listed, expect, settle):
     rec = dict(handler_timeout=to, stored_files=len(files), n_zst=sum(1 for f in files if f.endswith(".zst")), stored_apparent=app, stored_disk=disk,
                stored_core=core, core_bytes=drain_bytes(), files=files[:8],
                listed_ms=(listed["t"] - t0) / 1e6 if "t" in listed else None)
+    # per crash: its own crash instant -> the first poll that showed it listed
+    per = sorted((t - args.crash_ts[pid]) / 1e6 for pid, t in listed.get("per", {}).items()
+                 if args.crash_ts.get(pid))
+    if per:
+        rec.update(listed_each_ms=per, listed_each_ms_median=statistics.median(per),
+                   listed_each_ms_max=per[-1], listed_each_n=len(per))
     rec.update(summarize_handlers(recs, t0))
     return rec
 

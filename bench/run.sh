@@ -94,7 +94,7 @@ H[zstd-1]="|$W/h z1 /usr/bin/zstd -1 -T0 -q -o $W/z/core.%P.zst"; PL[zstd-1]=0; 
 H[zstd-3]="|$W/h z3 /usr/bin/zstd -3 -T0 -q -o $W/z/core.%P.zst"; PL[zstd-3]=0; ST[zstd-3]=$W/z
 for v in mortem:c mortem-t0:c0 mortem-l1:c1 mortem-l1t2:c2 mortem-default:cd; do
 	l=${v%%:*}; c=${v#*:}
-	H[$l]="|$W/h m $W/mc -c $W/$c %P %u %g %s %t %c %h %d"; PL[$l]=2147483647; ST[$l]=$STORE
+	H[$l]="|$W/h m $W/mc -c $W/$c %P %u %g %s %t %c %h %d %F"; PL[$l]=2147483647; ST[$l]=$STORE
 	LC[$l]="$BUILD/mortem -c $W/$c list --json"; SX[$l]=$W/mc
 done
 SX[drain]=$W/drain; SX[zstd-1]=/usr/bin/zstd; SX[zstd-3]=/usr/bin/zstd

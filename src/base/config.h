@@ -39,6 +39,7 @@ struct mortem_config {
 	int compress_level;        /* CompressLevel=, inline while the process is held; default -1 (zstd fast) */
 	int compress_threads;      /* CompressThreads=, zstd workers inline; default 1 */
 	int recompress_level;      /* RecompressLevel=, after release; 0 = keep the inline frame; default 3 */
+	int recompress_inline;     /* RecompressInline=, 0/1: recompress an inline core when idle; default 1 */
 	uint64_t minicore_max;     /* MiniCoreMax=, total bytes of the minicore; default 32M, at most 256M */
 	uint64_t minicore_stack_max; /* MiniCoreStackMax=, bytes per thread stack; default 1M */
 	/* [Policy] */

@@ -7,9 +7,11 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "analysis/analyze.h"
 #include "collect/collect.h"
+#include "collect/collect_held.h"
 #include "collect/collect_spill.h"
 #include "store/index.h"
 #include "store/journal.h"
@@ -50,6 +52,12 @@ struct collect_ctx {
 	bool reserved;         /* pd.reserve bytes are reserved in the index under id */
 	bool store_write_failed; /* the core's temp file or compressor could not be set up */
 	int compress_threads;  /* zstd workers for this core: the config's, or 0 in a storm */
+	int level;             /* the zstd level of the core on disk (core.level) */
+	bool storm;            /* at admission, as many collectors writing as CPUs */
+	int64_t held_from;     /* realtime usec the hold counts from: the kernel's
+				* spawn of this collector when known, else t0 */
+	int64_t spawn_usec;    /* from that spawn to the capture's start, -1: unknown */
+	struct collect_held_watch watch; /* the process's end after the release */
 	int slot_fd;           /* a MaxConcurrent slot, held for the work after release */
 	const char *mode;      /* collector.mode: "pipe", "handoff" or "socket" */
 	const char *buffer;    /* collector.buffer: "pool", "spill" or "inline" */
@@ -171,7 +179,7 @@ static json_object *collect_record(struct collect_ctx *c, const struct stream_re
 		_cleanup_free_ char *p = store_path(c->st.store_dir, c->id, ".core.zst");
 		json_object_object_add(core, "path", collect_str_or_null(p));
 		json_object_object_add(core, "compression", json_object_new_string("zstd"));
-		json_object_object_add(core, "level", json_object_new_int(c->cfg->compress_level));
+		json_object_object_add(core, "level", json_object_new_int(c->level));
 	} else {
 		json_object_object_add(core, "path", json_object_new_null());
 	}
@@ -230,6 +238,8 @@ static json_object *collect_record(struct collect_ctx *c, const struct stream_re
 		json_object_object_add(coll, "resumed", json_object_new_boolean(true));
 	if (c->handoff)
 		json_object_object_add(coll, "handoff", json_object_new_string(c->handoff));
+	if (c->spawn_usec >= 0)
+		json_object_object_add(coll, "spawn_usec", json_object_new_int64(c->spawn_usec));
 	json_object_object_add(rec, "collector", coll);
 	json_object *probs = json_object_new_array();
 	for (unsigned i = 0; i < a->n_problems; i++)
@@ -323,7 +333,8 @@ static void collect_admit(struct collect_ctx *c)
 	 * threads only cost memory (each brings its own buffers), so compress on
 	 * this thread alone. */
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	c->compress_threads = writing >= (unsigned)(ncpu > 0 ? ncpu : 1) ? 0 : c->cfg->compress_threads;
+	c->storm = writing >= (unsigned)(ncpu > 0 ? ncpu : 1);
+	c->compress_threads = c->storm ? 0 : c->cfg->compress_threads;
 	if (r < 0) {
 		collect_error(c, "retention policy (core stored regardless)", r);
 		c->pd = (struct policy_decision){ .store = true, .core_status = "stored" };
@@ -364,7 +375,7 @@ static void collect_drop_core(struct collect_ctx *c)
  * process already released. Waiting polls every slot, so that no slot stays
  * idle while someone waits on a busy one. */
 #define COLLECT_SLOT_POLL_USEC 20000
-static void collect_slot(struct collect_ctx *c)
+static void collect_slot_take(struct collect_ctx *c, bool wait)
 {
 	struct policy_limits lim;
 	char name[32];
@@ -390,13 +401,18 @@ static void collect_slot(struct collect_ctx *c)
 				c->slot_fd = TAKE_FD(fds[i]);
 		}
 		/* No slot file at all: go on rather than wait for ever. */
-		if (c->slot_fd >= 0 || !any)
+		if (c->slot_fd >= 0 || !any || !wait)
 			break;
 		(void)usleep(COLLECT_SLOT_POLL_USEC);
 	}
 	for (unsigned i = 0; i < n; i++)
 		if (fds[i] >= 0)
 			(void)close(fds[i]);
+}
+
+static void collect_slot(struct collect_ctx *c)
+{
+	collect_slot_take(c, true);
 }
 
 static void collect_slot_release(struct collect_ctx *c)
@@ -442,6 +458,13 @@ static void collect_analyze(struct collect_ctx *c, bool have_mini)
 	c->analysis_cut = c->cut && *c->cut && strcmp(an ? record_str(an, "status", "") : "", "ok") != 0;
 }
 
+/* The level every core ends at: RecompressLevel=, or CompressLevel= when that
+ * is 0 (keep the inline frame). */
+static int collect_final_level(const struct mortem_config *cfg)
+{
+	return cfg->recompress_level ? cfg->recompress_level : cfg->compress_level;
+}
+
 /* Recompress the published inline (fast) frame at the configured level. This
  * runs after the crash is listed, so that neither the dying process nor `mortem
  * list` waits for it; the smaller file replaces the first atomically and the
@@ -454,7 +477,7 @@ static int collect_recompress(struct collect_ctx *c, json_object *rec, uint64_t 
 	uint64_t in_b = 0, out_b = 0;
 	int r;
 
-	if (cfg->recompress_level == 0 || cfg->recompress_level == cfg->compress_level)
+	if (cfg->recompress_level == 0 || cfg->recompress_level == c->level)
 		return 0;
 	r = store_tmp_open(&c->st, c->id, ".core.zst.re", &out);
 	if (r < 0) {
@@ -478,6 +501,7 @@ static int collect_recompress(struct collect_ctx *c, json_object *rec, uint64_t 
 	json_object *core = record_obj(rec, "core");
 	json_object_object_add(core, "stored_size", json_object_new_uint64(out_b));
 	json_object_object_add(core, "level", json_object_new_int(cfg->recompress_level));
+	c->level = cfg->recompress_level;
 	bool rec_ok = store_tmp_open(&c->st, c->id, ".json", &jfd) >= 0 && record_write_fd(rec, jfd) >= 0;
 	if (store_replace(&c->st, c->id, ".core.zst.re", ".core.zst") < 0)
 		goto fail;
@@ -627,6 +651,24 @@ void collect_capture_abandon(const struct mortem_config *cfg, struct crash_captu
 	crash_capture_free(cap);
 }
 
+/* The kernel spawned this collector for the crash (core_pattern's pipe): its
+ * usermode helper is a child of kthreadd. The hold counts from that spawn,
+ * not from our own start: the exec and the dynamic linking are the process's
+ * time held too, and in a storm the wait for a CPU before main(). */
+static void collect_held_from_spawn(struct collect_ctx *c)
+{
+	int64_t since = collect_held_since_fork_usec();
+	c->spawn_usec = -1;
+	c->held_from = c->t0;
+	if (since < 0)
+		return;
+	int64_t at = now_usec() - since;
+	if (at < c->t0) {
+		c->spawn_usec = c->t0 - at;
+		c->held_from = at;
+	}
+}
+
 /* 1. Capture while the kernel holds the process (mortemd took it already):
  * first, because /proc/PID describes the process only while it is held. */
 static void collect_step_take(struct collect_ctx *c, struct crash_capture *cap)
@@ -638,6 +680,10 @@ static void collect_step_take(struct collect_ctx *c, struct crash_capture *cap)
 		cap = &own;
 	}
 	c->t0 = cap->t0;
+	c->held_from = c->t0;
+	c->spawn_usec = -1;
+	if (cap == &own)
+		collect_held_from_spawn(c);
 	snprintf(c->id, sizeof(c->id), "%s", cap->id);
 	c->proc = TAKE_PTR(cap->proc);
 	c->sys = TAKE_PTR(cap->sys);
@@ -683,8 +729,13 @@ static void collect_step_admit(struct collect_ctx *c)
 		collect_admit(c);
 		if (store_tmp_open(&c->st, c->id, ".mini", &c->mini_tmp) < 0)
 			c->mini_tmp = -1;
+		/* mortemd read the core already (its pool, its spill, parked):
+		 * nobody waits for this compression, so it is the only one, at
+		 * the final level, from the raw bytes (collect_step_drain does
+		 * the same for our own spill). */
+		c->level = c->src->held_usec >= 0 ? collect_final_level(cfg) : cfg->compress_level;
 		if (c->pd.store && ((r = store_tmp_open(&c->st, c->id, ".core.zst", &c->core_tmp)) < 0 ||
-				    (r = zst_writer_new(c->core_tmp, cfg->compress_level, c->compress_threads, &c->zw)) < 0)) {
+				    (r = zst_writer_new(c->core_tmp, c->level, c->compress_threads, &c->zw)) < 0)) {
 			collect_error(c, "store", r);
 			collect_store_unusable(c, r);
 			c->store_write_failed = true;
@@ -695,6 +746,26 @@ static void collect_step_admit(struct collect_ctx *c)
 		collect_error(c, "store", r);
 		collect_store_unusable(c, r);
 	}
+}
+
+/* The kernel spawned us: watch the process end after the release, which
+ * its parent waits for too (collect_held.h). */
+static void collect_watch(struct collect_ctx *c)
+{
+	if (c->spawn_usec >= 0)
+		collect_held_watch_start(&c->watch, c->a->pidfd);
+}
+
+/* The hold up to the process's end when it was seen (collect_watch), else up
+ * to the release: at the record, long after the release. */
+static int64_t collect_held_total(struct collect_ctx *c, const char **until)
+{
+	int64_t end = collect_held_watch_end(&c->watch);
+	*until = "release";
+	if (end < 0 || c->held < 0 || end - c->held_from < c->held)
+		return c->out->held_usec;
+	*until = "exit";
+	return end - c->held_from;
 }
 
 /* 3. Drain, then let go: as soon as the bytes are taken, since every step
@@ -713,9 +784,14 @@ static void collect_step_drain(struct collect_ctx *c)
 			collect_error(c, cs->lost ? "spill" : "spill (the rest compressed inline)", cs->err);
 		if (cs->whole && cs->written > 0 && !cs->lost) {
 			collect_release(c->core_fd);
+			collect_watch(c);
 			c->core_fd = -1;
-			c->held = now_usec() - c->t0;
+			c->held = now_usec() - c->held_from;
 			c->buffer = "spill";
+			/* Read from the file after the release: one pass, at
+			 * the final level. */
+			if (zst_writer_set_level(c->zw, collect_final_level(c->cfg)) >= 0)
+				c->level = collect_final_level(c->cfg);
 			/* Compressing is heavy work after the release, too. */
 			collect_slot(c);
 		}
@@ -739,8 +815,9 @@ static void collect_step_drain(struct collect_ctx *c)
 	c->stream_r = stream_core(&so, &c->sr);
 	if (c->core_fd >= 0) {
 		collect_release(c->core_fd);
+		collect_watch(c);
 		c->core_fd = -1;
-		c->held = c->held >= 0 ? c->held : now_usec() - c->t0;
+		c->held = c->held >= 0 ? c->held : now_usec() - c->held_from;
 	}
 	c->spill_err = cs->lost ? cs->err : src->spill_err;
 	collect_spill_free(cs);
@@ -751,7 +828,7 @@ static void collect_step_drain(struct collect_ctx *c)
 		(void)close(src->pool_fd);
 	if (src->pool_map)
 		(void)munmap(src->pool_map, src->pool_map_len);
-	c->out->held_usec = c->held >= 0 ? c->held : now_usec() - c->t0;
+	c->out->held_usec = c->held >= 0 ? c->held : now_usec() - c->held_from;
 }
 
 /* 4. Finish the core's frame and name its status: first after the release,
@@ -878,8 +955,11 @@ static void collect_step_record(struct collect_ctx *c)
 		c->have_core = false;
 		collect_drop_core(c);
 	}
+	const char *until;
+	c->out->held_usec = collect_held_total(c, &until);
 	c->rec = collect_record(c, &c->sr, c->status, c->reason, c->stored, c->have_core, c->have_mini,
 				c->out->held_usec);
+	json_object_object_add(record_obj(c->rec, "core"), "held_until", json_object_new_string(until));
 	snprintf(c->out->id, sizeof(c->out->id), "%s", c->id);
 	c->out->status = c->status;
 }
@@ -954,17 +1034,25 @@ static void collect_step_announce(struct collect_ctx *c)
 	(void)journal_announce(c->rec, c->out->published ? NULL : "the crash could not be stored");
 }
 
-/* 10. Recompress at the configured level: listed and announced first, since
- * this is the slowest part and nobody needs to wait for it; still under our
- * spool lock, and not when a stop is waiting (the fast frame stays). */
+/* 10. Recompress a core compressed fast while its process waited (the only
+ * one not at the final level already): listed and announced first, since it
+ * decompresses and compresses the whole core again and nobody needs to wait
+ * for it. Only when it pays: RecompressInline= on, no storm at admission, and
+ * a MaxConcurrent slot free at once (none free: other crashes wait for the
+ * CPU, and their listing matters more than a third off this core). Still under
+ * our spool lock, and not when a stop is waiting (the fast frame stays). */
 static void collect_step_recompress(struct collect_ctx *c)
 {
-	if (c->out->published && c->have_core && !(c->cut && *c->cut)) {
-		collect_slot(c);
-		if (collect_recompress(c, c->rec, c->stored) > 0 && c->out->indexed)
-			collect_index(c, c->rec, c->out);
-		collect_slot_release(c);
-	}
+	if (!c->out->published || !c->have_core || (c->cut && *c->cut) || c->level == collect_final_level(c->cfg))
+		return;
+	if (!c->cfg->recompress_inline || c->storm)
+		return;
+	collect_slot_take(c, false);
+	if (c->slot_fd < 0)
+		return;
+	if (collect_recompress(c, c->rec, c->stored) > 0 && c->out->indexed)
+		collect_index(c, c->rec, c->out);
+	collect_slot_release(c);
 }
 
 /* 11. Clean up: last, so that the vacuum never deletes what was just
@@ -984,6 +1072,7 @@ static void collect_step_clean(struct collect_ctx *c)
 
 static void collect_ctx_free(struct collect_ctx *c)
 {
+	collect_held_watch_stop(&c->watch);
 	json_object_put(c->rec);
 	json_object_put(c->analysis);
 	json_object_put(c->journal);

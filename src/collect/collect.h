@@ -64,7 +64,8 @@ struct collect_source {
 struct collect_outcome {
 	char id[128];
 	const char *status;     /* core.status */
-	int64_t held_usec;      /* from start to closing the core fd */
+	int64_t held_usec;      /* the record's core.held_usec: from the kernel's spawn
+				 * (else our start) to the process's end or the release */
 	bool published;         /* the record is in the store */
 	bool indexed;
 };

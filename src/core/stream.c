@@ -1,6 +1,8 @@
 /* The one pass over the core. */
 #include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "core/elfcore.h"
 #include "core/stream.h"
@@ -230,6 +232,73 @@ static int stream_read_fd(struct stream_state *s, int fd, unsigned char *buf)
 	}
 }
 
+/* A spill file (regular, complete), read once after the release: its holes
+ * (the core's all-zero blocks, never written) are fed from zero pages rather
+ * than read, and its data is read with O_DIRECT when the file system allows:
+ * the spill was written past the page cache, so a buffered read would fill
+ * the cache from disk and copy every byte again (a quarter of the collector's
+ * CPU time per GiB before; BENCHMARKS.md "One compression pass"). buf is
+ * STREAM_BUF_SIZE, page-aligned. 0 at the end, 1 when done, or -errno; -ENOTSUP
+ * (nothing read yet) when fd is not such a file: read it as a stream then. */
+static int stream_read_file(struct stream_state *s, int fd, unsigned char *buf)
+{
+	struct stat st;
+	off_t off = lseek(fd, 0, SEEK_CUR), end;
+	if (off < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return -ENOTSUP;
+	end = st.st_size;
+	void *zeros = mmap(NULL, STREAM_BUF_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (zeros == MAP_FAILED)
+		return -ENOTSUP;
+	int fl = fcntl(fd, F_GETFL);
+	bool direct = fl >= 0 && fcntl(fd, F_SETFL, fl | O_DIRECT) >= 0;
+	int r = 0;
+	while (off < end && r == 0) {
+		off_t data = lseek(fd, off, SEEK_DATA);
+		if (data < 0)
+			data = errno == ENXIO ? end : off; /* no SEEK_DATA: all data */
+		for (; off < data && r == 0;) {
+			size_t n = data - off < STREAM_BUF_SIZE ? (size_t)(data - off) : STREAM_BUF_SIZE;
+			struct iovec z = { zeros, n };
+			r = stream_iov(s, &z, 1);
+			off += (off_t)n;
+		}
+		off_t hole = off < end ? lseek(fd, off, SEEK_HOLE) : end;
+		if (hole < 0 || hole > end)
+			hole = end;
+		while (off < hole && r == 0) {
+			size_t want = hole - off < STREAM_BUF_SIZE ? (size_t)(hole - off) : STREAM_BUF_SIZE;
+			/* O_DIRECT wants whole blocks: the file's end is read short */
+			ssize_t n = pread(fd, buf, direct ? (want + 4095) & ~(size_t)4095 : want, off);
+			if (n < 0 && errno == EINVAL && direct) {
+				direct = false;
+				(void)fcntl(fd, F_SETFL, fl);
+				continue;
+			}
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				r = -errno;
+				break;
+			}
+			if (n == 0) {
+				hole = end = off; /* shorter than it said */
+				break;
+			}
+			if ((size_t)n > want)
+				n = (ssize_t)want;
+			struct iovec d = { buf, (size_t)n };
+			r = stream_iov(s, &d, 1);
+			off += n;
+		}
+	}
+	if (direct)
+		(void)fcntl(fd, F_SETFL, fl);
+	(void)munmap(zeros, STREAM_BUF_SIZE);
+	(void)lseek(fd, off, SEEK_SET);
+	return r;
+}
+
 int stream_core(const struct stream_opts *o, struct stream_result *res)
 {
 	struct stream_state s = { .o = o, .res = res };
@@ -249,12 +318,15 @@ int stream_core(const struct stream_opts *o, struct stream_result *res)
 	if (o->in_fd >= 0)
 		(void)fcntl(o->in_fd, F_SETPIPE_SZ, STREAM_PIPE_SIZE);
 
-	buf = malloc(STREAM_BUF_SIZE);
-	if (!buf) {
+	/* page-aligned: stream_read_file reads with O_DIRECT into it */
+	if (posix_memalign((void **)&buf, 4096, STREAM_BUF_SIZE) != 0) {
+		buf = NULL;
 		r = -ENOMEM;
 		goto done;
 	}
-	r = o->mid_fd >= 0 ? stream_read_fd(&s, o->mid_fd, buf) : 0;
+	r = 0;
+	if (o->mid_fd >= 0 && (r = stream_read_file(&s, o->mid_fd, buf)) == -ENOTSUP)
+		r = stream_read_fd(&s, o->mid_fd, buf);
 	if (r == 0)
 		r = stream_iov(&s, o->post, o->n_post);
 	if (r == 0 && o->in_fd >= 0)

@@ -26,11 +26,7 @@ int zst_writer_new(int out_fd, int level, int threads, struct zst_writer **ret)
 		zst_writer_free(w);
 		return -ENOMEM;
 	}
-	if (level < ZSTD_minCLevel())
-		level = ZSTD_minCLevel();
-	if (level > ZSTD_maxCLevel())
-		level = ZSTD_maxCLevel();
-	if (ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, level)) ||
+	if (zst_writer_set_level(w, level) < 0 ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1))) {
 		zst_writer_free(w);
 		return -EINVAL;
@@ -40,6 +36,17 @@ int zst_writer_new(int out_fd, int level, int threads, struct zst_writer **ret)
 		(void)ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_nbWorkers, threads);
 	*ret = w;
 	return 0;
+}
+
+int zst_writer_set_level(struct zst_writer *w, int level)
+{
+	if (w->bytes_in > 0 || w->bytes_out > 0)
+		return -EBUSY;
+	if (level < ZSTD_minCLevel())
+		level = ZSTD_minCLevel();
+	if (level > ZSTD_maxCLevel())
+		level = ZSTD_maxCLevel();
+	return ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, level)) ? -EINVAL : 0;
 }
 
 static int zst_writer_run(struct zst_writer *w, const void *buf, size_t len, ZSTD_EndDirective mode)

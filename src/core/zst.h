@@ -10,6 +10,10 @@ struct zst_writer;
 
 /* level: zstd level (negative = fast levels); threads: 0 = single-threaded. */
 int zst_writer_new(int out_fd, int level, int threads, struct zst_writer **ret);
+/* Change the level before the first byte (-EBUSY after it): the level can
+ * depend on how the bytes came (read while the process waits, or after its
+ * release), known only once the writer exists. */
+int zst_writer_set_level(struct zst_writer *w, int level);
 int zst_writer_write(struct zst_writer *w, const void *buf, size_t len);
 /* End the frame and flush everything to out_fd. */
 int zst_writer_finish(struct zst_writer *w);

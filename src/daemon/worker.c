@@ -1,6 +1,7 @@
 /* The workers: a queue of released crashes, a forked worker each (the
  * collector's pipeline, collect_run), at most MaxConcurrent= at once and at a
- * lower priority unless the process still waits for it (inline); reaping
+ * lower priority unless the process still waits for it (inline; idle while
+ * cores are read); reaping
  * them, and giving back the pool's chunks as soon as each is done with
  * them. */
 #include <errno.h>
@@ -134,6 +135,9 @@ int worker_start(struct md *d, struct md_crash *c)
 	int pp[2];
 	if (pipe2(pp, O_CLOEXEC) < 0)
 		return -errno;
+	bool reading = false;
+	for (size_t i = 0; i < MD_CONN_MAX && !reading; i++)
+		reading = d->conns[i] && d->conns[i] != c;
 	pid_t pid = fork();
 	if (pid < 0) {
 		int r = -errno;
@@ -147,10 +151,15 @@ int worker_start(struct md *d, struct md_crash *c)
 		worker_close_others(d, c);
 		worker_child_signals();
 		if (c->fd < 0)
-			/* Only the CPU time nobody else wants: in a storm the
-			 * kernel writing the cores and this daemon reading
-			 * them come first. */
-			lower_priority(true);
+			/* Background, below everything interactive; and while
+			 * cores are being read (a storm), only the CPU time
+			 * nobody else wants: the kernel writing the cores and
+			 * this daemon reading them come first. Not idle once
+			 * nothing is read: on a busy machine an idle-class
+			 * worker waits behind every other program while its
+			 * crash stays unlisted (BENCHMARKS.md, "Storm: time
+			 * to listed"). */
+			lower_priority(reading);
 		else /* the collector's path reads blocking; the parent let go of it */
 			(void)fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) & ~O_NONBLOCK);
 		struct iovec *iov = md_pool_iov(d, c, NULL);

@@ -285,6 +285,8 @@ START_TEST(test_pipeline_collector_spill)
 		big[b] = (b / FC_PAGE) % 2 ? 0 : fc_byte(l->p_vaddr + (b - l->p_offset));
 	crash_args_parse(7, v, &a);
 	a.pid = 0;
+	/* (no recompression: the spill is compressed once, at the final level) */
+	cfg.recompress_inline = 0;
 	for (int skip = 0; skip < 2; skip++) {
 		if (skip)
 			cfg.max_use = (struct config_quota){ .bytes = 1000 }; /* metadata only */
@@ -297,6 +299,7 @@ START_TEST(test_pipeline_collector_spill)
 		ck_assert_int_eq(record_i64(record_obj(rec, "minicore"), "threads", 0), 2);
 		if (!skip) {
 			ck_assert_int_eq(record_i64(core, "size", 0), (int64_t)len);
+			ck_assert_int_eq(record_i64(core, "level", 0), cfg.recompress_level);
 			int in = open(record_str(core, "path", ""), O_RDONLY);
 			FILE *f = tmpfile();
 			int out_fd = dup(fileno(f));
@@ -318,6 +321,51 @@ START_TEST(test_pipeline_collector_spill)
 		ck_assert_int_eq(system(cmd), 0);
 	}
 	free(big);
+	config_free(&cfg);
+}
+END_TEST
+
+/* One compression pass where the bytes are read after the release: mortemd's
+ * pool goes straight to RecompressLevel=, with no recompression to wait for
+ * (RecompressInline=0 turns that one off, so a fast frame would stay fast);
+ * an inline core is compressed fast, and recompressed only with
+ * RecompressInline=1; the record says which level is on disk. */
+START_TEST(test_one_pass_after_release)
+{
+	struct mortem_config cfg;
+	struct crash_args a;
+	struct collect_outcome out;
+	struct crash_capture cap;
+	struct fakecore fc;
+	const char *v[] = { "0", "0", "0", "11", "1795000000", "18446744073709551615", "host", NULL };
+
+	setup_cfg(&cfg);
+	fakecore_make(&fc);
+	crash_args_parse(7, v, &a);
+	cfg.recompress_inline = 0;
+	collect_capture(&cfg, &a, "socket", &cap);
+	struct iovec pre = { fc.buf, fc.len };
+	struct collect_source src = { .pre = &pre, .n_pre = 1, .fd = -1, .spill_fd = -1, .held_usec = 10,
+				      .pool_fd = -1, .buffer = "pool" };
+	ck_assert_int_eq(collect_run(&cfg, &a, &cap, &src, &out), 0);
+	json_object *rec = load(&cfg, out.id);
+	ck_assert_int_eq(record_i64(record_obj(rec, "core"), "level", 0), 3);
+	json_object_put(rec);
+
+	/* inline, RecompressInline=0: the fast frame stays */
+	a.pid = 0;
+	ck_assert_int_eq(run_fd(&cfg, &a, feed(fc.buf, fc.len), &out), 0);
+	rec = load(&cfg, out.id);
+	ck_assert_int_eq(record_i64(record_obj(rec, "core"), "level", 0), cfg.compress_level);
+	json_object_put(rec);
+
+	cfg.recompress_inline = 1;
+	/* RecompressInline=1, a slot free: recompressed */
+	ck_assert_int_eq(run_fd(&cfg, &a, feed(fc.buf, fc.len), &out), 0);
+	rec = load(&cfg, out.id);
+	ck_assert_int_eq(record_i64(record_obj(rec, "core"), "level", 0), cfg.recompress_level);
+	json_object_put(rec);
+	free(fc.buf);
 	config_free(&cfg);
 }
 END_TEST
@@ -474,6 +522,7 @@ int main(void)
 	tcase_add_test(tc, test_args_systemd_order);
 	tcase_add_test(tc, test_args_garbage_is_recorded_not_fatal);
 	tcase_add_test(tc, test_pipeline_stores_indexes_and_restores);
+	tcase_add_test(tc, test_one_pass_after_release);
 	tcase_add_test(tc, test_pipeline_statuses);
 	tcase_add_test(tc, test_pipeline_from_memory);
 	tcase_add_test(tc, test_pipeline_from_spill);

@@ -447,6 +447,51 @@ START_TEST(test_prefix_spill_then_fd)
 }
 END_TEST
 
+/* A spill file as mortemd and the collector leave it: on disk, with holes
+ * where the core had all-zero blocks and a length that is no multiple of the
+ * block size; read with O_DIRECT where the file system allows and its holes
+ * fed as zeros, it must give back the core byte for byte, from the file's
+ * current offset, and stop at the limit inside a hole. */
+START_TEST(test_spill_file_with_holes)
+{
+	struct fakecore fc;
+	struct run a;
+	fakecore_make(&fc);
+	size_t extra = (3u << 20) + 777, len = fc.len + extra;
+	unsigned char *big = calloc(1, len);
+	memcpy(big, fc.buf, fc.len);
+	/* data, a 2 MiB hole, data to an odd end */
+	memset(big + fc.len + (2u << 20) + 4096, 0xa5, extra - (2u << 20) - 4096);
+	int fd = open("/var/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		fd = testutil_tmpfd();
+	ck_assert_int_eq((int)pwrite(fd, big, fc.len, 0), (int)fc.len);
+	size_t tail = fc.len + (2u << 20) + 4096;
+	ck_assert_int_eq((int)pwrite(fd, big + tail, len - tail, (off_t)tail), (int)(len - tail));
+	ck_assert_int_eq((int)lseek(fd, 0, SEEK_END), (int)len);
+	lseek(fd, 0, SEEK_SET);
+	run_stream_mid(NULL, 0, fd, -1, 0, 32u << 20, 1u << 20, &a);
+	ck_assert_int_eq(a.r, 0);
+	ck_assert_uint_eq(a.res.bytes, len);
+	assert_zst_equals(a.z, big, len);
+	/* from the current offset, after bytes already taken from memory */
+	struct iovec pre = { big, 4096 };
+	lseek(fd, 4096, SEEK_SET);
+	run_stream_mid(&pre, 1, fd, -1, 0, 32u << 20, 1u << 20, &a);
+	ck_assert_uint_eq(a.res.bytes, len);
+	assert_zst_equals(a.z, big, len);
+	/* the limit inside the hole: the head announces less than the file
+	 * holds, so reading goes on to the limit and then stops */
+	lseek(fd, 0, SEEK_SET);
+	run_stream_mid(NULL, 0, fd, -1, fc.len + (1u << 20), 32u << 20, 1u << 20, &a);
+	ck_assert(a.res.too_large);
+	ck_assert_uint_eq(a.res.bytes, fc.len + (1u << 20));
+	close(fd);
+	free(big);
+	free(fc.buf);
+}
+END_TEST
+
 /* Mutated heads: whatever the bytes say, no crash, no read out of bounds (the
  * ASan build runs this too), and the zstd copy is always exact. */
 START_TEST(test_hostile_heads)
@@ -491,6 +536,7 @@ int main(void)
 	tcase_add_test(tc, test_too_large);
 	tcase_add_test(tc, test_prefix_from_memory);
 	tcase_add_test(tc, test_prefix_spill_then_fd);
+	tcase_add_test(tc, test_spill_file_with_holes);
 	tcase_add_test(tc, test_hostile_heads);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);

@@ -54,6 +54,51 @@ START_TEST(test_roundtrip_levels)
 }
 END_TEST
 
+/* The level chosen after the writer exists (collect.c: a core read after the
+ * release goes straight to the final level) is the level of the frame; once a
+ * byte is in, it is refused rather than silently ignored. */
+static uint64_t compressed_at(int first, int then, int *set_r)
+{
+	/* Words drawn at random from a small set: matches that level 3's
+	 * search finds and level -1's does not. */
+	static const char *const words[] = { "stack ", "frame ", "thread ", "signal ", "core ", "dump ", "0x7ffd ",
+					     "libc.so.6 ", "main ", "abort ", "segv ", "mortem " };
+	size_t len = 4u << 20;
+	unsigned char *in = malloc(len);
+	uint64_t x = 99;
+	for (size_t i = 0; i < len;) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		const char *wd = words[(x >> 33) % ARRAY_SIZE(words)];
+		for (size_t k = 0; wd[k] && i < len; k++)
+			in[i++] = (unsigned char)wd[k];
+	}
+	int z = testutil_tmpfd();
+	struct zst_writer *w = NULL;
+	ck_assert_int_eq(zst_writer_new(z, first, 0, &w), 0);
+	*set_r = zst_writer_set_level(w, then);
+	ck_assert_int_eq(zst_writer_write(w, in, len), 0);
+	ck_assert_int_eq(zst_writer_set_level(w, first), -EBUSY);
+	ck_assert_int_eq(zst_writer_finish(w), 0);
+	uint64_t out = zst_writer_bytes_out(w);
+	zst_writer_free(w);
+	free(in);
+	close(z);
+	return out;
+}
+
+START_TEST(test_set_level_before_first_byte)
+{
+	int r;
+	uint64_t fast = compressed_at(-1, -1, &r);
+	ck_assert_int_eq(r, 0);
+	uint64_t direct3 = compressed_at(3, 3, &r);
+	uint64_t switched = compressed_at(-1, 3, &r);
+	ck_assert_int_eq(r, 0);
+	ck_assert_uint_eq(switched, direct3);
+	ck_assert_uint_lt(switched, fast);
+}
+END_TEST
+
 START_TEST(test_empty_input_is_a_valid_frame)
 {
 	int z = testutil_tmpfd(), out = testutil_tmpfd();
@@ -95,8 +140,19 @@ END_TEST
 
 START_TEST(test_recompress_smaller_and_identical)
 {
+	/* Words drawn at random from a small set: matches that level 3's
+	 * search finds and level -1's does not. */
+	static const char *const words[] = { "stack ", "frame ", "thread ", "signal ", "core ", "dump ", "0x7ffd ",
+					     "libc.so.6 ", "main ", "abort ", "segv ", "mortem " };
 	size_t len = 4u << 20;
-	unsigned char *in = pattern(len);
+	unsigned char *in = malloc(len);
+	uint64_t x = 99;
+	for (size_t i = 0; i < len;) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		const char *wd = words[(x >> 33) % ARRAY_SIZE(words)];
+		for (size_t k = 0; wd[k] && i < len; k++)
+			in[i++] = (unsigned char)wd[k];
+	}
 	int fast = testutil_tmpfd(), slow = testutil_tmpfd(), out = testutil_tmpfd();
 	struct zst_writer *w = NULL;
 	uint64_t a = 0, b = 0, n = 0;
@@ -124,8 +180,19 @@ END_TEST
  * flag set; a flag that stays 0 changes nothing. */
 START_TEST(test_recompress_cut)
 {
+	/* Words drawn at random from a small set: matches that level 3's
+	 * search finds and level -1's does not. */
+	static const char *const words[] = { "stack ", "frame ", "thread ", "signal ", "core ", "dump ", "0x7ffd ",
+					     "libc.so.6 ", "main ", "abort ", "segv ", "mortem " };
 	size_t len = 4u << 20;
-	unsigned char *in = pattern(len);
+	unsigned char *in = malloc(len);
+	uint64_t x = 99;
+	for (size_t i = 0; i < len;) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		const char *wd = words[(x >> 33) % ARRAY_SIZE(words)];
+		for (size_t k = 0; wd[k] && i < len; k++)
+			in[i++] = (unsigned char)wd[k];
+	}
 	int fast = testutil_tmpfd(), slow = testutil_tmpfd(), again = testutil_tmpfd();
 	struct zst_writer *w = NULL;
 	uint64_t a = 0, b = 0;
@@ -153,6 +220,7 @@ int main(void)
 	TCase *tc = tcase_create("core");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_roundtrip_levels);
+	tcase_add_test(tc, test_set_level_before_first_byte);
 	tcase_add_test(tc, test_empty_input_is_a_valid_frame);
 	tcase_add_test(tc, test_corrupt_and_truncated);
 	tcase_add_test(tc, test_recompress_cut);
