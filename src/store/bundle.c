@@ -533,10 +533,11 @@ int bundle_sysroot_prune(const struct store *st)
 		bool part = name[0] == '.' && strlen(name) > 6 && strcmp(name + strlen(name) - 5, ".part") == 0;
 		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 			continue;
-		if (part)
-			snprintf(id, sizeof(id), "%.*s", (int)(strlen(name) - 6), name + 1);
-		else
-			snprintf(id, sizeof(id), "%s", name);
+		size_t idlen = part ? strlen(name) - 6 : strlen(name);
+		if (idlen >= sizeof(id))
+			continue;
+		memcpy(id, name + (part ? 1 : 0), idlen);
+		id[idlen] = '\0';
 		if (!store_id_valid(id))
 			continue;
 		_cleanup_free_ char *rec = store_path(st->store_dir, id, ".json"),
