@@ -363,14 +363,17 @@ int metrics_main(struct cli *c)
 		cli_err("out of memory");
 		goto out;
 	}
-	if (cli_open_index(c, &db) < 0)
+	/* No store yet (nothing collected): zeros, not an error, so that a
+	 * monitor set up with mortem sees a valid answer from the start. */
+	bool none = access(c->st.root, F_OK) < 0 && errno == ENOENT;
+	if (!none && cli_open_index(c, &db) < 0)
 		goto out;
-	r = index_query_each(db, &f, metrics_row, &m);
+	r = db ? index_query_each(db, &f, metrics_row, &m) : 0;
 	if (r < 0) {
 		cli_err("cannot read the index: %s", strerror(-r));
 		goto out;
 	}
-	if (index_usage(db, &used) < 0)
+	if (!db || index_usage(db, &used) < 0)
 		used = 0;
 	if (pending_list(&c->st, &notes) >= 0)
 		pending = json_object_array_length(notes);
