@@ -739,6 +739,11 @@ static int bundle_import_member(const struct store *st, struct bundle_reader *br
 			BUNDLE_SET_WHY("a member twice");
 			return -EBADMSG;
 		}
+		const char *cs = record_str(record_obj(rec, "core"), "status", "");
+		if (is_core && strcmp(cs, "stored") != 0 && strcmp(cs, "truncated") != 0) {
+			BUNDLE_SET_WHY("a core.zst for a record whose core is not stored");
+			return -EBADMSG;
+		}
 		if (m->size > cap) {
 			BUNDLE_SET_WHY(is_core ? "core.zst is larger than the record's core.stored_size allows" :
 						 "mini is larger than BUNDLE_MINI_MAX");

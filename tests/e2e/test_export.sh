@@ -2,7 +2,8 @@
 # mortem export / import: a crash of a program and its shared library, built
 # here, exported as one file; the binaries moved away (as on another
 # machine); the bundle imported into a second store, where stacks, debug (gdb)
-# and analyze give the frames they gave on the original. Then tampered
+# and analyze give the frames they gave on the original, and so does the
+# bundle's open.sh by hand. Then tampered
 # bundles (a member out of its place, a link, an oversized member, a bad
 # record, garbage) are refused with a clear error and nothing stored.
 set -eu
@@ -49,12 +50,27 @@ for m in record.json mini core.zst README.txt open.sh "sysroot$BIN/boom" "sysroo
 	grep -qxF "$m" <<<"$list" || fail "bundle lacks $m; has: $list"
 done
 [ "$(echo "$list" | head -1)" = record.json ] || fail "record.json is not the first member"
-# A module on this host with another build-id is not shipped as if it were the one.
-$MORTEM export "$id" --no-core -o "$E2E_DIR/nocore.mortem" 2>/dev/null || fail "export --no-core"
+$MORTEM export "$id" --no-core 2>/dev/null > "$E2E_DIR/nocore.mortem" || fail "export --no-core to standard output"
 tar --zstd -tf "$E2E_DIR/nocore.mortem" | grep -qx core.zst && fail "--no-core bundle has core.zst"
+
+# A library rebuilt since the crash (another build-id) is not shipped as if it
+# were the one: README.txt names it.
+cp -p "$BIN/libboom.so" "$E2E_DIR/libboom.so.orig"
+gcc "${CFLAGS[@]}" -O1 -shared -fPIC -DBOOM_LIB -o "$BIN/libboom.so" "$src/an_boom.c" || fail "rebuilding libboom.so"
+$MORTEM export "$id" --no-core -o "$E2E_DIR/rebuilt.mortem" 2>/dev/null || fail "export after the rebuild"
+tar --zstd -tf "$E2E_DIR/rebuilt.mortem" | grep -qx "sysroot$BIN/libboom.so" && fail "a rebuilt libboom.so was exported"
+tar --zstd -xOf "$E2E_DIR/rebuilt.mortem" README.txt | grep -q "libboom.so.*build-id differs" ||
+	fail "README.txt does not name the rebuilt libboom.so"
+cp -p "$E2E_DIR/libboom.so.orig" "$BIN/libboom.so"
 
 # ---- the binaries go away, as on another machine ----
 mv "$BIN" "$E2E_DIR/gone"
+# By hand, as README.txt says: unpacked, open.sh opens it in gdb with the
+# bundle's modules.
+mkdir "$E2E_DIR/unpacked"
+tar --zstd -xf "$E2E_DIR/b.mortem" -C "$E2E_DIR/unpacked" || fail "tar --zstd -xf of the bundle"
+bt0=$(sh "$E2E_DIR/unpacked/open.sh" -batch -ex bt 2>/dev/null </dev/null | bt_fns)
+[ "$bt1" = "$bt0" ] || fail "open.sh frames differ: '$bt1' vs '$bt0'"
 out=$($M2 import "$E2E_DIR/b.mortem" 2>&1) || fail "import: $out"
 j=$($M2 info --json "$id") || fail "the imported crash is not in the second store"
 e2e_jeq "$j" .id "$id"
@@ -75,6 +91,17 @@ $M2 analyze "$id" >/dev/null || fail "analyze of the imported crash failed"
 j=$($M2 info --json "$id")
 e2e_jeq "$j" '[.threads[0].frames[0:2][].function] | join(" ")' "boom_crash call_into_lib"
 e2e_jeq "$j" .analysis.status ok
+
+# The bundle without its core, through standard input, into a third store:
+# the crash is there, its core said not to be.
+printf '[Store]\nPath=%s\n' "$E2E_DIR/store3" > "$E2E_DIR/m3.conf"
+out=$("$1/mortem" -c "$E2E_DIR/m3.conf" import - < "$E2E_DIR/nocore.mortem" 2>&1) || fail "import - of --no-core: $out"
+j=$("$1/mortem" -c "$E2E_DIR/m3.conf" info --json "$id")
+e2e_jeq "$j" .core.status deleted
+e2e_jeq "$j" .core.path null
+e2e_jeq "$j" .import.file null
+"$1/mortem" -c "$E2E_DIR/m3.conf" stacks "$id" > "$E2E_DIR/stacks3" || fail "stacks without the core"
+[ "$(cat "$E2E_DIR/stacks3")" = "$stacks1" ] || fail "stacks of the --no-core import differ"
 
 # Again: refused, said, nothing changed.
 out=$($M2 import "$E2E_DIR/b.mortem" 2>&1) && fail "a second import succeeded"

@@ -351,14 +351,19 @@ static const char *const rec_fmt =
 
 /* A bundle with the record of id, a minicore, a core of core_size bytes (the
  * record says 100), a module and extra (name, NULL for none). */
-static int make_bundle(const char *id, size_t core_size, const char *extra)
+static int make_bundle_status(const char *id, size_t core_size, const char *extra, const char *status)
 {
 	int out = memfd();
 	struct bundle_writer *w = NULL;
-	char rec[2048];
+	char rec[2048], *st;
 	static char core[(2 << 20)];
 
 	snprintf(rec, sizeof(rec), rec_fmt, id, 100);
+	if (status && (st = strstr(rec, "\"stored\""))) {
+		char tail[2048];
+		snprintf(tail, sizeof(tail), "%s", st + strlen("\"stored\""));
+		snprintf(st, sizeof(rec) - (size_t)(st - rec), "\"%s\"%s", status, tail);
+	}
 	ck_assert_int_eq(bundle_writer_new(out, 3, &w), 0);
 	ck_assert_int_eq(bundle_add_buf(w, "record.json", rec, strlen(rec), 0644), 0);
 	ck_assert_int_eq(bundle_add_buf(w, "mini", "MINI", 4, 0644), 0);
@@ -371,6 +376,11 @@ static int make_bundle(const char *id, size_t core_size, const char *extra)
 	bundle_writer_free(w);
 	ck_assert_int_eq(lseek(out, 0, SEEK_SET), 0);
 	return out;
+}
+
+static int make_bundle(const char *id, size_t core_size, const char *extra)
+{
+	return make_bundle_status(id, core_size, extra, NULL);
 }
 
 static int count_entries(const char *dir) /* at most 255 */
@@ -399,6 +409,11 @@ START_TEST(test_import)
 	fd = make_bundle(id, 100, "etc/passwd");
 	ck_assert_int_eq(bundle_import(&st, fd, "b", NULL, &info, &why), -EBADMSG);
 	ck_assert_ptr_nonnull(strstr(why, "unexpected member"));
+	close(fd);
+	/* a core for a record that says none was kept */
+	fd = make_bundle_status(id, 100, NULL, "skipped");
+	ck_assert_int_eq(bundle_import(&st, fd, "b", NULL, &info, &why), -EBADMSG);
+	ck_assert_ptr_nonnull(strstr(why, "not stored"));
 	close(fd);
 	/* a member twice in the sysroot */
 	fd = make_bundle(id, 100, "sysroot/usr/bin/segv");
