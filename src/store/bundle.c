@@ -544,9 +544,12 @@ int bundle_sysroot_prune(const struct store *st)
 				    *lock = store_path(st->spool_dir, id, ".lock"), *p = store_path(dir, name, "");
 		if (!rec || !lock || !p)
 			continue;
-		/* A part whose import still runs holds the id's lock. */
-		bool gone = part ? access(lock, F_OK) < 0 || store_lock_abandoned(st, id) : access(rec, F_OK) < 0;
-		if (gone && (part || errno == ENOENT)) {
+		/* An import at work holds the id's lock: its part, and its
+		 * sysroot renamed into place just before its record is
+		 * published, are not leftovers. */
+		bool busy = access(lock, F_OK) == 0 && !store_lock_abandoned(st, id);
+		bool gone = !busy && (part || (access(rec, F_OK) < 0 && errno == ENOENT));
+		if (gone) {
 			bundle_rm_tree(p);
 			n++;
 		}
@@ -630,8 +633,8 @@ static int bundle_create_under(int dirfd, const char *rel, int *ret_fd)
 	} while (0)
 
 /* The first member, record.json: read, parsed and validated, its id free. */
-static int bundle_import_record(const struct store *st, struct bundle_reader *br, json_object **ret,
-				struct bundle_import_info *info, const char **why)
+static int bundle_import_record(struct bundle_reader *br, json_object **ret, struct bundle_import_info *info,
+				const char **why)
 {
 	struct bundle_member m;
 	const char *w = NULL;
@@ -806,7 +809,7 @@ int bundle_import(const struct store *st, int fd, const char *from_file, const s
 	r = bundle_reader_new(fd, caps, &br);
 	if (r < 0)
 		return r;
-	r = bundle_import_record(st, br, &rec, info, why);
+	r = bundle_import_record(br, &rec, info, why);
 	if (r < 0)
 		goto out;
 	if (!(rec_path = store_path(st->store_dir, info->id, ".json")) ||

@@ -454,8 +454,16 @@ START_TEST(test_import)
 	ck_assert_str_eq(info.id, id);
 	close(fd);
 
-	/* the record removed (rm): its sysroot goes at the next prune */
+	/* the record removed (rm): its sysroot goes at the next prune, but not
+	 * while an import of that id holds its lock (it renames the sysroot
+	 * into place before it publishes the record) */
+	int lk = -1;
+	ck_assert_int_eq(store_lock(&st, id, &lk), 0);
 	snprintf(p, sizeof(p), "%s/%s.json", st.store_dir, id);
+	ck_assert_int_eq(unlink(p), 0);
+	ck_assert_int_eq(bundle_sysroot_prune(&st), 0);
+	close(lk);
+	snprintf(p, sizeof(p), "%s/%s.lock", st.spool_dir, id);
 	ck_assert_int_eq(unlink(p), 0);
 	ck_assert_int_eq(bundle_sysroot_prune(&st), 1);
 	ck_assert_int_eq(bundle_sysroot_open(&st, id), -ENOENT);
