@@ -191,7 +191,8 @@ bench: all
 DEB_DEPS := build-essential pkg-config libelf-dev libdw-dev libzstd-dev libsystemd-dev \
             libsqlite3-dev libjson-c-dev libseccomp-dev libiberty-dev g++ check zstd elfutils python3 mandoc jq gdb procps \
             clang-14 libclang-rt-14-dev debuginfod debhelper libcurl4-openssl-dev radosgw ceph-mon ceph-osd \
-            systemd-container mmdebstrap systemd-journal-remote fakeroot lintian man-db groff-base
+            systemd-container mmdebstrap systemd-journal-remote fakeroot lintian man-db groff-base \
+            python3-prometheus-client
 deps:
 	$(Q)missing=$$(for p in $(DEB_DEPS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \

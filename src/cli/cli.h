@@ -57,6 +57,8 @@ struct cli {
 	const char *host;      /* fleet --host */
 	bool userview;         /* not root: the index is the user's view (userview.c) */
 	const char *container;  /* --container NAME, or MATCH "container=NAME" (cli_rows) */
+	bool no_core;           /* export --no-core */
+	const char *textfile;   /* metrics --textfile DIR */
 };
 
 #define CLI_MATCH_CONTAINER "container=" /* the MATCH field of --container */

@@ -3,10 +3,12 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "cli/cli.h"
 #include "cli/term.h"
+#include "store/bundle.h"
 #include "store/park.h"
 #include "store/pending.h"
 #include "store/reanalyze.h"
@@ -211,17 +213,24 @@ static void inspect_strv_free(char ***v)
 }
 #define _cleanup_strv_ __attribute__((cleanup(inspect_strv_free)))
 
-/* argv for the debugger: DEBUGGER ARGS... EXE CORE (or -c CORE without an
- * executable). ARGS split as systemd does: words apart by blanks, '…' and
+/* argv for the debugger: DEBUGGER [SYSROOT] ARGS... EXE CORE (or -c CORE
+ * without an executable). SYSROOT (an imported crash's modules, bundle.h):
+ * gdb's -iex settings that make it look there for the shared libraries and
+ * their debug files. ARGS split as systemd does: words apart by blanks, '…' and
  * "…" quoting, a backslash escaping the next character. -EINVAL for an open
  * quote, -E2BIG past INSPECT_DEBUG_ARGS_MAX words. */
-static int inspect_debug_argv(const char *dbg, const char *args, const char *exe, const char *core, char ***ret)
+static int inspect_debug_argv(const char *dbg, const char *sysroot, const char *args, const char *exe,
+			      const char *core, char ***ret)
 {
-	size_t n = 0, cap = INSPECT_DEBUG_ARGS_MAX + 5;
+	size_t n = 0, cap = INSPECT_DEBUG_ARGS_MAX + 9;
 	_cleanup_strv_ char **v = calloc(cap, sizeof(*v));
 	const char *p = args;
 
 	if (!v || !(v[n++] = strdup(dbg)))
+		return -ENOMEM;
+	if (sysroot && (!(v[n++] = strdup("-iex")) || asprintf(&v[n++], "set sysroot %s", sysroot) < 0 ||
+			!(v[n++] = strdup("-iex")) ||
+			asprintf(&v[n++], "set debug-file-directory %s/usr/lib/debug:/usr/lib/debug", sysroot) < 0))
 		return -ENOMEM;
 	while (p && *p) {
 		while (*p == ' ' || *p == '\t' || *p == '\n')
@@ -280,7 +289,17 @@ int inspect_debug(struct cli *c, const char *match)
 	if (r == 0) {
 		const char *dbg = c->debugger ? c->debugger : getenv("MORTEM_DEBUGGER") ? getenv("MORTEM_DEBUGGER") : "gdb";
 		_cleanup_strv_ char **argv = NULL;
-		int k = inspect_debug_argv(dbg, c->debugger_args, rows[0].exe, path, &argv);
+		/* An imported crash: its modules as they were, from its sysroot
+		 * (gdb only: the settings are gdb's). */
+		_cleanup_free_ char *sysroot = bundle_sysroot_path(&c->st, rows[0].id), *sysexe = NULL;
+		const char *base = strrchr(dbg, '/') ? strrchr(dbg, '/') + 1 : dbg;
+		struct stat sb;
+		if (sysroot && (strcmp(base, "gdb") != 0 || stat(sysroot, &sb) < 0 || !S_ISDIR(sb.st_mode)))
+			free(TAKE_PTR(sysroot));
+		if (sysroot && rows[0].exe && rows[0].exe[0] == '/' && asprintf(&sysexe, "%s%s", sysroot, rows[0].exe) >= 0 &&
+		    access(sysexe, R_OK) < 0)
+			free(TAKE_PTR(sysexe));
+		int k = inspect_debug_argv(dbg, sysroot, c->debugger_args, sysexe ? sysexe : rows[0].exe, path, &argv);
 		if (k == -EINVAL) {
 			cli_err("invalid --debugger-arguments '%s': an unterminated quote", c->debugger_args);
 			(void)unlink(path);

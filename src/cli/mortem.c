@@ -17,6 +17,7 @@
 #include "cli/cli.h"
 #include "cli/doctor.h"
 #include "cli/enable.h"
+#include "cli/export.h"
 #include "cli/term.h"
 #include "cli/fleet_cmd.h"
 #include "base/parse.h"
@@ -52,6 +53,9 @@ static void cli_usage(FILE *f)
 	      "  fleet list        crashes of every host in the object store (-S, -U, --host, --group)\n"
 	      "  fleet info ID     one crash's record from the object store\n"
 	      "  fleet fetch ID    download a crash into the local store (info, stacks, dump work on it)\n"
+	      "  export MATCH      one crash, its core and the modules it loaded, as one file (-o FILE)\n"
+	      "  import FILE       a crash exported elsewhere into the store (root)\n"
+	      "  metrics           counts of the store's crashes in the Prometheus text format\n"
 	      "\n"
 	      "Options:\n"
 	      "  -c, --config FILE   configuration file (also MORTEM_CONFIG)\n"
@@ -66,7 +70,9 @@ static void cli_usage(FILE *f)
 	      "      --no-pager      do not pipe the output into a pager\n"
 	      "      --no-legend     list: no column headings\n"
 	      "  -q, --quiet         do not say that nothing matches\n"
-	      "  -o, --output FILE   where dump writes the core\n"
+	      "  -o, --output FILE   where dump writes the core, export the bundle\n"
+	      "      --no-core       export: leave the core out (a bundle to share)\n"
+	      "      --textfile DIR  metrics: write DIR/mortem.prom atomically (node_exporter)\n"
 	      "      --all           stacks: every thread on its own; rm: every crash a MATCH fits\n"
 	      "      --group         list, fleet list: one line per crash signature\n"
 	      "      --host HOST     fleet: only the crashes HOST uploaded\n"
@@ -104,6 +110,7 @@ int main(int argc, char **argv)
 	enum {
 		OPT_JSON = 0x100, OPT_DEBUGGER, OPT_ALL, OPT_FORCE, OPT_RUNTIME, OPT_COLLECTOR, OPT_MODE, OPT_GROUP,
 		OPT_DRY_RUN, OPT_NO_PAGER, OPT_NO_LEGEND, OPT_VERSION, OPT_HOST, OPT_CONTAINER,
+		OPT_NO_CORE, OPT_TEXTFILE,
 	};
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' }, { "json", optional_argument, NULL, OPT_JSON },
@@ -118,6 +125,7 @@ int main(int argc, char **argv)
 		{ "collector", required_argument, NULL, OPT_COLLECTOR }, { "mode", required_argument, NULL, OPT_MODE },
 		{ "group", no_argument, NULL, OPT_GROUP },  { "dry-run", no_argument, NULL, OPT_DRY_RUN },
 		{ "host", required_argument, NULL, OPT_HOST }, { "container", required_argument, NULL, OPT_CONTAINER },
+		{ "no-core", no_argument, NULL, OPT_NO_CORE }, { "textfile", required_argument, NULL, OPT_TEXTFILE },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool one = false;
@@ -168,6 +176,8 @@ int main(int argc, char **argv)
 		case OPT_DRY_RUN: c.dry_run = true; break;
 		case OPT_HOST: c.host = optarg; break;
 		case OPT_CONTAINER: c.container = optarg; break;
+		case OPT_NO_CORE: c.no_core = true; break;
+		case OPT_TEXTFILE: c.textfile = optarg; break;
 		case 'n':
 			if (parse_u64(optarg, &u) < 0 || u == 0 || u > SIZE_MAX) {
 				cli_err("invalid count '%s' for -n", optarg);
@@ -186,8 +196,10 @@ int main(int argc, char **argv)
 	bool is_rm = strcmp(verb, "rm") == 0, is_vacuum = strcmp(verb, "vacuum") == 0;
 	bool is_analyze = strcmp(verb, "analyze") == 0, is_list = strcmp(verb, "list") == 0;
 	bool is_upload = strcmp(verb, "upload") == 0, is_fleet = strcmp(verb, "fleet") == 0;
+	bool is_import = strcmp(verb, "import") == 0;
 	bool takes_terms = is_list || is_analyze || strcmp(verb, "info") == 0 || strcmp(verb, "stacks") == 0 ||
-			   strcmp(verb, "dump") == 0 || strcmp(verb, "debug") == 0;
+			   strcmp(verb, "dump") == 0 || strcmp(verb, "debug") == 0 ||
+			   strcmp(verb, "export") == 0;
 	const char *match = NULL;
 	bool has_args = optind < argc;
 	c.matches = argv + optind;
@@ -239,8 +251,12 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if ((is_enable || is_disable || is_vacuum || strcmp(verb, "doctor") == 0 ||
-	     strcmp(verb, "disk-usage") == 0) && match) {
+	     strcmp(verb, "disk-usage") == 0 || strcmp(verb, "metrics") == 0) && match) {
 		cli_err("%s takes no argument", verb);
+		return EXIT_USAGE;
+	}
+	if (is_import && !match) {
+		cli_err("import needs a FILE (a bundle of mortem export; '-': standard input)");
 		return EXIT_USAGE;
 	}
 	if (is_analyze && !match && c.n_terms == 0) {
@@ -248,7 +264,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	/* Before the config: a non-root user is told so, not about an unreadable file. */
-	if ((is_enable || is_disable || is_handover || is_rm || is_analyze || is_upload || (is_vacuum && !c.dry_run)) &&
+	if ((is_enable || is_disable || is_handover || is_rm || is_analyze || is_upload || is_import || (is_vacuum && !c.dry_run)) &&
 	    geteuid() != 0) {
 		fprintf(stderr, "mortem %s: must be root%s\n", verb,
 			is_vacuum ? " (--dry-run only needs to read the store)" : "");
@@ -294,6 +310,12 @@ int main(int argc, char **argv)
 		r = inspect_debug(&c, match);
 	else if (is_analyze)
 		r = inspect_analyze(&c, match);
+	else if (strcmp(verb, "export") == 0)
+		r = export_crash(&c, match);
+	else if (is_import)
+		r = export_import(&c, match);
+	else if (strcmp(verb, "metrics") == 0)
+		r = metrics_main(&c);
 	else if (is_vacuum)
 		r = manage_vacuum(&c);
 	else if (strcmp(verb, "disk-usage") == 0)

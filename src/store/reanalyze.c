@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "analysis/analyze.h"
+#include "store/bundle.h"
 #include "store/index.h"
 #include "store/quota.h"
 #include "store/reanalyze.h"
@@ -205,6 +206,7 @@ int reanalyze_crash(const struct mortem_config *cfg, const struct store *st, con
 {
 	_cleanup_free_ char *rec_path = NULL, *mini_path = NULL, *cache = NULL;
 	_cleanup_json_ json_object *names = NULL, *res = NULL;
+	_cleanup_close_ int sysroot = -1;
 	int r;
 
 	if (!cfg || !st || !id || !ret_status || !store_id_valid(id))
@@ -225,6 +227,10 @@ int reanalyze_crash(const struct mortem_config *cfg, const struct store *st, con
 		json_object *proc = record_obj(rec, "proc"), *t = NULL;
 		if (proc && json_object_object_get_ex(proc, "threads", &t) && json_object_is_type(t, json_type_array))
 			names = json_object_get(t);
+		/* An imported crash (mortem import): its modules are in its
+		 * sysroot, not in this host's paths. */
+		if (record_obj(rec, "import"))
+			sysroot = bundle_sysroot_open(st, id);
 	}
 	if (reanalyze_busy(st, id))
 		return -EBUSY;
@@ -234,7 +240,7 @@ int reanalyze_crash(const struct mortem_config *cfg, const struct store *st, con
 		return -ENOMEM;
 	struct analyze_opts ao = {
 		.timeout_ms = (unsigned)cfg->analysis_timeout_sec * 1000u, .max_as = cfg->analysis_max_memory,
-		.sysroot_fd = -1, .thread_names = names,
+		.sysroot_fd = sysroot >= 0 ? sysroot : -1, .thread_names = names,
 		.debuginfod_urls = cfg->debuginfod_urls, .debuginfod_cache = cache,
 		.debuginfod_timeout = (unsigned)cfg->debuginfod_timeout_sec, .cut = cut,
 	};

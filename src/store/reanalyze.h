@@ -31,7 +31,8 @@ void reanalyze_put_analysis(json_object *rec, json_object *res, const char *sig)
 /* Run the analysis of stored crash id again from its minicore, with cfg's
  * [Analysis] settings, and replace the analysis part of its record and its
  * index row; the rest of the record is kept. The process is long gone: its
- * binaries are looked up in the host's paths. cut: as analyze_opts.cut (NULL:
+ * binaries are looked up in the host's paths, or for an imported crash
+ * (record key "import") under its sysroot, ROOT/sysroot/<id> (bundle.h). cut: as analyze_opts.cut (NULL:
  * never). Returns 0 and *ret_status (static or pointing into nothing freed: the new
  * analysis.status, "ok"/"failed"/"skipped"), or -errno: -ENOENT no such
  * record, -ENODATA no minicore to analyse (the record says so), others from I/O.
