@@ -40,6 +40,7 @@ static int wait_readable(int fd)
 
 START_TEST(test_message_arrives_whole)
 {
+	TESTUTIL_NEED_ROOT("needs root: the hand-off goes only to a root listener in a root-owned directory");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	int l = listen_at(dir);
 	int pp[2];
@@ -82,6 +83,7 @@ END_TEST
 
 START_TEST(test_no_daemon_or_no_answer)
 {
+	TESTUTIL_NEED_ROOT("needs root: the hand-off goes only to a root listener in a root-owned directory");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	int pp[2];
 	ck_assert_int_eq(pipe(pp), 0);
@@ -232,6 +234,7 @@ static pid_t listener_as_nobody(const char *d, int report_fd, int ready_fd)
 
 START_TEST(test_listener_not_root)
 {
+	TESTUTIL_NEED_ROOT("needs root: the hand-off goes only to a root listener in a root-owned directory");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	int rep[2], rdy[2], pp[2];
 	ck_assert_int_eq(pipe(rep), 0);
@@ -261,6 +264,7 @@ END_TEST
 
 START_TEST(test_dir_checks)
 {
+	TESTUTIL_NEED_ROOT("needs root: the hand-off goes only to a root listener in a root-owned directory");
 	char *why = NULL;
 	char sub[256], link[256], deep[300];
 	ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -318,6 +322,7 @@ END_TEST
  * even connect (anyone could have bound that name first). */
 START_TEST(test_bad_dir_not_connected)
 {
+	TESTUTIL_NEED_ROOT("needs root: the hand-off goes only to a root listener in a root-owned directory");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	int l = listen_at(dir);
 	int pp[2];

@@ -831,7 +831,7 @@ static int budget_cuts(json_object *o, const char *want_msg)
  * chains are too deep to walk. */
 START_TEST(test_capture_deep_maps_bounded)
 {
-	ck_assert_msg(geteuid() == 0, "needs root (CAP_SYS_ADMIN for map_files), as make check runs");
+	TESTUTIL_NEED_ROOT("needs root (CAP_SYS_ADMIN for map_files)");
 	make_tmpdir();
 	pid_t pid = spawn_mapper(tmpdir, 2, 300, 3000, 0);
 	struct proc_file f[PROC_FILES_MAX];
@@ -892,7 +892,7 @@ END_TEST
  * and "truncated", and the capture still succeeds: the core is still taken. */
 START_TEST(test_capture_budget_cut)
 {
-	ck_assert_msg(geteuid() == 0, "needs root (CAP_SYS_ADMIN for map_files), as make check runs");
+	TESTUTIL_NEED_ROOT("needs root (CAP_SYS_ADMIN for map_files)");
 	make_tmpdir();
 	pid_t pid = spawn_mapper(tmpdir, 2, 300, 3000, 0);
 	struct proc_file f[PROC_FILES_MAX];
