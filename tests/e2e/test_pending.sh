@@ -128,7 +128,7 @@ out=$($MORTEM info 4242) || fail "info 4242 failed: $out"
 wait $!
 dt=$(( $(ms) - t0 ))
 [ "$dt" -ge 900 ] && [ "$dt" -lt 5000 ] || fail "info waited ${dt} ms for a record published after 1 s"
-printf '%s\n' "$out" | grep -q "Core Reason: test record" || fail "info did not show the record: $out"
+printf '%s\n' "$out" | grep -q "Core: error (test record)" || fail "info did not show the record: $out"
 kill "$holder" 2>/dev/null || true
 
 # 4. Still pending after 10 s: said, exit 0 (text and JSON); given up: exit 3.
