@@ -27,10 +27,13 @@ static int inspect_info_show(const struct cli *c, const char *path)
 		cli_err("cannot read record %s: %s", path, strerror(-r));
 		return EXIT_FAILURE;
 	}
-	if (c->json)
+	if (c->json) {
+		/* "present": false on a core or minicore gone from the disk, as list says */
+		show_mark_present(rec);
 		cli_print_json(c, rec);
-	else
+	} else {
 		show_info(stdout, rec);
+	}
 	json_object_put(rec);
 	return 0;
 }

@@ -57,6 +57,9 @@ deleted_core() {
 	j=$($MORTEM list --json | jq ".[] | select(.id == \"$id\")")
 	e2e_jeq "$j" .core.status stored
 	e2e_jeq "$j" .core.present false
+	j=$($MORTEM info --json "$id")
+	e2e_jeq "$j" .core.status stored
+	e2e_jeq "$j" .core.present false
 	# vacuum writes it into the record: deleted, with how it was found
 	$MORTEM vacuum > "$E2E_DIR/vacuum.out" || fail "vacuum failed: $(cat "$E2E_DIR/vacuum.out")"
 	grep -q 'marked 1 core missing from the disk as deleted' "$E2E_DIR/vacuum.out" ||
