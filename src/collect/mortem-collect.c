@@ -91,10 +91,24 @@ int main(int argc, char **argv)
 	 * holds the process; we are done. Not there, or no answer in time: the
 	 * whole job here, nothing lost. */
 	_cleanup_free_ char *refused = NULL;
-	if (cfg.socket_dir && handoff_send(cfg.socket_dir, argc - optind, (const char *const *)argv + optind,
-					   STDIN_FILENO, a.pidfd, (unsigned)cfg.handoff_timeout_ms, &refused) == 0) {
+	int hr = cfg.socket_dir ? handoff_send(cfg.socket_dir, argc - optind, (const char *const *)argv + optind,
+					       STDIN_FILENO, a.pidfd, (unsigned)cfg.handoff_timeout_ms, &refused)
+				: -ENOENT;
+	if (hr == 0) {
 		config_free(&cfg);
 		return 0;
+	}
+	/* mortemd there but silent (a storm, a stop, a hang): the crash is ours,
+	 * and the record and the log say why, so a fall-back is never silent.
+	 * No mortemd at all (no socket, refused connection) is the plain pipe
+	 * mode and says nothing. */
+	if (!refused && hr != -ENOENT && hr != -ECONNREFUSED) {
+		char why[128];
+		if (hr == -ETIMEDOUT)
+			snprintf(why, sizeof(why), "timeout after %u ms", (unsigned)cfg.handoff_timeout_ms);
+		else
+			snprintf(why, sizeof(why), "failed: %s", strerror(-hr));
+		refused = strdup(why); /* NULL (out of memory): the record just lacks it */
 	}
 	/* A listener we cannot trust gets nothing: said in the log and the record. */
 	if (refused) {
