@@ -208,14 +208,24 @@ void accept_handoff_msg(struct md *d, struct md_crash *c)
 	crash_args_parse(m.argc > 8 ? 8 : m.argc, argv, &c->args);
 	c->fd = m.core_fd;
 	c->pidfd = m.pidfd;
-	if (c->pidfd >= 0) {
-		r = accept_pidfd_info(c->pidfd, &info);
-		if (r < 0 || (pid_t)(info.tgid ? info.tgid : info.pid) != c->args.pid) {
-			md_log(4, "hand-off: pid %d is not the process dumping core: rejected", (int)c->args.pid);
-			md_drop_conn(d, c);
-			md_crash_free(d, c);
-			return;
-		}
+	/* A pidfd that is dumping core is required, as on the coredump socket:
+	 * without one, any root peer could name a live PID and have mortemd
+	 * capture and record a process that did not crash. The collector that
+	 * gets no "R" collects the crash itself (core_pattern without %F: an
+	 * old kernel; `mortem enable` writes %F where the kernel has it). */
+	if (c->pidfd < 0) {
+		md_log(4, "hand-off for pid %d without a pidfd: rejected (the collector collects it itself)",
+		       (int)c->args.pid);
+		md_drop_conn(d, c);
+		md_crash_free(d, c);
+		return;
+	}
+	r = accept_pidfd_info(c->pidfd, &info);
+	if (r < 0 || (pid_t)(info.tgid ? info.tgid : info.pid) != c->args.pid) {
+		md_log(4, "hand-off: pid %d is not the process dumping core: rejected", (int)c->args.pid);
+		md_drop_conn(d, c);
+		md_crash_free(d, c);
+		return;
 	}
 	collect_capture(&d->cfg, &c->args, c->mode, &c->cap);
 	c->captured = true;
