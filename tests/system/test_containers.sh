@@ -124,5 +124,5 @@ printf '%s\n' "$out" | grep -q "^  /opt/only-here/an_null: not found" || { print
 REC=$($MORTEM info --json "$CID")
 E2E_CTX="record analysed again"
 e2e_jeq "$REC" '.modules[] | select(.path == "/opt/only-here/an_null") | .on_disk' missing
-sys_note "analyze after the container: $(printf '%s\n' "$out" | tr '\n' '|'); first frame now: $(printf '%s' "$REC" | jq -c '.threads[0].frames[0] | {fn: .function, module}')"
+sys_note "analyze after the container: $(printf '%s\n' "$out" | tr '\n' '|'); first frame now: $(printf '%s' "$REC" | jq -c '.threads[0].frames[0] | {fn: .function, module: .module}')"
 echo "  OK      containers"
