@@ -41,6 +41,7 @@ md_stop() {
 # left behind, and never holding the core_pattern lock (fd 9, lib.sh)
 BG=
 cleanup() {
+	set +e # a clean-up that stops half-way leaves the machine changed: go on past failures
 	# (nothing here may fail before the restore: the trap runs under set -e)
 	[ -z "$MD_PID" ] || kill -KILL "$MD_PID" 2>/dev/null || true
 	for b in $BG; do kill "$b" 2>/dev/null || true; done

@@ -22,6 +22,7 @@ command -v jq >/dev/null 2>&1 || skip "needs jq"
 dir=$(mktemp -d /tmp/mortem-scale.XXXXXX)
 mnt=$dir/mnt
 cleanup() {
+	set +e # a clean-up that stops half-way leaves the machine changed: go on past failures
 	mountpoint -q "$mnt" && umount "$mnt"
 	rm -rf "$dir"
 }

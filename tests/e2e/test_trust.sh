@@ -24,6 +24,7 @@ SD0=$(cat "$SD")
 U=mortem-e2e-t$$
 LPID=
 cleanup() {
+	set +e # a clean-up that stops half-way leaves the machine changed: go on past failures
 	[ -n "$LPID" ] && kill "$LPID" 2>/dev/null
 	id "$U" >/dev/null 2>&1 && userdel "$U" >/dev/null 2>&1
 	rm -rf "/tmp/$U.run" "/tmp/$U.out"

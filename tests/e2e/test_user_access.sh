@@ -15,6 +15,7 @@ tag=$(printf '%04x' $((RANDOM % 65536)))
 ua=mtacc-a-$tag ub=mtacc-b-$tag ug=mtacc-g-$tag
 SUID_SAVED=$(cat /proc/sys/fs/suid_dumpable)
 cleanup() {
+	set +e # a clean-up that stops half-way leaves the machine changed: go on past failures
 	for u in "$ua" "$ub" "$ug"; do
 		pkill -KILL -u "$u" 2>/dev/null || true
 		userdel "$u" 2>/dev/null || true
